@@ -1,0 +1,97 @@
+"""Settings of every Fairgate component, in one place.
+
+Each field is read from an environment variable named ``FAIRGATE_<FIELD>`` (upper case), with a
+default that is safe for local development. ``pydantic-settings`` is not used because it cannot
+co-install with eth-brownie's pin of ``python-dotenv==0.16``; the few lines below do its job.
+
+Secrets (keys, webhook secrets, API keys) are ``SecretStr``: they never appear in a ``repr``, a
+log line or an error. Outside ``env=dev`` the development defaults of secrets are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from fairgate.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "FAIRGATE_"
+DEV_WEBHOOK_SECRET = "whsec_fairgate_local_development_only"  # noqa: S105 - documented dev default
+# Ganache's deterministic mnemonic: its accounts are public knowledge, for local chains only.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+class Settings(BaseModel):
+    """All settings. Construct with :func:`get_settings` (environment) or directly in tests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    home: Path = Field(default_factory=lambda: Path.home() / ".fairgate")
+    build_dir: Path = PROJECT_ROOT / "build"
+    node_modules: Path = PROJECT_ROOT / "node_modules"
+
+    # chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = 1337
+    confirmations: int = Field(default=0, ge=0)
+    receipt_timeout_s: float = Field(default=120.0, gt=0)
+    ganache_port: int = 8545
+    ganache_mnemonic: str = DEV_MNEMONIC
+    ganache_accounts: int = Field(default=20, ge=1)
+    ganache_block_gas_limit: int = 60_000_000
+    minter_key: SecretStr | None = None  # the bridge's hot wallet, hex private key
+
+    # bridge
+    database_url: str | None = None  # default: SQLite file under ``home``
+    payment_provider: Literal["local", "stripe"] = "local"
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    webhook_tolerance_s: int = Field(default=300, gt=0)
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    reservation_ttl_s: int = Field(default=900, gt=0)
+
+    # gate and zero-knowledge
+    root_grace_s: int = Field(default=3600, ge=0)
+    challenge_ttl_s: int = Field(default=120, gt=0)
+
+    # IPFS: the Kubo RPC API; None means the embedded content-addressed store
+    ipfs_api_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> Settings:
+        if self.env == "prod" and self.webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+            raise ValueError("FAIRGATE_WEBHOOK_SECRET must be set outside development")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'fairgate.db'}"
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``FAIRGATE_*`` variables; raise ConfigError on a bad value."""
+    environ = dict(os.environ if environ is None else environ)
+    values = {
+        name: environ[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in environ
+    }
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        errors = exc.errors()
+        names = ", ".join(ENV_PREFIX + str(e["loc"][0]).upper() for e in errors if e["loc"])
+        raise ConfigError(f"invalid setting(s) {names or '(model)'}: {errors[0]['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return settings_from_env()

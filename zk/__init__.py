@@ -1,0 +1,1 @@
+"""zk layer of Fairgate."""
