@@ -36,6 +36,13 @@ class Settings(BaseModel):
     build_dir: Path = PROJECT_ROOT / "build"
     node_modules: Path = PROJECT_ROOT / "node_modules"
 
+    # Solidity toolchain (chain.solc, chain.compiler); brownie-config.yaml must say the same
+    contracts_dir: Path = PROJECT_ROOT / "contracts"
+    solc_binary: Path = PROJECT_ROOT / "tools" / "solc"  # any solc CLI speaking --standard-json
+    solc_evm_version: str = "shanghai"  # the newest hardfork Ganache 7.9.2 runs
+    solc_optimizer_runs: int = Field(default=10_000, ge=1)  # gas-critical: favour runtime cost
+    solc_via_ir: bool = False
+
     # chain
     rpc_url: str = "http://127.0.0.1:8545"
     chain_id: int = 1337
@@ -45,6 +52,8 @@ class Settings(BaseModel):
     ganache_mnemonic: str = DEV_MNEMONIC
     ganache_accounts: int = Field(default=20, ge=1)
     ganache_block_gas_limit: int = 60_000_000
+    ganache_balance_eth: int = Field(default=1_000_000, gt=0)  # per dev account
+    ganache_hardfork: str = "shanghai"
     minter_key: SecretStr | None = None  # the bridge's hot wallet, hex private key
 
     # bridge
