@@ -69,6 +69,12 @@ class Settings(BaseModel):
     # gate and zero-knowledge
     root_grace_s: int = Field(default=3600, ge=0)
     challenge_ttl_s: int = Field(default=120, gt=0)
+    # zk ceremony artifacts, cached by content hash outside the work tree (reused by fresh clones)
+    zk_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "fairgate" / "zk")
+    zk_build_dir: Path = PROJECT_ROOT / "build" / "zk"  # per-checkout copies (verifier .sol)
+    zk_ptau_power: int = Field(default=13, ge=8, le=28)  # 2^13 >= the gate circuit's constraints
+    zk_ptau_file: Path | None = None  # a public ceremony's prepared .ptau (production)
+    zk_ptau_sha256: str | None = None  # its expected SHA-256, checked before use
 
     # IPFS: the Kubo RPC API; None means the embedded content-addressed store
     ipfs_api_url: str | None = None
