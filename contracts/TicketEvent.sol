@@ -1,0 +1,908 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
+import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
+import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+
+import {ITicketEvent} from "./interfaces/ITicketEvent.sol";
+import {IERC5192} from "./interfaces/IERC5192.sol";
+import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {ResaleMath} from "./libraries/ResaleMath.sol";
+
+/// @title TicketEvent: one event's tickets, deployed as a minimal-proxy clone by TicketFactory
+/// @notice See ITicketEvent for the behaviour of every function.
+/// @dev Storage design, driven by the gas budgets (batch mint <= 3,000 gas per ticket, any resale
+/// <= 100,000 gas):
+/// - Holder commitments are never stored: they travel in calldata and `TicketsIssued`/`Resold`
+///   logs, which is all the gate's tree builder needs.
+/// - Ownership is stored once per minted run (`_runs[firstId]`), and a bitmap marks run starts, so
+///   finding the owner of any never-moved ticket reads one bitmap word (256 ids) and one record,
+///   instead of ERC721A's backward scan (which costs a late ticket in a batch up to ~290,000 gas).
+/// - A ticket gets its own record (`_tickets[id]`) when it is first listed or moved; such a ticket
+///   is read with one load. Records pack owner | tier | move count | flags in one word. Listing
+///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
+/// - Token approvals are bound to the move count, so a move never has to clear them.
+/// - Royalties are not stored: they are the contract's balance less escrow and pull balances.
+contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP712 {
+    using Strings for uint256;
+
+    /// @dev BN254 scalar field: commitments, roots and nullifiers are elements of it.
+    uint256 private constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev The gate tree has depth 20: at most 2^20 tickets per event.
+    uint256 private constant MAX_TICKETS = 1 << 20;
+    /// @dev keccak256("Transfer(address,address,uint256)")
+    bytes32 private constant TRANSFER_EVENT = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+    /// @dev bytes4(keccak256("InvalidCommitment(bytes32)"))
+    uint256 private constant INVALID_COMMITMENT_SELECTOR = 0x537fbfab;
+    bytes32 private constant SELL_ORDER_TYPEHASH = keccak256(
+        "SellOrder(uint256 tokenId,uint256 price,address reservedFor,uint256 moves,uint256 nonce,uint256 deadline)"
+    );
+    uint256 private constant ROLE_MINTER = 1;
+    uint256 private constant ROLE_GATE = 2;
+    /// @dev Gas forwarded with a push payment: enough for a wallet to log, far too little to re-enter.
+    uint256 private constant PUSH_GAS = 10_000;
+
+    uint256 private constant OWNER_MASK = (1 << 160) - 1;
+    uint256 private constant TIER_SHIFT = 160;
+    uint256 private constant MOVES_SHIFT = 176;
+    uint256 private constant ONE_MOVE = 1 << 176;
+    uint256 private constant FLAG_PAID_IN_ETH = 1 << 208;
+    uint256 private constant FLAG_BURNED = 1 << 209;
+    uint256 private constant FLAG_RESOLD = 1 << 210;
+    uint256 private constant BALANCE_MASK = (1 << 64) - 1;
+    uint256 private constant PRICE_BITS = 96;
+
+    struct RootInfo {
+        uint64 publishedAt;
+        uint64 replacedAt;
+    }
+
+    // slot: organizer and schedule
+    address private _organizer;
+    uint40 private _startsAt;
+    uint40 private _endsAt;
+    TransferPolicy private _policy;
+    bool private _cancelled;
+    // slot: counters and flags
+    uint32 private _nextTokenId;
+    uint32 private _supplyTotal;
+    uint32 private _rootGrace;
+    uint16 private _tierCount;
+    bool private _initialized;
+    bool private _entered;
+    address private _verifier;
+
+    string private _name;
+    string private _symbol;
+    string private _baseURI;
+
+    mapping(uint256 tierId => Tier) private _tiers;
+    mapping(address account => uint256) private _roles;
+    /// @dev Ownership record of each minted run, keyed by its first token id.
+    mapping(uint256 firstId => uint256) private _runs;
+    /// @dev Bit i of word w is set when token 256 * w + i starts a run.
+    mapping(uint256 word => uint256) private _runStarts;
+    /// @dev Ownership record of each ticket that has moved at least once.
+    mapping(uint256 tokenId => uint256) private _tickets;
+    /// @dev balance (low 64 bits) | signed-order nonce << 64
+    mapping(address holder => uint256) private _holders;
+    /// @dev price (low 96 bits) | reservedFor << 96; zero when not listed
+    mapping(uint256 tokenId => uint256) private _listings;
+    /// @dev approved | move count at approval << 160
+    mapping(uint256 tokenId => uint256) private _tokenApprovals;
+    mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
+    mapping(bytes32 orderRef => bool) private _fulfilledOrders;
+    mapping(bytes32 root => RootInfo) private _roots;
+    bytes32 private _currentRoot;
+    mapping(bytes32 nullifier => bool) private _usedNullifiers;
+    uint256 private _escrow;
+    uint256 private _pendingTotal;
+    mapping(address account => uint256) private _pending;
+
+    /// @dev The implementation itself can never be initialized; only its clones are.
+    constructor() EIP712("Fairgate Ticket", "1") {
+        _initialized = true;
+    }
+
+    // ================================================================ set-up and organizer
+
+    /// @inheritdoc ITicketEvent
+    function initialize(EventParams calldata params) external {
+        if (_initialized) revert AlreadyInitialized();
+        _initialized = true;
+        if (params.organizer == address(0)) revert InvalidParameter("organizer");
+        if (params.currency != address(0)) revert UnsupportedCurrency(params.currency);
+        if (params.endsAt <= params.startsAt) revert InvalidParameter("schedule");
+        _organizer = params.organizer;
+        _startsAt = params.startsAt;
+        _endsAt = params.endsAt;
+        _policy = params.transferPolicy;
+        _rootGrace = params.rootGracePeriod;
+        _name = params.name;
+        _symbol = params.symbol;
+        _baseURI = params.baseURI;
+        emit EventConfigured(params.organizer, params.name, params.startsAt, params.endsAt, uint8(params.transferPolicy));
+        if (params.minter != address(0)) _setRoles(params.minter, _roles[params.minter] | ROLE_MINTER);
+        if (params.gate != address(0)) _setRoles(params.gate, _roles[params.gate] | ROLE_GATE);
+        for (uint256 i; i < params.tiers.length; ++i) {
+            _addTier(params.tiers[i]);
+        }
+    }
+
+    /// @inheritdoc ITicketEvent
+    function addTier(Tier calldata t) external returns (uint256) {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        return _addTier(t);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function setResaleWindow(uint256 tierId, uint40 opensAt, uint40 closesAt) external {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        if (opensAt > closesAt) revert InvalidParameter("window");
+        Tier storage t = _existingTier(tierId);
+        t.resaleOpensAt = opensAt;
+        t.resaleClosesAt = closesAt;
+        emit ResaleWindowSet(tierId, opensAt, closesAt);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function setRoles(address account, uint256 roles) external {
+        _onlyOrganizer();
+        if (roles > (ROLE_MINTER | ROLE_GATE)) revert InvalidParameter("roles");
+        _setRoles(account, roles);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function setOrganizer(address newOrganizer) external {
+        _onlyOrganizer();
+        if (newOrganizer == address(0)) revert InvalidParameter("organizer");
+        emit OrganizerChanged(_organizer, newOrganizer);
+        _organizer = newOrganizer;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function setBaseURI(string calldata baseURI) external {
+        _onlyOrganizer();
+        _baseURI = baseURI;
+        emit BatchMetadataUpdate(0, type(uint256).max);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function setVerifier(address newVerifier) external {
+        _onlyOrganizer();
+        _verifier = newVerifier;
+        emit VerifierSet(newVerifier);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function cancel() external {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        _cancelled = true;
+        emit EventCancelledBy(msg.sender);
+        // Closing every window stops resales without one more storage read on the resale path.
+        uint40 now_ = uint40(block.timestamp);
+        for (uint256 id; id < _tierCount; ++id) {
+            Tier storage t = _tiers[id];
+            if (t.resaleClosesAt > now_) {
+                uint40 opens = t.resaleOpensAt < now_ ? t.resaleOpensAt : now_;
+                t.resaleOpensAt = opens;
+                t.resaleClosesAt = now_;
+                emit ResaleWindowSet(id, opens, now_);
+            }
+        }
+    }
+
+    /// @inheritdoc ITicketEvent
+    function withdrawProceeds(address payable to) external {
+        _onlyOrganizer();
+        _enter();
+        uint256 royalties = address(this).balance - _escrow - _pendingTotal;
+        uint256 escrow = (!_cancelled && block.timestamp >= _endsAt) ? _escrow : 0;
+        if (royalties + escrow == 0) revert NothingToWithdraw();
+        _escrow -= escrow;
+        emit ProceedsWithdrawn(to, royalties, escrow);
+        _sendValue(to, royalties + escrow);
+        _exit();
+    }
+
+    // ================================================================ minting and primary sale
+
+    /// @inheritdoc ITicketEvent
+    function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId) {
+        _onlyRole(ROLE_MINTER);
+        _requireSalesOpen();
+        Tier storage t = _existingTier(tierId);
+        firstTokenId = _nextTokenId;
+        uint256 next = firstTokenId;
+        for (uint256 k; k < runs.length; ++k) {
+            MintRun calldata run = runs[k];
+            bytes32 ref = run.orderRef;
+            if (ref != bytes32(0)) {
+                if (_fulfilledOrders[ref]) {
+                    emit OrderAlreadyFulfilled(ref);
+                    continue;
+                }
+                _fulfilledOrders[ref] = true;
+            }
+            if (run.commitments.length == 0) revert LengthMismatch();
+            _mintRun(run.holder, tierId, 0, ref, next, run.commitments);
+            next += run.commitments.length;
+        }
+        _recordMinted(t, tierId, next - firstTokenId);
+        _nextTokenId = uint32(next);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId) {
+        _requireSalesOpen();
+        Tier storage t = _existingTier(tierId);
+        uint256 n = commitments.length;
+        uint256 faceValue = t.faceValue;
+        if (n == 0) revert LengthMismatch();
+        if (faceValue == 0) revert InvalidParameter("tier not for sale");
+        uint256 price = faceValue * n;
+        if (msg.value != price) revert WrongPayment(msg.value, price);
+        firstTokenId = _nextTokenId;
+        _mintRun(msg.sender, tierId, FLAG_PAID_IN_ETH, bytes32(0), firstTokenId, commitments);
+        _recordMinted(t, tierId, n);
+        _nextTokenId = uint32(firstTokenId + n);
+        _escrow += price;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function releaseFromCustody(uint256 tokenId, address to) external {
+        _onlyRole(ROLE_MINTER);
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        _move(tokenId, record, msg.sender, to, 0);
+        emit CustodyReleased(tokenId, to);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function revoke(uint256[] calldata tokenIds) external {
+        _onlyRole(ROLE_MINTER);
+        bool cancelled_ = _cancelled;
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            uint256 record = _record(tokenId);
+            if (record & FLAG_PAID_IN_ETH != 0) revert PaidInEth(tokenId);
+            // A chargeback must not take a ticket from someone who bought it in good faith on the
+            // market; a cancellation revokes every card ticket (their buyers are refunded).
+            if (record & FLAG_RESOLD != 0 && !cancelled_) revert NotAuthorized(tokenId, msg.sender);
+            _burn(tokenId, record);
+            emit TicketRevoked(tokenId);
+        }
+    }
+
+    // ================================================================ resale market
+
+    /// @inheritdoc ITicketEvent
+    function list(uint256 tokenId, uint256 price, address reservedFor) external {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        Tier memory t = _tiers[_tierIdOf(record)];
+        if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
+        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
+        if (price > cap) revert PriceAboveCap(price, cap);
+        if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
+        if (price == 0 && reservedFor == address(0)) revert GiftNeedsRecipient();
+        if (reservedFor == msg.sender) revert SelfPurchase();
+        // Give a never-moved ticket its own record now, at the seller's cost: the buyer's
+        // transaction then updates a warm non-zero slot and skips the run lookup (~21,000 gas).
+        if (_tickets[tokenId] == 0) _tickets[tokenId] = record;
+        _listings[tokenId] = price | (uint256(uint160(reservedFor)) << PRICE_BITS);
+        emit Listed(tokenId, msg.sender, price, reservedFor);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function cancelListing(uint256 tokenId) external {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (_listings[tokenId] == 0) revert NotListed(tokenId);
+        delete _listings[tokenId];
+        emit ListingCancelled(tokenId);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function buy(uint256 tokenId, bytes32 commitment) external payable {
+        uint256 packedListing = _listings[tokenId];
+        if (packedListing == 0) revert NotListed(tokenId);
+        address reservedFor = address(uint160(packedListing >> PRICE_BITS));
+        if (reservedFor != address(0) && reservedFor != msg.sender) {
+            revert ReservedForAnother(tokenId, reservedFor);
+        }
+        _settleResale(tokenId, _record(tokenId), packedListing & ((1 << PRICE_BITS) - 1), commitment);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable {
+        uint256 tokenId = order.tokenId;
+        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        uint256 record = _record(tokenId);
+        address seller = address(uint160(record));
+        if (
+            block.timestamp > order.deadline || order.moves != _movesOf(record)
+                || order.nonce != _holders[seller] >> 64
+        ) revert InvalidOrder(tokenId);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(_orderHash(order)), signature);
+        if (err != ECDSA.RecoverError.NoError || signer != seller) revert InvalidOrder(tokenId);
+        if (order.reservedFor != address(0) && order.reservedFor != msg.sender) {
+            revert ReservedForAnother(tokenId, order.reservedFor);
+        }
+        if (order.price == 0 && order.reservedFor == address(0)) revert GiftNeedsRecipient();
+        _settleResale(tokenId, record, order.price, commitment);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function cancelAllOrders() external {
+        uint256 h = _holders[msg.sender];
+        uint256 nonce = (h >> 64) + 1;
+        _holders[msg.sender] = (h & BALANCE_MASK) | (nonce << 64);
+        emit OrdersCancelled(msg.sender, nonce);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function rotateCommitment(uint256 tokenId, bytes32 commitment) external {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert ResaleClosed(tokenId);
+        _requireCommitment(commitment);
+        emit CommitmentRotated(tokenId, commitment);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function withdrawPending() external {
+        _enter();
+        uint256 amount = _pending[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        _pending[msg.sender] = 0;
+        _pendingTotal -= amount;
+        emit PendingWithdrawn(msg.sender, amount);
+        _sendValue(msg.sender, amount);
+        _exit();
+    }
+
+    // ================================================================ cancellation
+
+    /// @inheritdoc ITicketEvent
+    function claimRefund(uint256[] calldata tokenIds) external {
+        if (!_cancelled) revert EventNotCancelled();
+        _enter();
+        uint256 total;
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            uint256 record = _record(tokenId);
+            if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+            if (record & FLAG_PAID_IN_ETH == 0) revert NotRefundable(tokenId);
+            uint256 amount = _tiers[_tierIdOf(record)].faceValue;
+            _burn(tokenId, record);
+            emit RefundClaimed(tokenId, msg.sender, amount);
+            total += amount;
+        }
+        if (total == 0) revert NothingToWithdraw();
+        _escrow -= total;
+        _sendValue(msg.sender, total);
+        _exit();
+    }
+
+    // ================================================================ gate
+
+    /// @inheritdoc ITicketEvent
+    function publishRoot(bytes32 root) external {
+        _onlyRole(ROLE_GATE);
+        if (root == bytes32(0) || uint256(root) >= FIELD) revert InvalidParameter("root");
+        bytes32 previous = _currentRoot;
+        if (root == previous) return;
+        uint64 now_ = uint64(block.timestamp);
+        _roots[root] = RootInfo(now_, 0);
+        if (previous != bytes32(0)) _roots[previous].replacedAt = now_;
+        _currentRoot = root;
+        emit RootPublished(root, previous);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function anchorCheckIns(bytes32[] calldata nullifiers) external {
+        _onlyRole(ROLE_GATE);
+        for (uint256 i; i < nullifiers.length; ++i) {
+            _usedNullifiers[nullifiers[i]] = true;
+        }
+        emit CheckInsAnchored(nullifiers);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function verifyCheckIn(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes32 root,
+        bytes32 nullifier,
+        uint256 challenge
+    ) public view returns (bool) {
+        address v = _verifier;
+        if (v == address(0)) revert NoVerifier();
+        if (!isAcceptedRoot(root) || _usedNullifiers[nullifier]) return false;
+        uint256[4] memory signals = [uint256(nullifier), uint256(root), gateScope(), challenge];
+        return IGroth16Verifier(v).verifyProof(a, b, c, signals);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function checkIn(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes32 root,
+        bytes32 nullifier,
+        uint256 challenge
+    ) external {
+        _onlyRole(ROLE_GATE);
+        if (!isAcceptedRoot(root)) revert UnknownRoot(root);
+        if (_usedNullifiers[nullifier]) revert NullifierUsed(nullifier);
+        if (!verifyCheckIn(a, b, c, root, nullifier, challenge)) revert InvalidProof();
+        _usedNullifiers[nullifier] = true;
+        emit CheckedIn(nullifier, root, challenge);
+    }
+
+    // ================================================================ ERC-721
+
+    /// @inheritdoc IERC721
+    function balanceOf(address owner) external view returns (uint256) {
+        if (owner == address(0)) revert InvalidParameter("owner");
+        return _holders[owner] & BALANCE_MASK;
+    }
+
+    /// @inheritdoc IERC721
+    function ownerOf(uint256 tokenId) external view returns (address) {
+        return address(uint160(_record(tokenId)));
+    }
+
+    /// @inheritdoc IERC721
+    function transferFrom(address from, address to, uint256 tokenId) public {
+        TransferPolicy policy = _policy;
+        if (policy == TransferPolicy.MarketOnly) revert TransferOutsideMarket();
+        if (policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        uint256 record = _record(tokenId);
+        address owner = address(uint160(record));
+        if (owner != from) revert NotTicketHolder(tokenId, from);
+        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert TicketLocked(tokenId);
+        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && !_isApproved(tokenId, record, msg.sender)) {
+            revert NotAuthorized(tokenId, msg.sender);
+        }
+        _move(tokenId, record, owner, to, FLAG_RESOLD);
+        // A plain transfer carries no commitment: the new holder sets one with rotateCommitment.
+        emit CommitmentRotated(tokenId, bytes32(0));
+    }
+
+    /// @inheritdoc IERC721
+    function safeTransferFrom(address from, address to, uint256 tokenId) external {
+        safeTransferFrom(from, to, tokenId, "");
+    }
+
+    /// @inheritdoc IERC721
+    function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
+        transferFrom(from, to, tokenId);
+        if (to.code.length > 0) {
+            try IERC721Receiver(to).onERC721Received(msg.sender, from, tokenId, data) returns (bytes4 retval) {
+                if (retval != IERC721Receiver.onERC721Received.selector) revert InvalidReceiver(to);
+            } catch {
+                revert InvalidReceiver(to);
+            }
+        }
+    }
+
+    /// @inheritdoc IERC721
+    function approve(address to, uint256 tokenId) external {
+        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        uint256 record = _record(tokenId);
+        address owner = address(uint160(record));
+        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender]) revert NotAuthorized(tokenId, msg.sender);
+        _tokenApprovals[tokenId] = uint256(uint160(to)) | (_movesOf(record) << 160);
+        emit Approval(owner, to, tokenId);
+    }
+
+    /// @inheritdoc IERC721
+    function setApprovalForAll(address operator, bool approved) external {
+        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        if (operator == address(0)) revert InvalidParameter("operator");
+        _operatorApprovals[msg.sender][operator] = approved;
+        emit ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    /// @inheritdoc IERC721
+    function getApproved(uint256 tokenId) external view returns (address) {
+        uint256 record = _record(tokenId);
+        uint256 approval = _tokenApprovals[tokenId];
+        return (approval >> 160) == _movesOf(record) ? address(uint160(approval)) : address(0);
+    }
+
+    /// @inheritdoc IERC721
+    function isApprovedForAll(address owner, address operator) external view returns (bool) {
+        return _operatorApprovals[owner][operator];
+    }
+
+    /// @inheritdoc IERC721Metadata
+    function name() external view returns (string memory) {
+        return _name;
+    }
+
+    /// @inheritdoc IERC721Metadata
+    function symbol() external view returns (string memory) {
+        return _symbol;
+    }
+
+    /// @inheritdoc IERC721Metadata
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        _record(tokenId);
+        string memory base = _baseURI;
+        return bytes(base).length == 0 ? "" : string.concat(base, tokenId.toString());
+    }
+
+    /// @inheritdoc IERC2981
+    function royaltyInfo(uint256 tokenId, uint256 salePrice) external view returns (address, uint256) {
+        (uint256 royalty,) = ResaleMath.split(salePrice, _tiers[_tierIdOf(_record(tokenId))].royaltyBps);
+        return (_organizer, royalty);
+    }
+
+    /// @inheritdoc IERC5192
+    function locked(uint256 tokenId) external view returns (bool) {
+        uint256 record = _record(tokenId);
+        return _policy == TransferPolicy.Locked || !_resaleOpen(_tiers[_tierIdOf(record)]);
+    }
+
+    /// @inheritdoc IERC165
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC165).interfaceId || interfaceId == type(IERC721).interfaceId
+            || interfaceId == type(IERC721Metadata).interfaceId || interfaceId == type(IERC2981).interfaceId
+            || interfaceId == type(IERC5192).interfaceId || interfaceId == bytes4(0x49064906); // ERC-4906
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc ITicketEvent
+    function organizer() external view returns (address) {
+        return _organizer;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function rolesOf(address account) external view returns (uint256) {
+        return _roles[account];
+    }
+
+    /// @inheritdoc ITicketEvent
+    function cancelled() external view returns (bool) {
+        return _cancelled;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function transferPolicy() external view returns (TransferPolicy) {
+        return _policy;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function schedule() external view returns (uint40, uint40) {
+        return (_startsAt, _endsAt);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function tierCount() external view returns (uint256) {
+        return _tierCount;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function tier(uint256 tierId) external view returns (Tier memory) {
+        return _existingTier(tierId);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function tierOf(uint256 tokenId) external view returns (uint256) {
+        return _tierIdOf(_record(tokenId));
+    }
+
+    /// @inheritdoc ITicketEvent
+    function paidInEth(uint256 tokenId) external view returns (bool) {
+        return _record(tokenId) & FLAG_PAID_IN_ETH != 0;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function movesOf(uint256 tokenId) external view returns (uint256) {
+        return _movesOf(_record(tokenId));
+    }
+
+    /// @inheritdoc ITicketEvent
+    function nextTokenId() external view returns (uint256) {
+        return _nextTokenId;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function resaleCap(uint256 tierId) external view returns (uint256) {
+        Tier storage t = _existingTier(tierId);
+        return ResaleMath.cap(t.faceValue, t.resaleCapBps);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function listing(uint256 tokenId) external view returns (address, uint256, address) {
+        uint256 packed = _listings[tokenId];
+        if (packed == 0) return (address(0), 0, address(0));
+        return (
+            address(uint160(_record(tokenId))),
+            packed & ((1 << PRICE_BITS) - 1),
+            address(uint160(packed >> PRICE_BITS))
+        );
+    }
+
+    /// @inheritdoc ITicketEvent
+    function orderNonce(address seller) external view returns (uint256) {
+        return _holders[seller] >> 64;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function orderFulfilled(bytes32 orderRef) external view returns (bool) {
+        return _fulfilledOrders[orderRef];
+    }
+
+    /// @inheritdoc ITicketEvent
+    function escrowBalance() external view returns (uint256) {
+        return _escrow;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function royaltyBalance() external view returns (uint256) {
+        return address(this).balance - _escrow - _pendingTotal;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function pendingOf(address account) external view returns (uint256) {
+        return _pending[account];
+    }
+
+    /// @inheritdoc ITicketEvent
+    function gateScope() public view returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(block.chainid, address(this)))) >> 8;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function currentRoot() external view returns (bytes32) {
+        return _currentRoot;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function rootStatus(bytes32 root) external view returns (uint64, uint64) {
+        RootInfo memory info = _roots[root];
+        return (info.publishedAt, info.replacedAt);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function isAcceptedRoot(bytes32 root) public view returns (bool) {
+        RootInfo memory info = _roots[root];
+        if (info.publishedAt == 0) return false;
+        return info.replacedAt == 0 || block.timestamp <= uint256(info.replacedAt) + _rootGrace;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function nullifierUsed(bytes32 nullifier) external view returns (bool) {
+        return _usedNullifiers[nullifier];
+    }
+
+    /// @inheritdoc ITicketEvent
+    function verifier() external view returns (address) {
+        return _verifier;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function orderDigest(SellOrder calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(_orderHash(order));
+    }
+
+    // ================================================================ internals
+
+    function _addTier(Tier calldata t) private returns (uint256 tierId) {
+        if (t.supply == 0 || t.minted != 0) revert InvalidParameter("supply");
+        if (t.royaltyBps > ResaleMath.BPS) revert InvalidParameter("royalty");
+        if (t.resaleOpensAt > t.resaleClosesAt) revert InvalidParameter("window");
+        uint256 total = uint256(_supplyTotal) + t.supply;
+        if (total > MAX_TICKETS) revert InvalidParameter("supply");
+        _supplyTotal = uint32(total);
+        tierId = _tierCount;
+        _tierCount = uint16(tierId + 1);
+        _tiers[tierId] = t;
+        emit TierAdded(tierId, t);
+    }
+
+    function _setRoles(address account, uint256 roles) private {
+        _roles[account] = roles;
+        emit RolesSet(account, roles);
+    }
+
+    function _existingTier(uint256 tierId) private view returns (Tier storage) {
+        if (tierId >= _tierCount) revert UnknownTier(tierId);
+        return _tiers[tierId];
+    }
+
+    function _recordMinted(Tier storage t, uint256 tierId, uint256 n) private {
+        uint256 minted = t.minted;
+        uint256 supply = t.supply;
+        if (minted + n > supply) revert SoldOut(tierId, n, supply - minted);
+        t.minted = uint24(minted + n);
+    }
+
+    /// @dev Mint `commitments.length` tickets from `first` to `to`: one run record, one bitmap bit,
+    /// one balance update, then per ticket only its Transfer log (written in assembly: this loop is
+    /// the marginal cost of a ticket) and its commitment, checked to be a non-zero field element.
+    function _mintRun(
+        address to,
+        uint256 tierId,
+        uint256 flags,
+        bytes32 orderRef,
+        uint256 first,
+        bytes32[] calldata commitments
+    ) private {
+        if (to == address(0)) revert InvalidReceiver(to);
+        uint256 n = commitments.length;
+        _runs[first] = uint256(uint160(to)) | (tierId << TIER_SHIFT) | flags;
+        _runStarts[first >> 8] |= 1 << (first & 0xff);
+        _holders[to] += n;
+        assembly ("memory-safe") {
+            let ptr := commitments.offset
+            let end := add(first, n)
+            for { let id := first } lt(id, end) { id := add(id, 1) } {
+                let c := calldataload(ptr)
+                if or(iszero(c), iszero(lt(c, FIELD))) {
+                    mstore(0x00, shl(224, INVALID_COMMITMENT_SELECTOR))
+                    mstore(0x04, c)
+                    revert(0x00, 0x24)
+                }
+                log4(0, 0, TRANSFER_EVENT, 0, to, id)
+                ptr := add(ptr, 0x20)
+            }
+        }
+        emit TicketsIssued(to, tierId, orderRef, first, commitments);
+        if (_policy == TransferPolicy.Locked) {
+            for (uint256 id = first; id < first + n; ++id) {
+                emit Locked(id);
+            }
+        }
+    }
+
+    /// @dev The ownership record of a live ticket: its own record once it has moved, else its run's.
+    function _record(uint256 tokenId) private view returns (uint256 record) {
+        record = _tickets[tokenId];
+        if (record == 0) {
+            if (tokenId >= _nextTokenId) revert NonexistentTicket(tokenId);
+            record = _runs[_runStart(tokenId)];
+        }
+        if (record & FLAG_BURNED != 0) revert NonexistentTicket(tokenId);
+    }
+
+    /// @dev The first id of the run holding `tokenId`: the highest set bit at or below it.
+    function _runStart(uint256 tokenId) private view returns (uint256) {
+        uint256 word = tokenId >> 8;
+        uint256 bits = _runStarts[word] & (type(uint256).max >> (255 - (tokenId & 0xff)));
+        while (bits == 0) {
+            unchecked {
+                --word;
+            }
+            bits = _runStarts[word];
+        }
+        return (word << 8) | Math.log2(bits);
+    }
+
+    function _tierIdOf(uint256 record) private pure returns (uint256) {
+        return (record >> TIER_SHIFT) & 0xffff;
+    }
+
+    function _movesOf(uint256 record) private pure returns (uint256) {
+        return (record >> MOVES_SHIFT) & 0xffffffff;
+    }
+
+    function _isApproved(uint256 tokenId, uint256 record, address spender) private view returns (bool) {
+        uint256 approval = _tokenApprovals[tokenId];
+        return address(uint160(approval)) == spender && (approval >> 160) == _movesOf(record);
+    }
+
+    function _resaleOpen(Tier memory t) private view returns (bool) {
+        return block.timestamp >= t.resaleOpensAt && block.timestamp < t.resaleClosesAt;
+    }
+
+    function _requireSalesOpen() private view {
+        if (_cancelled) revert EventCancelled();
+        if (block.timestamp >= _endsAt) revert SalesClosed();
+    }
+
+    function _requireCommitment(bytes32 commitment) private pure {
+        if (commitment == bytes32(0) || uint256(commitment) >= FIELD) revert InvalidCommitment(commitment);
+    }
+
+    /// @dev Every market sale and gift ends here: cap, royalty, move, commitment, payment.
+    function _settleResale(uint256 tokenId, uint256 record, uint256 price, bytes32 commitment) private {
+        if (msg.value != price) revert WrongPayment(msg.value, price);
+        _requireCommitment(commitment);
+        address seller = address(uint160(record));
+        if (seller == msg.sender) revert SelfPurchase();
+        Tier memory t = _tiers[_tierIdOf(record)];
+        if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
+        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
+        if (price > cap) revert PriceAboveCap(price, cap);
+        (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
+        _move(tokenId, record, seller, msg.sender, FLAG_RESOLD);
+        emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
+        _push(seller, proceeds);
+    }
+
+    /// @dev The one place a live ticket changes holder. Clears its listing; approvals die with the
+    /// move count.
+    function _move(uint256 tokenId, uint256 record, address from, address to, uint256 flags) private {
+        if (to == address(0)) revert InvalidReceiver(to);
+        _tickets[tokenId] = (((record & ~OWNER_MASK) + ONE_MOVE) | flags) | uint256(uint160(to));
+        unchecked {
+            _holders[from] -= 1;
+        }
+        _holders[to] += 1;
+        if (_listings[tokenId] != 0) delete _listings[tokenId];
+        emit Transfer(from, to, tokenId);
+    }
+
+    function _burn(uint256 tokenId, uint256 record) private {
+        address owner = address(uint160(record));
+        _tickets[tokenId] = record | FLAG_BURNED;
+        unchecked {
+            _holders[owner] -= 1;
+        }
+        if (_listings[tokenId] != 0) delete _listings[tokenId];
+        emit Transfer(owner, address(0), tokenId);
+    }
+
+    /// @dev Pay with bounded gas so the receiver cannot re-enter; on failure credit a pull balance.
+    function _push(address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(PUSH_GAS, to, amount, 0, 0, 0, 0)
+        }
+        if (!ok) {
+            _pending[to] += amount;
+            _pendingTotal += amount;
+            emit PaymentDeferred(to, amount);
+        }
+    }
+
+    function _sendValue(address to, uint256 amount) private {
+        (bool ok,) = payable(to).call{value: amount}("");
+        if (!ok) revert PaymentFailed(to, amount);
+    }
+
+    function _orderHash(SellOrder calldata order) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                SELL_ORDER_TYPEHASH, order.tokenId, order.price, order.reservedFor, order.moves, order.nonce, order.deadline
+            )
+        );
+    }
+
+    function _onlyOrganizer() private view {
+        if (msg.sender != _organizer) revert MissingRole(msg.sender, 0);
+    }
+
+    /// @dev The organizer holds every role of its event.
+    function _onlyRole(uint256 role) private view {
+        if (msg.sender != _organizer && _roles[msg.sender] & role == 0) revert MissingRole(msg.sender, role);
+    }
+
+    function _enter() private {
+        if (_entered) revert Reentrancy();
+        _entered = true;
+    }
+
+    function _exit() private {
+        _entered = false;
+    }
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ITicketErrors} from "./ITicketErrors.sol";
+
+/// @title One event's tickets: ERC-721 with tiers, capped resale and a zero-knowledge gate
+/// @notice Each ticket carries a holder commitment (a Poseidon hash of a secret on the holder's
+/// device). Commitments live in events only, never in storage: the gate's Merkle tree is rebuilt
+/// from `TicketsIssued`, `Resold`, `CommitmentRotated` and burns (`Transfer` to zero), and the
+/// organizer publishes its root with `publishRoot`.
+///
+/// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
+/// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
+/// cancellation); resale royalties are withdrawable by the organizer at any time; sellers are
+/// paid in the same transaction (a push with bounded gas that falls back to a pull balance).
+interface ITicketEvent is ITicketErrors {
+    /// @notice How tickets may move outside the resale market.
+    /// MarketOnly: only the market (capped) moves tickets; approvals and transfers revert.
+    /// Free: holders may also transfer and approve (the commitment is cleared on a plain transfer).
+    /// Locked: tickets never move after minting (soulbound).
+    enum TransferPolicy {
+        MarketOnly,
+        Free,
+        Locked
+    }
+
+    /// @notice A ticket tier, packed in one storage slot.
+    /// @param faceValue Primary price in wei.
+    /// @param supply Maximum tickets of this tier.
+    /// @param minted Tickets minted so far (minted, bought, including later burned ones).
+    /// @param resaleCapBps Resale cap as basis points of face value (10000 = face value).
+    /// @param royaltyBps Organizer's share of each resale, in basis points (at most 10000).
+    /// @param resaleOpensAt Resale window start (unix seconds).
+    /// @param resaleClosesAt Resale window end (unix seconds); set it before doors open.
+    struct Tier {
+        uint96 faceValue;
+        uint24 supply;
+        uint24 minted;
+        uint16 resaleCapBps;
+        uint16 royaltyBps;
+        uint40 resaleOpensAt;
+        uint40 resaleClosesAt;
+    }
+
+    /// @notice Everything an event is created with.
+    /// @param name ERC-721 name.
+    /// @param symbol ERC-721 symbol.
+    /// @param baseURI Metadata base, e.g. `ipfs://CID/`; tokenURI is baseURI + tokenId.
+    /// @param organizer The event's admin; receives proceeds and royalties.
+    /// @param minter The fiat bridge's account (may be zero).
+    /// @param gate The gate's account for root publication and check-in anchoring (may be zero).
+    /// @param currency Settlement token; address(0) is ETH, the only one supported now.
+    /// @param transferPolicy See TransferPolicy.
+    /// @param startsAt Doors (unix seconds).
+    /// @param endsAt End of the event; primary-sale ETH is released to the organizer after it.
+    /// @param rootGracePeriod Seconds a replaced gate root stays acceptable.
+    /// @param tiers The tiers (`minted` must be 0).
+    struct EventParams {
+        string name;
+        string symbol;
+        string baseURI;
+        address organizer;
+        address minter;
+        address gate;
+        address currency;
+        TransferPolicy transferPolicy;
+        uint40 startsAt;
+        uint40 endsAt;
+        uint32 rootGracePeriod;
+        Tier[] tiers;
+    }
+
+    /// @notice An EIP-712 signed listing: costs the seller no gas, binds to the ticket's move count
+    /// (so it dies when the ticket moves) and to the seller's order nonce (so the seller can cancel
+    /// all open orders at once with `cancelAllOrders`).
+    struct SellOrder {
+        uint256 tokenId;
+        uint256 price;
+        address reservedFor;
+        uint256 moves;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice One order's tickets in a mintBatch: one ticket per commitment, to `holder`.
+    /// @param holder The fan's wallet, or the bridge's custody account.
+    /// @param orderRef The bridge's order reference (non-zero makes the run exactly-once).
+    /// @param commitments Holder commitments, one per ticket.
+    struct MintRun {
+        address holder;
+        bytes32 orderRef;
+        bytes32[] commitments;
+    }
+
+    /// @notice Emitted once, when the clone is initialized.
+    event EventConfigured(address indexed organizer, string name, uint40 startsAt, uint40 endsAt, uint8 transferPolicy);
+    /// @notice A tier was added.
+    event TierAdded(uint256 indexed tierId, Tier tier);
+    /// @notice A tier's resale window was set.
+    event ResaleWindowSet(uint256 indexed tierId, uint40 opensAt, uint40 closesAt);
+    /// @notice An account's roles were set (bit 1 minter, bit 2 gate).
+    event RolesSet(address indexed account, uint256 roles);
+    /// @notice The organizer changed.
+    event OrganizerChanged(address indexed previous, address indexed organizer);
+    /// @notice A run of tickets was issued: `commitments[i]` is the holder commitment of ticket
+    /// `firstTokenId + i`. `orderRef` is the bridge's order reference (zero for ETH purchases).
+    event TicketsIssued(address indexed holder, uint256 indexed tierId, bytes32 indexed orderRef, uint256 firstTokenId, bytes32[] commitments);
+    /// @notice A minted run was skipped because its order was already fulfilled (exactly-once).
+    event OrderAlreadyFulfilled(bytes32 indexed orderRef);
+    /// @notice A ticket was listed (or its listing updated). Price 0 with a recipient is a gift.
+    event Listed(uint256 indexed tokenId, address indexed seller, uint256 price, address reservedFor);
+    /// @notice A listing was cancelled by its seller.
+    event ListingCancelled(uint256 indexed tokenId);
+    /// @notice A ticket was resold (or gifted); `commitment` is the new holder commitment.
+    event Resold(uint256 indexed tokenId, address indexed seller, address indexed buyer, uint256 price, uint256 royalty, bytes32 commitment);
+    /// @notice A holder replaced the ticket's commitment (zero: cleared by a plain transfer).
+    event CommitmentRotated(uint256 indexed tokenId, bytes32 commitment);
+    /// @notice The seller cancelled every open signed order by moving to a new nonce.
+    event OrdersCancelled(address indexed seller, uint256 nonce);
+    /// @notice A push payment failed and was credited to the receiver's pull balance.
+    event PaymentDeferred(address indexed to, uint256 amount);
+    /// @notice A pull balance was withdrawn.
+    event PendingWithdrawn(address indexed to, uint256 amount);
+    /// @notice The organizer withdrew proceeds (royalties, and escrow once the event has ended).
+    event ProceedsWithdrawn(address indexed to, uint256 royalties, uint256 escrow);
+    /// @notice The event was cancelled.
+    event EventCancelledBy(address indexed organizer);
+    /// @notice An ETH-paid ticket was burned and its face value refunded to its holder.
+    event RefundClaimed(uint256 indexed tokenId, address indexed holder, uint256 amount);
+    /// @notice A card-paid ticket was revoked (refund or chargeback at the payment provider).
+    event TicketRevoked(uint256 indexed tokenId);
+    /// @notice The bridge moved a ticket from custody to the fan's own wallet.
+    event CustodyReleased(uint256 indexed tokenId, address indexed to);
+    /// @notice A new gate root was published; the previous one enters its grace period.
+    event RootPublished(bytes32 indexed root, bytes32 indexed previous);
+    /// @notice Nullifiers used at the gates were anchored on-chain after doors.
+    event CheckInsAnchored(bytes32[] nullifiers);
+    /// @notice A holder entered with a proof verified on-chain.
+    event CheckedIn(bytes32 indexed nullifier, bytes32 indexed root, uint256 challenge);
+    /// @notice The on-chain proof verifier changed.
+    event VerifierSet(address indexed verifier);
+    /// @notice ERC-4906: metadata of tokens in the range changed.
+    event BatchMetadataUpdate(uint256 fromTokenId, uint256 toTokenId);
+
+    /// @notice Set up a fresh clone. Called once by the factory.
+    /// @param params The event's configuration.
+    function initialize(EventParams calldata params) external;
+
+    // ---------------------------------------------------------------- organizer
+
+    /// @notice Add a tier. Organizer only; not after cancellation.
+    /// @param tier The tier (`minted` must be 0).
+    /// @return tierId The new tier's id.
+    function addTier(Tier calldata tier) external returns (uint256 tierId);
+
+    /// @notice Set a tier's resale window. Organizer only; not after cancellation.
+    function setResaleWindow(uint256 tierId, uint40 opensAt, uint40 closesAt) external;
+
+    /// @notice Give an account roles (bit 1 minter, bit 2 gate); 0 removes them. Organizer only.
+    function setRoles(address account, uint256 roles) external;
+
+    /// @notice Hand the event to another organizer. Organizer only.
+    function setOrganizer(address organizer) external;
+
+    /// @notice Change the metadata base (emits ERC-4906 BatchMetadataUpdate). Organizer only.
+    function setBaseURI(string calldata baseURI) external;
+
+    /// @notice Set the snarkjs-exported Groth16 verifier for on-chain check-in (zero disables).
+    function setVerifier(address verifier) external;
+
+    /// @notice Cancel the event: closes sales and resales and opens ETH refunds. Organizer only.
+    function cancel() external;
+
+    /// @notice Withdraw royalties, plus the primary-sale escrow once the event has ended (never
+    /// escrow of a cancelled event). Organizer only.
+    /// @param to Receiver of the ETH.
+    function withdrawProceeds(address payable to) external;
+
+    // ---------------------------------------------------------------- minting and primary sale
+
+    /// @notice Mint runs of tickets for paid orders, many orders in one transaction. Minter only.
+    /// Each run gives one ticket per commitment to its holder; a run whose non-zero `orderRef` was
+    /// already fulfilled is skipped (`OrderAlreadyFulfilled`), so a resent batch never mints twice.
+    /// @return firstTokenId The id of the first ticket minted by this call.
+    function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId);
+
+    /// @notice Buy tickets at face value with ETH, one per commitment, to the caller.
+    /// @return firstTokenId The id of the first ticket bought.
+    function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId);
+
+    /// @notice Move a ticket the minter holds in custody to the fan's own wallet (commitment kept).
+    function releaseFromCustody(uint256 tokenId, address to) external;
+
+    /// @notice Burn card-paid tickets after a refund or chargeback. Minter or organizer.
+    function revoke(uint256[] calldata tokenIds) external;
+
+    // ---------------------------------------------------------------- resale market
+
+    /// @notice List (or update the listing of) a ticket at `price`, at most the cap, while the
+    /// tier's resale window is open. A price of 0 is a gift and needs `reservedFor`.
+    /// @param reservedFor The only buyer allowed, or zero for anyone.
+    function list(uint256 tokenId, uint256 price, address reservedFor) external;
+
+    /// @notice Cancel a listing. Holder only.
+    function cancelListing(uint256 tokenId) external;
+
+    /// @notice Buy a listed ticket, paying exactly its price; royalty and seller are paid in this
+    /// transaction and the holder commitment becomes `commitment`.
+    function buy(uint256 tokenId, bytes32 commitment) external payable;
+
+    /// @notice Buy a ticket through an EIP-712 `SellOrder` signed by its holder.
+    function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable;
+
+    /// @notice Invalidate every open signed order of the caller.
+    function cancelAllOrders() external;
+
+    /// @notice Replace the ticket's holder commitment (new device, lost secret). Holder only,
+    /// while the resale window is open: after it closes commitments are frozen for the gate.
+    function rotateCommitment(uint256 tokenId, bytes32 commitment) external;
+
+    /// @notice Withdraw a pull balance left by a failed push payment.
+    function withdrawPending() external;
+
+    // ---------------------------------------------------------------- cancellation
+
+    /// @notice After a cancellation, burn the caller's ETH-paid tickets and refund their face value.
+    /// The refund follows the ticket: whoever holds it claims it, once.
+    function claimRefund(uint256[] calldata tokenIds) external;
+
+    // ---------------------------------------------------------------- gate
+
+    /// @notice Publish the root of the gate tree. Organizer or gate.
+    function publishRoot(bytes32 root) external;
+
+    /// @notice Record nullifiers used at the gates (already recorded ones are kept). Organizer or gate.
+    function anchorCheckIns(bytes32[] calldata nullifiers) external;
+
+    /// @notice Check a gate proof on-chain without recording it.
+    /// @return True when the root is acceptable, the nullifier unused and the proof valid.
+    function verifyCheckIn(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes32 root,
+        bytes32 nullifier,
+        uint256 challenge
+    ) external view returns (bool);
+
+    /// @notice Verify a gate proof on-chain and spend its nullifier. Gate or organizer.
+    function checkIn(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes32 root,
+        bytes32 nullifier,
+        uint256 challenge
+    ) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The event's organizer.
+    function organizer() external view returns (address);
+    /// @notice Roles of an account (bit 1 minter, bit 2 gate).
+    function rolesOf(address account) external view returns (uint256);
+    /// @notice Whether the event is cancelled.
+    function cancelled() external view returns (bool);
+    /// @notice The transfer policy.
+    function transferPolicy() external view returns (TransferPolicy);
+    /// @notice Doors and end of the event.
+    function schedule() external view returns (uint40 startsAt, uint40 endsAt);
+    /// @notice Number of tiers.
+    function tierCount() external view returns (uint256);
+    /// @notice A tier.
+    function tier(uint256 tierId) external view returns (Tier memory);
+    /// @notice A ticket's tier.
+    function tierOf(uint256 tokenId) external view returns (uint256);
+    /// @notice Whether the ticket was bought with ETH on-chain (and so is refundable on-chain).
+    function paidInEth(uint256 tokenId) external view returns (bool);
+    /// @notice How many times the ticket moved since minting (signed orders bind to it).
+    function movesOf(uint256 tokenId) external view returns (uint256);
+    /// @notice The next token id (also the number of tickets ever minted).
+    function nextTokenId() external view returns (uint256);
+    /// @notice The resale cap of a tier, in wei.
+    function resaleCap(uint256 tierId) external view returns (uint256);
+    /// @notice A ticket's listing (price 0 and seller 0 when not listed).
+    function listing(uint256 tokenId) external view returns (address seller, uint256 price, address reservedFor);
+    /// @notice The seller's current signed-order nonce.
+    function orderNonce(address seller) external view returns (uint256);
+    /// @notice Whether the bridge order was already minted.
+    function orderFulfilled(bytes32 orderRef) external view returns (bool);
+    /// @notice Primary-sale ETH held in escrow.
+    function escrowBalance() external view returns (uint256);
+    /// @notice Royalties the organizer can withdraw now.
+    function royaltyBalance() external view returns (uint256);
+    /// @notice A pull balance left by a failed push payment.
+    function pendingOf(address account) external view returns (uint256);
+    /// @notice The gate scope bound into nullifiers: keccak256(chainid, this) >> 8.
+    function gateScope() external view returns (uint256);
+    /// @notice The latest published gate root.
+    function currentRoot() external view returns (bytes32);
+    /// @notice When a root was published and replaced (0 when still current or never published).
+    function rootStatus(bytes32 root) external view returns (uint64 publishedAt, uint64 replacedAt);
+    /// @notice Whether a root is acceptable now (current, or replaced within the grace period).
+    function isAcceptedRoot(bytes32 root) external view returns (bool);
+    /// @notice Whether a nullifier was recorded on-chain.
+    function nullifierUsed(bytes32 nullifier) external view returns (bool);
+    /// @notice The on-chain proof verifier (zero when none).
+    function verifier() external view returns (address);
+    /// @notice The EIP-712 digest of a sell order, as the holder signs it.
+    function orderDigest(SellOrder calldata order) external view returns (bytes32);
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ITicketEvent} from "./ITicketEvent.sol";
+
+/// @title Creates one TicketEvent per event as an EIP-1167 minimal proxy
+/// @notice The factory has no power over an event once created: the organizer named in the
+/// parameters is the event's only admin, and the platform cannot touch its funds.
+interface ITicketFactory {
+    /// @notice A new event contract was created.
+    event EventCreated(address indexed ticketEvent, address indexed organizer, address indexed creator, string name);
+
+    /// @notice Create and initialize an event contract.
+    /// @param params The event's configuration (see ITicketEvent.EventParams).
+    /// @return ticketEvent The new contract.
+    function createEvent(ITicketEvent.EventParams calldata params) external returns (address ticketEvent);
+
+    /// @notice The implementation every event clone delegates to.
+    function implementation() external view returns (address);
+
+    /// @notice Number of events created.
+    function eventCount() external view returns (uint256);
+
+    /// @notice An event contract by creation index.
+    function eventAt(uint256 index) external view returns (address);
+}

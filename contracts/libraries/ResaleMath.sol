@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Pure price-cap and payout arithmetic of the resale market
+/// @notice Kept apart so its properties are tested alone: for every price and rates,
+/// royalty + proceeds == price, royalty <= price, and a price is allowed iff price <= cap.
+library ResaleMath {
+    /// @notice Basis points in one whole.
+    uint256 internal constant BPS = 10_000;
+
+    /// @notice The highest resale price of a ticket with `faceValue` and a cap of `capBps`.
+    function cap(uint256 faceValue, uint256 capBps) internal pure returns (uint256) {
+        return (faceValue * capBps) / BPS;
+    }
+
+    /// @notice Split a sale price into the organizer's royalty and the seller's proceeds.
+    /// @dev Rounds the royalty down, so the seller never gets less than its exact share.
+    function split(uint256 price, uint256 royaltyBps) internal pure returns (uint256 royalty, uint256 proceeds) {
+        royalty = (price * royaltyBps) / BPS;
+        proceeds = price - royalty;
+    }
+}
