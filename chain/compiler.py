@@ -1,0 +1,464 @@
+"""Compile the Solidity sources once, and reuse the artifacts until a source changes.
+
+Every ``.sol`` file under the given source folders (default: ``settings.contracts_dir``) goes
+through py-solc-x's ``compile_standard`` in one Standard-JSON call, with the settings the
+contracts are tuned for: ``evmVersion`` shanghai (Ganache 7.9.2 runs nothing newer), optimizer on
+with 10,000 runs (mint and resale gas is a product requirement, deployment cost is not), viaIR off
+(settings ``solc_*``; ``brownie-config.yaml`` must say the same, a test checks it).
+
+Why a cache: solcjs takes seconds for an ERC-721 with OpenZeppelin (4-6 s measured), and every
+test process, the demo and the API would otherwise pay it at start. Artifacts live in
+``<build_dir>/solc/<key>/`` where ``key`` hashes the compiler identity, the compiler settings and
+the content of every source. A source imports files we do not list (``@openzeppelin/...``): their
+hashes are recorded in the manifest after compiling and checked on every hit, so an upgraded
+dependency recompiles too. Folders are written under a temporary name and renamed into place, so
+concurrent processes never read a half-written build. ``build/solc`` is ours;
+``build/contracts`` belongs to brownie, which compiles ``contracts/`` itself.
+
+Source unit names are the file's path relative to its source folder's parent
+(``contracts/TicketEvent.sol``, as brownie names them), so bytecode metadata does not depend on
+where the checkout lives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import solcx
+from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
+from solcx.exceptions import SolcError
+
+if TYPE_CHECKING:
+    from eth_typing import ABIError
+
+from chain.solc import solc_version, solcjs_version
+from fairgate.errors import ToolchainError
+from fairgate.settings import PROJECT_ROOT, Settings, get_settings
+
+__all__ = ["Artifact", "Artifacts", "compile_contracts", "load_artifact", "standard_json_settings"]
+
+log = logging.getLogger(__name__)
+
+CACHE_SUBDIR = "solc"
+MANIFEST = "manifest.json"
+KEEP_BUILDS = 20  # older cache folders are pruned after a compile
+HEARTBEAT_S = 10.0
+OUTPUT_SELECTION = [
+    "abi",
+    "evm.bytecode.object",
+    "evm.bytecode.linkReferences",
+    "evm.deployedBytecode.object",
+    "evm.methodIdentifiers",
+]
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One compiled contract.
+
+    ``bytecode`` is the creation code and ``deployed_bytecode`` the runtime code, both ``0x``-hex
+    (``"0x"`` for interfaces and abstract contracts). ``link_references`` is non-empty when the
+    code calls external libraries that must be linked before deployment.
+    """
+
+    name: str
+    source: str
+    abi: list[JSON]
+    bytecode: str
+    deployed_bytecode: str
+    method_identifiers: dict[str, str] = field(default_factory=dict)
+    link_references: JSON = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        """``source:Name``, unique within one build."""
+        return f"{self.source}:{self.name}"
+
+    @property
+    def deployable(self) -> bool:
+        """Whether there is creation code (not an interface or abstract contract)."""
+        return len(self.bytecode) > 2
+
+    @property
+    def errors(self) -> list[JSON]:
+        """The custom errors in the ABI (``type == "error"``), inherited ones included."""
+        return [entry for entry in self.abi if entry.get("type") == "error"]
+
+    @property
+    def error_selectors(self) -> dict[str, JSON]:
+        """Custom errors by their 4-byte selector (``0x``-hex), to decode revert data."""
+        selectors = {}
+        for entry in self.errors:
+            signature = abi_to_signature(cast("ABIError", entry))
+            selectors["0x" + function_signature_to_4byte_selector(signature).hex()] = entry
+        return selectors
+
+    def to_json(self) -> JSON:
+        return {
+            "contractName": self.name,
+            "sourceName": self.source,
+            "abi": self.abi,
+            "bytecode": self.bytecode,
+            "deployedBytecode": self.deployed_bytecode,
+            "methodIdentifiers": self.method_identifiers,
+            "linkReferences": self.link_references,
+        }
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Artifact:
+        return cls(
+            name=data["contractName"],
+            source=data["sourceName"],
+            abi=data["abi"],
+            bytecode=data["bytecode"],
+            deployed_bytecode=data["deployedBytecode"],
+            method_identifiers=data.get("methodIdentifiers", {}),
+            link_references=data.get("linkReferences", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """All contracts of one build, looked up by ``Name`` or ``source:Name``.
+
+    A bare name prefers the contracts of our own sources over dependencies (OpenZeppelin's
+    ``ERC721`` does not shadow ours); a bare name defined twice in our sources is ambiguous and
+    must be qualified.
+    """
+
+    key: str
+    directory: Path
+    solc_version: str
+    sources: tuple[str, ...]
+    contracts: Mapping[str, Artifact]  # by qualified name
+
+    def __getitem__(self, name: str) -> Artifact:
+        if name in self.contracts:
+            return self.contracts[name]
+        matches = [a for a in self.contracts.values() if a.name == name]
+        own = [a for a in matches if a.source in self.sources]
+        candidates = own or matches
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise ToolchainError(f"no contract named {name!r} in the build {self.key}")
+        names = ", ".join(sorted(a.qualified_name for a in candidates))
+        raise ToolchainError(f"contract name {name!r} is ambiguous, qualify it: {names}")
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        return name in self.contracts or any(a.name == name for a in self.contracts.values())
+
+    def __iter__(self) -> Iterator[Artifact]:
+        return iter(self.contracts.values())
+
+    def __len__(self) -> int:
+        return len(self.contracts)
+
+
+def standard_json_settings(settings: Settings | None = None) -> JSON:
+    """The ``settings`` object of our Standard-JSON input (also hashed into the cache key)."""
+    settings = settings or get_settings()
+    openzeppelin = os.path.relpath(settings.node_modules / "@openzeppelin", PROJECT_ROOT)
+    return {
+        "evmVersion": settings.solc_evm_version,
+        "optimizer": {"enabled": True, "runs": settings.solc_optimizer_runs},
+        "viaIR": settings.solc_via_ir,
+        "remappings": [f"@openzeppelin/={Path(openzeppelin).as_posix()}/"],
+        "outputSelection": {"*": {"*": OUTPUT_SELECTION}},
+    }
+
+
+def compile_contracts(
+    source_dirs: Path | Sequence[Path] | None = None,
+    *,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> Artifacts:
+    """Compile every ``.sol`` under ``source_dirs``, or return the cached build of these sources.
+
+    ``source_dirs`` defaults to ``settings.contracts_dir``. ``force`` recompiles even on a hit.
+    Raises :class:`~fairgate.errors.ToolchainError` with the compiler's messages on a compile
+    error, and when solc is missing or fails.
+    """
+    settings = settings or get_settings()
+    dirs = _as_dirs(source_dirs, settings)
+    sources = _read_sources(dirs)
+    std_settings = standard_json_settings(settings)
+    identity = _compiler_identity(settings.solc_binary)
+    key = _cache_key(identity, std_settings, sources)
+    directory = settings.build_dir / CACHE_SUBDIR / key
+
+    if not force:
+        cached = _load_build(directory, key)
+        if cached is not None:
+            log.debug("solc cache hit %s (%d sources)", key, len(sources))
+            with suppress(OSError):
+                os.utime(directory)  # recently used builds survive pruning
+            return cached
+
+    output, version, elapsed = _run_solc(sources, std_settings, settings)
+    build = _write_build(directory, key, version, sources, output, std_settings)
+    log.info(
+        "compiled %d sources into %d contracts in %.1f s (cache %s)",
+        len(sources),
+        len(build),
+        elapsed,
+        key,
+    )
+    _prune(directory.parent, keep=KEEP_BUILDS)
+    return build
+
+
+def load_artifact(
+    name: str,
+    source_dirs: Path | Sequence[Path] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Artifact:
+    """One contract (``Name`` or ``source:Name``) of the current build, compiling if needed."""
+    return compile_contracts(source_dirs, settings=settings)[name]
+
+
+def _as_dirs(source_dirs: Path | Sequence[Path] | None, settings: Settings) -> list[Path]:
+    if source_dirs is None:
+        dirs = [settings.contracts_dir]
+    elif isinstance(source_dirs, Path | str):
+        dirs = [Path(source_dirs)]
+    else:
+        dirs = [Path(d) for d in source_dirs]
+    resolved = [d.resolve() for d in dirs]
+    for d in resolved:
+        if not d.is_dir():
+            raise ToolchainError(f"no such source folder: {d}")
+    return resolved
+
+
+def _read_sources(dirs: Iterable[Path]) -> dict[str, str]:
+    """``{source unit name: content}`` for every ``.sol`` file, sorted by name."""
+    sources: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    for folder in dirs:
+        for path in sorted(folder.rglob("*.sol")):
+            unit = path.relative_to(folder.parent).as_posix()
+            if unit in sources and origin[unit] != path:
+                raise ToolchainError(f"two sources named {unit}: {origin[unit]} and {path}")
+            sources[unit] = path.read_text(encoding="utf-8")
+            origin[unit] = path
+    if not sources:
+        raise ToolchainError(f"no .sol files under {', '.join(map(str, dirs))}")
+    return dict(sorted(sources.items()))
+
+
+def _compiler_identity(binary: Path) -> str:
+    """What the cache key knows of the compiler, without starting it when it is our wrapper.
+
+    Asking solcjs its version costs about 0.4 s, so for ``tools/solc`` the npm package's version
+    stands in; another binary (a native solc) is asked once per process.
+    """
+    wrapper = PROJECT_ROOT / "tools" / "solc"
+    if binary.resolve() == wrapper.resolve():
+        return f"solcjs-{solcjs_version()}"
+    return solc_version(binary)
+
+
+def _sha256(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def _cache_key(identity: str, std_settings: JSON, sources: Mapping[str, str]) -> str:
+    material = {
+        "compiler": identity,
+        "settings": std_settings,
+        "sources": {unit: _sha256(content) for unit, content in sources.items()},
+    }
+    return _sha256(json.dumps(material, sort_keys=True))[:20]
+
+
+def _dependency_hashes(units: Iterable[str]) -> dict[str, str]:
+    """Hashes of imported files (unit names as resolved, relative to the project root)."""
+    hashes = {}
+    for unit in units:
+        path = PROJECT_ROOT / unit
+        try:
+            hashes[unit] = _sha256(path.read_bytes())
+        except OSError:
+            hashes[unit] = "missing"
+    return hashes
+
+
+def _load_build(directory: Path, key: str) -> Artifacts | None:
+    """The cached build in ``directory`` if complete and its dependencies are unchanged."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    deps: dict[str, str] = manifest.get("dependencies", {})
+    if _dependency_hashes(deps) != deps:
+        log.info("an imported file changed since build %s: recompiling", key)
+        return None
+    contracts = {}
+    try:
+        for relative in manifest["artifacts"]:
+            artifact = Artifact.from_json(json.loads((directory / relative).read_text()))
+            contracts[artifact.qualified_name] = artifact
+    except (OSError, ValueError, KeyError):
+        log.warning("cached build %s is damaged: recompiling", key)
+        return None
+    return Artifacts(
+        key=key,
+        directory=directory,
+        solc_version=manifest["solcVersion"],
+        sources=tuple(manifest["sources"]),
+        contracts=contracts,
+    )
+
+
+@contextmanager
+def _heartbeat(what: str, every_s: float = HEARTBEAT_S) -> Iterator[None]:
+    """Log a line every ``every_s`` seconds while a long step runs (solcjs has no progress)."""
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every_s):
+            log.info("%s: still running (%.0f s)", what, time.monotonic() - start)
+
+    thread = threading.Thread(target=beat, name="solc-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _run_solc(
+    sources: Mapping[str, str], std_settings: JSON, settings: Settings
+) -> tuple[JSON, str, float]:
+    """Compile; return the Standard-JSON output, the full compiler version and the seconds."""
+    binary = settings.solc_binary
+    version = solc_version(binary)
+    input_json = {
+        "language": "Solidity",
+        "sources": {unit: {"content": content} for unit, content in sources.items()},
+        "settings": std_settings,
+    }
+    log.info(
+        "compiling %d Solidity sources with solc %s (evm %s, optimizer runs %d, viaIR %s)",
+        len(sources),
+        version,
+        std_settings["evmVersion"],
+        std_settings["optimizer"]["runs"],
+        std_settings["viaIR"],
+    )
+    start = time.monotonic()
+    try:
+        with _heartbeat("solc"):
+            output: JSON = solcx.compile_standard(
+                input_json,
+                solc_binary=binary,
+                base_path=PROJECT_ROOT,
+                allow_paths=[PROJECT_ROOT, settings.node_modules],
+            )
+    except SolcError as exc:
+        detail = exc.message
+        if exc.error_dict is None and exc.stderr_data:  # the compiler crashed: no JSON errors
+            detail = f"{detail}: {exc.stderr_data.strip()[-2000:]}"
+        raise ToolchainError(f"solc failed:\n{detail}") from None
+    except (OSError, ValueError) as exc:  # missing binary or non-JSON output
+        raise ToolchainError(f"could not run solc ({binary}): {exc}") from exc
+    elapsed = time.monotonic() - start
+    for message in output.get("errors", []):
+        if message.get("severity") != "error":
+            log.warning("solc: %s", message.get("formattedMessage", message.get("message")))
+    return output, version, elapsed
+
+
+def _write_build(
+    directory: Path,
+    key: str,
+    version: str,
+    sources: Mapping[str, str],
+    output: JSON,
+    std_settings: JSON,
+) -> Artifacts:
+    """Write artifacts and manifest under a temporary name, then rename into place."""
+    contracts: dict[str, Artifact] = {}
+    for unit, by_name in output.get("contracts", {}).items():
+        for name, data in by_name.items():
+            evm = data.get("evm", {})
+            artifact = Artifact(
+                name=name,
+                source=unit,
+                abi=data.get("abi", []),
+                bytecode="0x" + evm.get("bytecode", {}).get("object", ""),
+                deployed_bytecode="0x" + evm.get("deployedBytecode", {}).get("object", ""),
+                method_identifiers=evm.get("methodIdentifiers", {}),
+                link_references=evm.get("bytecode", {}).get("linkReferences", {}),
+            )
+            contracts[artifact.qualified_name] = artifact
+    dependencies = sorted(set(output.get("sources", {})) - set(sources))
+    tmp = directory.parent / f".tmp-{key}-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    paths = []
+    for artifact in contracts.values():
+        relative = f"{artifact.source}/{artifact.name}.json"
+        (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / relative).write_text(json.dumps(artifact.to_json(), indent=1))
+        paths.append(relative)
+    manifest = {
+        "key": key,
+        "solcVersion": version,
+        "settings": std_settings,
+        "sources": list(sources),
+        "dependencies": _dependency_hashes(dependencies),
+        "artifacts": sorted(paths),
+        "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    _move_into_place(tmp, directory)
+    return Artifacts(
+        key=key,
+        directory=directory,
+        solc_version=version,
+        sources=tuple(sources),
+        contracts=contracts,
+    )
+
+
+def _move_into_place(tmp: Path, directory: Path) -> None:
+    """Rename ``tmp`` to ``directory``, replacing a stale build; a concurrent twin may win."""
+    if directory.exists():
+        stale = directory.with_name(f".stale-{directory.name}-{os.getpid()}")
+        with suppress(OSError):
+            directory.rename(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        tmp.rename(directory)
+    except OSError:  # another process renamed its identical build first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prune(cache_root: Path, keep: int) -> None:
+    """Delete all but the ``keep`` most recent builds (each a few hundred KiB)."""
+    builds = [p for p in cache_root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    builds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
