@@ -1,0 +1,36 @@
+"""The shared fixtures of tests/conftest.py (tested here: tests/chain overrides ``w3``)."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from chain.ganache import GanacheRunner
+from fairgate.settings import get_settings
+
+
+def test_session_chain(ganache: GanacheRunner, w3: Web3, dev_accounts: list[LocalAccount]) -> None:
+    settings = get_settings()
+    assert ganache.running and ganache.port != 8545
+    assert w3.eth.chain_id == settings.chain_id == 1337
+    assert w3.eth.accounts == [a.address for a in dev_accounts]
+    assert len(dev_accounts) == settings.ganache_accounts
+    assert w3.eth.get_balance(dev_accounts[0].address) == settings.ganache_balance_eth * 10**18
+    assert w3.eth.get_block("latest")["gasLimit"] == settings.ganache_block_gas_limit
+
+
+def test_dev_account_signs_a_transfer(w3: Web3, dev_accounts: list[LocalAccount]) -> None:
+    sender, receiver = dev_accounts[-1], dev_accounts[-2]
+    before = w3.eth.get_balance(receiver.address)
+    tx = {
+        "to": receiver.address,
+        "value": 10**15,
+        "gas": 21_000,
+        "maxFeePerGas": 2 * 10**9 + w3.eth.get_block("latest")["baseFeePerGas"],
+        "maxPriorityFeePerGas": 10**9,
+        "nonce": w3.eth.get_transaction_count(sender.address),
+        "chainId": w3.eth.chain_id,
+    }
+    tx_hash = w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+    assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)["status"] == 1
+    assert w3.eth.get_balance(receiver.address) == before + 10**15
