@@ -1,0 +1,204 @@
+"""The base of the typed contract clients: calls, transactions and their decoded events.
+
+A client binds one deployed contract (address + compiled ABI) to a web3 connection and,
+optionally, a :class:`chain.sender.TransactionSender` for writes. Reads go through ``eth_call``;
+writes through the sender (nonces, fees, receipts, replacement). Reverts of both come back as the
+contract's own exception classes (``chain.errors``), registered from the ABI here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3._utils.events import get_event_data
+from web3.exceptions import Web3Exception
+from web3.types import TxReceipt
+
+from chain.compiler import Artifact, load_artifact
+from chain.errors import register_abi, revert_from_exception
+from chain.sender import TransactionSender
+from fairgate.errors import ChainError, ConfigError
+
+__all__ = ["ContractClient", "DecodedEvent", "EventDecoder", "TxResult"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One log of a known event, decoded with the contract's ABI."""
+
+    name: str
+    args: dict[str, Any]
+    address: ChecksumAddress
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+class EventDecoder:
+    """Decodes logs of the events in an ABI; logs of other events are skipped."""
+
+    def __init__(self, w3: Web3, abi: Iterable[Mapping[str, Any]]) -> None:
+        self._codec = w3.codec
+        self._by_topic: dict[bytes, Mapping[str, Any]] = {}
+        for entry in abi:
+            if entry.get("type") == "event" and not entry.get("anonymous"):
+                types = ",".join(
+                    i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in entry["inputs"]
+                )
+                topic = Web3.keccak(text=f"{entry['name']}({types})")
+                self._by_topic[bytes(topic)] = entry
+
+    @property
+    def topics(self) -> list[bytes]:
+        return list(self._by_topic)
+
+    def decode(self, log_entry: Mapping[str, Any]) -> DecodedEvent | None:
+        topics = log_entry.get("topics") or []
+        if not topics:
+            return None
+        entry = self._by_topic.get(bytes(HexBytes(topics[0])))
+        if entry is None:
+            return None
+        data = get_event_data(self._codec, entry, log_entry)
+        return DecodedEvent(
+            name=str(data["event"]),
+            args={k: _plain(v) for k, v in dict(data["args"]).items()},
+            address=to_checksum_address(data["address"]),
+            block_number=int(data["blockNumber"]),
+            tx_hash="0x" + bytes(data["transactionHash"]).hex(),
+            log_index=int(data["logIndex"]),
+        )
+
+    def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[DecodedEvent]:
+        return [event for event in map(self.decode, logs) if event is not None]
+
+
+def _tuple_type(component: Mapping[str, Any]) -> str:
+    inner = ",".join(
+        c["type"] if c["type"] != "tuple" else _tuple_type(c) for c in component["components"]
+    )
+    return f"({inner})"
+
+
+def _plain(value: Any) -> Any:
+    """web3's AttributeDicts and HexBytes into plain Python values."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined, successful transaction and the contract events it emitted."""
+
+    tx_hash: str
+    gas_used: int
+    block_number: int
+    events: tuple[DecodedEvent, ...]
+
+    def named(self, name: str) -> list[DecodedEvent]:
+        return [event for event in self.events if event.name == name]
+
+    def first(self, name: str) -> DecodedEvent:
+        found = self.named(name)
+        if not found:
+            raise ChainError(f"transaction {self.tx_hash} emitted no {name} event")
+        return found[0]
+
+
+class ContractClient:
+    """A deployed contract: typed subclasses add one method per contract function."""
+
+    artifact_name: str = ""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        sender: TransactionSender | None = None,
+        *,
+        artifact: Artifact | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.address = to_checksum_address(address)
+        self.sender = sender
+        self.artifact = artifact or load_artifact(self.artifact_name)
+        register_abi(self.artifact.abi)
+        self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        self.decoder = EventDecoder(w3, self.artifact.abi)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.address})"
+
+    def with_sender(self, sender: TransactionSender) -> ContractClient:
+        """The same contract, writing as another account."""
+        return type(self)(self.w3, self.address, sender, artifact=self.artifact)
+
+    def call(self, function: str, *args: Any, sender: str | None = None) -> Any:
+        """Read through ``eth_call``; a revert is raised as the contract's own error class."""
+        fn = self.contract.get_function_by_name(function)(*args)
+        tx: dict[str, Any] = {}
+        if sender or self.sender:
+            tx["from"] = sender or (self.sender.address if self.sender else None)
+        try:
+            return fn.call(tx)
+        except (Web3Exception, ValueError) as exc:
+            decoded = revert_from_exception(exc)
+            if decoded is not None:
+                raise decoded from None
+            raise ChainError(f"{function} call failed: {exc}") from exc
+
+    def encode(self, function: str, *args: Any) -> str:
+        return str(self.contract.encode_abi(function, list(args)))
+
+    def transact(
+        self, function: str, *args: Any, value: int = 0, gas: int | None = None
+    ) -> TxResult:
+        """Send a transaction and wait for its receipt (settings.confirmations deep)."""
+        if self.sender is None:
+            raise ConfigError(f"{self!r} has no sender: it can only read")
+        tx = {"to": self.address, "data": self.encode(function, *args), "value": value}
+        receipt = self.sender.send_and_wait(tx, gas=gas)
+        result = self.result(receipt)
+        log.info(
+            "%s.%s mined in %s (gas %d)",
+            type(self).__name__,
+            function,
+            result.tx_hash,
+            result.gas_used,
+        )
+        return result
+
+    def result(self, receipt: TxReceipt) -> TxResult:
+        return TxResult(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            gas_used=int(receipt["gasUsed"]),
+            block_number=int(receipt["blockNumber"]),
+            events=tuple(
+                e for e in self.decoder.decode_all(receipt["logs"]) if e.address == self.address
+            ),
+        )
+
+    def events(
+        self,
+        from_block: int = 0,
+        to_block: int | str = "latest",
+        names: Sequence[str] | None = None,
+    ) -> list[DecodedEvent]:
+        """Every event of this contract in a block range (small ranges; chain.events follows)."""
+        logs = self.w3.eth.get_logs(
+            {"address": self.address, "fromBlock": from_block, "toBlock": to_block}  # type: ignore[typeddict-item]
+        )
+        decoded = self.decoder.decode_all(logs)
+        return [e for e in decoded if names is None or e.name in names]

@@ -1,0 +1,207 @@
+"""Typed values of the ticket contracts, mirroring ``contracts/interfaces/ITicketEvent.sol``.
+
+The contracts speak tuples; the rest of Fairgate speaks these dataclasses. Each knows how to
+become the tuple the ABI expects (``as_abi``) and how to come back from what web3 returns
+(``from_abi``), so no caller ever indexes a tuple by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, NewType
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+
+TokenId = NewType("TokenId", int)
+TierId = NewType("TierId", int)
+
+ZERO_ADDRESS = to_checksum_address("0x" + "00" * 20)
+#: BN254 scalar field modulus: commitments, roots and nullifiers are below it.
+FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+BPS = 10_000
+ROLE_MINTER = 1
+ROLE_GATE = 2
+
+
+class TransferPolicy(IntEnum):
+    """How tickets may move outside the resale market (see ITicketEvent.TransferPolicy)."""
+
+    MARKET_ONLY = 0
+    FREE = 1
+    LOCKED = 2
+
+
+def commitment_bytes(value: int | bytes) -> bytes:
+    """A holder commitment as the contract's ``bytes32``; refuses 0 and values >= the field."""
+    number = int.from_bytes(value, "big") if isinstance(value, bytes) else int(value)
+    if not 0 < number < FIELD_MODULUS:
+        raise ValueError("a holder commitment must be a non-zero element of the BN254 field")
+    return number.to_bytes(32, "big")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A ticket tier. ``resale_cap_bps`` 10,000 means resale at most at face value."""
+
+    face_value: int
+    supply: int
+    resale_cap_bps: int
+    royalty_bps: int
+    resale_opens_at: int
+    resale_closes_at: int
+    minted: int = 0
+
+    @property
+    def resale_cap(self) -> int:
+        return self.face_value * self.resale_cap_bps // BPS
+
+    @property
+    def remaining(self) -> int:
+        return self.supply - self.minted
+
+    def as_abi(self) -> tuple[int, ...]:
+        return (
+            self.face_value,
+            self.supply,
+            self.minted,
+            self.resale_cap_bps,
+            self.royalty_bps,
+            self.resale_opens_at,
+            self.resale_closes_at,
+        )
+
+    @classmethod
+    def from_abi(cls, value: Any) -> Tier:
+        face, supply, minted, cap, royalty, opens, closes = tuple(value)
+        return cls(
+            face_value=face,
+            supply=supply,
+            minted=minted,
+            resale_cap_bps=cap,
+            royalty_bps=royalty,
+            resale_opens_at=opens,
+            resale_closes_at=closes,
+        )
+
+
+@dataclass(frozen=True)
+class EventParams:
+    """What an event is created with (see ITicketEvent.EventParams)."""
+
+    name: str
+    symbol: str
+    organizer: str
+    starts_at: int
+    ends_at: int
+    tiers: tuple[Tier, ...]
+    base_uri: str = ""
+    minter: str = ZERO_ADDRESS
+    gate: str = ZERO_ADDRESS
+    currency: str = ZERO_ADDRESS
+    transfer_policy: TransferPolicy = TransferPolicy.MARKET_ONLY
+    root_grace_period: int = 3600
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.name,
+            self.symbol,
+            self.base_uri,
+            to_checksum_address(self.organizer),
+            to_checksum_address(self.minter),
+            to_checksum_address(self.gate),
+            to_checksum_address(self.currency),
+            int(self.transfer_policy),
+            self.starts_at,
+            self.ends_at,
+            self.root_grace_period,
+            [tier.as_abi() for tier in self.tiers],
+        )
+
+
+@dataclass(frozen=True)
+class MintRun:
+    """One order's tickets in a batch mint: one ticket per commitment, to ``holder``."""
+
+    holder: str
+    commitments: tuple[int, ...]
+    order_ref: bytes = b"\x00" * 32
+
+    def as_abi(self) -> tuple[Any, ...]:
+        if len(self.order_ref) != 32:
+            raise ValueError("order_ref must be 32 bytes")
+        return (
+            to_checksum_address(self.holder),
+            self.order_ref,
+            [commitment_bytes(c) for c in self.commitments],
+        )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A ticket's on-chain listing; ``price`` 0 with ``reserved_for`` set is a gift."""
+
+    token_id: int
+    seller: ChecksumAddress
+    price: int
+    reserved_for: ChecksumAddress | None
+
+    @property
+    def is_gift(self) -> bool:
+        return self.price == 0 and self.reserved_for is not None
+
+
+@dataclass(frozen=True)
+class SellOrder:
+    """An EIP-712 signed listing (see ITicketEvent.SellOrder)."""
+
+    token_id: int
+    price: int
+    moves: int
+    nonce: int
+    deadline: int
+    reserved_for: str = ZERO_ADDRESS
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.token_id,
+            self.price,
+            to_checksum_address(self.reserved_for),
+            self.moves,
+            self.nonce,
+            self.deadline,
+        )
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "tokenId": self.token_id,
+            "price": self.price,
+            "reservedFor": to_checksum_address(self.reserved_for),
+            "moves": self.moves,
+            "nonce": self.nonce,
+            "deadline": self.deadline,
+        }
+
+
+SELL_ORDER_TYPES: dict[str, list[dict[str, str]]] = {
+    "SellOrder": [
+        {"name": "tokenId", "type": "uint256"},
+        {"name": "price", "type": "uint256"},
+        {"name": "reservedFor", "type": "address"},
+        {"name": "moves", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+EIP712_NAME = "Fairgate Ticket"
+EIP712_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SignedOrder:
+    """A sell order with the holder's signature, ready to hand to a buyer."""
+
+    order: SellOrder
+    signature: bytes
+    event_address: str = field(default=ZERO_ADDRESS)
