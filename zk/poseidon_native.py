@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 R = 1 << 256
 N_FULL, N_PARTIAL, T = 8, 57, 3
+CFLAGS = ("-O3", "-funroll-loops", "-shared", "-fPIC")
 
 _C_BODY = r"""
 typedef unsigned __int128 u128;
@@ -52,7 +53,7 @@ static inline void fg_mac(uint64_t acc[9], const uint64_t a[4], const uint64_t b
             acc[i + j] = (uint64_t)c;
             c >>= 64;
         }
-        for (int k = i + 4; k < 9 && c; k++) {
+        for (int k = i + 4; k < 9; k++) {
             c += acc[k];
             acc[k] = (uint64_t)c;
             c >>= 64;
@@ -70,7 +71,7 @@ static inline void fg_redc(uint64_t r[4], uint64_t t[9]) {
             t[i + j] = (uint64_t)c;
             c >>= 64;
         }
-        for (int k = i + 4; k < 9 && c; k++) {
+        for (int k = i + 4; k < 9; k++) {
             c += t[k];
             t[k] = (uint64_t)c;
             c >>= 64;
@@ -87,10 +88,40 @@ static inline void fg_redc(uint64_t r[4], uint64_t t[9]) {
     else { r[0] = t[4]; r[1] = t[5]; r[2] = t[6]; r[3] = t[7]; }
 }
 
+/* CIOS Montgomery product, r < p */
 static inline void fg_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
-    uint64_t t[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    fg_mac(t, a, b);
-    fg_redc(r, t);
+    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        u128 c = 0;
+        for (int j = 0; j < 4; j++) {
+            c += (u128)a[j] * b[i] + t[j];
+            t[j] = (uint64_t)c;
+            c >>= 64;
+        }
+        c += t[4];
+        t[4] = (uint64_t)c;
+        t[5] = (uint64_t)(c >> 64);
+        uint64_t m = t[0] * FG_PINV;
+        c = (u128)m * FG_P[0] + t[0];
+        c >>= 64;
+        for (int j = 1; j < 4; j++) {
+            c += (u128)m * FG_P[j] + t[j];
+            t[j - 1] = (uint64_t)c;
+            c >>= 64;
+        }
+        c += t[4];
+        t[3] = (uint64_t)c;
+        t[4] = t[5] + (uint64_t)(c >> 64);
+    }
+    uint64_t s[4];
+    u128 borrow = 0;
+    for (int j = 0; j < 4; j++) {
+        u128 d = (u128)t[j] - FG_P[j] - borrow;
+        s[j] = (uint64_t)d;
+        borrow = (d >> 64) & 1;
+    }
+    if (t[4] || !borrow) { r[0] = s[0]; r[1] = s[1]; r[2] = s[2]; r[3] = s[3]; }
+    else { r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]; }
 }
 
 /* r = a0*b0 + a1*b1 + a2*b2 with one reduction (3 p^2 < p R) */
@@ -220,7 +251,7 @@ def _compile(source: str) -> Path | None:
     if compiler is None:
         log.warning("no C compiler: Poseidon uses light-poseidon-python (slower tree builds)")
         return None
-    digest = hashlib.sha256(source.encode()).hexdigest()
+    digest = hashlib.sha256((" ".join(CFLAGS) + source).encode()).hexdigest()
     folder = get_settings().zk_cache_dir / "native"
     lib = folder / f"poseidon-{digest[:24]}.so"
     if lib.is_file():
@@ -231,7 +262,7 @@ def _compile(source: str) -> Path | None:
         src.write_text(source)
         out = Path(tmp) / "poseidon.so"
         proc = subprocess.run(
-            [compiler, "-O3", "-shared", "-fPIC", "-o", str(out), str(src)],
+            [compiler, *CFLAGS, "-o", str(out), str(src)],
             capture_output=True,
             text=True,
             check=False,
