@@ -1,0 +1,273 @@
+"""TransactionSender on a real Ganache: concurrent nonces, recovery, replacement, reverts, fees."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from chain_helpers import LocalGanache, rpc
+from web3 import Web3
+
+from chain.errors import Panic, RevertReason, UnknownRevert, error_class, register_abi
+from chain.keys import dev_signer
+from chain.sender import (
+    Fees,
+    NonceManager,
+    SendRefused,
+    TransactionSender,
+    TransactionTimeout,
+    suggest_fees,
+)
+from fairgate.errors import ChainError
+from fairgate.settings import Settings
+
+pytestmark = pytest.mark.ganache
+
+TRANSFER_GAS = 21_000
+
+
+def _transfer(to: str, value: int = 1) -> dict[str, Any]:
+    return {"to": to, "value": value}
+
+
+def test_eight_threads_share_one_account_without_gaps_or_duplicates(
+    w3: Web3, settings: Settings
+) -> None:
+    signer = dev_signer(0)
+    # two sender objects for the same account: they must share the process-wide nonce state
+    senders = [TransactionSender(w3, signer, settings=settings) for _ in range(2)]
+    start = w3.eth.get_transaction_count(signer.address)
+    target = dev_signer(1).address
+
+    def work(i: int) -> list[str]:
+        sender = senders[i % 2]
+        handles = [sender.send(_transfer(target), gas=TRANSFER_GAS) for _ in range(25)]
+        return ["0x" + bytes(sender.wait(h)["transactionHash"]).hex() for h in handles]
+
+    with ThreadPoolExecutor(8) as pool:
+        hashes = [h for result in pool.map(work, range(8)) for h in result]
+
+    assert len(hashes) == len(set(hashes)) == 200
+    nonces = sorted(int(w3.eth.get_transaction(h)["nonce"]) for h in hashes)
+    assert nonces == list(range(start, start + 200))  # contiguous, no duplicate
+    assert w3.eth.get_transaction_count(signer.address) == start + 200
+    assert all(w3.eth.get_transaction_receipt(h)["status"] == 1 for h in hashes)
+
+
+def test_estimated_gas_has_a_margin(w3: Web3, settings: Settings, reverter: Any) -> None:
+    sender = TransactionSender(w3, dev_signer(2), settings=settings, gas_margin=1.5)
+    data = reverter.encode_abi("ping", [1, "hello"])
+    estimate = w3.eth.estimate_gas({"from": sender.address, "to": reverter.address, "data": data})
+    handle = sender.send({"to": reverter.address, "data": data})
+    assert handle.tx["gas"] == int(estimate * 1.5 + 0.999)
+    receipt = sender.wait(handle)
+    assert receipt["status"] == 1 and receipt["gasUsed"] <= estimate
+
+
+def test_recovers_after_an_external_sender_used_the_account(w3: Web3, settings: Settings) -> None:
+    signer = dev_signer(3)
+    sender = TransactionSender(w3, signer, settings=settings)
+    target = dev_signer(1).address
+    for _ in range(3):
+        sender.send_and_wait(_transfer(target), gas=TRANSFER_GAS)
+    # a wallet outside this process sends two transactions from the same key
+    for _ in range(2):
+        nonce = w3.eth.get_transaction_count(signer.address)
+        raw = signer.sign_transaction(
+            {
+                "to": target,
+                "value": 2,
+                "gas": 21_000,
+                "nonce": nonce,
+                "chainId": 1337,
+                "maxFeePerGas": 10 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        ).raw_transaction
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+    start_external = w3.eth.get_transaction_count(signer.address)
+    handle = sender.send(_transfer(target), gas=TRANSFER_GAS)  # stale local nonce: resynced
+    assert handle.nonce == start_external
+    assert sender.wait(handle)["status"] == 1
+    handle = sender.send(_transfer(target), gas=TRANSFER_GAS)
+    assert handle.nonce == start_external + 1
+    sender.wait(handle)
+
+
+def test_stuck_transaction_is_replaced_with_bumped_fees(settings: Settings) -> None:
+    """A transaction whose max fee is below the base fee is never mined; after
+    ``replace_after_s`` the sender re-signs it at the same nonce with fees raised >= 12.5 % and
+    at least the current suggestion, and that one is mined.
+
+    Ganache 7.9.2 in interval mining (``--miner.blockTime``) takes such a transaction and then
+    silently drops it (a real node keeps it pending): both are "stuck" from the sender's view.
+    (With ``miner_stop`` replacement works too, from nonce 1: see the next test.)
+    """
+    node = LocalGanache("--miner.blockTime", "1")
+    try:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        signer = dev_signer(4)
+        sender = TransactionSender(w3, signer, settings=settings, replace_after_s=1.5)
+        base = w3.eth.get_block("latest")["baseFeePerGas"]
+        too_low = Fees(max_fee_per_gas=base // 2, max_priority_fee_per_gas=base // 4)
+        handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS, fees=too_low)
+        receipt = sender.wait(handle, timeout=20)
+        assert receipt["status"] == 1
+        assert handle.replacements >= 1 and len(set(handle.hashes)) == len(handle.hashes)
+        mined = "0x" + bytes(receipt["transactionHash"]).hex()
+        assert mined in handle.hashes[1:]  # a replacement was mined, not the original
+        tx = w3.eth.get_transaction(mined)
+        assert tx["nonce"] == handle.nonce
+        assert tx["maxFeePerGas"] * 8 >= too_low.max_fee_per_gas * 9  # >= +12.5 %
+        assert tx["maxPriorityFeePerGas"] * 8 >= too_low.max_priority_fee_per_gas * 9
+        assert w3.eth.get_transaction_count(signer.address) == handle.nonce + 1  # only one
+    finally:
+        node.stop()
+
+
+def test_replacement_with_too_small_a_bump_is_refused_by_the_node(
+    w3: Web3, settings: Settings
+) -> None:
+    sender = TransactionSender(w3, dev_signer(5), settings=settings)
+    # Ganache 7.9.2 cannot replace a nonce-0 transaction (its nonce 0 reads as null, so the
+    # pool keeps both and mines both): start from nonce 1
+    sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    rpc(w3, "miner_stop")
+    try:
+        handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+        f = handle.fees
+        assert f.max_fee_per_gas and f.max_priority_fee_per_gas
+        # Ganache's --miner.priceBump defaults to 10 % (geth's txpool.pricebump too); we use 12.5
+        five_percent = Fees(f.max_fee_per_gas * 105 // 100, f.max_priority_fee_per_gas * 105 // 100)
+        sender.replace(handle, fees=five_percent)
+        assert handle.replacements == 0  # Ganache: "transaction underpriced"
+        sender.replace(handle)
+        assert handle.replacements == 1
+    finally:
+        rpc(w3, "miner_start")
+    receipt = sender.wait(handle, timeout=10)
+    assert "0x" + bytes(receipt["transactionHash"]).hex() == handle.hashes[-1]
+    assert w3.eth.get_transaction_count(sender.address) == handle.nonce + 1
+
+
+def test_wait_times_out_with_a_chain_error(w3: Web3, settings: Settings) -> None:
+    sender = TransactionSender(w3, dev_signer(6), settings=settings)
+    rpc(w3, "miner_stop")
+    try:
+        handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+        with pytest.raises(TransactionTimeout) as info:
+            sender.wait(handle, timeout=0.5)
+        assert isinstance(info.value, ChainError)
+        assert handle.tx_hash in str(info.value)
+    finally:
+        rpc(w3, "miner_start")
+    sender.wait(handle, timeout=10)
+
+
+def test_confirmations_wait_for_later_blocks(w3: Web3, settings: Settings) -> None:
+    sender = TransactionSender(w3, dev_signer(6), settings=settings)
+    handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    with pytest.raises(TransactionTimeout):
+        sender.wait(handle, confirmations=2, timeout=0.3)
+    rpc(w3, "evm_mine")
+    rpc(w3, "evm_mine")
+    receipt = sender.wait(handle, confirmations=2, timeout=5)
+    assert w3.eth.block_number - receipt["blockNumber"] >= 2
+
+
+def test_reverts_are_raised_decoded(
+    w3: Web3, settings: Settings, reverter: Any, reverter_artifact: Any
+) -> None:
+    register_abi(reverter_artifact.abi)
+    sender = TransactionSender(w3, dev_signer(7), settings=settings)
+    price_above_cap = error_class("PriceAboveCap")
+    nonce_before = w3.eth.get_transaction_count(sender.address)
+
+    # estimation reverts: raised before a nonce is used
+    with pytest.raises(price_above_cap) as info:
+        sender.send({"to": reverter.address, "data": reverter.encode_abi("setPrice", [5, 3])})
+    assert (info.value.price, info.value.cap) == (5, 3)
+    assert w3.eth.get_transaction_count(sender.address) == nonce_before
+
+    # mined failures (fixed gas skips estimation): decoded by replaying the call
+    handle = sender.send(
+        {"to": reverter.address, "data": reverter.encode_abi("setPrice", [7, 2])}, gas=100_000
+    )
+    with pytest.raises(price_above_cap) as info:
+        sender.wait(handle)
+    assert info.value.tx_hash == handle.tx_hash and info.value.values == {"price": 7, "cap": 2}
+    assert handle.tx_hash in str(info.value)
+
+    cases = [
+        ("requireString", [1], RevertReason),
+        ("panicDiv", [0], Panic),
+        ("bare", [], UnknownRevert),
+    ]
+    for fn, args, cls in cases:
+        handle = sender.send(
+            {"to": reverter.address, "data": reverter.encode_abi(fn, args)}, gas=100_000
+        )
+        with pytest.raises(cls):
+            sender.wait(handle)
+    # nonces stayed contiguous through all the failures
+    assert w3.eth.get_transaction_count(sender.address) == nonce_before + 4
+
+
+def test_out_of_gas_is_reported(w3: Web3, settings: Settings, reverter: Any) -> None:
+    sender = TransactionSender(w3, dev_signer(7), settings=settings)
+    handle = sender.send(
+        {"to": reverter.address, "data": reverter.encode_abi("pingMany", [50])}, gas=30_000
+    )
+    with pytest.raises(UnknownRevert, match="out of gas"):
+        sender.wait(handle)
+
+
+def test_refusals_do_not_consume_a_nonce(w3: Web3, settings: Settings) -> None:
+    sender = TransactionSender(w3, dev_signer(8), settings=settings)
+    before = w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(SendRefused, match="intrinsic gas too low"):
+        sender.send(_transfer(dev_signer(1).address), gas=20_000)
+    with pytest.raises(SendRefused, match="insufficient funds"):
+        sender.send(_transfer(dev_signer(1).address, value=10**30), gas=TRANSFER_GAS)
+    handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    assert handle.nonce == before
+    sender.wait(handle)
+
+
+def test_fee_suggestion_is_eip1559_on_ganache(w3: Web3) -> None:
+    fees = suggest_fees(w3)
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    assert fees.eip1559 and fees.max_priority_fee_per_gas >= 10**9
+    assert fees.max_fee_per_gas >= base + fees.max_priority_fee_per_gas
+    bumped = fees.bumped()
+    assert bumped.max_fee_per_gas * 8 >= fees.max_fee_per_gas * 9
+
+
+def test_legacy_fees_on_a_node_without_base_fee(settings: Settings) -> None:
+    node = LocalGanache("--chain.hardfork", "berlin")
+    try:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        assert not suggest_fees(w3).eip1559
+        sender = TransactionSender(w3, dev_signer(0), settings=settings)
+        receipt = sender.send_and_wait(_transfer(dev_signer(1).address))
+        assert w3.eth.get_transaction(receipt["transactionHash"])["type"] == 0
+    finally:
+        node.stop()
+
+
+def test_unreachable_node_is_a_chain_error(settings: Settings) -> None:
+    w3 = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
+    with pytest.raises(ChainError, match="cannot reach the node"):
+        TransactionSender(w3, dev_signer(0), settings=settings)
+
+
+def test_reset_forces_a_resync(w3: Web3, settings: Settings) -> None:
+    sender = TransactionSender(w3, dev_signer(8), settings=settings)
+    sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    NonceManager.account(sender.chain, sender.address).next_nonce = 10_000  # corrupt it
+    NonceManager.reset(sender.chain, sender.address)
+    expected = w3.eth.get_transaction_count(sender.address)
+    handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    assert handle.nonce == expected
+    sender.wait(handle)
