@@ -1,7 +1,8 @@
-"""Fixtures of the chain-layer tests: a Ganache of their own and the Reverter fixture contract.
+"""Fixtures of the chain-layer tests: a private chain per module and the Reverter contract.
 
-Each test module that changes mining (miner_stop, snapshots) gets a fresh chain through
-``node`` (module scope), so tests cannot disturb each other's nonces and blocks.
+The sender and event tests stop mining, mine empty blocks and revert snapshots, so each module
+gets a Ganache of its own (``chain_node``/``node_w3``, module scope) instead of the session's
+shared ``ganache``/``w3`` (tests/conftest.py); names differ so nothing shadows those.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import LocalGanache
+from chain_helpers import start_node
 from web3 import Web3
 
+from chain.ganache import GanacheRunner
 from chain.keys import Signer, dev_signer
 from fairgate.settings import Settings
 
@@ -21,19 +23,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[LocalGanache]:
-    g = LocalGanache()
-    yield g
-    g.stop()
+def chain_node() -> Iterator[GanacheRunner]:
+    node = start_node()
+    yield node
+    node.stop()
 
 
 @pytest.fixture(scope="module")
-def w3(node: LocalGanache) -> Web3:
-    return Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+def node_w3(chain_node: GanacheRunner) -> Web3:
+    return Web3(Web3.HTTPProvider(chain_node.url, request_kwargs={"timeout": 30}))
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def chain_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(home=tmp_path_factory.mktemp("home"), confirmations=0, receipt_timeout_s=30)
 
 
@@ -45,13 +47,10 @@ def reverter_artifact() -> Any:
 
 
 @pytest.fixture(scope="module")
-def deployer() -> Signer:
-    return dev_signer(9)
-
-
-@pytest.fixture(scope="module")
-def reverter(w3: Web3, reverter_artifact: Any, deployer: Signer) -> Any:
-    """The Reverter fixture contract, deployed by dev account 9 (plain web3, not our sender)."""
+def reverter(node_w3: Web3, reverter_artifact: Any) -> Any:
+    """The Reverter fixture contract, deployed by dev account 9 with plain web3."""
+    deployer: Signer = dev_signer(9)
+    w3 = node_w3
     factory = w3.eth.contract(abi=reverter_artifact.abi, bytecode=reverter_artifact.bytecode)
     tx = factory.constructor().build_transaction(
         {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address)}

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from chain_helpers import LocalGanache, rpc
+from chain_helpers import rpc, start_node
 from web3 import Web3
 
 from chain.errors import Panic, RevertReason, UnknownRevert, error_class, register_abi
@@ -32,11 +32,12 @@ def _transfer(to: str, value: int = 1) -> dict[str, Any]:
 
 
 def test_eight_threads_share_one_account_without_gaps_or_duplicates(
-    w3: Web3, settings: Settings
+    node_w3: Web3, chain_settings: Settings
 ) -> None:
+    w3 = node_w3
     signer = dev_signer(0)
     # two sender objects for the same account: they must share the process-wide nonce state
-    senders = [TransactionSender(w3, signer, settings=settings) for _ in range(2)]
+    senders = [TransactionSender(w3, signer, settings=chain_settings) for _ in range(2)]
     start = w3.eth.get_transaction_count(signer.address)
     target = dev_signer(1).address
 
@@ -55,8 +56,9 @@ def test_eight_threads_share_one_account_without_gaps_or_duplicates(
     assert all(w3.eth.get_transaction_receipt(h)["status"] == 1 for h in hashes)
 
 
-def test_estimated_gas_has_a_margin(w3: Web3, settings: Settings, reverter: Any) -> None:
-    sender = TransactionSender(w3, dev_signer(2), settings=settings, gas_margin=1.5)
+def test_estimated_gas_has_a_margin(node_w3: Web3, chain_settings: Settings, reverter: Any) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(2), settings=chain_settings, gas_margin=1.5)
     data = reverter.encode_abi("ping", [1, "hello"])
     estimate = w3.eth.estimate_gas({"from": sender.address, "to": reverter.address, "data": data})
     handle = sender.send({"to": reverter.address, "data": data})
@@ -65,9 +67,12 @@ def test_estimated_gas_has_a_margin(w3: Web3, settings: Settings, reverter: Any)
     assert receipt["status"] == 1 and receipt["gasUsed"] <= estimate
 
 
-def test_recovers_after_an_external_sender_used_the_account(w3: Web3, settings: Settings) -> None:
+def test_recovers_after_an_external_sender_used_the_account(
+    node_w3: Web3, chain_settings: Settings
+) -> None:
+    w3 = node_w3
     signer = dev_signer(3)
-    sender = TransactionSender(w3, signer, settings=settings)
+    sender = TransactionSender(w3, signer, settings=chain_settings)
     target = dev_signer(1).address
     for _ in range(3):
         sender.send_and_wait(_transfer(target), gas=TRANSFER_GAS)
@@ -95,7 +100,7 @@ def test_recovers_after_an_external_sender_used_the_account(w3: Web3, settings: 
     sender.wait(handle)
 
 
-def test_stuck_transaction_is_replaced_with_bumped_fees(settings: Settings) -> None:
+def test_stuck_transaction_is_replaced_with_bumped_fees(chain_settings: Settings) -> None:
     """A transaction whose max fee is below the base fee is never mined; after
     ``replace_after_s`` the sender re-signs it at the same nonce with fees raised >= 12.5 % and
     at least the current suggestion, and that one is mined.
@@ -104,11 +109,11 @@ def test_stuck_transaction_is_replaced_with_bumped_fees(settings: Settings) -> N
     silently drops it (a real node keeps it pending): both are "stuck" from the sender's view.
     (With ``miner_stop`` replacement works too, from nonce 1: see the next test.)
     """
-    node = LocalGanache("--miner.blockTime", "1")
+    node = start_node("--miner.blockTime", "1")
     try:
         w3 = Web3(Web3.HTTPProvider(node.url))
         signer = dev_signer(4)
-        sender = TransactionSender(w3, signer, settings=settings, replace_after_s=1.5)
+        sender = TransactionSender(w3, signer, settings=chain_settings, replace_after_s=1.5)
         base = w3.eth.get_block("latest")["baseFeePerGas"]
         too_low = Fees(max_fee_per_gas=base // 2, max_priority_fee_per_gas=base // 4)
         handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS, fees=too_low)
@@ -127,9 +132,10 @@ def test_stuck_transaction_is_replaced_with_bumped_fees(settings: Settings) -> N
 
 
 def test_replacement_with_too_small_a_bump_is_refused_by_the_node(
-    w3: Web3, settings: Settings
+    node_w3: Web3, chain_settings: Settings
 ) -> None:
-    sender = TransactionSender(w3, dev_signer(5), settings=settings)
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(5), settings=chain_settings)
     # Ganache 7.9.2 cannot replace a nonce-0 transaction (its nonce 0 reads as null, so the
     # pool keeps both and mines both): start from nonce 1
     sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
@@ -151,8 +157,9 @@ def test_replacement_with_too_small_a_bump_is_refused_by_the_node(
     assert w3.eth.get_transaction_count(sender.address) == handle.nonce + 1
 
 
-def test_wait_times_out_with_a_chain_error(w3: Web3, settings: Settings) -> None:
-    sender = TransactionSender(w3, dev_signer(6), settings=settings)
+def test_wait_times_out_with_a_chain_error(node_w3: Web3, chain_settings: Settings) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(6), settings=chain_settings)
     rpc(w3, "miner_stop")
     try:
         handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
@@ -165,8 +172,9 @@ def test_wait_times_out_with_a_chain_error(w3: Web3, settings: Settings) -> None
     sender.wait(handle, timeout=10)
 
 
-def test_confirmations_wait_for_later_blocks(w3: Web3, settings: Settings) -> None:
-    sender = TransactionSender(w3, dev_signer(6), settings=settings)
+def test_confirmations_wait_for_later_blocks(node_w3: Web3, chain_settings: Settings) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(6), settings=chain_settings)
     handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
     with pytest.raises(TransactionTimeout):
         sender.wait(handle, confirmations=2, timeout=0.3)
@@ -177,10 +185,11 @@ def test_confirmations_wait_for_later_blocks(w3: Web3, settings: Settings) -> No
 
 
 def test_reverts_are_raised_decoded(
-    w3: Web3, settings: Settings, reverter: Any, reverter_artifact: Any
+    node_w3: Web3, chain_settings: Settings, reverter: Any, reverter_artifact: Any
 ) -> None:
+    w3 = node_w3
     register_abi(reverter_artifact.abi)
-    sender = TransactionSender(w3, dev_signer(7), settings=settings)
+    sender = TransactionSender(w3, dev_signer(7), settings=chain_settings)
     price_above_cap = error_class("PriceAboveCap")
     nonce_before = w3.eth.get_transaction_count(sender.address)
 
@@ -214,8 +223,9 @@ def test_reverts_are_raised_decoded(
     assert w3.eth.get_transaction_count(sender.address) == nonce_before + 4
 
 
-def test_out_of_gas_is_reported(w3: Web3, settings: Settings, reverter: Any) -> None:
-    sender = TransactionSender(w3, dev_signer(7), settings=settings)
+def test_out_of_gas_is_reported(node_w3: Web3, chain_settings: Settings, reverter: Any) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(7), settings=chain_settings)
     handle = sender.send(
         {"to": reverter.address, "data": reverter.encode_abi("pingMany", [50])}, gas=30_000
     )
@@ -223,8 +233,9 @@ def test_out_of_gas_is_reported(w3: Web3, settings: Settings, reverter: Any) -> 
         sender.wait(handle)
 
 
-def test_refusals_do_not_consume_a_nonce(w3: Web3, settings: Settings) -> None:
-    sender = TransactionSender(w3, dev_signer(8), settings=settings)
+def test_refusals_do_not_consume_a_nonce(node_w3: Web3, chain_settings: Settings) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(8), settings=chain_settings)
     before = w3.eth.get_transaction_count(sender.address)
     with pytest.raises(SendRefused, match="intrinsic gas too low"):
         sender.send(_transfer(dev_signer(1).address), gas=20_000)
@@ -235,7 +246,8 @@ def test_refusals_do_not_consume_a_nonce(w3: Web3, settings: Settings) -> None:
     sender.wait(handle)
 
 
-def test_fee_suggestion_is_eip1559_on_ganache(w3: Web3) -> None:
+def test_fee_suggestion_is_eip1559_on_ganache(node_w3: Web3) -> None:
+    w3 = node_w3
     fees = suggest_fees(w3)
     base = w3.eth.get_block("latest")["baseFeePerGas"]
     assert fees.eip1559 and fees.max_priority_fee_per_gas >= 10**9
@@ -244,26 +256,27 @@ def test_fee_suggestion_is_eip1559_on_ganache(w3: Web3) -> None:
     assert bumped.max_fee_per_gas * 8 >= fees.max_fee_per_gas * 9
 
 
-def test_legacy_fees_on_a_node_without_base_fee(settings: Settings) -> None:
-    node = LocalGanache("--chain.hardfork", "berlin")
+def test_legacy_fees_on_a_node_without_base_fee(chain_settings: Settings) -> None:
+    node = start_node(hardfork="berlin")
     try:
         w3 = Web3(Web3.HTTPProvider(node.url))
         assert not suggest_fees(w3).eip1559
-        sender = TransactionSender(w3, dev_signer(0), settings=settings)
+        sender = TransactionSender(w3, dev_signer(0), settings=chain_settings)
         receipt = sender.send_and_wait(_transfer(dev_signer(1).address))
         assert w3.eth.get_transaction(receipt["transactionHash"])["type"] == 0
     finally:
         node.stop()
 
 
-def test_unreachable_node_is_a_chain_error(settings: Settings) -> None:
+def test_unreachable_node_is_a_chain_error(chain_settings: Settings) -> None:
     w3 = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
     with pytest.raises(ChainError, match="cannot reach the node"):
-        TransactionSender(w3, dev_signer(0), settings=settings)
+        TransactionSender(w3, dev_signer(0), settings=chain_settings)
 
 
-def test_reset_forces_a_resync(w3: Web3, settings: Settings) -> None:
-    sender = TransactionSender(w3, dev_signer(8), settings=settings)
+def test_reset_forces_a_resync(node_w3: Web3, chain_settings: Settings) -> None:
+    w3 = node_w3
+    sender = TransactionSender(w3, dev_signer(8), settings=chain_settings)
     sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
     NonceManager.account(sender.chain, sender.address).next_nonce = 10_000  # corrupt it
     NonceManager.reset(sender.chain, sender.address)
