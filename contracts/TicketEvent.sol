@@ -98,7 +98,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @dev approved | move count at approval << 160
     mapping(uint256 tokenId => uint256) private _tokenApprovals;
     mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
-    mapping(bytes32 orderRef => bool) private _fulfilledOrders;
+    /// @dev Bit (ref & 255) of word (ref >> 8) is set once order `ref` is minted. Sequential order
+    /// references (the bridge's order ids) share words: ~5,000 gas per order instead of 22,100.
+    mapping(uint256 word => uint256) private _fulfilledOrders;
     mapping(bytes32 root => RootInfo) private _roots;
     bytes32 private _currentRoot;
     mapping(bytes32 nullifier => bool) private _usedNullifiers;
@@ -228,11 +230,14 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
             MintRun calldata run = runs[k];
             bytes32 ref = run.orderRef;
             if (ref != bytes32(0)) {
-                if (_fulfilledOrders[ref]) {
+                uint256 word = uint256(ref) >> 8;
+                uint256 bit = 1 << (uint256(ref) & 0xff);
+                uint256 bits = _fulfilledOrders[word];
+                if (bits & bit != 0) {
                     emit OrderAlreadyFulfilled(ref);
                     continue;
                 }
-                _fulfilledOrders[ref] = true;
+                _fulfilledOrders[word] = bits | bit;
             }
             if (run.commitments.length == 0) revert LengthMismatch();
             _mintRun(run.holder, tierId, 0, ref, next, run.commitments);
@@ -647,7 +652,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
 
     /// @inheritdoc ITicketEvent
     function orderFulfilled(bytes32 orderRef) external view returns (bool) {
-        return _fulfilledOrders[orderRef];
+        return _fulfilledOrders[uint256(orderRef) >> 8] & (1 << (uint256(orderRef) & 0xff)) != 0;
     }
 
     /// @inheritdoc ITicketEvent

@@ -84,7 +84,9 @@ interface ITicketEvent is ITicketErrors {
 
     /// @notice One order's tickets in a mintBatch: one ticket per commitment, to `holder`.
     /// @param holder The fan's wallet, or the bridge's custody account.
-    /// @param orderRef The bridge's order reference (non-zero makes the run exactly-once).
+    /// @param orderRef The bridge's order reference (non-zero makes the run exactly-once). Use
+    /// sequential numbers (the order id as a big-endian uint256): 256 consecutive orders share
+    /// one storage word of fulfilled flags, which costs ~5,000 gas per order instead of 22,100.
     /// @param commitments Holder commitments, one per ticket.
     struct MintRun {
         address holder;

@@ -1,0 +1,225 @@
+"""Gas of every ticket operation, beside an OpenZeppelin 5.4 ERC721 measured in the same run.
+
+    .venv/bin/python scripts/bench_gas.py [--json PATH] [--write-snapshot]
+
+Starts its own Ganache, deploys the platform and ``contracts/test/BaselineERC721.sol`` (a plain
+OpenZeppelin ERC721 with a ``_mint`` loop), and measures transaction gas (receipt ``gasUsed``):
+
+- ``mint_batch100_per_ticket``: marginal gas of a ticket in a batch of 100 to one holder, with a
+  commitment each: (gas(100) - gas(1)) / 99. Target <= 3,000.
+- ``mint_batch100_distinct_per_ticket``: the same with 100 different new holders (one order each).
+- ``resale_buy_worst``: the most expensive resale buy over the 1st, 50th and 100th ticket of a
+  batch of 100, bought by a holder with no tickets yet, royalty paid, commitment rotated.
+  Target <= 100,000.
+- ``resale_buy_signed_order_worst``: the same through an EIP-712 signed order (never listed).
+- ``purchase_single``, ``list``, ``cancel_listing``, ``refund_claim``, ``publish_root``,
+  ``deploy_event`` (the factory clone) - each beside the baseline's nearest operation.
+
+The committed snapshot is ``gas-snapshot.json``; ``tests/contracts/test_gas_snapshot.py`` fails
+when a figure gets worse than it by more than 2 %. ``--write-snapshot`` refreshes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
+from web3 import Web3
+
+from chain.compiler import load_artifact
+from chain.deploy import deploy_contract, deploy_platform
+from chain.ganache import GanacheRunner, free_port
+from chain.keys import Signer
+from chain.sender import TransactionSender
+from chain.ticket_event import TicketEventClient
+from chain.types import FIELD_MODULUS, EventParams, MintRun, Tier
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "gas-snapshot.json"
+ETH = 10**18
+TARGETS = {"mint_batch100_per_ticket": 3_000, "resale_buy_worst": 100_000}
+# metric -> the baseline operation it is compared with
+BASELINE_OF = {
+    "mint_batch100_per_ticket": "oz_mint_loop_per_token",
+    "mint_batch100_distinct_per_ticket": "oz_mint_distinct_per_token",
+    "resale_buy_worst": "oz_transfer_with_payment",
+    "resale_buy_signed_order_worst": "oz_transfer_with_payment",
+    "purchase_single": "oz_mint_single_new_owner",
+    "deploy_event": "oz_deploy",
+}
+
+
+def _commitment() -> int:
+    return secrets.randbelow(FIELD_MODULUS - 1) + 1
+
+
+def _fresh_sender(w3: Web3, funder: TransactionSender) -> TransactionSender:
+    """A brand-new account (no tickets, cold storage), funded for gas."""
+    account = Account.create()
+    funder.send_and_wait({"to": account.address, "value": ETH})
+    return TransactionSender(w3, Signer.from_account(account, "bench"))
+
+
+def measure(w3: Web3, signers: list[Signer]) -> dict[str, dict[str, int]]:
+    """Run every measurement; returns {"ours": {...}, "baseline": {...}}."""
+    platform, organizer, minter, holder = (TransactionSender(w3, s) for s in signers[:4])
+    deployment = deploy_platform(platform)
+    factory = deployment.factory_client(w3, organizer)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    tier = Tier(ETH // 20, 100_000, 11_000, 500, now, now + 30 * 86_400)
+    params = EventParams(
+        name="Bench",
+        symbol="BENCH",
+        organizer=organizer.address,
+        starts_at=now + 31 * 86_400,
+        ends_at=now + 32 * 86_400,
+        tiers=(tier, tier),
+        minter=minter.address,
+        gate=organizer.address,
+    )
+    event, created = factory.create_event(params)
+    mint = event.with_sender(minter)
+    assert isinstance(mint, TicketEventClient)
+    ours: dict[str, int] = {"deploy_event": created.gas_used}
+
+    def mint_run(count: int, to: str) -> tuple[int, list[int]]:
+        ref = secrets.token_bytes(32)
+        result = mint.mint_batch(0, [MintRun(to, tuple(_commitment() for _ in range(count)), ref)])
+        return result.gas_used, list(TicketEventClient.issued_runs(result)[0].token_ids)
+
+    # warm the holder's balance slot and the bitmap word, as in steady state
+    mint_run(1, holder.address)
+    one, _ = mint_run(1, holder.address)
+    hundred, batch = mint_run(100, holder.address)
+    ours["mint_batch100_per_ticket"] = round((hundred - one) / 99)
+
+    # 101 orders of one ticket to new holders, with sequential order ids as the bridge uses them
+    runs = [
+        MintRun(Account.create().address, (_commitment(),), (1_000 + i).to_bytes(32, "big"))
+        for i in range(101)
+    ]
+    distinct_one = mint.mint_batch(0, runs[:1]).gas_used
+    distinct_all = mint.mint_batch(0, runs[1:]).gas_used
+    ours["mint_batch100_distinct_per_ticket"] = round((distinct_all - distinct_one) / 99)
+
+    seller = event.with_sender(holder)
+    assert isinstance(seller, TicketEventClient)
+    cap = event.resale_cap(0)
+    buys, lists = [], []
+    for token in (batch[0], batch[49], batch[99]):
+        lists.append(seller.list(token, cap).gas_used)
+        buyer = event.with_sender(_fresh_sender(w3, platform))
+        assert isinstance(buyer, TicketEventClient)
+        buys.append(buyer.buy(token, _commitment(), price=cap).gas_used)
+    ours["resale_buy_worst"] = max(buys)
+    ours["list"] = max(lists)
+    seller.list(batch[10], cap)
+    ours["cancel_listing"] = seller.cancel_listing(batch[10]).gas_used
+
+    order_buys = []
+    deadline = now + 86_400
+    for token in (batch[20], batch[70], batch[98]):
+        signed = seller.sign_order(signers[3], token, cap, deadline=deadline)
+        buyer = event.with_sender(_fresh_sender(w3, platform))
+        assert isinstance(buyer, TicketEventClient)
+        order_buys.append(buyer.buy_with_order(signed, _commitment()).gas_used)
+    ours["resale_buy_signed_order_worst"] = max(order_buys)
+
+    fan = event.with_sender(_fresh_sender(w3, platform))
+    assert isinstance(fan, TicketEventClient)
+    purchased = fan.purchase(1, [_commitment()])
+    ours["purchase_single"] = purchased.gas_used
+    ours["publish_root"] = event.publish_root(_commitment()).gas_used
+    event.cancel()
+    token = TicketEventClient.issued_runs(purchased)[0].token_ids[0]
+    ours["refund_claim"] = fan.claim_refund([token]).gas_used
+
+    baseline = _measure_baseline(w3, platform)
+    return {"ours": ours, "baseline": baseline}
+
+
+def _measure_baseline(w3: Web3, sender: TransactionSender) -> dict[str, int]:
+    artifact = load_artifact("BaselineERC721")
+    address, deploy_gas, _ = deploy_contract(sender, artifact)
+    contract = w3.eth.contract(address=address, abi=artifact.abi)
+
+    def send(fn: Any, value: int = 0, who: TransactionSender = sender) -> int:
+        tx = {"to": address, "data": fn._encode_transaction_data(), "value": value}
+        return int(who.send_and_wait(tx)["gasUsed"])
+
+    holder = sender.address
+    send(contract.functions.mintBatch(holder, 1))
+    one = send(contract.functions.mintBatch(holder, 1))
+    hundred = send(contract.functions.mintBatch(holder, 100))
+    distinct = [Account.create().address for _ in range(101)]
+    d_one = send(contract.functions.mintEach(distinct[:1]))
+    d_all = send(contract.functions.mintEach(distinct[1:]))
+    new_owner = send(contract.functions.mintEach([Account.create().address]))
+    # a resale-like move of the 100th token of the batch: buyer pays, token moves, seller is paid
+    buyer = _fresh_sender(w3, sender)
+    transfer = send(contract.functions.buyFrom(holder, 101), value=ETH // 20, who=buyer)
+    return {
+        "oz_deploy": deploy_gas,
+        "oz_mint_loop_per_token": round((hundred - one) / 99),
+        "oz_mint_distinct_per_token": round((d_all - d_one) / 99),
+        "oz_mint_single_new_owner": new_owner,
+        "oz_transfer_with_payment": transfer,
+    }
+
+
+def table(figures: dict[str, dict[str, int]]) -> Table:
+    out = Table(title="Gas on Ganache 7.9.2 (shanghai), ours vs OpenZeppelin 5.4 ERC721, same run")
+    for column in ("metric", "ours", "target", "baseline", "baseline operation"):
+        out.add_column(
+            column, justify="left" if "metric" in column or "operation" in column else "right"
+        )
+    for metric, value in figures["ours"].items():
+        base_name = BASELINE_OF.get(metric, "")
+        base = figures["baseline"].get(base_name)
+        target = TARGETS.get(metric)
+        out.add_row(
+            metric,
+            f"{value:,}",
+            f"<= {target:,}" if target else "",
+            f"{base:,}" if base else "",
+            base_name,
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--write-snapshot", action="store_true", help=f"refresh {SNAPSHOT.name}")
+    args = parser.parse_args(argv)
+    with GanacheRunner(free_port()) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
+        signers = [
+            Signer.from_account(a, f"dev{i}") for i, a in enumerate(node.accounts_with_keys()[:4])
+        ]
+        figures = measure(w3, signers)
+    Console().print(table(figures))
+    missed = [m for m, t in TARGETS.items() if figures["ours"][m] > t]
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if args.write_snapshot:
+        SNAPSHOT.write_text(json.dumps(figures["ours"], indent=2, sort_keys=True) + "\n")
+    if missed:
+        Console().print(f"[bold red]over target:[/] {', '.join(missed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
