@@ -10,14 +10,19 @@ Tests that change mining (``evm_mine``, ``miner_stop``, snapshots) should start 
 their own (module scope) rather than disturb this shared chain.
 
 Brownie's pytest plugin is loaded too (``brownie-config.yaml`` makes this a brownie project): it
-starts its own Ganache (``ganache-cli`` network, port 8555) when a session collects any test.
-Its launcher runs ``ganache-cli`` by bare name, so ``node_modules/.bin`` is put on ``PATH`` here;
-that is early enough, since brownie connects only after collection.
+compiles ``contracts/`` before this file is imported, and starts its own Ganache once collection
+is done, whenever a session collects any test. This file, imported in between, prepares that
+launch (:func:`_prepare_brownie`): ``node_modules/.bin`` on ``PATH`` (brownie runs
+``ganache-cli`` by bare name), ``ganache-cli`` as the default network (brownie's config loader
+cannot take ``networks: default:``; a ``--network`` in addopts would break
+``pytest -p no:pytest-brownie``), and a free port per session, so two test runs on one machine
+never attach to each other's chain nor to a demo's.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -29,9 +34,26 @@ from chain.ganache import dev_accounts as derive_dev_accounts
 from fairgate.errors import ToolchainError
 from fairgate.settings import get_settings
 
-_bin = str(get_settings().node_modules / ".bin")
-if _bin not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+BROWNIE_NETWORK = "ganache-cli"
+
+
+def _prepare_brownie() -> None:
+    """Set up brownie's Ganache launch, if brownie's plugin loaded a project in this session."""
+    node_bin = str(get_settings().node_modules / ".bin")
+    if node_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = node_bin + os.pathsep + os.environ.get("PATH", "")
+    brownie = sys.modules.get("brownie")
+    if brownie is None or not brownie.project.get_loaded_projects():
+        return  # plugin disabled (-p no:pytest-brownie): nothing to prepare
+    from brownie._config import CONFIG
+
+    CONFIG.settings._unlock()
+    CONFIG.settings["networks"]["default"] = BROWNIE_NETWORK  # --network still overrides it
+    CONFIG.settings._lock()
+    CONFIG.networks[BROWNIE_NETWORK]["cmd_settings"]["port"] = free_port()
+
+
+_prepare_brownie()
 
 
 @pytest.fixture(scope="session")
