@@ -66,6 +66,24 @@ class Settings(BaseModel):
     stripe_webhook_secret: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
     reservation_ttl_s: int = Field(default=900, gt=0)
+    currency: str = "usd"  # of card prices (minor units, e.g. cents)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    db_pool_size: int = Field(default=20, ge=1)
+    admin_api_key: SecretStr | None = None  # bootstraps organizers (POST /admin/organizers)
+    order_rate_per_s: float = Field(default=5.0, gt=0)  # order creations per client address
+    order_rate_burst: int = Field(default=20, ge=1)
+    max_tickets_per_order: int = Field(default=10, ge=1, le=100)
+    # on-chain operator: deploys events through the factory and is their on-chain organizer
+    operator_key: SecretStr | None = None
+    factory_address: str | None = None
+    custody_key: SecretStr | None = None  # holds custody tickets; default: the minter key
+    minter_addresses: str = ""  # comma-separated extra minter accounts granted at event creation
+    mint_batch_max_orders: int = Field(default=200, ge=1)
+    mint_batch_max_tickets: int = Field(default=1_000, ge=1)
+    mint_gas_per_ticket: int = Field(default=60_000, gt=0)  # fixed gas limit per ticket + base
+    mint_replace_after_s: float = Field(default=30.0, gt=0)  # a stuck mint is replaced after it
+    worker_poll_s: float = Field(default=0.2, gt=0)
 
     # gate and zero-knowledge
     root_grace_s: int = Field(default=3600, ge=0)
@@ -76,9 +94,12 @@ class Settings(BaseModel):
     zk_ptau_power: int = Field(default=13, ge=8, le=28)  # 2^13 >= the gate circuit's constraints
     zk_ptau_file: Path | None = None  # a public ceremony's prepared .ptau (production)
     zk_ptau_sha256: str | None = None  # its expected SHA-256, checked before use
+    zk_native_poseidon: bool = True  # False forces light-poseidon-python (no C kernel)
 
     # IPFS: the Kubo RPC API; None means the embedded content-addressed store
     ipfs_api_url: str | None = None
+    ipfs_timeout_s: float = Field(default=30.0, gt=0)  # also sent to the node as RPC `timeout`
+    ipfs_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)  # largest file put or served
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:

@@ -97,8 +97,10 @@ def bench_ours(n_prove: int, n_verify: int) -> tuple[dict[str, float], dict[str,
         "verify_per_s_one_thread": serial_per_s,
         "verify_per_s": parallel_per_s,
     }
-    inputs = {k: [str(x) for x in v] if isinstance(v, list) else str(v)
-              for k, v in prover.inputs(secrets[777], path, scope, 42).items()}
+    inputs = {
+        k: [str(x) for x in v] if isinstance(v, list) else str(v)
+        for k, v in prover.inputs(secrets[777], path, scope, 42).items()
+    }
     return figures, inputs
 
 
@@ -106,10 +108,24 @@ def bench_snarkjs(inputs: dict[str, Any], n_prove: int, n_verify: int) -> dict[s
     """snarkjs fullProve and verify, N times each, in one warm Node process."""
     art = setup.current_artifacts()
     with SnarkjsNode() as node:
-        node.call("bench", input=inputs, wasm=str(art.circuit.wasm), zkey=str(art.zkey),
-                  vkey=art.vkey_json(), n_prove=1, n_verify=3)  # warm-up (curve, wasm)
-        out = node.call("bench", input=inputs, wasm=str(art.circuit.wasm), zkey=str(art.zkey),
-                        vkey=art.vkey_json(), n_prove=n_prove, n_verify=n_verify)
+        node.call(
+            "bench",
+            input=inputs,
+            wasm=str(art.circuit.wasm),
+            zkey=str(art.zkey),
+            vkey=art.vkey_json(),
+            n_prove=1,
+            n_verify=3,
+        )  # warm-up (curve, wasm)
+        out = node.call(
+            "bench",
+            input=inputs,
+            wasm=str(art.circuit.wasm),
+            zkey=str(art.zkey),
+            vkey=art.vkey_json(),
+            n_prove=n_prove,
+            n_verify=n_verify,
+        )
     verify = statistics.median(out["verify_s"])
     return {
         "snarkjs_prove_s": statistics.median(out["prove_s"]),
@@ -156,8 +172,10 @@ def main() -> int:
             print(f"{key:<{width}}  {value:,.4f}")
         elif not isinstance(value, dict):
             print(f"{key:<{width}}  {value}")
-    print(f"{'ours vs snarkjs':<{width}}  prove {result['snarkjs_prove_s'] / result['prove_s_depth20']:.1f}x"
-          f" faster, verify {result['snarkjs_verify_ms'] / result['verify_single_ms']:.1f}x faster")
+    print(
+        f"{'ours vs snarkjs':<{width}}  prove {result['snarkjs_prove_s'] / result['prove_s_depth20']:.1f}x"
+        f" faster, verify {result['snarkjs_verify_ms'] / result['verify_single_ms']:.1f}x faster"
+    )
     for key, met in result["targets_met"].items():
         print(f"target {key:<{width - 7}}  {'met' if met else 'MISSED'}")
     if args.json:

@@ -10,7 +10,7 @@ circuit). Guards around it:
 
 Fast path: :mod:`zk.poseidon_native` (a C kernel checked against light-poseidon-python at load)
 hashes whole tree levels, used by :func:`hash_level`. With no C compiler it falls back to
-light-poseidon-python; the answers are the same, only slower. ``FAIRGATE_ZK_NATIVE_POSEIDON=0``
+light-poseidon-python; the answers are the same, only slower. ``FAIRGATE_ZK_NATIVE_POSEIDON=false``
 forces the fallback.
 """
 

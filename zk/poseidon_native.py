@@ -306,7 +306,7 @@ def _self_check(native: NativePoseidon) -> bool:
 
 def load() -> NativePoseidon | None:
     """The native kernel if it builds and agrees with light-poseidon-python; else None."""
-    if os.environ.get("FAIRGATE_ZK_NATIVE_POSEIDON", "1") == "0":
+    if not get_settings().zk_native_poseidon:
         return None
     try:
         source = _source()
