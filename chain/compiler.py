@@ -22,11 +22,13 @@ where the checkout lives.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -462,3 +464,24 @@ def _prune(cache_root: Path, keep: int) -> None:
     builds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for old in builds[keep:]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m chain.compiler [--force] [SOURCE_DIR ...]``: compile (or warm the cache)."""
+    parser = argparse.ArgumentParser(prog="python -m chain.compiler", description="compile .sol")
+    parser.add_argument("source_dirs", nargs="*", type=Path, help="default: settings.contracts_dir")
+    parser.add_argument("--force", action="store_true", help="recompile even on a cache hit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        build = compile_contracts(args.source_dirs or None, force=args.force)
+    except ToolchainError as exc:
+        log.error("%s", exc)
+        return 1
+    deployable = sum(1 for artifact in build if artifact.deployable)
+    sys.stdout.write(f"{len(build)} contracts ({deployable} deployable) in {build.directory}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -109,7 +109,7 @@ def install(folder: Path | None = None, *, if_missing: bool = False) -> Path:
         raise ToolchainError(f"the solc wrapper is missing at {wrapper}")
     entry = folder / f"solc-v{solcjs_version()}"
     if if_missing and entry.exists():  # exists() follows the link: False when dangling
-        log.info("keeping %s -> %s", entry, entry.resolve())
+        log.debug("keeping %s -> %s", entry, entry.resolve())
         return entry
     if entry.is_symlink() and entry.resolve() == wrapper:
         return entry

@@ -1,0 +1,19 @@
+# Fairgate: `make demo` (set up, then the end-to-end demo) and `make test` (set up, then pytest).
+# scripts/setup.sh is idempotent and takes a second or two when nothing changed.
+
+SHELL := /bin/bash
+# py-solc-x and brownie find solc in this checkout (build/solcx), not in a shared ~/.solcx.
+export SOLCX_BINARY_PATH := $(CURDIR)/build/solcx
+
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test
+
+setup:
+	scripts/setup.sh
+
+demo: setup
+	.venv/bin/python scripts/demo.py
+
+test: setup
+	.venv/bin/pytest $(PYTEST_ARGS)

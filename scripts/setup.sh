@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set up a Fairgate checkout: Python venv, Node tools, solc for py-solc-x/brownie, compiled contracts.
+#
+# Idempotent and fast when nothing changed (about 1-2 s): each step is skipped when the hash of
+# its input (requirements.lock + pyproject.toml, package-lock.json) matches the stamp it left.
+# Needs: python3 >= 3.11 with venv, node >= 18 with npm, and the PyPI and npm registries.
+#
+# Environment: PYTHON (interpreter for the venv, default python3), SOLCX_BINARY_PATH (where
+# py-solc-x looks for solc; the Makefile sets it to build/solcx so a checkout uses its own tools).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# 1. Python: venv with the pinned packages, this project installed editable.
+if [ ! -x "$VENV/bin/python" ]; then
+  command -v "$PYTHON" >/dev/null || die "$PYTHON not found: install Python 3.11+"
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "$PYTHON is $("$PYTHON" --version 2>&1); Fairgate needs Python 3.11+"
+  say "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+py_stamp="$VENV/.fairgate-requirements.sha256"
+py_hash="$(hash_of requirements.lock pyproject.toml)"
+if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]; then
+  say "installing Python packages (requirements.lock; about a minute the first time)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  echo "$py_hash" > "$py_stamp"
+fi
+
+# 2. Node: solc (solcjs), Ganache, OpenZeppelin, circom2, snarkjs, circomlib from package-lock.json.
+command -v node >/dev/null || die "node not found: install Node.js 18+ (with npm)"
+node -e 'process.exit(+process.versions.node.split(".")[0] < 18 ? 1 : 0)' \
+  || die "node $(node --version) is too old: Fairgate needs Node.js 18+"
+npm_stamp="node_modules/.fairgate-package-lock.sha256"
+npm_hash="$(hash_of package-lock.json)"
+if [ -d node_modules ] && [ ! -f "$npm_stamp" ] && npm ls --depth=0 >/dev/null 2>&1; then
+  # installed before stamps existed and matching package.json: adopt it (npm ci would delete
+  # node_modules under any process that is using it)
+  echo "$npm_hash" > "$npm_stamp"
+fi
+if [ ! -d node_modules ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]; then
+  say "installing Node packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_hash" > "$npm_stamp"
+fi
+
+# 3. solc for py-solc-x and brownie: this checkout's own folder (used when SOLCX_BINARY_PATH
+#    points there, as the Makefile does) and, if it has no working entry yet, ~/.solcx (used by a
+#    plain `.venv/bin/pytest`).
+"$VENV/bin/python" -m chain.solc install --dir "$ROOT/build/solcx" >/dev/null
+"$VENV/bin/python" -m chain.solc install --dir "$HOME/.solcx" --if-missing >/dev/null
+
+# 4. Compile contracts/ once, so tests and the demo start from a warm cache (build/solc/<key>).
+"$VENV/bin/python" -m chain.compiler
+say "ready"
