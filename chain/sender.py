@@ -385,6 +385,11 @@ class TransactionSender:
                     )
                 if outcome == "unknown":
                     self._nonces.next_nonce = None  # resync next time
+                    raise ChainError(
+                        f"could not tell whether the node took transaction {tx_hash} "
+                        f"(node error: {message}); the nonce is resynced on the next send",
+                        nonce=nonce,
+                    )
                 raise SendRefused(f"node refused the transaction: {message}", nonce=nonce)
             raise NonceConflict(f"gave up finding a free nonce for {self.address}")
 
@@ -475,14 +480,16 @@ class TransactionSender:
     ) -> TxReceipt:
         """The receipt once ``confirmations`` blocks follow the inclusion block.
 
-        Raises the decoded revert (``chain.errors``) if the transaction failed, and
-        :class:`TransactionTimeout` if nothing is mined (and confirmed) within ``timeout``.
+        Raises the decoded revert (``chain.errors``) if the transaction failed,
+        :class:`NonceConflict` if another transaction (not one of the handle's) took its nonce,
+        and :class:`TransactionTimeout` if nothing is mined (and confirmed) within ``timeout``.
         """
         confirmations = self.settings.confirmations if confirmations is None else confirmations
         timeout = self.settings.receipt_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + timeout
         interval = self.poll_interval_s
         last_error: str | None = None
+        taken = 0  # consecutive polls that saw the nonce used but none of our receipts
         while True:
             try:
                 receipt = self._find_receipt(handle)
@@ -491,12 +498,22 @@ class TransactionSender:
                         raise self._failure(receipt)
                     if self._confirmed(receipt, confirmations):
                         return receipt
-                elif self._should_replace(handle):
-                    self.replace(handle)
+                elif self._node_nonce("latest") > handle.nonce:
+                    taken += 1
+                    if taken >= 2:
+                        raise NonceConflict(
+                            f"nonce {handle.nonce} of {handle.sender} was mined in a transaction "
+                            f"other than {', '.join(handle.hashes)}",
+                            nonce=handle.nonce,
+                        )
+                else:
+                    taken = 0
+                    if self._should_replace(handle):
+                        self.replace(handle)
                 last_error = None
-            except DecodedRevert:
+            except (DecodedRevert, NonceConflict):
                 raise
-            except _NODE_ERRORS as exc:
+            except (ChainError, *_NODE_ERRORS) as exc:
                 last_error = _message(exc)
                 log.warning("node error while waiting for %s: %s", handle.tx_hash, last_error)
             now = time.monotonic()

@@ -13,6 +13,7 @@ from chain.errors import Panic, RevertReason, UnknownRevert, error_class, regist
 from chain.keys import dev_signer
 from chain.sender import (
     Fees,
+    NonceConflict,
     NonceManager,
     SendRefused,
     TransactionSender,
@@ -284,3 +285,41 @@ def test_reset_forces_a_resync(node_w3: Web3, chain_settings: Settings) -> None:
     handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
     assert handle.nonce == expected
     sender.wait(handle)
+
+
+def test_nonce_taken_by_another_transaction_is_a_conflict(
+    node_w3: Web3, chain_settings: Settings
+) -> None:
+    w3 = node_w3
+    signer = dev_signer(8)
+    sender = TransactionSender(w3, signer, settings=chain_settings)
+    sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)  # nonce >= 1
+    rpc(w3, "miner_stop")
+    try:
+        handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+        # another wallet replaces it (same nonce, higher fees): our hash will never be mined
+        other = signer.sign_transaction(
+            {**handle.tx, **handle.fees.bumped().bumped().tx_fields(), "nonce": handle.nonce,
+             "value": 99}
+        )  # fmt: skip
+        w3.eth.send_raw_transaction(other.raw_transaction)
+    finally:
+        rpc(w3, "miner_start")
+    with pytest.raises(NonceConflict, match=f"nonce {handle.nonce}"):
+        sender.wait(handle, timeout=10)
+
+
+def test_node_failures_are_chain_errors(chain_settings: Settings) -> None:
+    node = start_node()
+    w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 2}))
+    sender = TransactionSender(w3, dev_signer(0), settings=chain_settings)
+    handle = sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)
+    node.stop()
+    with pytest.raises(TransactionTimeout, match="last node error"):
+        sender.wait(handle, timeout=1)
+    fees = Fees(max_fee_per_gas=10**10, max_priority_fee_per_gas=10**9)
+    with pytest.raises(ChainError, match="could not tell") as info:
+        sender.send(_transfer(dev_signer(1).address), gas=TRANSFER_GAS, fees=fees)
+    assert not isinstance(info.value, SendRefused)
+    with pytest.raises(ChainError):
+        sender.send(_transfer(dev_signer(1).address))  # estimation needs the node too
