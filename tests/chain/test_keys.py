@@ -84,6 +84,7 @@ def test_keystore_roundtrip_with_0600_permissions(tmp_path: Path) -> None:
         import_private_key(path, KEY, PASSWORD, scrypt_n=FAST_N)
 
 
+@pytest.mark.slow
 def test_created_keystore_uses_the_default_scrypt_cost(tmp_path: Path) -> None:
     signer = create_keystore(tmp_path / "new.json", PASSWORD)
     stored = json.loads((tmp_path / "new.json").read_text())
