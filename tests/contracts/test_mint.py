@@ -1,0 +1,362 @@
+"""Batch minting by the bridge, primary ETH purchase, supply, commitments and exactly-once orders.
+
+Minting does not depend on the transfer policy (MarketOnly here); test_policies.py checks what
+Locked adds (ERC-5192 ``Locked`` events at mint).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import GA, GA_FACE, VIP, VIP_FACE, tier
+from .helpers import (
+    FIELD,
+    LOCKED,
+    ZERO_ADDRESS,
+    ZERO_BYTES32,
+    as_bytes32_hex,
+    bytes32,
+    commitment,
+    commitments,
+    order_ref,
+    reverts,
+    warp,
+)
+
+# ----------------------------------------------------------------------------- batch mint
+
+
+def test_mint_batch_single_holder_issues_consecutive_ids_with_their_commitments(
+    ticket, minter, alice, policy
+):
+    values = commitments(4)
+    ref = order_ref("single")
+    tx = ticket.mintBatch(GA, [(alice, ref, values)], {"from": minter})
+
+    issued = tx.events["TicketsIssued"]
+    assert len(issued) == 1
+    assert issued[0]["holder"] == alice
+    assert issued[0]["tierId"] == GA
+    assert as_bytes32_hex(issued[0]["orderRef"]) == ref
+    assert issued[0]["firstTokenId"] == 0
+    assert [as_bytes32_hex(c) for c in issued[0]["commitments"]] == values
+    transfers = tx.events["Transfer"]
+    assert [(t["from"], t["to"], t["tokenId"]) for t in transfers] == [
+        (ZERO_ADDRESS, alice, i) for i in range(4)
+    ]
+    assert [ticket.ownerOf(i) for i in range(4)] == [alice] * 4
+    assert ticket.balanceOf(alice) == 4
+    assert ticket.nextTokenId() == 4
+    assert ticket.tier(GA)[2] == 4  # minted
+    assert ticket.orderFulfilled(ref)
+    locked_ids = [e["tokenId"] for e in tx.events["Locked"]] if "Locked" in tx.events else []
+    assert locked_ids == (list(range(4)) if policy == LOCKED else [])
+
+
+def test_mint_batch_many_runs_gives_each_holder_its_own_run(ticket, minter, alice, bob, carol):
+    runs = [
+        (alice, order_ref("a"), commitments(2)),
+        (bob, order_ref("b"), commitments(1)),
+        (carol, order_ref("c"), commitments(3)),
+    ]
+    tx = ticket.mintBatch(GA, runs, {"from": minter})
+
+    assert [e["firstTokenId"] for e in tx.events["TicketsIssued"]] == [0, 2, 3]
+    owners = [ticket.ownerOf(i) for i in range(6)]
+    assert owners == [alice, alice, bob, carol, carol, carol]
+    assert (ticket.balanceOf(alice), ticket.balanceOf(bob), ticket.balanceOf(carol)) == (2, 1, 3)
+    assert ticket.tier(GA)[2] == 6
+
+
+def test_resent_run_is_skipped_and_nothing_is_minted_twice(ticket, minter, alice, bob):
+    ref_a, ref_b = order_ref("paid-a"), order_ref("paid-b")
+    ticket.mintBatch(GA, [(alice, ref_a, commitments(2))], {"from": minter})
+
+    # The worker crashed after sending and resends the batch with one new order in it.
+    tx = ticket.mintBatch(
+        GA, [(alice, ref_a, commitments(2)), (bob, ref_b, commitments(1))], {"from": minter}
+    )
+
+    assert [as_bytes32_hex(e["orderRef"]) for e in tx.events["OrderAlreadyFulfilled"]] == [ref_a]
+    assert len(tx.events["TicketsIssued"]) == 1
+    assert tx.events["TicketsIssued"][0]["holder"] == bob
+    assert tx.events["TicketsIssued"][0]["firstTokenId"] == 2
+    assert ticket.balanceOf(alice) == 2
+    assert ticket.nextTokenId() == 3
+    assert ticket.tier(GA)[2] == 3
+
+
+def test_fully_resent_batch_mints_nothing(ticket, minter, alice):
+    runs = [(alice, order_ref("x"), commitments(2))]
+    ticket.mintBatch(GA, runs, {"from": minter})
+    tx = ticket.mintBatch(GA, runs, {"from": minter})
+    assert "TicketsIssued" not in tx.events
+    assert "Transfer" not in tx.events
+    assert ticket.nextTokenId() == 2
+    assert ticket.balanceOf(alice) == 2
+
+
+def test_same_order_twice_in_one_batch_is_minted_once(ticket, minter, alice):
+    ref = order_ref("dup")
+    tx = ticket.mintBatch(
+        GA, [(alice, ref, commitments(1)), (alice, ref, commitments(1))], {"from": minter}
+    )
+    assert len(tx.events["TicketsIssued"]) == 1
+    assert len(tx.events["OrderAlreadyFulfilled"]) == 1
+    assert ticket.balanceOf(alice) == 1
+
+
+def test_sequential_order_refs_sharing_a_bitmap_word_are_independent(ticket, minter, alice):
+    # Order refs 1, 2 and 255 share one word of the fulfilled bitmap; 257 is bit 1 of the next.
+    ticket.mintBatch(GA, [(alice, bytes32(1), [commitment()])], {"from": minter})
+    ticket.mintBatch(GA, [(alice, bytes32(257), [commitment()])], {"from": minter})
+    assert ticket.orderFulfilled(bytes32(1))
+    assert ticket.orderFulfilled(bytes32(257))
+    assert not ticket.orderFulfilled(bytes32(2))
+    assert not ticket.orderFulfilled(bytes32(255))
+    assert not ticket.orderFulfilled(bytes32(256))
+    tx = ticket.mintBatch(
+        GA,
+        [(alice, bytes32(2), [commitment()]), (alice, bytes32(1), [commitment()])],
+        {"from": minter},
+    )
+    assert len(tx.events["TicketsIssued"]) == 1
+    assert ticket.balanceOf(alice) == 3
+
+
+def test_zero_order_ref_is_not_exactly_once(ticket, minter, alice):
+    run = (alice, ZERO_BYTES32, commitments(1))
+    ticket.mintBatch(GA, [run], {"from": minter})
+    ticket.mintBatch(GA, [run], {"from": minter})
+    assert ticket.balanceOf(alice) == 2
+    assert not ticket.orderFulfilled(ZERO_BYTES32)
+
+
+def test_organizer_holds_the_minter_role(ticket, organizer, alice):
+    ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": organizer})
+    assert ticket.ownerOf(0) == alice
+
+
+def test_mint_batch_needs_the_minter_role(ticket, gate, stranger, alice):
+    for account in (gate, stranger, alice):
+        with reverts("MissingRole", account, 1):
+            ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": account})
+
+
+def test_mint_batch_refuses_to_exceed_supply(ticket, minter, alice, bob):
+    ticket.mintBatch(VIP, [(alice, order_ref(), commitments(2))], {"from": minter})
+    with reverts("SoldOut", VIP, 2, 1):
+        ticket.mintBatch(
+            VIP,
+            [(alice, order_ref(), commitments(1)), (bob, order_ref(), commitments(1))],
+            {"from": minter},
+        )
+    ticket.mintBatch(VIP, [(bob, order_ref(), commitments(1))], {"from": minter})
+    assert ticket.tier(VIP)[2] == 3
+    with reverts("SoldOut", VIP, 1, 0):
+        ticket.mintBatch(VIP, [(bob, order_ref(), commitments(1))], {"from": minter})
+
+
+def test_a_refused_batch_does_not_mark_its_orders_fulfilled(ticket, minter, alice):
+    ref = order_ref("too-many")
+    with reverts("SoldOut"):
+        ticket.mintBatch(VIP, [(alice, ref, commitments(4))], {"from": minter})
+    assert not ticket.orderFulfilled(ref)
+
+
+@pytest.mark.parametrize(
+    "bad", [0, FIELD, FIELD + 1, 2**256 - 1], ids=["zero", "modulus", "modulus+1", "max"]
+)
+def test_mint_batch_refuses_invalid_commitments(ticket, minter, alice, bad):
+    values = [commitment(), bytes32(bad)]
+    with reverts("InvalidCommitment", bytes32(bad)):
+        ticket.mintBatch(GA, [(alice, order_ref(), values)], {"from": minter})
+
+
+def test_largest_field_element_is_a_valid_commitment(ticket, minter, alice):
+    ticket.mintBatch(GA, [(alice, order_ref(), [bytes32(FIELD - 1), bytes32(1)])], {"from": minter})
+    assert ticket.balanceOf(alice) == 2
+
+
+def test_mint_batch_refuses_an_empty_run_and_the_zero_holder(ticket, minter, alice):
+    with reverts("LengthMismatch"):
+        ticket.mintBatch(GA, [(alice, order_ref(), [])], {"from": minter})
+    with reverts("InvalidReceiver", ZERO_ADDRESS):
+        ticket.mintBatch(GA, [(ZERO_ADDRESS, order_ref(), commitments(1))], {"from": minter})
+
+
+def test_mint_batch_refuses_an_unknown_tier(ticket, minter, alice):
+    with reverts("UnknownTier", 2):
+        ticket.mintBatch(2, [(alice, order_ref(), commitments(1))], {"from": minter})
+
+
+def test_minting_and_sales_close_when_the_event_ends(ticket, minter, alice, schedule):
+    warp(schedule.ends)
+    with reverts("SalesClosed"):
+        ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": minter})
+    with reverts("SalesClosed"):
+        ticket.purchase(GA, commitments(1), {"from": alice, "value": GA_FACE})
+
+
+def test_minting_and_sales_close_when_the_event_is_cancelled(ticket, minter, organizer, alice):
+    ticket.cancel({"from": organizer})
+    with reverts("EventCancelled"):
+        ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": minter})
+    with reverts("EventCancelled"):
+        ticket.purchase(GA, commitments(1), {"from": alice, "value": GA_FACE})
+
+
+# ----------------------------------------------------------------------------- ETH purchase
+
+
+def test_purchase_at_exact_face_value_mints_to_the_buyer_and_escrows(ticket, alice):
+    before = ticket.balance()
+    tx = ticket.purchase(GA, commitments(3), {"from": alice, "value": 3 * GA_FACE})
+
+    issued = tx.events["TicketsIssued"][0]
+    assert issued["holder"] == alice
+    assert as_bytes32_hex(issued["orderRef"]) == ZERO_BYTES32
+    assert [ticket.ownerOf(i) for i in range(3)] == [alice] * 3
+    assert all(ticket.paidInEth(i) for i in range(3))
+    assert ticket.escrowBalance() == 3 * GA_FACE
+    assert ticket.balance() - before == 3 * GA_FACE
+    assert ticket.royaltyBalance() == 0
+
+
+@pytest.mark.parametrize(
+    "delta", [-1, 1, -GA_FACE], ids=["one-wei-short", "one-wei-over", "one-ticket-short"]
+)
+def test_purchase_refuses_any_other_payment(ticket, alice, delta):
+    sent = 2 * GA_FACE + delta
+    with reverts("WrongPayment", sent, 2 * GA_FACE):
+        ticket.purchase(GA, commitments(2), {"from": alice, "value": sent})
+    assert ticket.escrowBalance() == 0
+
+
+def test_card_tickets_are_not_paid_in_eth(ticket, mint, alice):
+    (token,) = mint(alice)
+    assert not ticket.paidInEth(token)
+
+
+def test_purchase_refuses_beyond_supply(ticket, alice):
+    ticket.purchase(VIP, commitments(3), {"from": alice, "value": 3 * VIP_FACE})
+    with reverts("SoldOut", VIP, 1, 0):
+        ticket.purchase(VIP, commitments(1), {"from": alice, "value": VIP_FACE})
+    assert ticket.escrowBalance() == 3 * VIP_FACE
+
+
+def test_purchase_refuses_empty_invalid_and_unsellable(ticket, organizer, alice):
+    with reverts("LengthMismatch"):
+        ticket.purchase(GA, [], {"from": alice, "value": 0})
+    with reverts("InvalidCommitment", ZERO_BYTES32):
+        ticket.purchase(GA, [ZERO_BYTES32], {"from": alice, "value": GA_FACE})
+    with reverts("InvalidCommitment", bytes32(FIELD)):
+        ticket.purchase(GA, [bytes32(FIELD)], {"from": alice, "value": GA_FACE})
+    with reverts("UnknownTier", 7):
+        ticket.purchase(7, commitments(1), {"from": alice, "value": GA_FACE})
+    comp = ticket.addTier(tier(0, 10), {"from": organizer}).events["TierAdded"]["tierId"]
+    with reverts("InvalidParameter", "tier not for sale"):
+        ticket.purchase(comp, commitments(1), {"from": alice, "value": 0})
+
+
+# ----------------------------------------------------------------------------- ownership
+
+
+def test_owner_of_resolves_token_zero_late_tokens_and_the_last_token(
+    ticket, minter, alice, bob, carol
+):
+    # 5 + 300 + 2: the 300-ticket run starts at id 5 and spans bitmap words 0 and 1 (ids 0-255
+    # and 256-511); its late tickets must resolve to its holder, not to the runs around it.
+    ticket.mintBatch(GA, [(alice, order_ref(), commitments(5))], {"from": minter})
+    ticket.mintBatch(GA, [(bob, order_ref(), commitments(300))], {"from": minter})
+    ticket.mintBatch(GA, [(carol, order_ref(), commitments(2))], {"from": minter})
+
+    assert ticket.ownerOf(0) == alice
+    assert ticket.ownerOf(4) == alice
+    for token in (5, 6, 255, 256, 257, 303, 304):
+        assert ticket.ownerOf(token) == bob, token
+    assert ticket.ownerOf(305) == carol
+    assert ticket.ownerOf(306) == carol  # the last token
+    assert ticket.balanceOf(bob) == 300
+    assert ticket.nextTokenId() == 307
+    with reverts("NonexistentTicket", 307):
+        ticket.ownerOf(307)
+
+
+def test_owner_of_a_late_token_costs_little_gas(ticket, minter, alice, bob):
+    ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": minter})
+    ticket.mintBatch(GA, [(bob, order_ref(), commitments(300))], {"from": minter})
+    # A late ticket reads one more bitmap word than an early one, not a backward scan over the
+    # run (ERC721A's lookup would cost ~290,000 gas here).
+    early = ticket.ownerOf.estimate_gas(2, {"from": alice})
+    late = ticket.ownerOf.estimate_gas(300, {"from": alice})
+    assert late - early < 5_000
+
+
+def test_balance_of_zero_address_is_refused(ticket):
+    with reverts("InvalidParameter", "owner"):
+        ticket.balanceOf(ZERO_ADDRESS)
+
+
+def test_tier_of_and_moves_of_fresh_tickets(ticket, mint, alice):
+    (ga,) = mint(alice)
+    (vip,) = mint(alice, tier_id=VIP)
+    assert (ticket.tierOf(ga), ticket.tierOf(vip)) == (GA, VIP)
+    assert ticket.movesOf(ga) == 0
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def test_token_uri_is_base_plus_id_and_follows_the_base(ticket, mint, organizer, alice):
+    ids = mint(alice, 12)
+    assert ticket.tokenURI(11).endswith("/11")
+    assert ticket.tokenURI(0).startswith("ipfs://")
+    tx = ticket.setBaseURI("ipfs://new/", {"from": organizer})
+    assert tx.events["BatchMetadataUpdate"]["fromTokenId"] == 0
+    assert tx.events["BatchMetadataUpdate"]["toTokenId"] == 2**256 - 1
+    assert ticket.tokenURI(ids[3]) == "ipfs://new/3"
+    ticket.setBaseURI("", {"from": organizer})
+    assert ticket.tokenURI(0) == ""
+    with reverts("NonexistentTicket", 12):
+        ticket.tokenURI(12)
+
+
+def test_name_and_symbol(ticket):
+    assert (ticket.name(), ticket.symbol()) == ("Fairgate Live", "FGL")
+
+
+def test_royalty_info_pays_the_organizer_the_tier_royalty(ticket, mint, organizer, alice):
+    (ga,) = mint(alice)
+    (vip,) = mint(alice, tier_id=VIP)
+    assert tuple(ticket.royaltyInfo(ga, 10_000)) == (organizer, 500)
+    assert tuple(ticket.royaltyInfo(vip, 10_000)) == (organizer, 1_000)
+    assert tuple(ticket.royaltyInfo(ga, 19)) == (organizer, 0)  # rounds down
+    with reverts("NonexistentTicket", 5):
+        ticket.royaltyInfo(5, 1)
+
+
+@pytest.mark.parametrize(
+    "interface_id, supported",
+    [
+        ("0x01ffc9a7", True),  # ERC-165
+        ("0x80ac58cd", True),  # ERC-721
+        ("0x5b5e139f", True),  # ERC-721 metadata
+        ("0x2a55205a", True),  # ERC-2981
+        ("0xb45a3c0e", True),  # ERC-5192
+        ("0x49064906", True),  # ERC-4906
+        ("0x780e9d63", False),  # ERC-721 enumerable
+        ("0xffffffff", False),  # never, by ERC-165
+    ],
+)
+def test_supports_interface(ticket, interface_id, supported):
+    assert ticket.supportsInterface(interface_id) is supported
+
+
+def test_locked_follows_policy_and_resale_window(ticket, mint, alice, schedule, policy):
+    (token,) = mint(alice)
+    assert ticket.locked(token) is (policy == LOCKED)
+    warp(schedule.resale_closes)
+    assert ticket.locked(token) is True
+    with reverts("NonexistentTicket", 9):
+        ticket.locked(9)
