@@ -86,8 +86,22 @@ class Settings(BaseModel):
     worker_poll_s: float = Field(default=0.2, gt=0)
 
     # gate and zero-knowledge
+    # a replaced root stays acceptable this long (gate.roots also defers to the chain's
+    # isAcceptedRoot at each sync, so a longer value here can never accept more than the event)
     root_grace_s: int = Field(default=3600, ge=0)
-    challenge_ttl_s: int = Field(default=120, gt=0)
+    challenge_ttl_s: int = Field(default=120, gt=0)  # a gate challenge is valid this long
+    # gate devices (gate/): each has an id, one SQLite file and one root cache under gate_dir
+    gate_id: str = Field(default="gate-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    gate_dir: Path | None = None  # default: <home>/gate
+    gate_event: str | None = None  # the event contract this gate admits to
+    gate_hub_url: str | None = None  # the hub (the bridge) that gates sync check-ins through
+    gate_api_key: SecretStr | None = None  # this gate's hub key (the hub stores its hash)
+    gate_hub_timeout_s: float = Field(default=3.0, gt=0)  # short: a door must not wait on it
+    gate_sync_batch: int = Field(default=500, ge=1, le=5_000)  # check-ins per push or pull
+    gate_anchor_batch: int = Field(default=200, ge=1, le=2_000)  # nullifiers per anchor tx
+    gate_challenge_rotate_s: int | None = Field(default=None, gt=0)  # default challenge_ttl_s/2
+    # FULL: an admission survives a power cut (one fsync per check-in); NORMAL: only a crash
+    gate_sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     # zk ceremony artifacts, cached by content hash outside the work tree (reused by fresh clones)
     zk_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "fairgate" / "zk")
     zk_build_dir: Path = PROJECT_ROOT / "build" / "zk"  # per-checkout copies (verifier .sol)
@@ -110,6 +124,11 @@ class Settings(BaseModel):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'fairgate.db'}"
+
+    @property
+    def gate_path(self) -> Path:
+        """Folder of this gate device's files (nullifier store, root cache)."""
+        return self.gate_dir or self.home / "gate"
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:

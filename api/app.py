@@ -1,0 +1,125 @@
+"""The FastAPI application factory.
+
+``create_app`` builds everything once per process (engine, session factory, payment provider,
+chain adapter, rate limiter) and keeps it in ``app.state``; routes reach it through the typed
+dependencies of :mod:`api.deps`. Errors: one handler renders every ``TicketError`` as
+``{"error": {"code", "message"}}`` with the status from :data:`api.errors.STATUS`; request
+validation errors and unknown routes use the same shape, and the OpenAPI document says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.chain import BridgeChain
+from api.db import make_engine, session_factory
+from api.errors import RateLimited, status_of
+from api.payments import PaymentProvider, provider_from_settings
+from api.ratelimit import TokenBuckets
+from api.routes import admin, catalog, checkout, gate, health, orders, organizer, webhooks
+from fairgate.errors import TicketError
+from fairgate.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    provider: PaymentProvider | None = None,
+    chain: BridgeChain | None = None,
+    with_chain: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Fairgate bridge",
+        version="1.0.0",
+        description="Card orders, payments and exactly-once minting of Fairgate tickets.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings)
+    app.state.sessions = session_factory(app.state.engine)
+    app.state.provider = provider or provider_from_settings(settings)
+    if chain is None and with_chain:
+        chain = BridgeChain.from_settings(settings)
+    app.state.chain = chain
+    app.state.order_limiter = TokenBuckets(settings.order_rate_per_s, settings.order_rate_burst)
+    for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TicketError)
+    async def ticket_error(_: Request, exc: TicketError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        headers = (
+            {"Retry-After": str(max(1, round(exc.retry_after_s)))}
+            if isinstance(exc, RateLimited)
+            else None
+        )
+        return error_response(status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(
+            422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}"
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error_response(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "internal error")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every 422 described as our ErrorBody (what the handler sends)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Validation error",
+                    "content": {"application/json": {"schema": ERROR_SCHEMA_REF}},
+                }
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,265 @@
+"""The bridge's view of the chain: a small adapter over ``chain.client.ContractClient``.
+
+The typed clients ``chain/ticket_event.py`` and ``chain/factory.py`` were not in the tree when the
+bridge was written; this adapter calls the contracts through ``chain.compiler``'s ABIs and the
+shared :class:`chain.sender.TransactionSender` (nonces, EIP-1559 fees, stuck-transaction
+replacement, decoded reverts). Swap it for the typed clients once they land.
+
+Accounts: the *operator* deploys events through the factory and is their on-chain organizer (so
+the bridge can cancel and grant roles); each minting worker signs with its own *minter* key, all
+granted the minter role when the event is created (``minter_addresses``); the *custody* account
+holds tickets of fans without a wallet and releases them (it is a minter too). Sends of one key are
+serialized across processes by a PostgreSQL advisory lock (see :mod:`api.services.minting`), so a
+key shared by several workers is also safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+
+from chain.client import ContractClient, DecodedEvent, TxResult
+from chain.compiler import Artifact, load_artifact
+from chain.keys import Signer, dev_signer
+from chain.sender import TransactionSender
+from chain.types import ROLE_MINTER, EventParams, MintRun
+from fairgate.errors import ConfigError
+from fairgate.settings import Settings
+
+log = logging.getLogger(__name__)
+TICKETS_ISSUED = Web3.keccak(text="TicketsIssued(address,uint256,bytes32,uint256,bytes32[])")
+
+
+class TicketEventContract(ContractClient):
+    artifact_name = "TicketEvent"
+
+
+class FactoryContract(ContractClient):
+    artifact_name = "TicketFactory"
+
+
+@dataclass(frozen=True)
+class Issued:
+    order_ref: str
+    holder: str
+    first_token_id: int
+    commitments: tuple[str, ...]
+    tx_hash: str
+
+
+def _issued(event: DecodedEvent) -> Issued:
+    return Issued(
+        order_ref="0x" + bytes(event.args["orderRef"]).hex(),
+        holder=to_checksum_address(event.args["holder"]),
+        first_token_id=int(event.args["firstTokenId"]),
+        commitments=tuple("0x" + bytes(c).hex() for c in event.args["commitments"]),
+        tx_hash=event.tx_hash,
+    )
+
+
+class BridgeChain:
+    """Everything the bridge sends to or reads from the chain."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        settings: Settings,
+        *,
+        operator: Signer | None = None,
+        minter: Signer | None = None,
+        custody: Signer | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.settings = settings
+        self._operator = operator
+        self._minter = minter
+        self._custody = custody
+        self._clients: dict[tuple[str, int], TicketEventContract] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BridgeChain:
+        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 60}))
+        return cls(
+            w3,
+            settings,
+            operator=_signer(settings, "operator_key", 0),
+            minter=_signer(settings, "minter_key", 1),
+            custody=_signer(settings, "custody_key", None),
+        )
+
+    def __repr__(self) -> str:
+        return f"BridgeChain({self.settings.rpc_url})"
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    @property
+    def minter(self) -> Signer:
+        if self._minter is None:
+            raise ConfigError("FAIRGATE_MINTER_KEY is not set")
+        return self._minter
+
+    @property
+    def custody(self) -> Signer:
+        return self._custody or self.minter
+
+    @property
+    def operator(self) -> Signer:
+        if self._operator is None:
+            raise ConfigError("FAIRGATE_OPERATOR_KEY is not set")
+        return self._operator
+
+    @cached_property
+    def minter_sender(self) -> TransactionSender:
+        return TransactionSender(
+            self.w3,
+            self.minter,
+            settings=self.settings,
+            replace_after_s=self.settings.mint_replace_after_s,
+        )
+
+    @cached_property
+    def custody_sender(self) -> TransactionSender:
+        return TransactionSender(
+            self.w3,
+            self.custody,
+            settings=self.settings,
+            replace_after_s=self.settings.mint_replace_after_s,
+        )
+
+    @cached_property
+    def operator_sender(self) -> TransactionSender:
+        return TransactionSender(self.w3, self.operator, settings=self.settings)
+
+    def minter_accounts(self) -> list[str]:
+        extra = [a.strip() for a in self.settings.minter_addresses.split(",") if a.strip()]
+        accounts = [self.minter.address, self.custody.address, *extra]
+        return list(dict.fromkeys(to_checksum_address(a) for a in accounts))
+
+    # -- contracts -------------------------------------------------------------------------------
+
+    @cached_property
+    def _artifacts(self) -> dict[str, Artifact]:
+        # compile_contracts hashes every source on each call: load the two artifacts once
+        return {name: load_artifact(name) for name in ("TicketEvent", "TicketFactory")}
+
+    def factory(self) -> FactoryContract:
+        if not self.settings.factory_address:
+            raise ConfigError("FAIRGATE_FACTORY_ADDRESS is not set")
+        return FactoryContract(
+            self.w3,
+            self.settings.factory_address,
+            self.operator_sender,
+            artifact=self._artifacts["TicketFactory"],
+        )
+
+    def event(self, address: str, sender: TransactionSender | None = None) -> TicketEventContract:
+        key = (address.lower(), id(sender))
+        client = self._clients.get(key)
+        if client is None:
+            client = TicketEventContract(
+                self.w3, address, sender, artifact=self._artifacts["TicketEvent"]
+            )
+            self._clients[key] = client
+        return client
+
+    def create_event(self, params: EventParams) -> tuple[str, int]:
+        """Deploy an event clone and grant the minter role to every bridge minter account."""
+        result = self.factory().transact("createEvent", params.as_abi())
+        address = str(result.first("EventCreated").args["ticketEvent"])
+        event = self.event(address, self.operator_sender)
+        for account in self.minter_accounts():
+            if account != to_checksum_address(params.minter):
+                event.transact("setRoles", account, ROLE_MINTER)
+        log.info("event deployed at %s in block %d", address, result.block_number)
+        return to_checksum_address(address), result.block_number
+
+    def cancel_event(self, address: str) -> TxResult:
+        return self.event(address, self.operator_sender).transact("cancel")
+
+    def is_cancelled(self, address: str) -> bool:
+        return bool(self.event(address).call("cancelled"))
+
+    def mint_batch_tx(
+        self, address: str, tier_index: int, runs: Sequence[MintRun]
+    ) -> dict[str, Any]:
+        event = self.event(address)
+        return {
+            "to": event.address,
+            "data": event.encode("mintBatch", tier_index, [r.as_abi() for r in runs]),
+        }
+
+    def simulate_mint(self, address: str, tier_index: int, runs: Sequence[MintRun]) -> None:
+        """eth_call of mintBatch as the minter; raises the decoded revert."""
+        self.event(address).call(
+            "mintBatch", tier_index, [r.as_abi() for r in runs], sender=self.minter.address
+        )
+
+    def decode(self, address: str, receipt: Any) -> TxResult:
+        return self.event(address).result(receipt)
+
+    def issued_in(self, result: TxResult) -> list[Issued]:
+        return [_issued(e) for e in result.named("TicketsIssued")]
+
+    def order_fulfilled(self, address: str, order_ref: str) -> bool:
+        return bool(self.event(address).call("orderFulfilled", HexBytes(order_ref)))
+
+    def find_issued(
+        self, address: str, order_refs: Sequence[str], from_block: int
+    ) -> dict[str, Issued]:
+        """TicketsIssued of these orders, found by their indexed orderRef topic."""
+        if not order_refs:
+            return {}
+        event = self.event(address)
+        logs = self.w3.eth.get_logs(
+            {
+                "address": event.address,
+                "fromBlock": from_block,
+                "toBlock": "latest",
+                "topics": [TICKETS_ISSUED, None, None, [HexBytes(r) for r in order_refs]],
+            }
+        )
+        found = {}
+        for decoded in event.decoder.decode_all(logs):
+            if decoded.name == "TicketsIssued":
+                issued = _issued(decoded)
+                found[issued.order_ref] = issued
+        return found
+
+    def tier_remaining(self, address: str, tier_index: int) -> int:
+        tier = self.event(address).call("tier", tier_index)
+        supply, minted = int(tier[1]), int(tier[2])
+        return supply - minted
+
+    def revoke_tx(self, address: str, token_ids: Sequence[int]) -> dict[str, Any]:
+        event = self.event(address)
+        return {"to": event.address, "data": event.encode("revoke", list(token_ids))}
+
+    def simulate_revoke(self, address: str, token_ids: Sequence[int]) -> None:
+        self.event(address).call("revoke", list(token_ids), sender=self.minter.address)
+
+    def release_tx(self, address: str, token_id: int, to: str) -> dict[str, Any]:
+        event = self.event(address)
+        data = event.encode("releaseFromCustody", token_id, to_checksum_address(to))
+        return {"to": event.address, "data": data}
+
+    def owner_of(self, address: str, token_id: int) -> str:
+        return to_checksum_address(self.event(address).call("ownerOf", token_id))
+
+
+def _signer(settings: Settings, field: str, dev_index: int | None) -> Signer | None:
+    """A key from the settings, or (in dev and test only) a Ganache development account."""
+    from chain.keys import _signer_from_key
+
+    value = getattr(settings, field)
+    if value is not None:
+        return _signer_from_key(value, f"env:FAIRGATE_{field.upper()}", f"FAIRGATE_{field.upper()}")
+    if dev_index is not None and settings.env != "prod":
+        return dev_signer(dev_index, mnemonic=settings.ganache_mnemonic, env=settings.env)
+    return None

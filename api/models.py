@@ -1,0 +1,306 @@
+"""The bridge's tables (SQLAlchemy 2 typed models).
+
+Seats are counted, not listed: ``Tier.taken`` is the number of seats the bridge holds for its
+orders (reserved, paid, being minted, minted), ``Tier.eth_minted`` the tickets bought with ETH
+straight from the contract (kept by the indexer). A reservation is one conditional
+``UPDATE tiers SET taken = taken + q WHERE taken + eth_minted + q <= supply``: the row lock of
+that single statement is what makes oversell impossible, on PostgreSQL and SQLite alike.
+Revoked tickets do not return to sale (the contract's ``minted`` counts burned tickets too).
+
+Every order state change goes through :func:`api.services.orders.transition`, which also
+appends an :class:`OrderEvent` (the visible history).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class OrderState(enum.StrEnum):
+    """An order's life. Terminal: declined, expired, cancelled, refunded, revoked, failed."""
+
+    RESERVED = "reserved"  # seats held until expires_at, waiting for the payment
+    PAID = "paid"  # payment confirmed, waiting for a minting batch
+    MINTING = "minting"  # in a batch whose transaction may be in flight
+    MINTED = "minted"  # tickets on-chain
+    DECLINED = "declined"  # the payment failed; seats released
+    EXPIRED = "expired"  # the reservation ran out before payment; seats released
+    CANCELLED = "cancelled"  # unpaid order of a cancelled event
+    REFUND_PENDING = "refund_pending"  # paid, must be refunded through the provider
+    REFUNDED = "refunded"  # money returned, no tickets exist
+    REVOKING = "revoking"  # money returned (or being), its tickets must be burned
+    REVOKED = "revoked"  # money returned and tickets burned
+
+
+#: States whose seats count in ``Tier.taken``.
+HOLDING_STATES = frozenset(
+    {
+        OrderState.RESERVED,
+        OrderState.PAID,
+        OrderState.MINTING,
+        OrderState.MINTED,
+        OrderState.REVOKING,
+        OrderState.REVOKED,
+    }
+)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    GATE = "gate"
+
+
+class Organizer(Base):
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    payout_address: Mapped[str | None] = mapped_column(String(42))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key ``fg_<key_id>_<secret>``: only the SHA-256 of the secret is stored.
+
+    The secret has 256 bits of entropy, so a plain hash is as strong as a slow KDF here and keeps
+    authentication to one indexed lookup per request.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizers.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class EventState(enum.StrEnum):
+    DEPLOYING = "deploying"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    symbol: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default=EventState.DEPLOYING)
+    contract_address: Mapped[str | None] = mapped_column(String(42), unique=True)
+    deploy_block: Mapped[int] = mapped_column(BigInteger, default=0)
+    indexed_block: Mapped[int] = mapped_column(BigInteger, default=-1)  # indexer cursor
+    chain_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+    tiers: Mapped[list[Tier]] = relationship(
+        back_populates="event", order_by="Tier.tier_index", lazy="selectin"
+    )
+
+
+class Tier(Base):
+    __tablename__ = "tiers"
+    __table_args__ = (UniqueConstraint("event_id", "tier_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    tier_index: Mapped[int] = mapped_column(Integer)  # the contract's tierId
+    name: Mapped[str] = mapped_column(String(100))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    face_value_wei: Mapped[str] = mapped_column(String(78))  # decimal wei (uint96)
+    supply: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)  # seats held by bridge orders
+    eth_minted: Mapped[int] = mapped_column(Integer, default=0)  # bought on-chain with ETH
+    chain_minted: Mapped[int] = mapped_column(Integer, default=0)  # all tickets, per indexer
+    resale_cap_bps: Mapped[int] = mapped_column(Integer)
+    royalty_bps: Mapped[int] = mapped_column(Integer)
+    resale_opens_at: Mapped[int] = mapped_column(BigInteger)
+    resale_closes_at: Mapped[int] = mapped_column(BigInteger)
+
+    event: Mapped[Event] = relationship(back_populates="tiers")
+
+    @property
+    def remaining(self) -> int:
+        return max(self.supply - self.taken - self.eth_minted, 0)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_state_tier", "state", "tier_id"),
+        Index("ix_orders_event_state", "event_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(320))
+    wallet: Mapped[str | None] = mapped_column(String(42))  # None: custody
+    commitments: Mapped[list[str]] = mapped_column(JSON)  # 0x-hex bytes32, one per ticket
+    token_hash: Mapped[str] = mapped_column(String(64))
+    order_ref: Mapped[str] = mapped_column(String(66), unique=True)  # bytes32 on-chain
+    state: Mapped[str] = mapped_column(String(16), default=OrderState.RESERVED)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(16))
+    payment_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
+    refund_ref: Mapped[str | None] = mapped_column(String(255))
+    provider_refunded: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime] = mapped_column()
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("mint_batches.id"))
+    mint_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column()
+
+    history: Mapped[list[OrderEvent]] = relationship(
+        order_by="OrderEvent.id", lazy="selectin", viewonly=True
+    )
+    tickets: Mapped[list[Ticket]] = relationship(
+        order_by="Ticket.token_id", lazy="selectin", viewonly=True
+    )
+
+
+class OrderEvent(Base):
+    """One line of an order's visible state history."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketState(enum.StrEnum):
+    ISSUED = "issued"
+    REVOKED = "revoked"
+    NOT_REVOCABLE = "not_revocable"  # resold in good faith on the market: a chargeback keeps it
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("event_id", "token_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    token_id: Mapped[int] = mapped_column(BigInteger)
+    commitment: Mapped[str] = mapped_column(String(66))
+    holder: Mapped[str] = mapped_column(String(42))
+    custody: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default=TicketState.ISSUED)
+    mint_tx: Mapped[str | None] = mapped_column(String(66))
+
+
+class BatchState(enum.StrEnum):
+    PREPARED = "prepared"  # intent recorded, nothing sent yet (or unknown: reconcile)
+    SENT = "sent"  # a transaction hash is known
+    DONE = "done"
+    FAILED = "failed"
+
+
+class MintBatch(Base):
+    """The minting worker's intent: these orders go into one ``mintBatch`` transaction."""
+
+    __tablename__ = "mint_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    worker: Mapped[str] = mapped_column(String(100))
+    minter: Mapped[str] = mapped_column(String(42))
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.PREPARED, index=True)
+    tx_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(Base):
+    """Every webhook event processed once: the unique key makes redelivery harmless."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    payment_ref: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocalPayment(Base):
+    """A payment of the local (development) provider: what Stripe would keep on its side."""
+
+    __tablename__ = "local_payments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(32), default="requires_payment_method")
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Claim(Base):
+    """A fan's request to move a custody ticket to a wallet they proved they control."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    to_address: Mapped[str] = mapped_column(String(42))
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def as_dict(row: Base) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}

@@ -1,0 +1,187 @@
+"""The local payment provider: development and tests, no network.
+
+It plays Stripe's part: payments live in ``local_payments``; the bridge serves a checkout page
+(``/checkout/{payment_id}``) where a test card succeeds (4242 4242 4242 4242) or is declined
+(4000 0000 0000 0002, or the "decline" button); the outcome is announced by a webhook signed
+exactly like Stripe's (``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``, several ``v1``
+allowed for secret rotation) and refused outside ``webhook_tolerance_s``. The checkout delivers
+that webhook to the bridge in-process, through the same verification as ``POST /webhooks/local``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import WebhookRejected
+from api.models import LocalPayment
+from api.payments.base import PaymentEvent, PaymentIntent, PaymentProvider, normalize_event
+from fairgate.errors import NotFound, PaymentError
+from fairgate.settings import Settings
+
+SIGNATURE_HEADER = "Fairgate-Signature"
+SUCCEED_CARD = "4242424242424242"
+DECLINE_CARD = "4000000000000002"
+MAX_BODY = 64 * 1024
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The signature header value for ``body`` (Stripe's scheme)."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify(
+    body: bytes, header: str | None, secret: str, tolerance_s: int, now: float | None = None
+) -> None:
+    """Raise WebhookRejected unless ``header`` signs ``body`` with ``secret`` within tolerance."""
+    if not header:
+        raise WebhookRejected(f"missing {SIGNATURE_HEADER} header")
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                raise WebhookRejected("malformed signature header: bad timestamp") from None
+        elif key == "v1":
+            signatures.append(value)
+    if timestamp is None or not signatures:
+        raise WebhookRejected("malformed signature header: t= and v1= are required")
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    if not any(hmac.compare_digest(expected, s) for s in signatures):
+        raise WebhookRejected("webhook signature does not match")
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > tolerance_s:
+        raise WebhookRejected("webhook timestamp outside the tolerance window")
+
+
+def event_body(
+    event_type: str,
+    obj: Mapping[str, Any],
+    *,
+    event_id: str | None = None,
+    created: int | None = None,
+) -> bytes:
+    """A Stripe-shaped event as JSON bytes."""
+    return json.dumps(
+        {
+            "id": event_id or "evt_local_" + secrets.token_hex(12),
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()) if created is None else created,
+            "data": {"object": dict(obj)},
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+class LocalProvider(PaymentProvider):
+    name = "local"
+    offline = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.webhook_secret
+        self._tolerance = settings.webhook_tolerance_s
+        self._public_url = settings.public_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return "LocalProvider()"
+
+    def create_payment(
+        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
+    ) -> PaymentIntent:
+        payment_id = "pi_local_" + order_id
+        if session.get(LocalPayment, payment_id) is None:
+            session.add(
+                LocalPayment(
+                    id=payment_id, order_id=order_id, amount_cents=amount_cents, currency=currency
+                )
+            )
+        return PaymentIntent(
+            ref=payment_id, checkout_url=f"{self._public_url}/checkout/{payment_id}"
+        )
+
+    def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
+        payment = session.get(LocalPayment, payment_ref)
+        if payment is None:
+            raise PaymentError("no such local payment")
+        if payment.status not in ("succeeded", "refunded"):
+            raise PaymentError(f"cannot refund a payment in status {payment.status}")
+        payment.status = "refunded"
+        payment.refunded_cents = payment.amount_cents
+        return "re_local_" + order_id
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
+        if len(body) > MAX_BODY:
+            raise WebhookRejected("webhook body too large")
+        verify(
+            body,
+            _header(headers, SIGNATURE_HEADER),
+            self._secret.get_secret_value(),
+            self._tolerance,
+        )
+        try:
+            event = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise WebhookRejected("malformed webhook: body is not JSON") from None
+        if not isinstance(event, dict):
+            raise WebhookRejected("malformed webhook: body is not an object")
+        return normalize_event(event)
+
+    # -- the checkout page's side ---------------------------------------------------------------
+
+    def payment(self, session: Session, payment_id: str) -> LocalPayment:
+        payment = session.scalar(select(LocalPayment).where(LocalPayment.id == payment_id))
+        if payment is None:
+            raise NotFound("no such checkout")
+        return payment
+
+    def pay(
+        self, session: Session, payment_id: str, card_number: str
+    ) -> tuple[bytes, dict[str, str]]:
+        """Charge a test card; returns the signed webhook (body, headers) announcing the outcome."""
+        payment = self.payment(session, payment_id)
+        if payment.status in ("succeeded", "refunded"):
+            raise PaymentError(f"payment already {payment.status}")
+        card = "".join(ch for ch in card_number if ch.isdigit())
+        succeeded = card == SUCCEED_CARD
+        payment.status = "succeeded" if succeeded else "requires_payment_method"
+        obj = {
+            "id": payment.id,
+            "object": "payment_intent",
+            "amount": payment.amount_cents,
+            "currency": payment.currency,
+            "status": payment.status,
+            "metadata": {"order_id": payment.order_id},
+        }
+        kind = "payment_intent.succeeded" if succeeded else "payment_intent.payment_failed"
+        return self.signed(kind, obj)
+
+    def signed(
+        self, event_type: str, obj: Mapping[str, Any], *, timestamp: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """A signed webhook as the provider would send it (also used by tests)."""
+        body = event_body(event_type, obj)
+        return body, {SIGNATURE_HEADER: sign(body, self._secret.get_secret_value(), timestamp)}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from api.deps import ProviderDep, SessionDep
+from api.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+def health(session: SessionDep, provider: ProviderDep) -> Health:
+    session.execute(text("SELECT 1"))
+    return Health(status="ok", database=session.get_bind().dialect.name, provider=provider.name)

@@ -1,0 +1,255 @@
+"""Request and response models: the OpenAPI contract with clients.
+
+Validation is strict where the chain would otherwise fail later: a holder commitment must be a
+non-zero element of the BN254 field (the contract reverts the WHOLE batch otherwise), wallets are
+20-byte hex addresses, tier numbers fit the contract's packed ``Tier`` struct.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.models import EventState, OrderState
+
+FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+Address = Annotated[str, Field(pattern=ADDRESS_PATTERN, examples=["0x" + "ab" * 20])]
+Commitment = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$",
+        description="A Poseidon commitment: decimal or 0x-hex, 0 < c < the BN254 field modulus",
+    ),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Model):
+    code: str
+    message: str
+
+
+class ErrorBody(Model):
+    error: ErrorDetail
+
+
+def parse_commitment(value: str) -> int:
+    number = int(value, 16) if value.lower().startswith("0x") else int(value, 10)
+    if not 0 < number < FIELD_MODULUS:
+        raise ValueError("a holder commitment must be a non-zero element of the BN254 field")
+    return number
+
+
+# ---------------------------------------------------------------- events and tiers
+
+
+class TierCreate(Model):
+    name: str = Field(min_length=1, max_length=100)
+    price_cents: int = Field(ge=0, le=100_000_000, description="Card price in minor units")
+    face_value_wei: int = Field(ge=0, lt=2**96, description="On-chain price for ETH buyers")
+    supply: int = Field(ge=1, le=100_000)
+    resale_cap_bps: int = Field(default=10_000, ge=0, le=65_535)
+    royalty_bps: int = Field(default=500, ge=0, le=10_000)
+    resale_opens_at: int = Field(default=0, ge=0, lt=2**40)
+    resale_closes_at: int = Field(default=0, ge=0, lt=2**40)
+
+
+class EventCreate(Model):
+    name: str = Field(min_length=1, max_length=100)
+    symbol: str = Field(min_length=1, max_length=11, pattern=r"^[A-Za-z0-9]+$")
+    venue: str = Field(default="", max_length=200)
+    starts_at: datetime
+    ends_at: datetime
+    tiers: list[TierCreate] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _check_times(self) -> EventCreate:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("times need a timezone")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if not 0 < self.starts_at.timestamp() < 2**40 or self.ends_at.timestamp() >= 2**40:
+            raise ValueError("times out of range")
+        return self
+
+
+class TierOut(Model):
+    id: int
+    tier_index: int
+    name: str
+    price_cents: int
+    currency: str
+    face_value_wei: str
+    supply: int
+    remaining: int
+    resale_cap_bps: int
+    royalty_bps: int
+
+
+class EventOut(Model):
+    id: int
+    name: str
+    symbol: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    state: EventState
+    contract_address: str | None
+    tiers: list[TierOut]
+
+
+class TierSales(Model):
+    tier_id: int
+    name: str
+    supply: int
+    reserved: int
+    paid: int
+    minted: int
+    tickets_sold: int
+    eth_minted: int
+    remaining: int
+    revenue_cents: int
+
+
+class SalesOut(Model):
+    event_id: int
+    currency: str
+    tiers: list[TierSales]
+
+
+# ---------------------------------------------------------------- orders
+
+
+class OrderCreate(Model):
+    event_id: int = Field(ge=1, le=2**31 - 1)
+    tier_id: int = Field(ge=1, le=2**31 - 1)
+    quantity: int = Field(ge=1, le=100)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    wallet: str = Field(
+        pattern=r"^(custody|0x[0-9a-fA-F]{40})$",
+        description='The fan\'s wallet address, or "custody" when they have none yet',
+    )
+    commitments: list[Commitment] = Field(min_length=1, max_length=100)
+
+    @field_validator("commitments")
+    @classmethod
+    def _check_commitments(cls, values: list[str]) -> list[str]:
+        numbers = [parse_commitment(v) for v in values]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("commitments must be distinct")
+        return values
+
+    def commitment_ints(self) -> list[int]:
+        return [parse_commitment(v) for v in self.commitments]
+
+
+class HistoryOut(Model):
+    from_state: OrderState | None
+    to_state: OrderState
+    reason: str
+    at: datetime
+
+
+class TicketOut(Model):
+    token_id: int
+    holder: str
+    custody: bool
+    state: str
+    commitment: str
+
+
+class OrderOut(Model):
+    id: str
+    event_id: int
+    tier_id: int
+    quantity: int
+    state: OrderState
+    amount_cents: int
+    currency: str
+    wallet: str | None
+    custody: bool
+    expires_at: datetime
+    created_at: datetime
+    payment_ref: str | None
+    failure_code: str | None
+    history: list[HistoryOut]
+    tickets: list[TicketOut]
+
+
+class OrderCreated(OrderOut):
+    order_token: str = Field(description="Shown once: send it as X-Order-Token to read the order")
+    checkout_url: str | None
+    client_secret: str | None = None
+
+
+class OrderSummary(Model):
+    id: str
+    tier_id: int
+    quantity: int
+    state: OrderState
+    amount_cents: int
+    created_at: datetime
+
+
+class ClaimCreate(Model):
+    wallet: Address
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="EIP-191 signature of the message from GET /orders/{id}/claim-message",
+    )
+
+
+class ClaimMessage(Model):
+    message: str
+
+
+class ClaimOut(Model):
+    order_id: str
+    wallet: str
+    tickets: list[int]
+    state: Literal["pending", "done", "failed"]
+
+
+# ---------------------------------------------------------------- keys, gate, webhooks
+
+
+class OrganizerCreate(Model):
+    name: str = Field(min_length=1, max_length=200)
+    payout_address: Address | None = None
+
+
+class OrganizerCreated(Model):
+    id: int
+    name: str
+    api_key: str = Field(description="Shown once; only its hash is stored")
+
+
+class GateKeyCreated(Model):
+    event_id: int
+    api_key: str
+
+
+class GateTicket(Model):
+    token_id: int
+    tier_index: int
+    commitment: str
+    state: str
+
+
+class WebhookAck(Model):
+    received: bool
+    outcome: str
+
+
+class Health(Model):
+    status: Literal["ok"]
+    database: str
+    provider: str

@@ -1,0 +1,177 @@
+"""Orders: creation with a reservation, the state machine, reading.
+
+Every state change goes through :func:`transition`, which checks the move is allowed, appends the
+history line and moves seats when the order stops (or starts again) holding them. Callers lock the
+order row first (:func:`locked_order`) so concurrent webhooks, sweeps and workers serialize.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import InvalidRequest, InvalidState, SoldOut
+from api.models import Event, EventState, Order, OrderEvent, OrderState, Tier, utcnow
+from api.payments.base import PaymentIntent, PaymentProvider
+from api.schemas import OrderCreate
+from api.security import new_order_token, same_hash
+from api.services.reservations import expire_reservations, release_seats, take_seats
+from fairgate.errors import NotFound
+from fairgate.settings import Settings
+
+log = logging.getLogger(__name__)
+S = OrderState
+
+ALLOWED: dict[OrderState, frozenset[OrderState]] = {
+    S.RESERVED: frozenset({S.PAID, S.DECLINED, S.EXPIRED, S.CANCELLED, S.REFUNDED}),
+    S.DECLINED: frozenset({S.PAID, S.REFUND_PENDING}),  # a later success (retried card)
+    S.EXPIRED: frozenset({S.PAID, S.REFUND_PENDING}),  # paid after the reservation ran out
+    S.CANCELLED: frozenset({S.REFUND_PENDING}),  # paid after the event was cancelled
+    S.PAID: frozenset({S.MINTING, S.REFUND_PENDING, S.REFUNDED}),
+    S.MINTING: frozenset({S.PAID, S.MINTED, S.REFUND_PENDING}),
+    S.MINTED: frozenset({S.REFUND_PENDING, S.REVOKING}),
+    S.REFUND_PENDING: frozenset({S.REFUNDED, S.REVOKING}),
+    S.REVOKING: frozenset({S.REVOKED}),
+    S.REFUNDED: frozenset(),
+    S.REVOKED: frozenset(),
+}
+#: Before minting, these states hold seats in Tier.taken.
+PRE_MINT_HOLDING = frozenset({S.RESERVED, S.PAID, S.MINTING})
+
+
+def order_ref(order_id: str) -> str:
+    """The order's bytes32 reference on-chain (non-zero, so the contract mints it once)."""
+    return "0x" + hashlib.sha256(b"fairgate-order:" + order_id.encode()).hexdigest()
+
+
+def transition(session: Session, order: Order, to: OrderState, reason: str = "") -> None:
+    current = OrderState(order.state)
+    if to not in ALLOWED[current]:
+        raise InvalidState(f"order cannot go from {current} to {to}")
+    if current in PRE_MINT_HOLDING and to not in PRE_MINT_HOLDING | {S.MINTED}:
+        release_seats(session, order.tier_id, order.quantity)
+    now = utcnow()
+    session.add(
+        OrderEvent(order_id=order.id, from_state=current, to_state=to, reason=reason, at=now)
+    )
+    order.state = to
+    order.updated_at = now
+    if to is S.PAID:
+        order.paid_at = now
+
+
+def locked_order(
+    session: Session, *, order_id: str | None = None, payment_ref: str | None = None
+) -> Order | None:
+    query = select(Order).with_for_update()
+    query = (
+        query.where(Order.id == order_id)
+        if order_id
+        else query.where(Order.payment_ref == payment_ref)
+    )
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    order: Order
+    token: str
+    intent: PaymentIntent
+
+
+def create_order(
+    session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
+) -> CreatedOrder:
+    """Reserve seats and open the payment. Commits (twice for online providers)."""
+    tier = session.get(Tier, request.tier_id)
+    if tier is None or tier.event_id != request.event_id:
+        raise NotFound("no such tier in this event")
+    event = session.get(Event, request.event_id)
+    if event is None or event.state != EventState.ACTIVE:
+        raise InvalidState("this event is not on sale")
+    if len(request.commitments) != request.quantity:
+        raise InvalidRequest("give exactly one holder commitment per ticket")
+    if request.quantity > settings.max_tickets_per_order:
+        raise InvalidRequest(f"at most {settings.max_tickets_per_order} tickets per order")
+    if not take_seats(session, tier.id, request.quantity) and (
+        not expire_reservations(session, tier_id=tier.id)
+        or not take_seats(session, tier.id, request.quantity)
+    ):
+        session.commit()  # keep the expirations the sweep found
+        raise SoldOut("not enough seats left in this tier")
+    order_id = uuid.uuid4().hex
+    token, token_hash = new_order_token()
+    now = utcnow()
+    order = Order(
+        id=order_id,
+        event_id=event.id,
+        tier_id=tier.id,
+        quantity=request.quantity,
+        email=request.email,
+        wallet=None if request.wallet == "custody" else request.wallet,
+        commitments=[f"0x{c:064x}" for c in request.commitment_ints()],
+        token_hash=token_hash,
+        order_ref=order_ref(order_id),
+        state=S.RESERVED,
+        amount_cents=tier.price_cents * request.quantity,
+        currency=settings.currency,
+        provider=provider.name,
+        expires_at=now + timedelta(seconds=settings.reservation_ttl_s),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.add(
+        OrderEvent(
+            order_id=order_id,
+            from_state=None,
+            to_state=S.RESERVED,
+            at=now,
+            reason=f"{request.quantity} seat(s) reserved",
+        )
+    )
+    intent: PaymentIntent | None = None
+    if provider.offline:
+        intent = provider.create_payment(
+            session,
+            order_id=order_id,
+            amount_cents=order.amount_cents,
+            currency=order.currency,
+            email=order.email,
+        )
+        order.payment_ref = intent.ref
+    session.commit()
+    if intent is None:  # an online provider: never hold a row lock across its network call
+        try:
+            intent = provider.create_payment(
+                session,
+                order_id=order_id,
+                amount_cents=order.amount_cents,
+                currency=order.currency,
+                email=order.email,
+            )
+        except Exception:
+            locked = locked_order(session, order_id=order_id)
+            if locked is not None and locked.state == S.RESERVED:
+                transition(session, locked, S.DECLINED, "payment provider unavailable")
+            session.commit()
+            raise
+        locked = locked_order(session, order_id=order_id)
+        assert locked is not None
+        locked.payment_ref = intent.ref
+        session.commit()
+    return CreatedOrder(order=order, token=token, intent=intent)
+
+
+def order_for_token(session: Session, order_id: str, token: str | None) -> Order:
+    """The order if ``token`` is its order token; NotFound otherwise (no hint which was wrong)."""
+    order = session.get(Order, order_id)
+    if order is None or token is None or not same_hash(token, order.token_hash):
+        raise NotFound("no such order, or the order token does not match")
+    return order

@@ -1,0 +1,89 @@
+"""Burning the tickets of orders whose money went back (refund, chargeback, cancelled event).
+
+Exactly once without extra bookkeeping: a token that no longer exists (``ownerOf`` reverts) was
+already burned, by us before a crash or otherwise, and is recorded as revoked. A ticket resold on
+the market cannot be taken back from its good-faith buyer after a chargeback (the contract refuses
+with ``NotAuthorized``): it is recorded ``not_revocable`` and the order still ends ``revoked``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.chain import BridgeChain
+from api.models import Event, Order, OrderState, Ticket, TicketState
+from api.services.locks import WorkerLocks
+from api.services.orders import transition
+from chain.sender import NonceManager
+from fairgate.errors import ContractRevert, TicketError
+
+log = logging.getLogger(__name__)
+
+
+def revoke_orders(
+    sessions: sessionmaker[Session], chain: BridgeChain, locks: WorkerLocks, limit: int = 100
+) -> int:
+    with sessions() as session:
+        orders = session.scalars(
+            select(Order)
+            .where(Order.state == OrderState.REVOKING)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not orders:
+            return 0
+        by_event: dict[int, list[Ticket]] = {}
+        for order in orders:
+            for ticket in order.tickets:
+                if ticket.state == TicketState.ISSUED:
+                    by_event.setdefault(ticket.event_id, []).append(ticket)
+        for event_id, tickets in by_event.items():
+            event = session.get(Event, event_id)
+            assert event is not None and event.contract_address is not None
+            try:
+                _revoke(session, chain, locks, event.contract_address, tickets)
+            except TicketError as exc:
+                log.warning(
+                    "revoking tickets of event %d failed, will retry: %s", event_id, exc.code
+                )
+                session.rollback()
+                return 0
+        for order in orders:
+            transition(session, order, OrderState.REVOKED, "tickets revoked on-chain")
+        session.commit()
+        return len(orders)
+
+
+def _revoke(
+    session: Session, chain: BridgeChain, locks: WorkerLocks, contract: str, tickets: list[Ticket]
+) -> None:
+    burn: list[Ticket] = []
+    for ticket in tickets:
+        try:
+            chain.owner_of(contract, ticket.token_id)
+        except ContractRevert:
+            ticket.state = TicketState.REVOKED  # already burned
+            continue
+        try:
+            chain.simulate_revoke(contract, [ticket.token_id])
+            burn.append(ticket)
+        except ContractRevert as exc:
+            log.warning(
+                "ticket %d of %s cannot be revoked: %s",
+                ticket.token_id,
+                contract,
+                type(exc).__name__,
+            )
+            ticket.state = TicketState.NOT_REVOCABLE
+    if burn:
+        sender = chain.minter_sender
+        with locks.sending(sender.address) as shared:
+            if shared:
+                NonceManager.reset(sender.chain, sender.address)
+            handle = sender.send(chain.revoke_tx(contract, [t.token_id for t in burn]))
+        sender.wait(handle)
+        for ticket in burn:
+            ticket.state = TicketState.REVOKED

@@ -1,0 +1,129 @@
+"""The minting worker: ``python -m api.worker`` (run as many as you like on PostgreSQL).
+
+Each round: recover orphaned batches, mint one batch, expire stale reservations, refund
+refund_pending orders through the provider, revoke tickets of refunded orders, release claimed
+custody tickets, and (unless ``--no-index``) advance the indexer. See :mod:`api.services.minting`
+for the exactly-once argument.
+
+Keys: give each worker its own ``FAIRGATE_MINTER_KEY`` and list every worker's address in
+``FAIRGATE_MINTER_ADDRESSES`` (the operator grants them the minter role when an event is created):
+separate nonces, no waiting on each other. Workers that share a key are safe too: each send holds
+a PostgreSQL advisory lock on the account and resyncs its nonce from the node, at some throughput
+cost. On SQLite run exactly one worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from types import FrameType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.chain import BridgeChain
+from api.db import make_engine, session_factory
+from api.payments import PaymentProvider, provider_from_settings
+from api.services.claims import process_claims
+from api.services.indexer import index_once
+from api.services.locks import WorkerLocks
+from api.services.minting import Minter, mint_some
+from api.services.refunds import refund_pending_orders
+from api.services.reservations import expire_reservations
+from api.services.revocations import revoke_orders
+from fairgate.errors import TicketError
+from fairgate.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        chain: BridgeChain,
+        provider: PaymentProvider,
+        locks: WorkerLocks,
+        *,
+        index: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.chain = chain
+        self.provider = provider
+        self.locks = locks
+        self.index = index
+        self.minter = Minter(sessions, chain, locks, settings)
+        self.stopping = False
+
+    def round(self) -> int:
+        """One pass over every duty; returns the number of things done (0: idle)."""
+        done = mint_some(self.minter)
+        with self.sessions() as session:
+            done += expire_reservations(session)
+            session.commit()
+        with self.sessions() as session:
+            done += refund_pending_orders(session, self.provider)
+        done += revoke_orders(self.sessions, self.chain, self.locks)
+        done += process_claims(self.sessions, self.chain, self.locks)
+        if self.index:
+            with self.sessions() as session:
+                done += index_once(session, self.chain)
+        return done
+
+    def run(self, *, until_idle: bool = False) -> None:
+        while not self.stopping:
+            try:
+                done = self.round()
+            except TicketError as exc:
+                log.warning("worker round failed: %s (%s)", exc.code, exc)
+                done = 0
+            if done == 0:
+                if until_idle:
+                    return
+                time.sleep(self.settings.worker_poll_s)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m api.worker", description="Fairgate minting worker"
+    )
+    parser.add_argument(
+        "--no-index", action="store_true", help="do not run the indexer in this worker"
+    )
+    parser.add_argument(
+        "--until-idle", action="store_true", help="exit when there is nothing to do"
+    )
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    engine = (
+        make_engine(settings, pool_size=3, max_overflow=2)
+        if settings.database_url
+        else make_engine(settings)
+    )
+    worker = Worker(
+        settings,
+        session_factory(engine),
+        BridgeChain.from_settings(settings),
+        provider_from_settings(settings),
+        WorkerLocks(engine),
+        index=not args.no_index,
+    )
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        worker.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("worker started as %s (minter %s)", worker.minter.name, worker.chain.minter.address)
+    worker.run(until_idle=args.until_idle)
+
+
+if __name__ == "__main__":
+    main()
