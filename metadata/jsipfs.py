@@ -41,11 +41,10 @@ from types import TracebackType
 import httpx
 
 from fairgate.errors import ToolchainError
-from fairgate.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-IPFS_NODE_DIR = PROJECT_ROOT / "tools" / "ipfs-node"
+IPFS_NODE_DIR = Path(__file__).resolve().parent.parent / "tools" / "ipfs-node"
 JSIPFS_VERSION = "0.66.1"
 _RESERVED_PORTS = frozenset({8545, 8555})
 
