@@ -54,3 +54,69 @@ def read_order(client: TestClient, order: dict[str, Any]) -> dict[str, Any]:
     r = client.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def free_port() -> int:
+    import socket
+
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in (8545, 8555):
+            return port
+
+
+def bridge_env(settings: Any, **extra: str) -> dict[str, str]:
+    """FAIRGATE_* variables that make a subprocess use the same database, chain and secrets."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGATE_")}
+    env.update({
+        "FAIRGATE_ENV": "test", "FAIRGATE_HOME": str(settings.home), "FAIRGATE_DATABASE_URL": settings.database_url,
+        "FAIRGATE_RPC_URL": settings.rpc_url, "FAIRGATE_FACTORY_ADDRESS": settings.factory_address,
+        "FAIRGATE_ADMIN_API_KEY": settings.admin_api_key.get_secret_value(),
+        "FAIRGATE_ORDER_RATE_PER_S": str(settings.order_rate_per_s),
+        "FAIRGATE_ORDER_RATE_BURST": str(settings.order_rate_burst), "FAIRGATE_WORKER_POLL_S": "0.05",
+    })
+    env.update(extra)
+    return env
+
+
+class LiveServer:
+    """``python -m api`` in a subprocess on a free port."""
+
+    def __init__(self, settings: Any, workers: int = 1, **extra: str) -> None:
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        from fairgate.settings import PROJECT_ROOT
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = bridge_env(settings, FAIRGATE_PUBLIC_URL=self.url, **extra)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api", "--port", str(self.port), "--workers", str(workers), "--log-level", "warning"],
+            cwd=PROJECT_ROOT, env=env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the bridge did not start")
+
+    def stop(self) -> None:
+        import subprocess
+
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
