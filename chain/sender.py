@@ -340,8 +340,13 @@ class TransactionSender:
     ) -> TxHandle:
         """Sign and broadcast ``tx`` (``to``, ``data``, ``value``; no nonce/fees/chainId needed).
 
-        Returns once the node has accepted it; :meth:`wait` for the receipt.
+        Gas: ``gas=`` or ``tx["gas"]`` if given, else estimated x ``gas_margin``. Fees: ``fees=``
+        or the cached suggestion. Returns once the node has accepted the transaction; call
+        :meth:`wait` for the receipt. A revert found by the estimation is raised decoded and a
+        refusal as :class:`SendRefused`; neither uses up a nonce.
         """
+        if "from" in tx and str(tx["from"]).lower() != self.address.lower():
+            raise ValueError(f"tx['from'] is {tx['from']}, but this sender signs as {self.address}")
         body: dict[str, Any] = {
             k: v for k, v in tx.items() if k not in {"from", "nonce", "gas", "chainId"}
         }
