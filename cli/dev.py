@@ -1,0 +1,336 @@
+"""``fairgate dev``: the local stack (chain, IPFS, bridge, minting worker) for development.
+
+``up`` starts each component as a detached process in its own session (it outlives the command),
+with its log under ``<home>/dev/``, and records pids, ports and URLs in ``<home>/dev-stack.json``;
+``status`` shows them; ``down`` stops them (SIGINT first, so each one cleans up its own children,
+then SIGTERM and SIGKILL to the process group). ``env`` prints the ``export`` lines that point the
+other commands at the stack.
+
+Components:
+
+* chain: Ganache through ``python -m chain.ganache`` (chain.ganache.GanacheRunner); the platform
+  (factory) is deployed on it with development account 0;
+* IPFS: the embedded store (no process; ``<home>/ipfs``), or ``--ipfs jsipfs`` for a js-ipfs node
+  (``python -m metadata.jsipfs``) serving the Kubo RPC API;
+* bridge: ``python -m api`` (uvicorn) on SQLite ``<home>/fairgate.db``, migrated first;
+* worker: ``python -m api.worker``.
+
+The bridge's operator and minter keys are development accounts 1 and 2 of the public development
+mnemonic, handed to the children through their environment only (never printed or recorded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import typer
+from web3 import Web3
+
+from chain.deploy import ensure_platform
+from chain.ganache import dev_accounts, free_port, port_is_free
+from chain.keys import dev_signer
+from chain.sender import TransactionSender
+from cli.output import console, err_console, format_eth, parse_eth, spinner, table
+from cli.session import open_session
+from fairgate.errors import ConfigError, ToolchainError
+from fairgate.settings import PROJECT_ROOT, Settings, get_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Local development stack: chain, IPFS, bridge, worker.", no_args_is_help=True
+)
+
+OPERATOR_INDEX = 1
+MINTER_INDEX = 2
+READY_TIMEOUT_S = 60.0
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.home / "dev-stack.json"
+
+
+def _load_state(settings: Settings) -> dict[str, Any]:
+    try:
+        data = json.loads(_state_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_state(settings: Settings, state: dict[str, Any]) -> None:
+    path = _state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours is not alive
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return False
+    return True
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], logs: Path) -> dict[str, Any]:
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(  # detached: its own session, outlives this command
+            [sys.executable, *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return {"pid": process.pid, "log": str(log_path)}
+
+
+def _wait(what: str, check: Any, entry: dict[str, Any]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not _alive(entry["pid"]):
+            raise ToolchainError(f"{what} exited during start-up: see {entry['log']}")
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.3)
+    raise ToolchainError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s: see {entry['log']}")
+
+
+def _pick_port(port: int | None) -> int:
+    if port is None:
+        return free_port()
+    if not port_is_free(port):
+        raise ConfigError(f"port {port} is taken")
+    return port
+
+
+def _stop(entry: dict[str, Any], timeout_s: float = 10.0) -> bool:
+    """Stop one component: SIGINT, then SIGTERM and SIGKILL to its process group."""
+    pid = entry.get("pid")
+    if not _alive(pid):
+        return False
+    assert isinstance(pid, int)
+    for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if sig == signal.SIGINT:
+                os.kill(pid, sig)
+            else:
+                os.killpg(pid, sig)  # its own session: pgid == pid
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGTERM)  # children it left behind, if any
+                return True
+            time.sleep(0.1)
+    return not _alive(pid)
+
+
+@app.command(
+    epilog="Example: fairgate dev up --chain-port 18545 --api-port 18000; "
+    'then eval "$(fairgate dev env)"'
+)
+def up(
+    chain_port: Annotated[int | None, typer.Option(help="Ganache port (default: free).")] = None,
+    api_port: Annotated[int | None, typer.Option(help="Bridge port (default: free).")] = None,
+    ipfs: Annotated[
+        Literal["embedded", "jsipfs"], typer.Option(help="IPFS: embedded store or a js-ipfs node.")
+    ] = "embedded",
+    bridge: Annotated[bool, typer.Option(help="Start the bridge and its worker.")] = True,
+) -> None:
+    """Start the local stack and record where everything is."""
+    settings = get_settings()
+    state = _load_state(settings)
+    running = [n for n, e in state.get("components", {}).items() if _alive(e.get("pid"))]
+    if running:
+        raise ConfigError(f"the stack is already up ({', '.join(running)}): `fairgate dev down`")
+    logs = settings.home / "dev"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGATE_")}
+    env["FAIRGATE_HOME"] = str(settings.home)
+    components: dict[str, dict[str, Any]] = {}
+    state = {"home": str(settings.home), "components": components}
+    try:
+        port = _pick_port(chain_port)
+        rpc_url = f"http://127.0.0.1:{port}"
+        chain = _spawn("chain", ["-m", "chain.ganache", "--port", str(port)], env, logs)
+        components["chain"] = {**chain, "url": rpc_url, "port": port}
+        _save_state(settings, state)
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+        with spinner(f"Starting Ganache on {rpc_url}"):
+            _wait("Ganache", lambda: w3.eth.chain_id, chain)
+        env["FAIRGATE_RPC_URL"] = rpc_url
+        platform_settings = settings.model_copy(update={"rpc_url": rpc_url})
+        with spinner("Deploying the platform (factory)"):
+            sender = TransactionSender(
+                w3, dev_signer(0, env=settings.env), settings=platform_settings
+            )
+            deployment = ensure_platform(sender, platform_settings)
+        state["factory"] = deployment.factory
+        if ipfs == "jsipfs":
+            node = _spawn("ipfs", ["-m", "metadata.jsipfs"], env, logs)
+            components["ipfs"] = node
+            _save_state(settings, state)
+            with spinner("Starting js-ipfs (about 10 s)"):
+                _wait("js-ipfs", lambda: _ipfs_url(Path(node["log"])), node)
+            node["url"] = _ipfs_url(Path(node["log"]))
+            env["FAIRGATE_IPFS_API_URL"] = str(node["url"])
+        else:
+            components["ipfs"] = {"pid": None, "url": str(settings.home / "ipfs"), "log": ""}
+        if bridge:
+            _start_bridge(settings, env, logs, components, _pick_port(api_port), deployment.factory)
+        _save_state(settings, state)
+    except BaseException:
+        _save_state(settings, state)
+        for entry in components.values():
+            _stop(entry)
+        raise
+    _print_status(settings, state)
+    err_console.print('point other commands at it: eval "$(fairgate dev env)"')
+
+
+def _ipfs_url(log: Path) -> str | None:
+    match = re.search(r"FAIRGATE_IPFS_API_URL=(\S+)", log.read_text(errors="replace"))
+    return match.group(1) if match else None
+
+
+def _start_bridge(
+    settings: Settings,
+    env: dict[str, str],
+    logs: Path,
+    components: dict[str, dict[str, Any]],
+    port: int,
+    factory: str,
+) -> None:
+    keys = dev_accounts(MINTER_INDEX + 1, settings.ganache_mnemonic)
+    url = f"http://127.0.0.1:{port}"
+    bridge_env = {
+        **env,
+        "FAIRGATE_API_PORT": str(port),
+        "FAIRGATE_PUBLIC_URL": url,
+        "FAIRGATE_FACTORY_ADDRESS": factory,
+        "FAIRGATE_OPERATOR_KEY": "0x" + bytes(keys[OPERATOR_INDEX].key).hex(),
+        "FAIRGATE_MINTER_KEY": "0x" + bytes(keys[MINTER_INDEX].key).hex(),
+    }
+    migrate = subprocess.run(
+        [sys.executable, "-m", "api.migrate"],
+        cwd=PROJECT_ROOT,
+        env=bridge_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrate.returncode:
+        raise ToolchainError(f"bridge database migration failed: {migrate.stderr.strip()[-300:]}")
+    api = _spawn("bridge", ["-m", "api", "--port", str(port)], bridge_env, logs)
+    components["bridge"] = {**api, "url": url, "port": port}
+    with spinner(f"Starting the bridge on {url}"):
+        _wait("bridge", lambda: httpx.get(f"{url}/health", timeout=2).status_code == 200, api)
+    components["worker"] = _spawn("worker", ["-m", "api.worker"], bridge_env, logs)
+    env["FAIRGATE_PUBLIC_URL"] = url
+
+
+def _print_status(settings: Settings, state: dict[str, Any]) -> None:
+    rows = []
+    for name, entry in state.get("components", {}).items():
+        pid = entry.get("pid")
+        alive = "up" if _alive(pid) else ("-" if pid is None else "down")
+        if name == "ipfs" and pid is None:
+            alive = "embedded"
+        rows.append((name, alive, pid or "", entry.get("url", ""), entry.get("log", "")))
+    console.print(
+        table(
+            f"Dev stack ({_state_path(settings)})",
+            ["component", "state", "#pid", "where", "log"],
+            rows,
+        )
+    )
+    if state.get("factory"):
+        console.print(f"factory {state['factory']}")
+
+
+@app.command(epilog="Example: fairgate dev status")
+def status() -> None:
+    """Show the recorded stack: pids, ports, URLs, logs, and whether each is up."""
+    settings = get_settings()
+    state = _load_state(settings)
+    if not state:
+        console.print("no dev stack recorded: `fairgate dev up` starts one")
+        return
+    _print_status(settings, state)
+
+
+@app.command(epilog="Example: fairgate dev down")
+def down() -> None:
+    """Stop every component of the recorded stack."""
+    settings = get_settings()
+    state = _load_state(settings)
+    components = state.get("components", {})
+    for name in reversed(list(components)):
+        stopped = _stop(components[name])
+        console.print(f"{name}: {'stopped' if stopped else 'not running'}")
+    with contextlib.suppress(FileNotFoundError):
+        _state_path(settings).unlink()
+
+
+@app.command(epilog='Example: eval "$(fairgate dev env)"')
+def env() -> None:
+    """Print the export lines that point fairgate at the running stack (no secrets)."""
+    settings = get_settings()
+    components = _load_state(settings).get("components", {})
+    if not components:
+        raise ConfigError("no dev stack recorded: `fairgate dev up` starts one")
+    lines = [f"export FAIRGATE_HOME={settings.home}"]
+    if "chain" in components:
+        lines.append(f"export FAIRGATE_RPC_URL={components['chain']['url']}")
+    if components.get("ipfs", {}).get("pid"):
+        lines.append(f"export FAIRGATE_IPFS_API_URL={components['ipfs']['url']}")
+    if "bridge" in components:
+        lines.append(f"export FAIRGATE_PUBLIC_URL={components['bridge']['url']}")
+    console.print("\n".join(lines), markup=False, highlight=False)
+
+
+@app.command(epilog="Example: fairgate dev fund 0xAbc... --eth 5")
+def fund(
+    address: Annotated[str, typer.Argument(help="Who gets the ETH.")],
+    eth: Annotated[str, typer.Option(help="How much ETH.")] = "10",
+    account: Annotated[int, typer.Option(help="Development account that pays.")] = 0,
+) -> None:
+    """Send ETH from a development account (local chains only; refused in prod)."""
+    session = open_session()
+    if session.settings.env == "prod":
+        raise ConfigError("dev fund is for local chains only")
+    wei = parse_eth(eth)
+    sender = session.sender(
+        dev_signer(account, mnemonic=session.settings.ganache_mnemonic, env=session.settings.env)
+    )
+    receipt = sender.send_and_wait({"to": Web3.to_checksum_address(address), "value": wei})
+    balance = int(session.w3.eth.get_balance(Web3.to_checksum_address(address)))
+    console.print(
+        f"sent {format_eth(wei)} to {address} (block {receipt['blockNumber']}); "
+        f"balance {format_eth(balance)}"
+    )

@@ -1,0 +1,81 @@
+"""Plain one-line messages for the errors a user meets, contract reverts first.
+
+The contract's custom errors (``chain.errors``) carry their arguments; here they become sentences
+("price 0.1 ETH is above this ticket's resale cap of 0.055 ETH"). Anything unmapped keeps the
+error's own message, which Fairgate builds from public data only (never a key or a secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cli.output import format_eth
+from fairgate.errors import ContractRevert, TicketError
+
+__all__ = ["explain"]
+
+_ROLES = {0: "the organizer", 1: "a minter (or the organizer)", 2: "a gate (or the organizer)"}
+
+
+def _v(exc: ContractRevert, name: str) -> Any:
+    values: dict[str, Any] = getattr(exc, "values", {})
+    return values.get(name)
+
+
+_MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
+    "PriceAboveCap": lambda e: (
+        f"price {format_eth(_v(e, 'price'))} is above this ticket's resale cap of "
+        f"{format_eth(_v(e, 'cap'))}"
+    ),
+    "ResaleClosed": lambda e: f"resale of ticket {_v(e, 'tokenId')} is closed",
+    "SoldOut": lambda e: (
+        f"tier {_v(e, 'tierId')} is sold out: {_v(e, 'requested')} requested, "
+        f"{_v(e, 'remaining')} left"
+    ),
+    "UnknownTier": lambda e: f"tier {_v(e, 'tierId')} does not exist in this event",
+    "NonexistentTicket": lambda e: f"ticket {_v(e, 'tokenId')} does not exist",
+    "NotTicketHolder": lambda e: f"ticket {_v(e, 'tokenId')} is not held by {_v(e, 'caller')}",
+    "NotAuthorized": lambda e: f"{_v(e, 'caller')} may not move ticket {_v(e, 'tokenId')}",
+    "NotListed": lambda e: f"ticket {_v(e, 'tokenId')} is not listed for sale",
+    "ReservedForAnother": lambda e: (
+        f"ticket {_v(e, 'tokenId')} is reserved for {_v(e, 'reservedFor')}"
+    ),
+    "WrongPayment": lambda e: (
+        f"payment of {format_eth(_v(e, 'sent'))} does not match the price "
+        f"{format_eth(_v(e, 'expected'))}"
+    ),
+    "MissingRole": lambda e: (
+        f"{_v(e, 'account')} is not allowed to do this: it needs to be "
+        f"{_ROLES.get(int(_v(e, 'role')), 'a role holder')} of the event"
+    ),
+    "EventCancelled": lambda e: "the event is cancelled",
+    "EventNotCancelled": lambda e: "the event is not cancelled: refunds are closed",
+    "SalesClosed": lambda e: "sales are closed: the event has ended",
+    "SelfPurchase": lambda e: "you cannot buy your own ticket",
+    "GiftNeedsRecipient": lambda e: "a price of 0 is only allowed as a gift to a named address",
+    "TicketLocked": lambda e: f"ticket {_v(e, 'tokenId')} is locked",
+    "TransferOutsideMarket": lambda e: "this event allows moving tickets only through its market",
+    "NothingToWithdraw": lambda e: "nothing to withdraw",
+    "NotRefundable": lambda e: (
+        f"ticket {_v(e, 'tokenId')} was not paid in ETH: card buyers are refunded by the bridge"
+    ),
+    "UnknownRoot": lambda e: "that gate tree root is not published (or expired)",
+    "NullifierUsed": lambda e: "this ticket has already entered",
+    "InvalidParameter": lambda e: f"the contract refused the parameter: {_v(e, 'what')}",
+    "InvalidReceiver": lambda e: f"{_v(e, 'receiver')} cannot receive tickets",
+}
+
+
+def explain(exc: TicketError) -> str:
+    """One plain line for ``exc``."""
+    if isinstance(exc, ContractRevert):
+        name = getattr(exc, "error_name", "")
+        render = _MESSAGES.get(name)
+        if render is not None:
+            try:
+                return render(exc)
+            except (TypeError, ValueError):
+                pass
+        return f"the contract refused: {exc.message}"
+    return exc.message

@@ -1,0 +1,180 @@
+"""The organizer's event file (TOML), validated with pydantic into plain errors.
+
+Example (times are TOML offset date-times; prices are in ETH)::
+
+    name = "Fairgate Live: Night One"
+    symbol = "NIGHT1"
+    venue = "Warehouse 9, Rotterdam"
+    description = "Doors at 20:00."          # optional
+    start = 2026-12-01T20:00:00+01:00
+    end = 2026-12-02T02:00:00+01:00
+    image = "poster.png"                     # relative to this file
+    transfer_policy = "market-only"          # or "free", "locked" (optional)
+
+    [[tiers]]
+    name = "General"
+    price = "0.05"                           # face value in ETH
+    supply = 500
+    resale_cap_pct = 110                     # resale at most 110 % of face value
+    royalty_pct = 5                          # to the organizer on every resale
+    resale_opens = 2026-11-01T00:00:00Z      # optional: default now
+    resale_closes = 2026-12-01T18:00:00Z     # optional: default the start
+
+Why strings for prices are allowed: TOML floats are binary; ``"0.05"`` is exact. Floats are
+accepted too and read through their shortest decimal form.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chain.types import TransferPolicy
+from fairgate.errors import TicketError
+
+__all__ = ["EventFile", "EventFileError", "TierSpec", "load_event_file"]
+
+MAX_FACE_VALUE = 2**96 - 1
+POLICIES = {
+    "market-only": TransferPolicy.MARKET_ONLY,
+    "free": TransferPolicy.FREE,
+    "locked": TransferPolicy.LOCKED,
+}
+
+
+class EventFileError(TicketError, ValueError):
+    """The event file is missing or malformed."""
+
+    code = "event_file_error"
+
+
+def _bps(value: Decimal, what: str, limit: int) -> int:
+    bps = value * 100
+    if bps != bps.to_integral_value() or not 0 <= bps <= limit:
+        raise ValueError(f"{what} must be between 0 and {limit / 100:g} with at most 2 decimals")
+    return int(bps)
+
+
+class TierSpec(BaseModel):
+    """One tier of the event file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    price: Decimal = Field(description="face value in ETH")
+    supply: int = Field(ge=1, le=2**24 - 1)
+    resale_cap_pct: Decimal = Decimal(100)
+    royalty_pct: Decimal = Decimal(0)
+    resale_opens: datetime | None = None
+    resale_closes: datetime | None = None
+    description: str = ""
+
+    @field_validator("price", "resale_cap_pct", "royalty_pct", mode="before")
+    @classmethod
+    def _decimal(cls, value: object) -> Decimal:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+
+    @field_validator("price")
+    @classmethod
+    def _price(cls, value: Decimal) -> Decimal:
+        wei = value * 10**18
+        if not value.is_finite() or value < 0 or wei != wei.to_integral_value():
+            raise ValueError("price must be a non-negative amount of ETH (at most 18 decimals)")
+        if wei > MAX_FACE_VALUE:
+            raise ValueError("price is too large")
+        return value
+
+    @property
+    def face_value_wei(self) -> int:
+        return int(self.price * 10**18)
+
+    @property
+    def resale_cap_bps(self) -> int:
+        return _bps(self.resale_cap_pct, "resale_cap_pct", 65_535)
+
+    @property
+    def royalty_bps(self) -> int:
+        return _bps(self.royalty_pct, "royalty_pct", 10_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> TierSpec:
+        _ = self.resale_cap_bps, self.royalty_bps  # raise ValueError early
+        for when in (self.resale_opens, self.resale_closes):
+            if when is not None and when.tzinfo is None:
+                raise ValueError("resale times need a timezone offset (e.g. Z or +01:00)")
+        if self.resale_opens and self.resale_closes and self.resale_closes < self.resale_opens:
+            raise ValueError("resale_closes is before resale_opens")
+        return self
+
+
+class EventFile(BaseModel):
+    """The whole event file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    symbol: str = Field(min_length=1, max_length=11, pattern=r"^[A-Za-z0-9]+$")
+    venue: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    start: datetime
+    end: datetime
+    image: Path
+    external_url: str | None = None
+    transfer_policy: Literal["market-only", "free", "locked"] = "market-only"
+    tiers: list[TierSpec] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _times(self) -> EventFile:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a timezone offset (e.g. Z or +01:00)")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    @property
+    def policy(self) -> TransferPolicy:
+        return POLICIES[self.transfer_policy]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_event_file(path: Path) -> EventFile:
+    """Read and validate an event file; EventFileError with a plain message otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EventFileError(f"event file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EventFileError(f"cannot read event file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EventFileError(f"event file {path} is not valid TOML: {exc}") from None
+    try:
+        spec = EventFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _where(tuple(first["loc"]))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise EventFileError(
+            f"event file {path}: {where + ': ' if where else ''}{message}{more}"
+        ) from None
+    if not spec.image.is_absolute():
+        spec = spec.model_copy(update={"image": (path.parent / spec.image)})
+    return spec

@@ -1,0 +1,404 @@
+"""``fairgate fan``: wallets, buying (ETH or card), the resale market, gifts and gate proofs.
+
+Ticket secrets are derived from the wallet (:mod:`cli.ticket_keys`): only commitments leave the
+device, and a lost laptop loses nothing that the wallet cannot rebuild.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_utils.address import to_checksum_address
+from pydantic import SecretStr
+
+from chain.deploy import load_deployment
+from chain.keys import Signer
+from chain.ticket_event import TicketEventClient
+from cli import bridge_client
+from cli.ledger import read_history
+from cli.output import console, err_console, format_eth, parse_eth, spinner, table
+from cli.session import Session, open_session
+from cli.ticket_keys import TicketKeys
+from cli.tokens import EventOpt, TokenArg, parse_token
+from cli.wallets import (
+    PasswordFileOpt,
+    ScryptOpt,
+    WalletOpt,
+    keystore_address,
+    load_signer,
+    new_wallet,
+    read_password,
+)
+from fairgate.errors import ContractRevert, KeyStoreError, NotFound, ProofError
+from fairgate.settings import get_settings
+from zk import payload
+from zk.field import element
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Fan commands: wallet, buy, resale market, gifts, gate proofs.", no_args_is_help=True
+)
+wallet_app = typer.Typer(
+    help="Create, import and show wallets (encrypted keystores).", no_args_is_help=True
+)
+app.add_typer(wallet_app, name="wallet")
+
+EventArg = Annotated[str, typer.Argument(help="The event: its contract address or symbol.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def _signed_in(wallet: str, password_file: Path | None) -> tuple[Session, Signer]:
+    session = open_session()
+    return session, load_signer(session.settings, wallet, password_file)
+
+
+# ---------------------------------------------------------------------------------- wallet
+
+
+@wallet_app.command("create", epilog="Example: fairgate fan wallet create -w alice")
+def wallet_create(
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+    scrypt_n: ScryptOpt = 2**18,
+) -> None:
+    """Create a new wallet: a random key in an encrypted keystore (password asked twice)."""
+
+    signer = new_wallet(get_settings(), wallet, password_file, scrypt_n=scrypt_n)
+    console.print(f"[green]created[/] wallet {wallet}: {signer.address}")
+    err_console.print("Back up the keystore file and remember the password: neither can be reset.")
+
+
+@wallet_app.command(
+    "import",
+    epilog="Example: fairgate fan wallet import -w bob   (the key is asked without echo)",
+)
+def wallet_import(
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the hex private key from this file instead of prompting."),
+    ] = None,
+    scrypt_n: ScryptOpt = 2**18,
+) -> None:
+    """Import an existing private key into an encrypted keystore."""
+
+    key = read_password(key_file, "Private key (hex)")
+    signer = new_wallet(
+        get_settings(),
+        wallet,
+        password_file,
+        private_key=SecretStr(key.get_secret_value()),
+        scrypt_n=scrypt_n,
+    )
+    console.print(f"[green]imported[/] wallet {wallet}: {signer.address}")
+
+
+@wallet_app.command("show", epilog="Example: fairgate fan wallet show -w alice")
+def wallet_show(wallet: WalletOpt = "default") -> None:
+    """Show a wallet's address and balance (no password needed)."""
+
+    address = keystore_address(get_settings(), wallet)
+    console.print(f"wallet {wallet}: {address}")
+    session = open_session()
+    console.print(
+        f"balance {format_eth(int(session.w3.eth.get_balance(to_checksum_address(address))))}"
+        f" on chain {session.chain_id}"
+    )
+
+
+# ---------------------------------------------------------------------------------- tickets
+
+
+def _all_events(session: Session) -> list[str]:
+    found = dict.fromkeys(session.known_events())
+    deployment = load_deployment(session.w3, session.settings)
+    if deployment is not None:
+        factory = deployment.factory_client(session.w3)
+        for index in range(factory.event_count()):
+            found.setdefault(factory.event_at(index), None)
+    return list(found)
+
+
+@app.command(epilog="Example: fairgate fan tickets -w alice   or   fairgate fan tickets NIGHT1")
+def tickets(
+    event: Annotated[str | None, typer.Argument(help="Only this event.")] = None,
+    wallet: WalletOpt = "default",
+) -> None:
+    """My tickets: Transfer events to my address, kept where ownerOf is still me."""
+    session = open_session()
+    me = keystore_address(session.settings, wallet)
+    events = [session.resolve_event(event)] if event else _all_events(session)
+    rows = []
+    for address in events:
+        client = TicketEventClient(session.w3, address)
+        history = read_history(session, client, ["Transfer", "TicketsIssued"])
+        tiers = history.tier_of_tokens()
+        for token in history.received_by(me):
+            try:
+                if client.owner_of(token) != me:
+                    continue
+            except ContractRevert:  # burned: NonexistentTicket
+                continue
+            listing = client.listing(token)
+            state = "locked" if client.locked(token) else "movable"
+            if listing is not None:
+                state = (
+                    ("gift to " + str(listing.reserved_for))
+                    if listing.is_gift
+                    else (f"listed at {format_eth(listing.price)}")
+                )
+            tier_id = tiers.get(token, client.tier_of(token))
+            rows.append(
+                (
+                    f"{client.call('symbol')}:{token}",
+                    client.name(),
+                    session.tier_name(address, tier_id),
+                    state,
+                )
+            )
+    if not rows:
+        console.print(f"no tickets held by {me}")
+        return
+    console.print(table(f"Tickets of {me}", ["ticket", "event", "tier", "state"], rows))
+
+
+@app.command(epilog="Example: fairgate fan commitment NIGHT1 -n 2 -w alice")
+def commitment(
+    event: EventArg,
+    n: Annotated[int, typer.Option("-n", min=1, max=100, help="How many.")] = 1,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Make ticket commitments for an organizer's comps (the secrets stay on this device)."""
+    session, signer = _signed_in(wallet, password_file)
+    client = session.event(event)
+    keys = TicketKeys(session.settings, signer, session.chain_id)
+    for value in keys.commitments(client.address, client.gate_scope(), n):
+        console.print(f"{signer.address},{value:#066x}")
+
+
+@app.command(epilog="Example: fairgate fan buy NIGHT1 0 -n 2 -w alice --yes")
+def buy(
+    event: EventArg,
+    tier: Annotated[int, typer.Argument(help="Tier number (0, 1, ...).")],
+    n: Annotated[int, typer.Option("-n", min=1, max=100, help="How many tickets.")] = 1,
+    yes: YesOpt = False,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Buy tickets at face value with ETH, straight from the event's contract."""
+    session, signer = _signed_in(wallet, password_file)
+    client = session.event(event, signer)
+    price = client.tier(tier).face_value * n
+    if not yes:
+        typer.confirm(f"Pay {format_eth(price)} for {n} ticket(s) of {client.name()}?", abort=True)
+    keys = TicketKeys(session.settings, signer, session.chain_id)
+    commitments = keys.commitments(client.address, client.gate_scope(), n)
+    with spinner(f"Buying {n} ticket(s)"):
+        result = client.purchase(tier, commitments)
+    ids = [t for run in TicketEventClient.issued_runs(result) for t in run.token_ids]
+    console.print(
+        f"[green]bought[/] tickets {', '.join(map(str, ids))} for {format_eth(price)}"
+        f" (tx {result.tx_hash})"
+    )
+
+
+@app.command("list", epilog="Example: fairgate fan list NIGHT1:3 0.055 -w alice")
+def list_ticket(
+    token: TokenArg,
+    price: Annotated[str, typer.Argument(help="Price in ETH, at most the tier's resale cap.")],
+    to: Annotated[str | None, typer.Option("--to", help="Reserve the sale for one buyer.")] = None,
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """List a ticket for resale (the contract refuses a price above the cap)."""
+    wei = parse_eth(price)
+    session, signer = _signed_in(wallet, password_file)
+    address, token_id = parse_token(session, token, event)
+    client = session.event(address, signer)
+    client.list(token_id, wei, to)
+    console.print(
+        f"[green]listed[/] ticket {token_id} at {format_eth(wei)}" + (f" for {to}" if to else "")
+    )
+
+
+@app.command(epilog="Example: fairgate fan update NIGHT1:3 0.05 -w alice")
+def update(
+    token: TokenArg,
+    price: Annotated[str, typer.Argument(help="New price in ETH.")],
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Change the price of a listed ticket (keeps its reserved buyer, if any)."""
+    wei = parse_eth(price)
+    session, signer = _signed_in(wallet, password_file)
+    address, token_id = parse_token(session, token, event)
+    client = session.event(address, signer)
+    listing = client.listing(token_id)
+    if listing is None:
+        raise NotFound(f"ticket {token_id} is not listed: list it first")
+    client.list(token_id, wei, listing.reserved_for)
+    console.print(f"[green]updated[/] ticket {token_id}: now {format_eth(wei)}")
+
+
+@app.command(epilog="Example: fairgate fan unlist NIGHT1:3 -w alice")
+def unlist(
+    token: TokenArg,
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Take a ticket off the resale market (or take back a gift not yet accepted)."""
+    session, signer = _signed_in(wallet, password_file)
+    address, token_id = parse_token(session, token, event)
+    session.event(address, signer).cancel_listing(token_id)
+    console.print(f"[green]unlisted[/] ticket {token_id}")
+
+
+@app.command("buy-resale", epilog="Example: fairgate fan buy-resale NIGHT1:3 -w carol --yes")
+def buy_resale(
+    token: TokenArg,
+    event: EventOpt = None,
+    yes: YesOpt = False,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Buy a listed ticket (or accept a gift): royalty and seller are paid in one transaction."""
+    session, signer = _signed_in(wallet, password_file)
+    address, token_id = parse_token(session, token, event)
+    client = session.event(address, signer)
+    listing = client.listing(token_id)
+    if listing is None:
+        raise NotFound(f"ticket {token_id} is not listed for sale")
+    what = "Accept the gift of" if listing.is_gift else f"Pay {format_eth(listing.price)} for"
+    if not yes:
+        typer.confirm(f"{what} ticket {token_id} of {client.name()}?", abort=True)
+    keys = TicketKeys(session.settings, signer, session.chain_id)
+    (new_commitment,) = keys.commitments(address, client.gate_scope(), 1)
+    with spinner("Buying"):
+        result = client.buy(token_id, new_commitment, price=listing.price)
+    sold = result.first("Resold").args
+    if listing.is_gift:
+        console.print(
+            f"[green]accepted[/] the gift of ticket {token_id}; your new secret "
+            "replaces the giver's"
+        )
+        return
+    console.print(
+        f"[green]bought[/] ticket {token_id} for {format_eth(int(sold['price']))} "
+        f"(royalty {format_eth(int(sold['royalty']))} to the organizer); "
+        "your new secret replaces the seller's"
+    )
+
+
+@app.command(
+    epilog="Example: fairgate fan gift NIGHT1:3 0xAbc... -w bob   "
+    "(the friend accepts with `fairgate fan buy-resale NIGHT1:3`)"
+)
+def gift(
+    token: TokenArg,
+    address: Annotated[str, typer.Argument(help="The friend's wallet address.")],
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Gift a ticket: a listing at price 0 that only ADDRESS can take (with their own secret)."""
+    session, signer = _signed_in(wallet, password_file)
+    event_address, token_id = parse_token(session, token, event)
+    session.event(event_address, signer).gift(token_id, address)
+    console.print(
+        f"[green]gifted[/] ticket {token_id} to {address}: they accept it with "
+        f"`fairgate fan buy-resale {token}`"
+    )
+
+
+@app.command(epilog="Example: fairgate fan refund MATINEE:4 -w erin")
+def refund(
+    token: Annotated[list[str], typer.Argument(help="Tickets (EVENT:ID) of one cancelled event.")],
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Claim the refund of ETH-bought tickets of a cancelled event (the tickets are burned)."""
+    session, signer = _signed_in(wallet, password_file)
+    parsed = [parse_token(session, t, event) for t in token]
+    if len({a for a, _ in parsed}) != 1:
+        raise NotFound("refund tickets of one event at a time")
+    client = session.event(parsed[0][0], signer)
+    result = client.claim_refund([t for _, t in parsed])
+    total = sum(int(e.args["amount"]) for e in result.named("RefundClaimed"))
+    console.print(f"[green]refunded[/] {format_eth(total)} for {len(parsed)} ticket(s)")
+
+
+# ---------------------------------------------------------------------------------- proofs
+
+
+def _challenge(text: str) -> int:
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        raise ProofError(f"challenge {text!r} is not a number (decimal or 0x-hex)") from None
+    return element(value, "challenge")
+
+
+@app.command(
+    epilog="Example: fairgate fan prove NIGHT1:3 --challenge 0x2a -w carol --png ticket.png"
+)
+def prove(
+    token: TokenArg,
+    challenge: Annotated[str, typer.Option(help="The gate's challenge (decimal or 0x-hex).")],
+    png: Annotated[Path | None, typer.Option(help="Also write the QR code as a PNG.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the payload text to this file.")] = None,
+    qr: Annotated[bool, typer.Option(help="Draw the QR code in the terminal.")] = True,
+    event: EventOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Make a gate proof for a ticket: "I hold a valid ticket of this event" and nothing more."""
+    from zk.prover import GateProver
+
+    value = _challenge(challenge)
+    session, signer = _signed_in(wallet, password_file)
+    address, token_id = parse_token(session, token, event)
+    client = session.event(address)
+    if client.owner_of(token_id) != signer.address:
+        raise KeyStoreError(f"ticket {token_id} is not held by wallet {wallet}")
+    with spinner("Rebuilding the gate tree from chain events"):
+        tree = read_history(session, client).tree()
+    root = tree.root
+    if not client.is_accepted_root(root):
+        raise ProofError(
+            "the gate tree with your ticket is not published yet: "
+            "ask the organizer to run `fairgate organizer publish-root`"
+        )
+    scope = client.gate_scope()
+    keys = TicketKeys(session.settings, signer, session.chain_id)
+    secret = keys.secret_for(address, scope, tree.leaf(token_id))
+    with spinner("Proving (about a second)"):
+        started = time.monotonic()
+        proof = GateProver().prove(secret, tree.proof(token_id), scope, value)
+        elapsed = time.monotonic() - started
+    text = payload.encode(proof)
+    if qr:
+        console.print(payload.qr_terminal(proof), markup=False, highlight=False)
+    if png is not None:
+        png.write_bytes(payload.qr_png(proof))
+        err_console.print(f"QR code written to {png}")
+    if out is not None:
+        out.write_text(text + "\n", encoding="ascii")
+        err_console.print(f"payload written to {out}")
+    console.print(f"payload {text}", markup=False, highlight=False)
+    err_console.print(
+        f"proof for ticket {token_id} made in {elapsed:.1f} s "
+        f"(QR version {payload.qr_version(proof)})"
+    )
+
+
+bridge_client.register_fan_commands(app)

@@ -1,0 +1,99 @@
+"""Reading an event's history from the chain: its logs, the gate tree, and who holds what.
+
+Everything here is rebuilt from contract events (the indexer's rule: state from events alone),
+read through :class:`chain.events.EventReader` in chunks up to ``head - confirmations``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from eth_utils.address import to_checksum_address
+
+from chain.events import EventReader, EventRecord
+from chain.ticket_event import TicketEventClient
+from cli.session import Session
+from zk.tree import MerkleTree
+from zk.tree_sync import tree_from_events
+
+__all__ = ["History", "read_history"]
+
+
+@dataclass
+class History:
+    """The decoded events of one event contract, in chain order."""
+
+    events: list[EventRecord]
+    last_block: int
+
+    def named(self, *names: str) -> list[EventRecord]:
+        return [e for e in self.events if e["event"] in names]
+
+    def tree(self) -> MerkleTree:
+        """The gate tree (current holder commitments), rebuilt from the events."""
+        return tree_from_events(self.events)
+
+    def tier_of_tokens(self) -> dict[int, int]:
+        """token id -> tier id, from ``TicketsIssued``."""
+        tiers: dict[int, int] = {}
+        for record in self.named("TicketsIssued"):
+            args = record["args"]
+            first = int(args["firstTokenId"])
+            for offset in range(len(args["commitments"])):
+                tiers[first + offset] = int(args["tierId"])
+        return tiers
+
+    def received_by(self, holder: str) -> list[int]:
+        """Tokens ever transferred to ``holder`` (still to be checked with ownerOf)."""
+        me = to_checksum_address(holder)
+        found = {
+            int(r["args"]["tokenId"])
+            for r in self.named("Transfer")
+            if to_checksum_address(r["args"]["to"]) == me
+        }
+        return sorted(found)
+
+    def sales(self) -> SalesSummary:
+        """Counts per tier (issued, resold, burned) and check-ins per gate: no identities."""
+        summary = SalesSummary()
+        tier_of = self.tier_of_tokens()
+        for record in self.events:
+            name, args = record["event"], record["args"]
+            if name == "TicketsIssued":
+                summary.issued[int(args["tierId"])] += len(args["commitments"])
+            elif name == "Resold":
+                summary.resold[tier_of.get(int(args["tokenId"]), -1)] += 1
+            elif name == "Transfer" and int(args["to"], 16) == 0:
+                summary.burned[tier_of.get(int(args["tokenId"]), -1)] += 1
+            elif name == "CheckedIn":
+                summary.check_ins["on-chain"] += 1
+            elif name == "CheckInsAnchored":
+                summary.check_ins[f"anchored by {record['tx_hash'][:10]}"] += len(
+                    args["nullifiers"]
+                )
+        return summary
+
+
+@dataclass
+class SalesSummary:
+    issued: Counter[int] = field(default_factory=Counter)
+    resold: Counter[int] = field(default_factory=Counter)
+    burned: Counter[int] = field(default_factory=Counter)
+    check_ins: Counter[str] = field(default_factory=Counter)
+
+
+def read_history(
+    session: Session, event: TicketEventClient, names: Iterable[str] | None = None
+) -> History:
+    """All events of ``event`` (or only ``names``) up to the confirmed head."""
+    reader = EventReader(
+        session.w3,
+        event.artifact.abi,
+        event.address,
+        event_names=names,
+        settings=session.settings,
+    )
+    events, cursor = reader.read_all()
+    return History(events, cursor.block_number if cursor else 0)

@@ -1,0 +1,86 @@
+"""The ``fairgate`` entry point and its one error boundary.
+
+Every command raises :class:`~fairgate.errors.TicketError` (or lets a library error through);
+:class:`FairgateApp` catches them in one place and prints one plain line on stderr with a non-zero
+exit status, never a traceback (whose frames could hold a password). ``FAIRGATE_DEBUG=1`` shows
+the traceback instead, for developers.
+
+Exit statuses: 1 for a refused or failed operation, 2 for wrong usage (click's), 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import typer
+from requests.exceptions import RequestException
+
+from cli import dev, fan, gate, organizer
+from cli.errors import explain
+from cli.output import err_console
+from fairgate.errors import TicketError
+
+__all__ = ["app", "run"]
+
+
+class FairgateApp(typer.Typer):
+    """A Typer app whose call is wrapped in the error boundary."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except TicketError as exc:
+            _fail(explain(exc), exc)
+        except RequestException as exc:
+            _fail(f"network error: {type(exc).__name__} (is the node or the bridge running?)", exc)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: one line, no traceback
+            _fail(f"unexpected error ({type(exc).__name__}): {exc}", exc)
+
+
+def _fail(message: str, exc: BaseException) -> None:
+    if os.environ.get("FAIRGATE_DEBUG"):
+        raise exc
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(1)
+
+
+app = FairgateApp(
+    name="fairgate",
+    help="Fairgate: tickets on Ethereum with capped resale and zero-knowledge gate checks.",
+    epilog="Example: fairgate fan wallet create; fairgate fan buy NIGHT1 0 -n 2. "
+    "Settings come from FAIRGATE_* variables (FAIRGATE_RPC_URL, FAIRGATE_HOME, ...).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(organizer.app, name="organizer")
+app.add_typer(fan.app, name="fan")
+app.add_typer(gate.app, name="gate")
+app.add_typer(dev.app, name="dev")
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens (no secrets)."),
+) -> None:
+    """Fairgate: tickets on Ethereum with capped resale and zero-knowledge gate checks."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run() -> None:
+    """``python -m cli.main``."""
+    app()
+
+
+if __name__ == "__main__":
+    run()

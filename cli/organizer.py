@@ -1,0 +1,350 @@
+"""``fairgate organizer``: create events, comp tickets, watch sales, publish the gate root, cancel.
+
+The organizer signs with a keystore wallet (``-w NAME``) or, on a local chain, a development
+account (``-w dev:1``). Event metadata and images go to IPFS through :mod:`metadata` (the Kubo
+RPC node of ``FAIRGATE_IPFS_API_URL``, else the embedded store under ``FAIRGATE_HOME/ipfs``).
+
+Metadata layout: ``metadata.erc721`` writes one file per tier (``<dirCID>/tiers/<tierId>``) and
+the event's base URI is ``ipfs://<dirCID>/tiers/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+
+from chain.deploy import Deployment, deploy_platform, load_deployment
+from chain.devchain import latest_timestamp
+from chain.keys import Signer
+from chain.ticket_event import TicketEventClient
+from chain.types import EventParams, MintRun, Tier
+from cli.event_file import EventFile, EventFileError, load_event_file
+from cli.ledger import History, read_history
+from cli.output import console, err_console, format_eth, spinner, table
+from cli.session import Session, open_session
+from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
+from fairgate.errors import ConfigError, TicketError
+from fairgate.settings import Settings
+from metadata.erc721 import Event as MetaEvent
+from metadata.erc721 import Tier as MetaTier
+from metadata.erc721 import build_event_bundle
+from metadata.store import store_from_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Organizer commands: create events, comps, sales, gate root, cancel, withdraw.",
+    no_args_is_help=True,
+)
+
+EventArg = Annotated[str, typer.Argument(help="The event: its contract address or symbol.")]
+
+
+class CompsError(TicketError, ValueError):
+    """The comp recipients are malformed."""
+
+    code = "comps_error"
+
+
+def _platform(session: Session, signer: Signer) -> Deployment:
+    """The recorded platform of this chain; on a development chain, deployed on first use."""
+    deployment = load_deployment(session.w3, session.settings)
+    if deployment is not None:
+        return deployment
+    if session.settings.env == "prod":
+        raise ConfigError(f"no Fairgate platform is recorded for chain {session.chain_id}")
+    with spinner("Deploying the Fairgate platform on this chain (first use)"):
+        return deploy_platform(session.sender(signer), session.settings)
+
+
+def _upload(settings: Settings, spec: EventFile) -> tuple[str, str]:
+    """Upload the event's metadata directory; returns (base URI, directory CID)."""
+    try:
+        image = spec.image.read_bytes()
+    except OSError:
+        raise EventFileError(f"image {spec.image} not found or unreadable") from None
+    event = MetaEvent(
+        name=spec.name,
+        description=spec.description,
+        venue=spec.venue,
+        start_time=spec.start,
+        image=image,
+        external_url=spec.external_url,
+    )
+    tiers = [
+        MetaTier(tier_id=i, name=t.name, description=t.description)
+        for i, t in enumerate(spec.tiers)
+    ]
+    bundle = build_event_bundle(event, tiers)
+    where = settings.ipfs_api_url or "embedded store"
+    with spinner(f"Uploading metadata and image to IPFS ({where})"):
+        cid = store_from_settings(settings).put_directory(bundle.files)
+    return bundle.base_uri, str(cid)
+
+
+def _tiers(spec: EventFile, now: int) -> tuple[Tier, ...]:
+    start = int(spec.start.timestamp())
+    return tuple(
+        Tier(
+            face_value=t.face_value_wei,
+            supply=t.supply,
+            resale_cap_bps=t.resale_cap_bps,
+            royalty_bps=t.royalty_bps,
+            resale_opens_at=int(t.resale_opens.timestamp()) if t.resale_opens else now,
+            resale_closes_at=int(t.resale_closes.timestamp()) if t.resale_closes else start,
+        )
+        for t in spec.tiers
+    )
+
+
+@app.command(
+    epilog="Example: fairgate organizer create night-one.toml -w dev:1 "
+    "--minter 0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+)
+def create(
+    event_file: Annotated[Path, typer.Argument(help="The event's TOML file.")],
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+    minter: Annotated[
+        str | None, typer.Option(help="Grant the minter role (the bridge's hot wallet).")
+    ] = None,
+    gate: Annotated[
+        str | None, typer.Option(help="Grant the gate role (check-in anchoring).")
+    ] = None,
+) -> None:
+    """Upload an event's metadata to IPFS and create its ticket contract through the factory."""
+    spec = load_event_file(event_file)
+    session = open_session()
+    signer = load_signer(session.settings, wallet, password_file)
+    base_uri, cid = _upload(session.settings, spec)
+    deployment = _platform(session, signer)
+    factory = deployment.factory_client(session.w3, session.sender(signer))
+    params = EventParams(
+        name=spec.name,
+        symbol=spec.symbol,
+        organizer=signer.address,
+        starts_at=int(spec.start.timestamp()),
+        ends_at=int(spec.end.timestamp()),
+        tiers=_tiers(spec, latest_timestamp(session.w3)),
+        base_uri=base_uri,
+        transfer_policy=spec.policy,
+        root_grace_period=session.settings.root_grace_s,
+        **({"minter": minter} if minter else {}),
+        **({"gate": gate} if gate else {}),
+    )
+    with spinner(f"Creating {spec.name} through the factory"):
+        event, result = factory.create_event(params)
+    session.remember_event(
+        event.address,
+        {
+            "name": spec.name,
+            "symbol": spec.symbol,
+            "tiers": [t.name for t in spec.tiers],
+            "cid": cid,
+            "block": result.block_number,
+        },
+    )
+    console.print(f"[green]created[/] {spec.name} ({spec.symbol}) at [bold]{event.address}[/]")
+    console.print(f"metadata ipfs://{cid}  base URI {base_uri}  gas {result.gas_used:,}")
+    rows = [
+        (
+            i,
+            t.name,
+            format_eth(t.face_value_wei),
+            t.supply,
+            f"{t.resale_cap_pct}%",
+            f"{t.royalty_pct}%",
+        )
+        for i, t in enumerate(spec.tiers)
+    ]
+    console.print(
+        table(None, ["#tier", "name", "face value", "#supply", "resale cap", "royalty"], rows)
+    )
+
+
+def _parse_comps(to: list[str], commitments: list[str], file: Path | None) -> list[MintRun]:
+    pairs: list[tuple[str, str]] = list(zip(to, commitments, strict=False))
+    if len(to) != len(commitments):
+        raise CompsError("give one --commitment per --to")
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            raise CompsError(f"comps file {file} not found or unreadable") from None
+        for n, line in enumerate(lines, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) < 2:
+                raise CompsError(f"{file}:{n}: expected 'address,commitment[,commitment...]'")
+            pairs += [(parts[0], c) for c in parts[1:]]
+    if not pairs:
+        raise CompsError("no recipients: give --to ADDRESS --commitment C, or --file")
+    runs: dict[str, list[int]] = {}
+    for address, text in pairs:
+        try:
+            value = int(text, 16) if text.lower().startswith("0x") else int(text)
+        except ValueError:
+            raise CompsError(f"commitment {text!r} is not a number") from None
+        runs.setdefault(address, []).append(value)
+    try:
+        return [MintRun(holder, tuple(values)) for holder, values in runs.items()]
+    except ValueError as exc:
+        raise CompsError(str(exc)) from None
+
+
+@app.command(
+    epilog="Example: fairgate organizer mint NIGHT1 0 --to 0xAbc... --commitment 0x1d2e... "
+    "(the fan gets a commitment with `fairgate fan commitment NIGHT1`)"
+)
+def mint(
+    event: EventArg,
+    tier: Annotated[int, typer.Argument(help="Tier number (0, 1, ...).")],
+    to: Annotated[list[str], typer.Option("--to", help="Recipient address (repeat).")] = [],  # noqa: B006
+    commitment: Annotated[
+        list[str], typer.Option("--commitment", help="The recipient's ticket commitment (repeat).")
+    ] = [],  # noqa: B006
+    file: Annotated[
+        Path | None, typer.Option(help="CSV lines 'address,commitment[,commitment...]'.")
+    ] = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Mint complimentary tickets to fans' addresses, one per commitment they made."""
+    runs = _parse_comps(to, commitment, file)
+    session = open_session()
+    signer = load_signer(session.settings, wallet, password_file)
+    client = session.event(event, signer)
+    count = sum(len(r.commitments) for r in runs)
+    with spinner(f"Minting {count} ticket(s)"):
+        result = client.mint_batch(tier, runs)
+    for run in TicketEventClient.issued_runs(result):
+        ids = ", ".join(str(t) for t in run.token_ids)
+        console.print(f"[green]minted[/] tickets {ids} to {run.holder}")
+
+
+def _sales_view(session: Session, client: TicketEventClient, history: History) -> Group:
+    summary = history.sales()
+    rows = []
+    for tier_id, tier in enumerate(client.tiers()):
+        rows.append(
+            (
+                tier_id,
+                session.tier_name(client.address, tier_id),
+                tier.supply,
+                tier.minted,
+                summary.resold[tier_id],
+                summary.burned[tier_id],
+                tier.remaining,
+            )
+        )
+    tiers = table(
+        f"{client.name()} - {'CANCELLED' if client.cancelled() else 'on sale'} "
+        f"(block {history.last_block})",
+        ["#tier", "name", "#supply", "#sold", "#resold", "#refunded/revoked", "#left"],
+        rows,
+    )
+    gates = table(
+        "Check-ins",
+        ["source", "#count"],
+        sorted(summary.check_ins.items()) or [("(none yet)", 0)],
+    )
+    return Group(tiers, gates)
+
+
+@app.command(epilog="Example: fairgate organizer sales NIGHT1 --watch 5")
+def sales(
+    event: EventArg,
+    watch: Annotated[
+        float, typer.Option(help="Refresh every N seconds until Ctrl-C (0: once).")
+    ] = 0,
+) -> None:
+    """Sales and check-ins per tier, read from chain events (counts only, no identities)."""
+    session = open_session()
+    client = session.event(event)
+    history = read_history(session, client)
+    if watch <= 0:
+        console.print(_sales_view(session, client, history))
+        return
+    with Live(_sales_view(session, client, history), console=console) as live:
+        try:
+            while True:
+                time.sleep(watch)
+                live.update(_sales_view(session, client, read_history(session, client)))
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command(
+    "publish-root",
+    epilog="Example: fairgate organizer publish-root NIGHT1 -w dev:1",
+)
+def publish_root(
+    event: EventArg,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Rebuild the gate tree from chain events and publish its root (needed after any sale)."""
+    session = open_session()
+    signer = load_signer(session.settings, wallet, password_file)
+    client = session.event(event, signer)
+    with spinner("Reading the event's history and building the gate tree"):
+        history = read_history(session, client)
+        tree = history.tree()
+    root = tree.root
+    holders = sum(1 for leaf in tree.leaves() if leaf)
+    if root == client.current_root():
+        console.print(f"root {root:#066x} ({holders} tickets) is already published")
+        return
+    with spinner("Publishing the root"):
+        result = client.publish_root(root)
+    console.print(
+        f"[green]published[/] root {root:#066x} ({holders} tickets, up to block "
+        f"{history.last_block}) in tx {result.tx_hash}"
+    )
+
+
+@app.command(epilog="Example: fairgate organizer cancel MATINEE -w dev:1 --yes")
+def cancel(
+    event: EventArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Cancel an event: sales stop and ETH buyers can claim refunds (`fairgate fan refund`)."""
+    session = open_session()
+    client = session.event(event)
+    if not yes:
+        typer.confirm(
+            f"Cancel {client.name()} ({client.address})? This cannot be undone", abort=True
+        )
+    signer = load_signer(session.settings, wallet, password_file)
+    client = session.event(client.address, signer)
+    result = client.cancel()
+    console.print(f"[yellow]cancelled[/] {client.name()} in tx {result.tx_hash}")
+    err_console.print("ETH buyers can now claim refunds; card buyers are refunded by the bridge.")
+
+
+@app.command(epilog="Example: fairgate organizer withdraw NIGHT1 -w dev:1 --to 0xAbc...")
+def withdraw(
+    event: EventArg,
+    to: Annotated[str | None, typer.Option(help="Where to send (default: the organizer).")] = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Withdraw royalties, and the primary-sale escrow once the event has ended."""
+    session = open_session()
+    signer = load_signer(session.settings, wallet, password_file)
+    client = session.event(event, signer)
+    result = client.withdraw_proceeds(to or signer.address)
+    args = result.first("ProceedsWithdrawn").args
+    console.print(
+        f"[green]withdrawn[/] royalties {format_eth(int(args['royalties']))}, escrow "
+        f"{format_eth(int(args['escrow']))} to {args['to']}"
+    )

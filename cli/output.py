@@ -1,0 +1,105 @@
+"""Rich output helpers: one console for results (stdout), one for errors (stderr).
+
+The CLI prints through these; library code logs. Nothing printed here may be a secret: callers
+pass public values only (addresses, token ids, commitments, CIDs, proofs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from fairgate.errors import TicketError
+
+__all__ = [
+    "WEI_PER_ETH",
+    "console",
+    "err_console",
+    "format_eth",
+    "parse_eth",
+    "progress",
+    "spinner",
+    "table",
+]
+
+WEI_PER_ETH = 10**18
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class BadAmount(TicketError, ValueError):
+    """An amount of ETH could not be read."""
+
+    code = "bad_amount"
+
+
+def parse_eth(text: str) -> int:
+    """``"0.055"``, ``"0.055 ETH"`` or ``"55000000000000000wei"`` -> wei (exact, no floats)."""
+    raw = text.strip().lower().replace(" ", "")
+    try:
+        if raw.endswith("wei") and not raw.endswith("gwei"):
+            return _whole(Decimal(raw[:-3]), text)
+        if raw.endswith("gwei"):
+            return _whole(Decimal(raw[:-4]) * 10**9, text)
+        value = Decimal(raw.removesuffix("eth"))
+    except InvalidOperation:
+        raise BadAmount(f"{text!r} is not an amount of ETH (e.g. 0.05)") from None
+    return _whole(value * WEI_PER_ETH, text)
+
+
+def _whole(wei: Decimal, text: str) -> int:
+    if not wei.is_finite() or wei < 0:
+        raise BadAmount(f"{text!r} is not a non-negative amount")
+    if wei != wei.to_integral_value():
+        raise BadAmount(f"{text!r} has more decimals than wei allow (18)")
+    return int(wei)
+
+
+def format_eth(wei: int) -> str:
+    """Wei as ETH without trailing zeros: ``55000000000000000`` -> ``"0.055 ETH"``."""
+    value = Decimal(wei) / WEI_PER_ETH
+    text = format(value.normalize(), "f") if value else "0"
+    return f"{text} ETH"
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
+    """A simple table; numbers right-aligned when the column name starts with '#'."""
+    out = Table(title=title, title_justify="left")
+    for name in columns:
+        numeric = name.startswith("#")
+        out.add_column(name.lstrip("#"), justify="right" if numeric else "left")
+    for row in rows:
+        out.add_row(*(str(cell) for cell in row))
+    return out
+
+
+@contextmanager
+def spinner(text: str) -> Iterator[None]:
+    """A spinner on stderr while slow work runs (nothing when stderr is not a terminal)."""
+    with err_console.status(text, spinner="dots"):
+        yield
+
+
+def progress() -> Progress:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )

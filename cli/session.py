@@ -1,0 +1,132 @@
+"""What most commands need: settings, a checked chain connection, and events found by name.
+
+An event is named on the command line by its contract address, or by its symbol (or name) when
+this machine created it (``<home>/events.json``, written by ``fairgate organizer create``) or the
+platform factory of this chain lists it. Unknown names fail with one plain line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import is_address, to_checksum_address
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from chain.deploy import load_deployment
+from chain.keys import Signer
+from chain.sender import TransactionSender
+from chain.ticket_event import TicketEventClient
+from fairgate.errors import ChainError, NotFound
+from fairgate.settings import Settings, get_settings
+
+__all__ = ["Session", "open_session"]
+
+log = logging.getLogger(__name__)
+
+_NODE_ERRORS = (Web3Exception, RequestException, OSError, ValueError)
+
+
+@dataclass
+class Session:
+    """A connection to the configured chain node."""
+
+    settings: Settings
+    w3: Web3
+    chain_id: int
+
+    def sender(self, signer: Signer) -> TransactionSender:
+        return TransactionSender(self.w3, signer, settings=self.settings)
+
+    def event(self, ref: str, signer: Signer | None = None) -> TicketEventClient:
+        """The event named ``ref`` (address, symbol or name), writing as ``signer`` if given."""
+        address = self.resolve_event(ref)
+        sender = self.sender(signer) if signer is not None else None
+        return TicketEventClient(self.w3, address, sender)
+
+    # ------------------------------------------------------------------ event index
+
+    @property
+    def index_path(self) -> Path:
+        return self.settings.home / "events.json"
+
+    def _index(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.index_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def known_events(self) -> dict[str, dict[str, Any]]:
+        """Events recorded on this machine for this chain: address -> record."""
+        entries = self._index().get(str(self.chain_id), {})
+        return entries if isinstance(entries, dict) else {}
+
+    def remember_event(self, address: str, record: dict[str, Any]) -> None:
+        data = self._index()
+        data.setdefault(str(self.chain_id), {})[to_checksum_address(address)] = record
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.index_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(self.index_path)
+
+    def event_record(self, address: str) -> dict[str, Any]:
+        return self.known_events().get(to_checksum_address(address), {})
+
+    def tier_name(self, address: str, tier_id: int) -> str:
+        names = self.event_record(address).get("tiers", [])
+        return str(names[tier_id]) if tier_id < len(names) else f"tier {tier_id}"
+
+    def resolve_event(self, ref: str) -> str:
+        """The contract address of event ``ref``; NotFound with a plain message otherwise."""
+        ref = ref.strip()
+        if is_address(ref):
+            address = to_checksum_address(ref)
+            if not self._call(lambda: self.w3.eth.get_code(address)):
+                raise NotFound(f"unknown event {ref}: no contract at that address on this chain")
+            return address
+        wanted = ref.lower()
+        for known, record in self.known_events().items():
+            if wanted in (
+                str(record.get("symbol", "")).lower(),
+                str(record.get("name", "")).lower(),
+            ):
+                return known
+        found = self._from_factory(wanted)
+        if found:
+            return found
+        raise NotFound(f"unknown event {ref!r}: give its contract address or its symbol")
+
+    def _from_factory(self, wanted: str) -> str | None:
+        deployment = load_deployment(self.w3, self.settings)
+        if deployment is None:
+            return None
+        factory = deployment.factory_client(self.w3)
+        for index in reversed(range(factory.event_count())):
+            address = factory.event_at(index)
+            event = TicketEventClient(self.w3, address)
+            if wanted in (str(event.call("symbol")).lower(), event.name().lower()):
+                return address
+        return None
+
+    def _call(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except _NODE_ERRORS as exc:
+            raise ChainError(f"chain node at {self.settings.rpc_url} failed: {exc}") from None
+
+
+def open_session(settings: Settings | None = None) -> Session:
+    """Connect to ``settings.rpc_url``; ChainError "node unreachable" when it does not answer."""
+    settings = settings or get_settings()
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except _NODE_ERRORS:
+        raise ChainError(f"chain node unreachable at {settings.rpc_url}") from None
+    return Session(settings, w3, chain_id)
