@@ -7,7 +7,7 @@ use both cores.
 
 Guards: the C source is generated from circomlibjs's own ``poseidon_constants_opt.json`` (t = 3,
 8 full + 57 partial rounds, circomlibjs's optimised ``poseidon_opt`` schedule with sparse
-partial rounds; dot products are reduced once), compiled with the system C
+partial rounds; a straight-line Montgomery product generated below), compiled with the system C
 compiler into the zk cache (keyed by the source's hash), and checked at load against
 light-poseidon-python on fixed and random inputs. If there is no compiler, the constants are
 missing, or a single answer differs, :func:`load` returns None and :mod:`zk.poseidon` falls back
@@ -39,101 +39,9 @@ log = logging.getLogger(__name__)
 
 R = 1 << 256
 N_FULL, N_PARTIAL, T = 8, 57, 3
-CFLAGS = ("-O3", "-funroll-loops", "-shared", "-fPIC")
+CFLAGS = ("-O2", "-shared", "-fPIC")  # -O3 measured 1.5x slower here (code bloat)
 
 _C_BODY = r"""
-typedef unsigned __int128 u128;
-
-/* acc (9 limbs) += a * b */
-static inline void fg_mac(uint64_t acc[9], const uint64_t a[4], const uint64_t b[4]) {
-    for (int i = 0; i < 4; i++) {
-        u128 c = 0;
-        for (int j = 0; j < 4; j++) {
-            c += (u128)a[j] * b[i] + acc[i + j];
-            acc[i + j] = (uint64_t)c;
-            c >>= 64;
-        }
-        for (int k = i + 4; k < 9; k++) {
-            c += acc[k];
-            acc[k] = (uint64_t)c;
-            c >>= 64;
-        }
-    }
-}
-
-/* r = t * R^-1 mod p for t < p * R (Montgomery reduction), r < p */
-static inline void fg_redc(uint64_t r[4], uint64_t t[9]) {
-    for (int i = 0; i < 4; i++) {
-        uint64_t m = t[i] * FG_PINV;
-        u128 c = 0;
-        for (int j = 0; j < 4; j++) {
-            c += (u128)m * FG_P[j] + t[i + j];
-            t[i + j] = (uint64_t)c;
-            c >>= 64;
-        }
-        for (int k = i + 4; k < 9; k++) {
-            c += t[k];
-            t[k] = (uint64_t)c;
-            c >>= 64;
-        }
-    }
-    uint64_t s[4];
-    u128 borrow = 0;
-    for (int j = 0; j < 4; j++) {
-        u128 d = (u128)t[4 + j] - FG_P[j] - borrow;
-        s[j] = (uint64_t)d;
-        borrow = (d >> 64) & 1;
-    }
-    if (t[8] || !borrow) { r[0] = s[0]; r[1] = s[1]; r[2] = s[2]; r[3] = s[3]; }
-    else { r[0] = t[4]; r[1] = t[5]; r[2] = t[6]; r[3] = t[7]; }
-}
-
-/* CIOS Montgomery product, r < p */
-static inline void fg_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
-    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 4; i++) {
-        u128 c = 0;
-        for (int j = 0; j < 4; j++) {
-            c += (u128)a[j] * b[i] + t[j];
-            t[j] = (uint64_t)c;
-            c >>= 64;
-        }
-        c += t[4];
-        t[4] = (uint64_t)c;
-        t[5] = (uint64_t)(c >> 64);
-        uint64_t m = t[0] * FG_PINV;
-        c = (u128)m * FG_P[0] + t[0];
-        c >>= 64;
-        for (int j = 1; j < 4; j++) {
-            c += (u128)m * FG_P[j] + t[j];
-            t[j - 1] = (uint64_t)c;
-            c >>= 64;
-        }
-        c += t[4];
-        t[3] = (uint64_t)c;
-        t[4] = t[5] + (uint64_t)(c >> 64);
-    }
-    uint64_t s[4];
-    u128 borrow = 0;
-    for (int j = 0; j < 4; j++) {
-        u128 d = (u128)t[j] - FG_P[j] - borrow;
-        s[j] = (uint64_t)d;
-        borrow = (d >> 64) & 1;
-    }
-    if (t[4] || !borrow) { r[0] = s[0]; r[1] = s[1]; r[2] = s[2]; r[3] = s[3]; }
-    else { r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]; }
-}
-
-/* r = a0*b0 + a1*b1 + a2*b2 with one reduction (3 p^2 < p R) */
-static inline void fg_dot3(uint64_t r[4], const uint64_t *a0, const uint64_t *b0,
-                           const uint64_t *a1, const uint64_t *b1,
-                           const uint64_t *a2, const uint64_t *b2) {
-    uint64_t t[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    fg_mac(t, a0, b0);
-    fg_mac(t, a1, b1);
-    fg_mac(t, a2, b2);
-    fg_redc(r, t);
-}
 
 static inline void fg_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
     uint64_t t[4], s[4];
@@ -147,6 +55,18 @@ static inline void fg_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4
     }
     if (!borrow) { r[0] = s[0]; r[1] = s[1]; r[2] = s[2]; r[3] = s[3]; }
     else { r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]; }
+}
+
+/* r = a0*b0 + a1*b1 + a2*b2 */
+static inline void fg_dot3(uint64_t r[4], const uint64_t *a0, const uint64_t *b0,
+                           const uint64_t *a1, const uint64_t *b1,
+                           const uint64_t *a2, const uint64_t *b2) {
+    uint64_t x[4], y[4];
+    fg_mul(r, a0, b0);
+    fg_mul(x, a1, b1);
+    fg_mul(y, a2, b2);
+    fg_add(r, r, x);
+    fg_add(r, r, y);
 }
 
 static inline void fg_pow5(uint64_t a[4]) {
@@ -211,6 +131,45 @@ def _limbs(value: int) -> str:
     return "{" + ", ".join(f"0x{(value >> (64 * i)) & (2**64 - 1):016x}ULL" for i in range(4)) + "}"
 
 
+def _mul_source() -> str:
+    """Straight-line Montgomery product (CIOS without the extra carry words, valid because the
+    modulus's top limb is below 2^63 - 1, as in gnark's field code), then one conditional
+    subtraction. Generated unrolled so the compiler keeps every limb in a register."""
+    lines = [
+        "typedef unsigned __int128 u128;",
+        "static inline void fg_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {",
+        "    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, A, C, m, bi, u[4];",
+        "    u128 c;",
+    ]
+    for i in range(4):
+        lines += [
+            f"    bi = b[{i}];",
+            "    c = (u128)a[0] * bi + t0; A = (uint64_t)(c >> 64); t0 = (uint64_t)c;",
+            "    m = t0 * FG_PINV;",
+            "    c = (u128)m * FG_P[0] + t0; C = (uint64_t)(c >> 64);",
+        ]
+        for j in range(1, 4):
+            lines += [
+                f"    c = (u128)a[{j}] * bi + A + t{j}; A = (uint64_t)(c >> 64);"
+                f" t{j} = (uint64_t)c;",
+                f"    c = (u128)m * FG_P[{j}] + t{j} + C; C = (uint64_t)(c >> 64);"
+                f" t{j - 1} = (uint64_t)c;",
+            ]
+        lines.append("    t3 = C + A;")
+    lines += [
+        "    u128 d; uint64_t borrow = 0;",
+        *(
+            f"    d = (u128)t{k} - FG_P[{k}] - borrow; u[{k}] = (uint64_t)d;"
+            " borrow = (uint64_t)(d >> 64) & 1;"
+            for k in range(4)
+        ),
+        "    if (borrow) { r[0] = t0; r[1] = t1; r[2] = t2; r[3] = t3; }",
+        "    else { r[0] = u[0]; r[1] = u[1]; r[2] = u[2]; r[3] = u[3]; }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _source() -> str | None:
     """The C source with circomlib's t=3 optimised constants (Montgomery form); None if missing."""
     constants = get_settings().node_modules / "circomlibjs" / "src" / "poseidon_constants_opt.json"
@@ -243,7 +202,7 @@ def _source() -> str | None:
         f"static const uint64_t FG_M[3][3][4] = {matrix(m)};",
         f"static const uint64_t FG_PM[3][3][4] = {matrix(pm)};",
     ]
-    return "\n".join(lines) + _C_BODY
+    return "\n".join(lines) + "\n" + _mul_source() + _C_BODY
 
 
 def _compile(source: str) -> Path | None:
