@@ -1,0 +1,136 @@
+"""One gate device, wired from settings: roots, challenges, store, checker, hub sync, anchoring.
+
+This is the only module that knows how the parts fit; each part stays usable alone. Files of a
+device live in ``settings.gate_path``: ``<gate id>.sqlite3`` (nullifiers and challenges, one
+WAL file) and ``roots-<chain id>-<event>.json`` (the root cache).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from chain.ticket_event import TicketEventClient
+from fairgate.errors import ConfigError
+from fairgate.settings import Settings, get_settings
+from gate.anchor import Anchorer, AnchorReport
+from gate.challenges import ChallengeBook
+from gate.checker import CheckResult, GateChecker
+from gate.roots import RootCache
+from gate.store import NullifierStore, norm_event
+from gate.sync import GateSync, HubClient, SyncReport
+from zk.verifier import GateVerifier
+
+__all__ = ["GateService"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GateService:
+    """A gate device for one event."""
+
+    gate_id: str
+    event: str
+    roots: RootCache
+    challenges: ChallengeBook
+    store: NullifierStore
+    checker: GateChecker
+    hub: GateSync | None
+    client: TicketEventClient | None
+    anchor_batch: int
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        event: str | None = None,
+        chain_id: int | None = None,
+        client: TicketEventClient | None = None,
+        verifier: GateVerifier | None = None,
+        settings: Settings | None = None,
+        folder: Path | None = None,
+        hub_transport: httpx.BaseTransport | None = None,
+        start_block: int = 0,
+    ) -> GateService:
+        """Open (or create) the device's files and warm everything up.
+
+        ``client`` (a :class:`TicketEventClient`, with the gate's sender for anchoring) may be
+        None for a device that starts offline: it then judges with its cached roots only.
+        """
+        s = settings or get_settings()
+        address = event or (client.address if client else None) or s.gate_event
+        if address is None:
+            raise ConfigError("the gate needs an event (FAIRGATE_GATE_EVENT)")
+        address = norm_event(address)
+        folder = folder or s.gate_path
+        folder.mkdir(parents=True, exist_ok=True)
+        chain = chain_id if chain_id is not None else s.chain_id
+        db = folder / f"{s.gate_id}.sqlite3"
+        store = NullifierStore(db, gate_id=s.gate_id, synchronous=s.gate_sqlite_synchronous)
+        challenges = ChallengeBook(
+            db,
+            gate_id=s.gate_id,
+            event=address,
+            ttl_s=s.challenge_ttl_s,
+            rotate_s=s.gate_challenge_rotate_s,
+        )
+        roots = RootCache(
+            folder / f"roots-{chain}-{address}.json",
+            event=address,
+            chain_id=chain,
+            grace_s=s.root_grace_s,
+            client=client,
+            start_block=start_block,
+        )
+        checker = GateChecker(
+            gate_id=s.gate_id,
+            event=address,
+            roots=roots,
+            challenges=challenges,
+            store=store,
+            verifier=verifier or GateVerifier.current(),
+        )
+        hub = None
+        if s.gate_hub_url and s.gate_api_key:
+            http = HubClient(
+                s.gate_hub_url,
+                s.gate_api_key,
+                timeout_s=s.gate_hub_timeout_s,
+                transport=hub_transport,
+            )
+            hub = GateSync(store, http, address, batch=s.gate_sync_batch)
+        return cls(
+            gate_id=s.gate_id,
+            event=address,
+            roots=roots,
+            challenges=challenges,
+            store=store,
+            checker=checker,
+            hub=hub,
+            client=client,
+            anchor_batch=s.gate_anchor_batch,
+        )
+
+    def check(self, scanned: str | bytes) -> CheckResult:
+        return self.checker.check(scanned)
+
+    def sync(self) -> SyncReport | None:
+        """Refresh roots from the chain and exchange check-ins with the hub (both best effort)."""
+        self.roots.sync()
+        return self.hub.sync_once() if self.hub else None
+
+    def anchor(self) -> AnchorReport:
+        """After doors: anchor every nullifier this device knows (needs the gate's sender)."""
+        if self.client is None:
+            raise ConfigError("anchoring needs a chain client")
+        return Anchorer(self.store, self.client, self.event, batch_size=self.anchor_batch).run()
+
+    def close(self) -> None:
+        if self.hub is not None:
+            self.hub.client.close()
+        self.challenges.close()
+        self.store.close()
