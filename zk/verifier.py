@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,9 +30,15 @@ from typing import Any
 import groth16py
 
 from fairgate.errors import ProofError
+from zk.field import P
 from zk.proof import N_PUBLIC, GateProof
 
 log = logging.getLogger(__name__)
+
+
+def new_challenge() -> int:
+    """A fresh gate challenge: uniform in the field, from the OS CSPRNG (non-zero)."""
+    return secrets.randbelow(P - 1) + 1
 
 
 class GateVerifier:
