@@ -319,6 +319,10 @@ class Minter:
                 tuple(order_ids),
             )
         issued = self.chain.find_issued(claimed.contract, list(refs), claimed.deploy_block)
+        with self.sessions() as session, session.begin():
+            row = session.get(MintBatch, batch_id)
+            assert row is not None
+            row.error = f"reconciled by {self.name}: {len(issued)} of {len(refs)} found minted"
         log.info(
             "reconciling batch %d: %d of %d orders found on-chain", batch_id, len(issued), len(refs)
         )
