@@ -34,7 +34,7 @@ from chain.sender import TransactionSender
 from fairgate.settings import Settings
 
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-ADMIN_KEY = "admin-" + secrets.token_hex(8)
+from api_helpers import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from helpers import bridge_env, create_event, pay, place_order
+from api_helpers import bridge_env, create_event, pay, place_order
 from hexbytes import HexBytes
 from sqlalchemy import select
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from helpers import create_event, pay, place_order, read_order
+from api_helpers import create_event, pay, place_order, read_order
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain
@@ -92,7 +92,7 @@ def test_declined_card_returns_seats(app_client: TestClient, organizer_key: str)
 
 
 def _body(event):
-    from helpers import order_body
+    from api_helpers import order_body
 
     return order_body(event, 1)
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from helpers import LiveServer, create_event, order_body
+from api_helpers import LiveServer, create_event, order_body
 from sqlalchemy import func, select
 
 from api.models import Order, Tier

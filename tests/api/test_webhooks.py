@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import create_event, place_order, read_order
+from api_helpers import create_event, place_order, read_order
 from sqlalchemy import func, select
 
 from api.models import OrderEvent, WebhookEvent

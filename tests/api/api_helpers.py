@@ -8,7 +8,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+import secrets as _secrets
+
 from api.schemas import FIELD_MODULUS
+
+ADMIN_KEY = "admin-" + _secrets.token_hex(8)
 
 
 def commitments(n: int) -> list[str]:
