@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -78,7 +79,23 @@ def sender_threads(sender: TransactionSender, n: int, threads: int = 8) -> None:
         list(pool.map(work, per))
 
 
-def sign_ms(signer: Signer, rounds: int = 500) -> float:
+def sign_ms(signer: Signer, rounds: int = 300, *, backend: str | None = None) -> float:
+    """Milliseconds per ``sign_transaction``; ``backend`` forces an eth-keys ECC backend (eth-keys
+    reads ``ECC_BACKEND_CLASS`` whenever it makes a key object, which eth-account does per call).
+    """
+    saved = os.environ.get("ECC_BACKEND_CLASS")
+    if backend:
+        os.environ["ECC_BACKEND_CLASS"] = backend
+    try:
+        return _sign_ms(signer, rounds)
+    finally:
+        if saved is None:
+            os.environ.pop("ECC_BACKEND_CLASS", None)
+        else:
+            os.environ["ECC_BACKEND_CLASS"] = saved
+
+
+def _sign_ms(signer: Signer, rounds: int) -> float:
     tx = {"to": TARGET, "value": 1, "gas": 21_000, "chainId": 1337,
           "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9}  # fmt: skip
     signer.sign_transaction({**tx, "nonce": 0})
@@ -121,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 run()
                 runs[name].append(time.perf_counter() - started)
         signing = sign_ms(signers[0])
+        signing_native = sign_ms(signers[0], 100, backend="eth_keys.backends.NativeECCBackend")
     finally:
         node.stop()
 
@@ -136,12 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['workload']:<36} {r['tx']:>5} {r['best_s']:>8.2f} {r['tx_per_s']:>8.1f} "
               f"{r['ms_per_tx']:>8.2f}")  # fmt: skip
-    print(f"signing: {signing:.3f} ms per transaction ({signing_backend()})")
+    print(f"signing: {signing:.3f} ms per transaction ({signing_backend()}); "
+          f"{signing_native:.3f} ms with eth-keys' pure-Python backend")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "results": rows, "repeats": args.repeats, "sign_ms": round(signing, 4),
-            "signing_backend": signing_backend(), "web3": web3.__version__,
+            "signing_backend": signing_backend(),
+            "sign_ms_pure_python": round(signing_native, 4), "web3": web3.__version__,
             "python": platform.python_version(), "node": "ganache 7.9.2",
         }, indent=2))  # fmt: skip
     return 0
