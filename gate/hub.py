@@ -1,0 +1,426 @@
+"""The hub gates sync check-ins through: a FastAPI router the bridge mounts, with its own tables.
+
+Endpoints (gate devices authenticate with ``Authorization: Bearer fgg_<key id>_<secret>``; the
+hub stores the secret's SHA-256 only, like the bridge's organizer keys)::
+
+    POST /gate/events/{event}/checkins           a batch of this gate's check-ins (idempotent)
+    GET  /gate/events/{event}/checkins?since=N   other gates' check-ins after cursor N
+    GET  /gate/events/{event}/conflicts          nullifiers used at two or more gates
+
+Why these rules:
+
+* **Idempotent pushes**: a row is unique per ``(event, nullifier, gate_id)``; a gate that lost
+  the answer to a push sends the same batch again and nothing changes.
+* **Conflicts are kept**: the same nullifier from two gates is two rows, both flagged
+  ``conflict``; nothing is dropped, and both gates (through their pulls and ``/conflicts``)
+  and the organizer see it.
+* **Cursor without gaps**: pushes of one event are serialised by a row lock on
+  ``gate_event_heads`` (the first statement of the push's transaction, an upsert: a lock on
+  PostgreSQL and SQLite alike), so sequence numbers of one event become visible in increasing
+  order and a reader's ``since`` never skips a row that commits later.
+* **Organizer access**: ``make_hub_router(..., organizer_check=...)`` takes the bridge's own check
+  (request, event) -> bool, so ``/conflicts`` is open to the organizer without this module
+  knowing the bridge's auth.
+
+Tables are SQLAlchemy Core on their own ``MetaData`` (:data:`metadata`), created by
+:func:`create_hub_tables` or by the Alembic snippet :mod:`gate.hub_migration`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from eth_utils.address import is_address
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = [
+    "GateDevice",
+    "create_hub_tables",
+    "make_hub_router",
+    "metadata",
+    "register_gate",
+    "revoke_gate",
+]
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "fgg"
+MAX_BATCH = 5_000
+HEX32 = r"^0x[0-9a-f]{64}$"
+
+metadata = MetaData()
+
+gate_devices = Table(
+    "gate_devices",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("event", String(42), nullable=False),
+    Column("gate_id", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("gate_devices_event_gate", "event", "gate_id"),
+)
+
+gate_event_heads = Table(
+    "gate_event_heads",
+    metadata,
+    Column("event", String(42), primary_key=True),
+    Column("pushes", BigInteger, nullable=False),
+)
+
+gate_checkins = Table(
+    "gate_checkins",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event", String(42), nullable=False),
+    Column("nullifier", String(66), nullable=False),
+    Column("gate_id", String(64), nullable=False),
+    Column("checked_at", Float, nullable=False),
+    Column("root", String(66), nullable=False),
+    Column("challenge", String(66), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("conflict", Boolean, nullable=False, default=False),
+    UniqueConstraint("event", "nullifier", "gate_id", name="gate_checkins_one_use_per_gate"),
+    Index("gate_checkins_event_seq", "event", "seq"),
+)
+
+
+def create_hub_tables(engine: Engine) -> None:
+    """Create the hub's tables if missing (tests, embedded SQLite; production uses Alembic)."""
+    metadata.create_all(engine)
+
+
+# ---------------------------------------------------------------------------------------------
+# gate keys
+
+
+class GateDevice(BaseModel):
+    """An authenticated gate device."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    event: str
+    gate_id: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def register_gate(conn: Connection, event: str, gate_id: str) -> str:
+    """Create a key for ``gate_id`` at ``event``; returns the full key (shown once, never stored).
+
+    Several keys per gate may exist (a replaced device); revoke the old one.
+    """
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    conn.execute(
+        gate_devices.insert().values(
+            key_id=key_id,
+            event=_event(event),
+            gate_id=gate_id,
+            secret_hash=_hash(secret),
+            created_at=datetime.now(UTC),
+        )
+    )
+    return f"{KEY_PREFIX}_{key_id}_{secret}"
+
+
+def revoke_gate(conn: Connection, key: str) -> bool:
+    """Revoke a key (the key itself, or ``fgg_<key id>``); True if it existed."""
+    parts = key.split("_", 2)
+    if len(parts) < 2 or parts[0] != KEY_PREFIX:
+        return False
+    result = conn.execute(
+        update(gate_devices)
+        .where(gate_devices.c.key_id == parts[1], gate_devices.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return result.rowcount == 1
+
+
+def _authenticate(conn: Connection, authorization: str | None) -> GateDevice | None:
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    parts = authorization.removeprefix("Bearer ").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    row = conn.execute(
+        select(gate_devices).where(
+            gate_devices.c.key_id == parts[1], gate_devices.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(_hash(parts[2]), row.secret_hash):
+        return None
+    return GateDevice(key_id=row.key_id, event=row.event, gate_id=row.gate_id)
+
+
+def _event(address: str) -> str:
+    if not is_address(address):
+        raise HTTPException(422, "event is not an Ethereum address")
+    return address.lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# wire models
+
+
+class CheckInIn(BaseModel):
+    """One check-in as a gate pushes it (``gate_id`` is taken from the key, not the body)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    nullifier: str = Field(pattern=HEX32)
+    checked_at: float = Field(ge=0)
+    root: str = Field(pattern=HEX32)
+    challenge: str = Field(pattern=HEX32)
+
+
+class PushIn(BaseModel):
+    checkins: list[CheckInIn] = Field(max_length=MAX_BATCH)
+
+
+class PushOut(BaseModel):
+    accepted: int  # new rows
+    duplicates: int  # already pushed by this gate (a retried push)
+    conflicts: list[str]  # nullifiers of this batch also used at another gate
+
+
+class CheckInOut(BaseModel):
+    seq: int
+    nullifier: str
+    gate_id: str
+    checked_at: float
+    root: str
+    challenge: str
+    conflict: bool
+
+
+class PullOut(BaseModel):
+    checkins: list[CheckInOut]
+    cursor: int  # pass as ``since`` next time
+    more: bool
+
+
+class ConflictOut(BaseModel):
+    nullifier: str
+    entries: list[CheckInOut]
+
+
+class ConflictsOut(BaseModel):
+    conflicts: list[ConflictOut]
+
+
+def _out(row: Any) -> CheckInOut:
+    return CheckInOut(
+        seq=row.seq,
+        nullifier=row.nullifier,
+        gate_id=row.gate_id,
+        checked_at=row.checked_at,
+        root=row.root,
+        challenge=row.challenge,
+        conflict=row.conflict,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# operations (usable without HTTP)
+
+
+def _lock_event(conn: Connection, event: str) -> None:
+    """Upsert the event's head row: its row lock serialises this event's pushes."""
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    stmt = insert(gate_event_heads).values(event=event, pushes=1)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["event"], set_={"pushes": gate_event_heads.c.pushes + 1}
+        )
+    )
+
+
+def push_checkins(
+    conn: Connection, event: str, gate_id: str, checkins: Sequence[CheckInIn]
+) -> PushOut:
+    """Store a gate's batch in the caller's transaction; see the module doc for the rules."""
+    _lock_event(conn, event)
+    wanted: dict[str, CheckInIn] = {}
+    for item in checkins:
+        wanted.setdefault(item.nullifier, item)  # a batch naming a nullifier twice: first wins
+    uses: dict[str, set[str]] = {}
+    for chunk in _chunks(list(wanted), 500):
+        for row in conn.execute(
+            select(gate_checkins.c.nullifier, gate_checkins.c.gate_id).where(
+                gate_checkins.c.event == event, gate_checkins.c.nullifier.in_(chunk)
+            )
+        ):
+            uses.setdefault(row.nullifier, set()).add(row.gate_id)
+    now = datetime.now(UTC)
+    new_rows: list[dict[str, Any]] = [
+        {
+            "event": event,
+            "nullifier": n,
+            "gate_id": gate_id,
+            "checked_at": item.checked_at,
+            "root": item.root,
+            "challenge": item.challenge,
+            "received_at": now,
+            "conflict": bool(uses.get(n)),
+        }
+        for n, item in wanted.items()
+        if gate_id not in uses.get(n, set())
+    ]
+    if new_rows:
+        conn.execute(gate_checkins.insert(), new_rows)
+    conflicted = sorted(str(r["nullifier"]) for r in new_rows if r["conflict"])
+    for chunk in _chunks(conflicted, 500):
+        conn.execute(
+            update(gate_checkins)
+            .where(gate_checkins.c.event == event, gate_checkins.c.nullifier.in_(chunk))
+            .values(conflict=True)
+        )
+    if conflicted:
+        log.warning(
+            "event %s: %d nullifier(s) from %s also used elsewhere", event, len(conflicted), gate_id
+        )
+    return PushOut(
+        accepted=len(new_rows), duplicates=len(wanted) - len(new_rows), conflicts=conflicted
+    )
+
+
+def pull_checkins(
+    conn: Connection, event: str, gate_id: str | None, since: int, limit: int
+) -> PullOut:
+    """Check-ins of ``event`` after ``since`` not made by ``gate_id`` (None: all)."""
+    # The head is read first: every row at or below it has committed (pushes of an event are
+    # serialised), so rows are read up to it and a cursor at it skips nothing, even on
+    # PostgreSQL's READ COMMITTED where each statement has its own snapshot.
+    head = conn.execute(
+        select(func.max(gate_checkins.c.seq)).where(gate_checkins.c.event == event)
+    ).scalar()
+    head = int(head or 0)
+    query = select(gate_checkins).where(
+        gate_checkins.c.event == event, gate_checkins.c.seq > since, gate_checkins.c.seq <= head
+    )
+    if gate_id is not None:
+        query = query.where(gate_checkins.c.gate_id != gate_id)
+    rows = conn.execute(query.order_by(gate_checkins.c.seq).limit(limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = rows[-1].seq if more else max(since, head)
+    return PullOut(checkins=[_out(r) for r in rows], cursor=cursor, more=more)
+
+
+def list_conflicts(conn: Connection, event: str) -> ConflictsOut:
+    """Every nullifier of ``event`` used at more than one gate, with all its uses."""
+    rows = conn.execute(
+        select(gate_checkins)
+        .where(gate_checkins.c.event == event, gate_checkins.c.conflict.is_(True))
+        .order_by(gate_checkins.c.nullifier, gate_checkins.c.checked_at)
+    ).fetchall()
+    grouped: dict[str, list[CheckInOut]] = {}
+    for row in rows:
+        grouped.setdefault(row.nullifier, []).append(_out(row))
+    return ConflictsOut(conflicts=[ConflictOut(nullifier=n, entries=e) for n, e in grouped.items()])
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# ---------------------------------------------------------------------------------------------
+# router
+
+OrganizerCheck = Callable[[Request, str], bool]
+
+
+def _event_param(
+    event: Annotated[str, Path(min_length=42, max_length=42, description="event address")],
+) -> str:
+    return _event(event)
+
+
+# module level: with postponed annotations FastAPI resolves these names in the module
+Event = Annotated[str, Depends(_event_param)]
+
+
+def make_hub_router(
+    engine: Engine | Callable[[], Engine],
+    *,
+    organizer_check: OrganizerCheck | None = None,
+    prefix: str = "/gate",
+) -> APIRouter:
+    """The hub's router. ``engine`` may be a callable (the bridge builds its engine lazily).
+
+    ``organizer_check(request, event)`` returns True when the request is the event's organizer
+    (the bridge's own auth); then ``/conflicts`` answers without a gate key. Endpoints are plain
+    functions: FastAPI runs them in its thread pool, the database calls block.
+    """
+    router = APIRouter(prefix=prefix, tags=["gate hub"])
+
+    def get_engine() -> Engine:
+        return engine() if callable(engine) and not isinstance(engine, Engine) else engine
+
+    def gate_device(request: Request, event: str) -> GateDevice:
+        with get_engine().connect() as conn:
+            device = _authenticate(conn, request.headers.get("authorization"))
+        if device is None:
+            raise HTTPException(401, "unknown or revoked gate key")
+        if device.event != event:
+            raise HTTPException(403, "this gate key is for another event")
+        return device
+
+    @router.post("/events/{event}/checkins", response_model=PushOut)
+    def push(event: Event, body: PushIn, request: Request) -> PushOut:
+        device = gate_device(request, event)
+        with get_engine().begin() as conn:
+            return push_checkins(conn, event, device.gate_id, body.checkins)
+
+    @router.get("/events/{event}/checkins", response_model=PullOut)
+    def pull(
+        event: Event,
+        request: Request,
+        since: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 500,
+    ) -> PullOut:
+        device = gate_device(request, event)
+        with get_engine().connect() as conn:
+            return pull_checkins(conn, event, device.gate_id, since, limit)
+
+    @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
+    def conflicts(event: Event, request: Request) -> ConflictsOut:
+        if organizer_check is None or not organizer_check(request, event):
+            gate_device(request, event)
+        with get_engine().connect() as conn:
+            return list_conflicts(conn, event)
+
+    return router

@@ -1,0 +1,66 @@
+"""Alembic migration snippet for the hub's tables (:mod:`gate.hub`), to merge into the bridge.
+
+The bridge owns ``api/`` and its Alembic folder; paste ``upgrade``/``downgrade`` into a new
+revision there (``alembic revision -m "gate hub tables"``) or call them from one::
+
+    from gate.hub_migration import downgrade as gate_hub_downgrade, upgrade as gate_hub_upgrade
+
+    def upgrade() -> None:
+        gate_hub_upgrade()
+
+    def downgrade() -> None:
+        gate_hub_downgrade()
+
+It creates exactly what :func:`gate.hub.create_hub_tables` creates (a test checks that Alembic's
+autogenerate finds no difference).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+def upgrade() -> None:
+    op.create_table(
+        "gate_devices",
+        sa.Column("key_id", sa.String(32), primary_key=True),
+        sa.Column("event", sa.String(42), nullable=False),
+        sa.Column("gate_id", sa.String(64), nullable=False),
+        sa.Column("secret_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("gate_devices_event_gate", "gate_devices", ["event", "gate_id"])
+    op.create_table(
+        "gate_event_heads",
+        sa.Column("event", sa.String(42), primary_key=True),
+        sa.Column("pushes", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
+        "gate_checkins",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("event", sa.String(42), nullable=False),
+        sa.Column("nullifier", sa.String(66), nullable=False),
+        sa.Column("gate_id", sa.String(64), nullable=False),
+        sa.Column("checked_at", sa.Float(), nullable=False),
+        sa.Column("root", sa.String(66), nullable=False),
+        sa.Column("challenge", sa.String(66), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("conflict", sa.Boolean(), nullable=False),
+        sa.UniqueConstraint("event", "nullifier", "gate_id", name="gate_checkins_one_use_per_gate"),
+    )
+    op.create_index("gate_checkins_event_seq", "gate_checkins", ["event", "seq"])
+
+
+def downgrade() -> None:
+    op.drop_index("gate_checkins_event_seq", table_name="gate_checkins")
+    op.drop_table("gate_checkins")
+    op.drop_table("gate_event_heads")
+    op.drop_index("gate_devices_event_gate", table_name="gate_devices")
+    op.drop_table("gate_devices")

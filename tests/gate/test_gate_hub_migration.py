@@ -1,0 +1,80 @@
+"""The Alembic snippet for the hub creates exactly the hub's tables (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from gate import hub_migration
+from gate.hub import CheckInIn, list_conflicts, metadata, push_checkins, register_gate
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+EVENT = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+
+
+def _upgrade(engine: Engine) -> None:
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        hub_migration.upgrade()
+
+
+def _diff(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+def _exercise(engine: Engine) -> None:
+    """The tables work: two gates push the same nullifier, both rows are flagged."""
+    row = {
+        "nullifier": "0x" + "11" * 32,
+        "checked_at": 1.0,
+        "root": "0x" + "22" * 32,
+        "challenge": "0x" + "33" * 32,
+    }
+    with engine.begin() as conn:
+        register_gate(conn, EVENT, "A")
+        assert push_checkins(conn, EVENT, "A", [CheckInIn(**row)]).conflicts == []
+        assert push_checkins(conn, EVENT, "B", [CheckInIn(**row)]).conflicts == [row["nullifier"]]
+        (conflict,) = list_conflicts(conn, EVENT).conflicts
+        assert [e.gate_id for e in conflict.entries] == ["A", "B"]
+
+
+def test_snippet_matches_the_tables_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
+    _upgrade(engine)
+    assert _diff(engine) == []
+    _exercise(engine)
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        hub_migration.downgrade()
+    assert inspect(engine).get_table_names() == []
+
+
+@pytest.fixture()
+def pg_engine() -> Iterator[Engine]:
+    schema = f"gate_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # no server: skip, as the other postgres tests do
+        admin.dispose()
+        pytest.skip(f"PostgreSQL unavailable: {type(exc).__name__}")
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_snippet_matches_the_tables_on_postgres(pg_engine: Engine) -> None:
+    _upgrade(pg_engine)
+    assert _diff(pg_engine) == []
+    _exercise(pg_engine)
