@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -53,13 +54,22 @@ def _cli_path(node_dir: Path) -> Path:
     return node_dir / "node_modules" / "ipfs" / "src" / "cli.js"
 
 
-def _installed_version(node_dir: Path) -> str | None:
+def _lock_digest(node_dir: Path) -> str:
+    return hashlib.sha256((node_dir / "package-lock.json").read_bytes()).hexdigest()
+
+
+def _stamp(node_dir: Path) -> Path:
+    return node_dir / "node_modules" / ".fairgate-lock-sha256"
+
+
+def _is_installed(node_dir: Path) -> bool:
+    """Installed from *this* lockfile: a pulled lock change triggers a reinstall."""
     try:
-        manifest = json.loads((node_dir / "node_modules" / "ipfs" / "package.json").read_text())
-    except (OSError, ValueError):
-        return None
-    version = manifest.get("version")
-    return version if isinstance(version, str) else None
+        return _cli_path(node_dir).is_file() and (
+            _stamp(node_dir).read_text().strip() == _lock_digest(node_dir)
+        )
+    except OSError:
+        return False
 
 
 def ensure_jsipfs_installed(node_dir: Path = IPFS_NODE_DIR, *, timeout_s: float = 1200.0) -> Path:
@@ -71,7 +81,7 @@ def ensure_jsipfs_installed(node_dir: Path = IPFS_NODE_DIR, *, timeout_s: float 
     one folder would delete each other's files.
     """
     cli = _cli_path(node_dir)
-    if cli.is_file() and _installed_version(node_dir) == JSIPFS_VERSION:
+    if _is_installed(node_dir):
         return cli
     npm = shutil.which("npm")
     if npm is None:
@@ -80,12 +90,13 @@ def ensure_jsipfs_installed(node_dir: Path = IPFS_NODE_DIR, *, timeout_s: float 
         raise ToolchainError(f"{node_dir}/package-lock.json is missing: cannot install js-ipfs")
     with open(node_dir / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if cli.is_file() and _installed_version(node_dir) == JSIPFS_VERSION:
+        if _is_installed(node_dir):
             return cli  # another process installed it while we waited
         logger.info("installing js-ipfs %s in %s (npm ci, ~289 MB)", JSIPFS_VERSION, node_dir)
         started = time.monotonic()
         proc = subprocess.Popen(
-            [npm, "ci", "--no-audit", "--no-fund", "--progress=false"],
+            # --prefer-offline: tarballs already in ~/.npm are not revalidated against the registry
+            [npm, "ci", "--no-audit", "--no-fund", "--progress=false", "--prefer-offline"],
             cwd=node_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -123,6 +134,7 @@ def ensure_jsipfs_installed(node_dir: Path = IPFS_NODE_DIR, *, timeout_s: float 
             raise ToolchainError(
                 f"npm ci of js-ipfs failed (exit {proc.returncode}): " + " | ".join(tail[-5:])
             )
+        _stamp(node_dir).write_text(_lock_digest(node_dir) + "\n")
         logger.info("js-ipfs installed in %.1f s", elapsed)
     return cli
 
