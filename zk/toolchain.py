@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,7 +100,7 @@ def run_tool(
     that need it and is never logged.
     """
     cli = {"snarkjs": snarkjs_cli, "circom2": circom2_cli}[tool]()
-    log.debug("running %s %s", tool, args[0] if args else "")
+    started = time.perf_counter()
     try:
         proc = subprocess.run(
             [node_executable(), str(cli), *args],
@@ -114,7 +115,9 @@ def run_tool(
         raise ToolchainError(
             f"{tool} {args[0] if args else ''} timed out after {timeout} s"
         ) from exc
+    what = " ".join(args[:2])
+    log.info("%s %s: %.1f s (exit %d)", tool, what, time.perf_counter() - started, proc.returncode)
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
-        raise ToolchainError(f"{tool} {' '.join(args[:2])} failed: {tail}", tool=tool)
+        raise ToolchainError(f"{tool} {what} failed: {tail}", tool=tool)
     return proc
