@@ -409,11 +409,12 @@ def replay_revert_data(w3: Web3, receipt: TxReceipt) -> bytes | None:
     tx = w3.eth.get_transaction(receipt["transactionHash"])
     call: dict[str, Any] = {
         "from": tx["from"],
-        "to": tx.get("to"),
         "data": HexBytes(tx.get("input", b"")),
         "value": tx.get("value", 0),
         "gas": tx["gas"],
     }
+    if tx.get("to"):  # a failed deployment has none: the call then runs the init code
+        call["to"] = tx["to"]
     block = receipt["blockNumber"]
     for at in (block - 1, block) if block > 0 else (block,):
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
 from chain.ganache import GanacheRunner, free_port
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def start_node(*extra_args: str, hardfork: str | None = None) -> GanacheRunner:

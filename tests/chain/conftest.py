@@ -8,18 +8,15 @@ shared ``ganache``/``w3`` (tests/conftest.py); names differ so nothing shadows t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import start_node
+from chain_helpers import FIXTURES, start_node
 from web3 import Web3
 
 from chain.ganache import GanacheRunner
 from chain.keys import Signer, dev_signer
 from fairgate.settings import Settings
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from chain_helpers import rpc, start_node
+from chain_helpers import FIXTURES, rpc, start_node
 from web3 import Web3
 
 from chain.errors import Panic, RevertReason, UnknownRevert, error_class, register_abi
@@ -323,3 +323,20 @@ def test_node_failures_are_chain_errors(chain_settings: Settings) -> None:
     assert not isinstance(info.value, SendRefused)
     with pytest.raises(ChainError):
         sender.send(_transfer(dev_signer(1).address))  # estimation needs the node too
+
+
+def test_failed_deployment_is_decoded(node_w3: Web3, chain_settings: Settings) -> None:
+
+    from chain.compiler import compile_contracts
+
+    artifact = compile_contracts(FIXTURES / "reverter")["BadDeploy"]
+    register_abi(artifact.abi)
+    no_deploy = error_class("NoDeploy")
+    sender = TransactionSender(node_w3, dev_signer(7), settings=chain_settings)
+    with pytest.raises(no_deploy) as info:  # found by the estimation
+        sender.send({"data": artifact.bytecode})
+    assert info.value.values == {"code": 7}
+    handle = sender.send({"data": artifact.bytecode}, gas=300_000)  # mined, then replayed
+    with pytest.raises(no_deploy) as info:
+        sender.wait(handle)
+    assert info.value.tx_hash == handle.tx_hash
