@@ -76,8 +76,13 @@ def free_port(host: str = HOST) -> int:
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
-    """Whether nothing listens on ``host:port`` (checked by binding it, as Ganache will)."""
+    """Whether nothing listens on ``host:port`` (checked by binding it, as Ganache will).
+
+    With ``SO_REUSEADDR``, as servers (Ganache included) bind: connections of a stopped server
+    left in TIME_WAIT do not make its port look taken.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -95,9 +100,7 @@ def dev_accounts(count: int | None = None, mnemonic: str | None = None) -> list[
     count = settings.ganache_accounts if count is None else count
     phrase = settings.ganache_mnemonic if mnemonic is None else mnemonic
     seed = seed_from_mnemonic(phrase, passphrase="")
-    return [
-        Account.from_key(key_from_seed(seed, HD_PATH.format(index=i))) for i in range(count)
-    ]
+    return [Account.from_key(key_from_seed(seed, HD_PATH.format(index=i))) for i in range(count)]
 
 
 def _load_prctl() -> Any:
