@@ -1,0 +1,224 @@
+"""The factory, one-time initialization of clones, parameter checks, tiers, roles and organizer
+hand-over."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import GA, GA_FACE, VIP, tier
+from .helpers import (
+    MARKET_ONLY,
+    ZERO_ADDRESS,
+    as_bytes32_hex,
+    bytes32,
+    commitments,
+    order_ref,
+    reverts,
+)
+
+# ----------------------------------------------------------------------------- factory
+
+
+def test_factory_creates_initialized_clones(
+    factory, implementation, create_event, organizer, minter, gate, stranger, schedule
+):
+    assert factory.implementation() == implementation
+    first = create_event(sender=stranger)  # creating is permissionless
+    second = create_event()
+    assert factory.eventCount() == 2
+    assert (factory.eventAt(0), factory.eventAt(1)) == (first, second)
+    assert first != second != implementation
+    assert first.organizer() == organizer  # the named organizer, not the creator
+    assert tuple(first.schedule()) == (schedule.starts, schedule.ends)
+    assert first.transferPolicy() == MARKET_ONLY
+    assert (first.rolesOf(minter), first.rolesOf(gate), first.rolesOf(stranger)) == (1, 2, 0)
+    assert first.tierCount() == 2
+    assert tuple(first.tier(GA))[:3] == (GA_FACE, 1_000, 0)
+    assert first.nextTokenId() == 0
+    assert not first.cancelled()
+
+
+def test_creation_events(factory, organizer, minter, gate, deployer, schedule, default_tiers):
+    params = (
+        "Night",
+        "NGT",
+        "",
+        organizer,
+        minter,
+        gate,
+        ZERO_ADDRESS,
+        MARKET_ONLY,
+        schedule.starts,
+        schedule.ends,
+        60,
+        default_tiers,
+    )
+    tx = factory.createEvent(params, {"from": deployer})
+    created = tx.events["EventCreated"]
+    assert (created["organizer"], created["creator"], created["name"]) == (
+        organizer,
+        deployer,
+        "Night",
+    )
+    configured = tx.events["EventConfigured"]
+    assert (configured["organizer"], configured["name"]) == (organizer, "Night")
+    assert (configured["startsAt"], configured["endsAt"]) == (schedule.starts, schedule.ends)
+    assert [e["tierId"] for e in tx.events["TierAdded"]] == [0, 1]
+    assert [(e["account"], e["roles"]) for e in tx.events["RolesSet"]] == [(minter, 1), (gate, 2)]
+
+
+def test_one_account_may_be_minter_and_gate(create_event, minter):
+    assert create_event(gate_=minter).rolesOf(minter) == 3
+
+
+def test_clone_cannot_be_initialized_again(ticket, organizer, stranger, schedule, default_tiers):
+    params = (
+        "x", "x", "", stranger, stranger, stranger, ZERO_ADDRESS, 0,
+        schedule.starts, schedule.ends, 0, default_tiers,
+    )  # fmt: skip
+    with reverts("AlreadyInitialized"):
+        ticket.initialize(params, {"from": stranger})
+    assert ticket.organizer() == organizer
+
+
+def test_implementation_cannot_be_initialized(implementation, stranger, schedule, default_tiers):
+    params = (
+        "x", "x", "", stranger, stranger, stranger, ZERO_ADDRESS, 0,
+        schedule.starts, schedule.ends, 0, default_tiers,
+    )  # fmt: skip
+    with reverts("AlreadyInitialized"):
+        implementation.initialize(params, {"from": stranger})
+
+
+@pytest.mark.parametrize(
+    "override, error, args",
+    [
+        ({"organizer_": ZERO_ADDRESS}, "InvalidParameter", ("organizer",)),
+        ({"currency": "0x" + "11" * 20}, "UnsupportedCurrency", ("0x" + "11" * 20,)),
+        ({"ends": 0}, "InvalidParameter", ("schedule",)),
+        ({"tiers": [tier(GA_FACE, 0)]}, "InvalidParameter", ("supply",)),
+        ({"tiers": [(GA_FACE, 10, 1, 10_000, 0, 0, 0)]}, "InvalidParameter", ("supply",)),
+        ({"tiers": [tier(GA_FACE, 10, royalty_bps=10_001)]}, "InvalidParameter", ("royalty",)),
+        ({"tiers": [tier(GA_FACE, 10, opens=2, closes=1)]}, "InvalidParameter", ("window",)),
+        (
+            {"tiers": [tier(GA_FACE, 2**19), tier(GA_FACE, 2**19 + 1)]},
+            "InvalidParameter",
+            ("supply",),
+        ),
+    ],
+    ids=[
+        "no-organizer",
+        "erc20",
+        "ends-before-start",
+        "zero-supply",
+        "minted-set",
+        "royalty>100%",
+        "window",
+        "over-2^20-tickets",
+    ],
+)
+def test_invalid_event_parameters_are_refused(create_event, schedule, override, error, args):
+    if override.get("ends") == 0:
+        override = {"ends": schedule.starts}
+    with reverts(error, *args):
+        create_event(**override)
+
+
+def test_exactly_2_pow_20_tickets_fit(create_event):
+    ticket = create_event(tiers=[tier(GA_FACE, 2**19), tier(GA_FACE, 2**19)])
+    assert ticket.tierCount() == 2
+
+
+# ----------------------------------------------------------------------------- tiers
+
+
+def test_organizer_adds_tiers(ticket, organizer, alice):
+    tx = ticket.addTier(tier(5, 7, cap_bps=12_000, royalty_bps=0), {"from": organizer})
+    assert tx.events["TierAdded"]["tierId"] == 2
+    assert tuple(tx.events["TierAdded"]["tier"])[:2] == (5, 7)
+    assert ticket.tierCount() == 3
+    assert ticket.resaleCap(2) == 6
+    with reverts("MissingRole", alice, 0):
+        ticket.addTier(tier(5, 7), {"from": alice})
+    with reverts("InvalidParameter", "supply"):
+        ticket.addTier(tier(5, 2**20), {"from": organizer})  # over the event's 2^20 in total
+
+
+def test_unknown_tiers_and_tickets(ticket):
+    with reverts("UnknownTier", 2):
+        ticket.tier(2)
+    with reverts("UnknownTier", 9):
+        ticket.resaleCap(9)
+    with reverts("NonexistentTicket", 0):
+        ticket.tierOf(0)
+    with reverts("NonexistentTicket", 0):
+        ticket.paidInEth(0)
+    with reverts("NonexistentTicket", 0):
+        ticket.movesOf(0)
+
+
+# ----------------------------------------------------------------------------- roles
+
+
+def test_set_roles_grants_and_removes(ticket, organizer, minter, alice):
+    tx = ticket.setRoles(alice, 3, {"from": organizer})
+    assert (tx.events["RolesSet"]["account"], tx.events["RolesSet"]["roles"]) == (alice, 3)
+    ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": alice})
+    ticket.publishRoot(bytes32(5), {"from": alice})
+    ticket.setRoles(minter, 0, {"from": organizer})
+    assert ticket.rolesOf(minter) == 0
+    with reverts("MissingRole", minter, 1):
+        ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": minter})
+
+
+def test_set_roles_refusals(ticket, organizer, minter, alice):
+    with reverts("InvalidParameter", "roles"):
+        ticket.setRoles(alice, 4, {"from": organizer})
+    with reverts("MissingRole", minter, 0):  # the minter cannot grant itself more
+        ticket.setRoles(minter, 3, {"from": minter})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t, a: t.setBaseURI("ipfs://x/", {"from": a}),
+        lambda t, a: t.setOrganizer(a, {"from": a}),
+        lambda t, a: t.setVerifier(a, {"from": a}),
+        lambda t, a: t.setResaleWindow(VIP, 0, 1, {"from": a}),
+    ],
+    ids=["setBaseURI", "setOrganizer", "setVerifier", "setResaleWindow"],
+)
+def test_organizer_only_functions(ticket, minter, gate, call):
+    for account in (minter, gate):
+        with reverts("MissingRole", account, 0):
+            call(ticket, account)
+
+
+def test_organizer_hands_over_the_event(ticket, organizer, alice, bob):
+    tx = ticket.setOrganizer(alice, {"from": organizer})
+    assert (
+        tx.events["OrganizerChanged"]["previous"],
+        tx.events["OrganizerChanged"]["organizer"],
+    ) == (
+        organizer,
+        alice,
+    )
+    assert ticket.organizer() == alice
+    with reverts("MissingRole", organizer, 0):
+        ticket.cancel({"from": organizer})
+    with reverts("MissingRole", organizer, 1):
+        ticket.mintBatch(GA, [(bob, order_ref(), commitments(1))], {"from": organizer})
+    ticket.mintBatch(GA, [(bob, order_ref(), commitments(1))], {"from": alice})
+    ticket.publishRoot(bytes32(9), {"from": alice})
+    assert as_bytes32_hex(ticket.currentRoot()) == bytes32(9)
+    assert ticket.royaltyInfo(0, 10_000)[0] == alice
+    with reverts("InvalidParameter", "organizer"):
+        ticket.setOrganizer(ZERO_ADDRESS, {"from": alice})
+
+
+def test_event_without_minter_or_gate(create_event, organizer, minter, alice):
+    ticket = create_event(minter_=ZERO_ADDRESS, gate_=ZERO_ADDRESS)
+    assert ticket.rolesOf(minter) == 0
+    assert ticket.rolesOf(ZERO_ADDRESS) == 0
+    ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": organizer})
+    assert ticket.ownerOf(0) == alice
