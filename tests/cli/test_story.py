@@ -1,0 +1,181 @@
+"""The ticket story through the real ``fairgate`` command, as users would type it.
+
+One module-scoped story on the session's Ganache (steps grouped: each command is a process start):
+the organizer creates an event (metadata into the embedded IPFS store), fans create wallets, buy
+with ETH, list above the cap (refused with a plain message) and at the cap, another wallet buys
+the resale, a gift is accepted, tickets are listed, comps are minted to a fan's commitment, the
+gate root is published, a holder proves at the gate and the gate reads the QR image.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from metadata.store import EmbeddedStore
+from tests.cli.conftest import EVENT_TOML, PASSWORD, Cli, write_event_file
+
+pytestmark = pytest.mark.ganache
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@pytest.fixture(scope="module")
+def story(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Wallets alice, bob, carol (funded) and the event NIGHT1 created by dev account 1."""
+    folder = tmp_path_factory.mktemp("event")
+    created = cli.as_("dev:1", "organizer", "create", str(write_event_file(folder, EVENT_TOML)))
+    event = ADDRESS.search(created.stdout)
+    assert event, created
+    addresses = {"event": event.group(0)}
+    for name in ("alice", "bob", "carol"):
+        made = cli.as_(name, "fan", "wallet", "create")
+        addresses[name] = ADDRESS.findall(made.stdout)[0]
+        cli("dev", "fund", addresses[name], "--eth", "2")
+    return addresses
+
+
+def test_create_recorded_event_and_pinned_metadata(cli: Cli, story: dict[str, str]) -> None:
+    index = json.loads((cli.home / "events.json").read_text())
+    record = index["1337"][story["event"]]
+    assert record["symbol"] == "NIGHT1" and record["tiers"] == ["General", "VIP"]
+    store = EmbeddedStore(cli.home / "ipfs")
+    meta = json.loads(store.get(record["cid"], "tiers/0"))
+    assert meta["name"] == "Night One — General"
+    assert {"trait_type": "Venue", "value": "Warehouse 9"} in meta["attributes"]
+    assert store.get(record["cid"], "image.png").startswith(b"\x89PNG")
+
+
+def test_wallets_are_encrypted_and_never_echo_secrets(cli: Cli, story: dict[str, str]) -> None:
+    keystore = json.loads((cli.home / "wallets" / "alice.json").read_text())
+    assert keystore["crypto"]["kdf"] == "scrypt"
+    assert (cli.home / "wallets" / "alice.json").stat().st_mode & 0o077 == 0
+    shown = cli("fan", "wallet", "show", "-w", "alice")
+    assert story["alice"] in shown.stdout and "balance 2 ETH" in shown.stdout
+    again = cli.as_("alice", "fan", "wallet", "create", ok=False)
+    assert "wallet 'alice' already exists" in again.stderr
+
+
+def test_wrong_password(cli: Cli, story: dict[str, str], tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    result = cli(
+        "fan", "buy", "NIGHT1", "0", "--yes", "-w", "alice", "--password-file", str(wrong), ok=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: wrong password or corrupted keystore"
+
+
+def test_unknown_event_and_tier(cli: Cli, story: dict[str, str]) -> None:
+    result = cli.as_("alice", "fan", "buy", "NOSUCH", "0", "--yes", ok=False)
+    assert result.stderr.strip() == (
+        "error: unknown event 'NOSUCH': give its contract address or its symbol"
+    )
+    result = cli.as_("alice", "fan", "buy", "NIGHT1", "7", "--yes", ok=False)
+    assert result.stderr.strip() == "error: tier 7 does not exist in this event"
+
+
+def test_market_story(cli: Cli, story: dict[str, str]) -> None:
+    w3 = Web3(Web3.HTTPProvider(cli.env["FAIRGATE_RPC_URL"]))
+    bought = cli.as_("alice", "fan", "buy", "NIGHT1", "0", "-n", "2", "--yes")
+    assert "bought tickets 0, 1 for 0.1 ETH" in bought.stdout
+
+    above = cli.as_("alice", "fan", "list", "NIGHT1:0", "0.1", ok=False)
+    assert above.returncode == 1
+    assert above.stderr.strip() == (
+        "error: price 0.1 ETH is above this ticket's resale cap of 0.055 ETH"
+    )
+    assert (
+        "listed ticket 0 at 0.055 ETH"
+        in cli.as_("alice", "fan", "list", "NIGHT1:0", "0.055").stdout
+    )
+    assert "now 0.05 ETH" in cli.as_("alice", "fan", "update", "NIGHT1:0", "0.05").stdout
+    cli.as_("alice", "fan", "unlist", "NIGHT1:0")
+    cli.as_("alice", "fan", "list", "0", "0.055", "--event", "NIGHT1")
+
+    alice_before = w3.eth.get_balance(story["alice"])
+    resale = cli.as_("bob", "fan", "buy-resale", "NIGHT1:0", "--yes")
+    assert "bought ticket 0 for 0.055 ETH (royalty 0.00275 ETH to the organizer)" in resale.stdout
+    assert w3.eth.get_balance(story["alice"]) - alice_before == 55 * 10**15 - 275 * 10**13
+
+    cli.as_("alice", "fan", "gift", "NIGHT1:1", story["carol"])
+    taken = cli.as_("bob", "fan", "buy-resale", "NIGHT1:1", "--yes", ok=False)
+    assert f"reserved for {story['carol']}" in taken.stderr
+    assert (
+        "accepted the gift of ticket 1"
+        in cli.as_("carol", "fan", "buy-resale", "NIGHT1:1", "--yes").stdout
+    )
+
+    listing = cli("fan", "tickets", "-w", "bob")
+    assert "NIGHT1:0" in listing.stdout and "General" in listing.stdout
+    assert "no tickets held by" in cli("fan", "tickets", "-w", "alice").stdout
+
+
+def test_comps_to_a_fans_commitment(cli: Cli, story: dict[str, str]) -> None:
+    made = cli.as_("carol", "fan", "commitment", "NIGHT1")
+    holder, commitment = made.stdout.strip().split(",")
+    assert holder == story["carol"]
+    minted = cli.as_(
+        "dev:1", "organizer", "mint", "NIGHT1", "1", "--to", holder, "--commitment", commitment
+    )
+    assert f"to {story['carol']}" in minted.stdout
+    not_organizer = cli.as_(
+        "bob",
+        "organizer",
+        "mint",
+        "NIGHT1",
+        "1",
+        "--to",
+        holder,
+        "--commitment",
+        commitment,
+        ok=False,
+    )
+    assert "is not allowed to do this" in not_organizer.stderr
+    carol = cli("fan", "tickets", "NIGHT1", "-w", "carol")
+    assert "VIP" in carol.stdout and "General" in carol.stdout
+
+
+@pytest.mark.slow
+def test_publish_prove_and_verify_at_the_gate(
+    cli: Cli, story: dict[str, str], tmp_path: Path
+) -> None:
+    published = cli.as_("dev:1", "organizer", "publish-root", "NIGHT1")
+    assert "published root 0x" in published.stdout
+    assert "already published" in cli.as_("dev:1", "organizer", "publish-root", "NIGHT1").stdout
+
+    png, text = tmp_path / "ticket.png", tmp_path / "ticket.txt"
+    proved = cli.as_(
+        "carol",
+        "fan",
+        "prove",
+        "NIGHT1:1",
+        "--challenge",
+        "0x2a",
+        "--png",
+        str(png),
+        "--out",
+        str(text),
+    )
+    assert "█" in proved.stdout or "▀" in proved.stdout
+    assert PASSWORD not in proved.output
+    payload = text.read_text().strip()
+    assert payload.startswith("FG1:") and payload in proved.stdout
+
+    admitted = cli("gate", "verify", "NIGHT1", str(png), "--challenge", "42")
+    assert "ADMITTED valid ticket of Night One" in admitted.stdout
+    replay = cli("gate", "verify", "NIGHT1", "-", "--challenge", "43", stdin=payload, ok=False)
+    assert "REFUSED the proof answers another challenge" in replay.stdout
+    garbage = cli("gate", "verify", "NIGHT1", "-", "--challenge", "42", stdin="FG1:XYZ", ok=False)
+    assert "REFUSED" in garbage.stdout
+
+    # the seller's old secret no longer opens the door: alice does not hold ticket 0 any more
+    stale = cli.as_("alice", "fan", "prove", "NIGHT1:0", "--challenge", "0x2a", ok=False)
+    assert stale.stderr.strip() == "error: ticket 0 is not held by wallet alice"
+
+    sales = cli("organizer", "sales", "NIGHT1")
+    assert re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+2\s+│\s+0\s+│\s+98", sales.stdout), sales
