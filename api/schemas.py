@@ -249,6 +249,10 @@ class WebhookAck(Model):
     outcome: str
 
 
+class Live(Model):
+    status: Literal["ok"]
+
+
 class Health(Model):
     status: Literal["ok"]
     database: str

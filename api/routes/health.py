@@ -4,9 +4,15 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.deps import ProviderDep, SessionDep
-from api.schemas import Health
+from api.schemas import Health, Live
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/health/live", response_model=Live)
+def live() -> Live:
+    """Liveness: answers without touching the database (also the benchmark's baseline)."""
+    return Live(status="ok")
 
 
 @router.get("/health", response_model=Health)

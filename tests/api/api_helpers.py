@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import secrets as _secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-
-import secrets as _secrets
 
 from api.schemas import FIELD_MODULUS
 
@@ -19,15 +18,29 @@ def commitments(n: int) -> list[str]:
     return [str(secrets.randbelow(FIELD_MODULUS - 1) + 1) for _ in range(n)]
 
 
-def event_body(supply: int = 100, *, tiers: int = 1, price_cents: int = 5000, name: str = "Show") -> dict[str, Any]:
+def event_body(
+    supply: int = 100, *, tiers: int = 1, price_cents: int = 5000, name: str = "Show"
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "name": name, "symbol": "SHOW", "venue": "Hall",
-        "starts_at": (now + timedelta(days=30)).isoformat(), "ends_at": (now + timedelta(days=31)).isoformat(),
-        "tiers": [{"name": f"Tier {i}", "price_cents": price_cents, "face_value_wei": 10**15, "supply": supply,
-                   "resale_cap_bps": 11000, "royalty_bps": 500,
-                   "resale_opens_at": int(now.timestamp()), "resale_closes_at": int((now + timedelta(days=29)).timestamp())}
-                  for i in range(tiers)],
+        "name": name,
+        "symbol": "SHOW",
+        "venue": "Hall",
+        "starts_at": (now + timedelta(days=30)).isoformat(),
+        "ends_at": (now + timedelta(days=31)).isoformat(),
+        "tiers": [
+            {
+                "name": f"Tier {i}",
+                "price_cents": price_cents,
+                "face_value_wei": 10**15,
+                "supply": supply,
+                "resale_cap_bps": 11000,
+                "royalty_bps": 500,
+                "resale_opens_at": int(now.timestamp()),
+                "resale_closes_at": int((now + timedelta(days=29)).timestamp()),
+            }
+            for i in range(tiers)
+        ],
     }
 
 
@@ -37,18 +50,30 @@ def create_event(client: TestClient, key: str, supply: int = 100, **kw: Any) -> 
     return r.json()
 
 
-def order_body(event: dict[str, Any], quantity: int = 2, wallet: str = "custody", tier: int = 0) -> dict[str, Any]:
-    return {"event_id": event["id"], "tier_id": event["tiers"][tier]["id"], "quantity": quantity,
-            "email": "fan@example.com", "wallet": wallet, "commitments": commitments(quantity)}
+def order_body(
+    event: dict[str, Any], quantity: int = 2, wallet: str = "custody", tier: int = 0
+) -> dict[str, Any]:
+    return {
+        "event_id": event["id"],
+        "tier_id": event["tiers"][tier]["id"],
+        "quantity": quantity,
+        "email": "fan@example.com",
+        "wallet": wallet,
+        "commitments": commitments(quantity),
+    }
 
 
-def place_order(client: TestClient, event: dict[str, Any], quantity: int = 2, wallet: str = "custody") -> dict[str, Any]:
+def place_order(
+    client: TestClient, event: dict[str, Any], quantity: int = 2, wallet: str = "custody"
+) -> dict[str, Any]:
     r = client.post("/orders", json=order_body(event, quantity, wallet))
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def pay(client: TestClient, order: dict[str, Any], card: str = "4242424242424242") -> dict[str, Any]:
+def pay(
+    client: TestClient, order: dict[str, Any], card: str = "4242424242424242"
+) -> dict[str, Any]:
     r = client.post(f"/checkout/{order['payment_ref']}", json={"card_number": card})
     assert r.status_code == 200, r.text
     return r.json()
@@ -76,13 +101,19 @@ def bridge_env(settings: Any, **extra: str) -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGATE_")}
-    env.update({
-        "FAIRGATE_ENV": "test", "FAIRGATE_HOME": str(settings.home), "FAIRGATE_DATABASE_URL": settings.database_url,
-        "FAIRGATE_RPC_URL": settings.rpc_url, "FAIRGATE_FACTORY_ADDRESS": settings.factory_address,
-        "FAIRGATE_ADMIN_API_KEY": settings.admin_api_key.get_secret_value(),
-        "FAIRGATE_ORDER_RATE_PER_S": str(settings.order_rate_per_s),
-        "FAIRGATE_ORDER_RATE_BURST": str(settings.order_rate_burst), "FAIRGATE_WORKER_POLL_S": "0.05",
-    })
+    env.update(
+        {
+            "FAIRGATE_ENV": "test",
+            "FAIRGATE_HOME": str(settings.home),
+            "FAIRGATE_DATABASE_URL": settings.database_url,
+            "FAIRGATE_RPC_URL": settings.rpc_url,
+            "FAIRGATE_FACTORY_ADDRESS": settings.factory_address,
+            "FAIRGATE_ADMIN_API_KEY": settings.admin_api_key.get_secret_value(),
+            "FAIRGATE_ORDER_RATE_PER_S": str(settings.order_rate_per_s),
+            "FAIRGATE_ORDER_RATE_BURST": str(settings.order_rate_burst),
+            "FAIRGATE_WORKER_POLL_S": "0.05",
+        }
+    )
     env.update(extra)
     return env
 
@@ -103,8 +134,19 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         env = bridge_env(settings, FAIRGATE_PUBLIC_URL=self.url, **extra)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api", "--port", str(self.port), "--workers", str(workers), "--log-level", "warning"],
-            cwd=PROJECT_ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

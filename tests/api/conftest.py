@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_helpers import ADMIN_KEY
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -34,7 +35,6 @@ from chain.sender import TransactionSender
 from fairgate.settings import Settings
 
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-from api_helpers import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +63,26 @@ def platform(ganache: GanacheRunner, w3: Web3, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, ganache: GanacheRunner, platform: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str,
+    ganache: GanacheRunner,
+    platform: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     from pydantic import SecretStr
 
     return Settings(
-        env="test", home=tmp_path_factory.mktemp("home"), database_url=database_url,
-        rpc_url=ganache.url, factory_address=platform, admin_api_key=SecretStr(ADMIN_KEY),
-        order_rate_per_s=1000, order_rate_burst=1000, receipt_timeout_s=60,
-        reservation_ttl_s=600, worker_poll_s=0.05,
+        env="test",
+        home=tmp_path_factory.mktemp("home"),
+        database_url=database_url,
+        rpc_url=ganache.url,
+        factory_address=platform,
+        admin_api_key=SecretStr(ADMIN_KEY),
+        order_rate_per_s=1000,
+        order_rate_burst=1000,
+        receipt_timeout_s=60,
+        reservation_ttl_s=600,
+        worker_poll_s=0.05,
     )
 
 
@@ -102,8 +114,13 @@ def provider(settings: Settings) -> LocalProvider:
 
 
 @pytest.fixture()
-def app_client(settings: Settings, engine: Engine, db: sessionmaker[Session], bridge_chain: BridgeChain,
-               provider: LocalProvider) -> Iterator[TestClient]:
+def app_client(
+    settings: Settings,
+    engine: Engine,
+    db: sessionmaker[Session],
+    bridge_chain: BridgeChain,
+    provider: LocalProvider,
+) -> Iterator[TestClient]:
     app = create_app(settings, engine=engine, provider=provider, chain=bridge_chain)
     with TestClient(app) as client:
         yield client

@@ -4,10 +4,8 @@ organizer, gate. Nothing leaks across events: another event's resources answer 4
 from __future__ import annotations
 
 import pytest
+from api_helpers import ADMIN_KEY, create_event, event_body, order_body, place_order
 from fastapi.testclient import TestClient
-from api_helpers import create_event, event_body, order_body, place_order
-
-from api_helpers import ADMIN_KEY
 
 pytestmark = [pytest.mark.postgres, pytest.mark.ganache]
 
@@ -17,11 +15,22 @@ def world(app_client: TestClient, organizer_key: str, other_organizer_key: str):
     event = create_event(app_client, organizer_key, supply=10)
     other_event = create_event(app_client, other_organizer_key, supply=10)
     order = place_order(app_client, event, 1)
-    gate = app_client.post(f"/organizer/events/{event['id']}/gate-keys", headers={"X-API-Key": organizer_key}).json()
-    other_gate = app_client.post(f"/organizer/events/{other_event['id']}/gate-keys",
-                                 headers={"X-API-Key": other_organizer_key}).json()
-    return {"event": event, "other_event": other_event, "order": order, "gate": gate["api_key"],
-            "other_gate": other_gate["api_key"], "organizer": organizer_key, "other": other_organizer_key}
+    gate = app_client.post(
+        f"/organizer/events/{event['id']}/gate-keys", headers={"X-API-Key": organizer_key}
+    ).json()
+    other_gate = app_client.post(
+        f"/organizer/events/{other_event['id']}/gate-keys",
+        headers={"X-API-Key": other_organizer_key},
+    ).json()
+    return {
+        "event": event,
+        "other_event": other_event,
+        "order": order,
+        "gate": gate["api_key"],
+        "other_gate": other_gate["api_key"],
+        "organizer": organizer_key,
+        "other": other_organizer_key,
+    }
 
 
 ROLES = ["none", "fan", "other_organizer", "organizer", "gate", "other_gate", "admin"]
@@ -29,29 +38,68 @@ ROLES = ["none", "fan", "other_organizer", "organizer", "gate", "other_gate", "a
 
 def headers_for(role: str, w) -> dict[str, str]:
     return {
-        "none": {}, "fan": {"X-Order-Token": w["order"]["order_token"]},
-        "other_organizer": {"X-API-Key": w["other"]}, "organizer": {"X-API-Key": w["organizer"]},
-        "gate": {"X-API-Key": w["gate"]}, "other_gate": {"X-API-Key": w["other_gate"]}, "admin": {"X-API-Key": ADMIN_KEY},
+        "none": {},
+        "fan": {"X-Order-Token": w["order"]["order_token"]},
+        "other_organizer": {"X-API-Key": w["other"]},
+        "organizer": {"X-API-Key": w["organizer"]},
+        "gate": {"X-API-Key": w["gate"]},
+        "other_gate": {"X-API-Key": w["other_gate"]},
+        "admin": {"X-API-Key": ADMIN_KEY},
     }[role]
 
 
 # (method, path template, body factory, {role: expected status})
 def matrix(w):
     e, o = w["event"]["id"], w["order"]["id"]
-    org_only = {"none": 401, "fan": 401, "other_organizer": 404, "organizer": 200, "gate": 403, "other_gate": 403, "admin": 403}
+    org_only = {
+        "none": 401,
+        "fan": 401,
+        "other_organizer": 404,
+        "organizer": 200,
+        "gate": 403,
+        "other_gate": 403,
+        "admin": 403,
+    }
     return [
         ("GET", "/events", None, dict.fromkeys(ROLES, 200)),
         ("GET", f"/events/{e}", None, dict.fromkeys(ROLES, 200)),
         ("GET", f"/orders/{o}", None, {**dict.fromkeys(ROLES, 401), "fan": 200}),
-        ("GET", f"/orders/{o}/claim-message?wallet=0x{'11' * 20}", None, {**dict.fromkeys(ROLES, 401), "fan": 200}),
+        (
+            "GET",
+            f"/orders/{o}/claim-message?wallet=0x{'11' * 20}",
+            None,
+            {**dict.fromkeys(ROLES, 401), "fan": 200},
+        ),
         ("GET", "/organizer/events", None, {**org_only, "other_organizer": 200}),
         ("GET", f"/organizer/events/{e}/orders", None, org_only),
         ("GET", f"/organizer/events/{e}/sales", None, org_only),
         ("POST", f"/organizer/events/{e}/gate-keys", {}, {**org_only, "organizer": 201}),
-        ("POST", "/organizer/events", event_body(5), {**org_only, "other_organizer": 201, "organizer": 201}),
-        ("GET", f"/gate/events/{e}/tickets", None,
-         {"none": 401, "fan": 401, "other_organizer": 404, "organizer": 200, "gate": 200, "other_gate": 404, "admin": 403}),
-        ("POST", "/admin/organizers", {"name": "X"}, {**dict.fromkeys(ROLES, 403), "none": 401, "fan": 401, "admin": 201}),
+        (
+            "POST",
+            "/organizer/events",
+            event_body(5),
+            {**org_only, "other_organizer": 201, "organizer": 201},
+        ),
+        (
+            "GET",
+            f"/gate/events/{e}/tickets",
+            None,
+            {
+                "none": 401,
+                "fan": 401,
+                "other_organizer": 404,
+                "organizer": 200,
+                "gate": 200,
+                "other_gate": 404,
+                "admin": 403,
+            },
+        ),
+        (
+            "POST",
+            "/admin/organizers",
+            {"name": "X"},
+            {**dict.fromkeys(ROLES, 403), "none": 401, "fan": 401, "admin": 201},
+        ),
         ("POST", f"/organizer/events/{e}/cancel", {}, org_only),  # last: it cancels the event
     ]
 
@@ -74,7 +122,9 @@ def test_nothing_leaks_across_events(app_client: TestClient, world) -> None:
     assert [ev["id"] for ev in mine] == [world["event"]["id"]]
     # an order token opens its own order only
     other_order = place_order(app_client, world["other_event"], 1)
-    r = app_client.get(f"/orders/{other_order['id']}", headers={"X-Order-Token": world["order"]["order_token"]})
+    r = app_client.get(
+        f"/orders/{other_order['id']}", headers={"X-Order-Token": world["order"]["order_token"]}
+    )
     assert r.status_code == 404
     # a tier of another event cannot be ordered through this event
     body = order_body(world["event"], 1)
@@ -95,11 +145,15 @@ def test_invalid_commitments_refused_at_creation(app_client: TestClient, world) 
     assert app_client.post("/orders", json=body).status_code == 422
 
 
-def test_rate_limit_on_order_creation(settings, engine, db, bridge_chain, provider, organizer_key) -> None:
+def test_rate_limit_on_order_creation(
+    settings, engine, db, bridge_chain, provider, organizer_key
+) -> None:
     from api.app import create_app
 
     limited = settings.model_copy(update={"order_rate_per_s": 0.01, "order_rate_burst": 3})
-    with TestClient(create_app(limited, engine=engine, provider=provider, chain=bridge_chain)) as client:
+    with TestClient(
+        create_app(limited, engine=engine, provider=provider, chain=bridge_chain)
+    ) as client:
         event = create_event(client, organizer_key, supply=50)
         codes = [client.post("/orders", json=order_body(event, 1)).status_code for _ in range(5)]
         assert codes == [201, 201, 201, 429, 429]

@@ -16,9 +16,9 @@ import time
 from collections import Counter
 
 import pytest
+from api_helpers import bridge_env, create_event, pay, place_order
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from api_helpers import bridge_env, create_event, pay, place_order
 from hexbytes import HexBytes
 from sqlalchemy import select
 
@@ -32,13 +32,27 @@ ORDERS = 120
 
 
 def start_worker(settings) -> subprocess.Popen[bytes]:
-    env = bridge_env(settings, FAIRGATE_MINT_BATCH_MAX_ORDERS="8", FAIRGATE_MINT_REPLACE_AFTER_S="5")
-    return subprocess.Popen([sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = bridge_env(
+        settings, FAIRGATE_MINT_BATCH_MAX_ORDERS="8", FAIRGATE_MINT_REPLACE_AFTER_S="5"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-def test_sigkill_many_times_no_loss_no_double(app_client: TestClient, organizer_key: str, settings, db, bridge_chain,
-                                              w3, fans: list[LocalAccount]) -> None:
+def test_sigkill_many_times_no_loss_no_double(
+    app_client: TestClient,
+    organizer_key: str,
+    settings,
+    db,
+    bridge_chain,
+    w3,
+    fans: list[LocalAccount],
+) -> None:
     rng = random.Random(1234)
     event = create_event(app_client, organizer_key, supply=1000)
     placed: list[dict] = []
@@ -82,12 +96,20 @@ def test_sigkill_many_times_no_loss_no_double(app_client: TestClient, organizer_
         final.wait(20)
     assert states == {OrderState.MINTED: ORDERS}, states
     with db() as s:
-        reconciled = s.scalars(select(MintBatch.error).where(MintBatch.error.like("reconciled%"))).all()
+        reconciled = s.scalars(
+            select(MintBatch.error).where(MintBatch.error.like("reconciled%"))
+        ).all()
     assert reconciled, "no kill landed inside a batch: the test proved nothing"
 
     contract = bridge_chain.event(event["contract_address"])
-    logs = w3.eth.get_logs({"address": contract.address, "fromBlock": 0, "toBlock": "latest",
-                            "topics": [TICKETS_ISSUED]})
+    logs = w3.eth.get_logs(
+        {
+            "address": contract.address,
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [TICKETS_ISSUED],
+        }
+    )
     issued = [e for e in contract.decoder.decode_all(logs) if e.name == "TicketsIssued"]
     per_ref = Counter("0x" + bytes(e.args["orderRef"]).hex() for e in issued)
     assert all(n == 1 for n in per_ref.values()), "an order was minted twice"

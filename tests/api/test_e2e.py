@@ -3,10 +3,11 @@ mint -> tickets in the fan's wallet; the custody path with a later claim; cancel
 
 from __future__ import annotations
 
+import pytest
+from api_helpers import create_event, pay, place_order, read_order
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from api_helpers import create_event, pay, place_order, read_order
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain
@@ -14,18 +15,25 @@ from api.services.locks import WorkerLocks
 from api.worker import Worker
 from fairgate.settings import Settings
 
-import pytest
-
 pytestmark = [pytest.mark.ganache, pytest.mark.postgres]
 
 
-def make_worker(settings: Settings, db: sessionmaker[Session], chain: BridgeChain, provider: object) -> Worker:
+def make_worker(
+    settings: Settings, db: sessionmaker[Session], chain: BridgeChain, provider: object
+) -> Worker:
     engine = db.kw["bind"]
     return Worker(settings, db, chain, provider, WorkerLocks(engine))  # type: ignore[arg-type]
 
 
-def test_wallet_path_mints_in_one_batch(app_client: TestClient, organizer_key: str, db, settings, bridge_chain,
-                                        provider, fans: list[LocalAccount]) -> None:
+def test_wallet_path_mints_in_one_batch(
+    app_client: TestClient,
+    organizer_key: str,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
     event = create_event(app_client, organizer_key, supply=50)
     assert event["contract_address"]
     orders = [place_order(app_client, event, 2, fans[i].address) for i in range(3)]
@@ -50,8 +58,15 @@ def test_wallet_path_mints_in_one_batch(app_client: TestClient, organizer_key: s
     assert catalog["tiers"][0]["remaining"] == 44
 
 
-def test_custody_path_then_claim(app_client: TestClient, organizer_key: str, db, settings, bridge_chain, provider,
-                                 fans: list[LocalAccount]) -> None:
+def test_custody_path_then_claim(
+    app_client: TestClient,
+    organizer_key: str,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
     event = create_event(app_client, organizer_key, supply=10)
     order = place_order(app_client, event, 2, "custody")
     pay(app_client, order)
@@ -64,16 +79,23 @@ def test_custody_path_then_claim(app_client: TestClient, organizer_key: str, db,
         assert contract.call("ownerOf", t["token_id"]) == bridge_chain.custody.address
     fan = fans[0]
     headers = {"X-Order-Token": order["order_token"]}
-    message = app_client.get(f"/orders/{order['id']}/claim-message", params={"wallet": fan.address},
-                             headers=headers).json()["message"]
+    message = app_client.get(
+        f"/orders/{order['id']}/claim-message", params={"wallet": fan.address}, headers=headers
+    ).json()["message"]
     # a signature by someone else proves nothing
     forged = fans[1].sign_message(encode_defunct(text=message)).signature.to_0x_hex()
-    r = app_client.post(f"/orders/{order['id']}/claims", json={"wallet": fan.address, "signature": forged},
-                        headers=headers)
+    r = app_client.post(
+        f"/orders/{order['id']}/claims",
+        json={"wallet": fan.address, "signature": forged},
+        headers=headers,
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     signature = fan.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
-    r = app_client.post(f"/orders/{order['id']}/claims", json={"wallet": fan.address, "signature": signature},
-                        headers=headers)
+    r = app_client.post(
+        f"/orders/{order['id']}/claims",
+        json={"wallet": fan.address, "signature": signature},
+        headers=headers,
+    )
     assert r.status_code == 202, r.text
     worker.run(until_idle=True)
     view = read_order(app_client, order)
@@ -97,21 +119,34 @@ def _body(event):
     return order_body(event, 1)
 
 
-def test_cancel_event_refunds_and_revokes(app_client: TestClient, organizer_key: str, db, settings, bridge_chain,
-                                          provider, fans: list[LocalAccount]) -> None:
+def test_cancel_event_refunds_and_revokes(
+    app_client: TestClient,
+    organizer_key: str,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
     event = create_event(app_client, organizer_key, supply=10)
     minted = place_order(app_client, event, 2, fans[2].address)
     pay(app_client, minted)
     worker = make_worker(settings, db, bridge_chain, provider)
     worker.run(until_idle=True)
     unpaid = place_order(app_client, event, 1)
-    r = app_client.post(f"/organizer/events/{event['id']}/cancel", headers={"X-API-Key": organizer_key})
+    r = app_client.post(
+        f"/organizer/events/{event['id']}/cancel", headers={"X-API-Key": organizer_key}
+    )
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     worker.run(until_idle=True)
     assert read_order(app_client, unpaid)["state"] == "cancelled"
     view = read_order(app_client, minted)
     assert view["state"] == "revoked"
-    assert [h["to_state"] for h in view["history"]][-3:] == ["refund_pending", "revoking", "revoked"]
+    assert [h["to_state"] for h in view["history"]][-3:] == [
+        "refund_pending",
+        "revoking",
+        "revoked",
+    ]
     contract = bridge_chain.event(event["contract_address"])
     assert int(contract.call("balanceOf", fans[2].address)) == 0
     with db() as session:
@@ -120,16 +155,27 @@ def test_cancel_event_refunds_and_revokes(app_client: TestClient, organizer_key:
         assert session.get(LocalPayment, minted["payment_ref"]).status == "refunded"
 
 
-def test_chargeback_revokes_minted_tickets(app_client: TestClient, organizer_key: str, db, settings, bridge_chain,
-                                           provider, fans: list[LocalAccount]) -> None:
+def test_chargeback_revokes_minted_tickets(
+    app_client: TestClient,
+    organizer_key: str,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
     event = create_event(app_client, organizer_key, supply=10)
     order = place_order(app_client, event, 1, fans[3].address)
     pay(app_client, order)
     worker = make_worker(settings, db, bridge_chain, provider)
     worker.run(until_idle=True)
-    body, headers = provider.signed("charge.dispute.created", {"id": "dp_1", "payment_intent": order["payment_ref"]})
+    body, headers = provider.signed(
+        "charge.dispute.created", {"id": "dp_1", "payment_intent": order["payment_ref"]}
+    )
     r = app_client.post("/webhooks/local", content=body, headers=headers)
     assert r.json()["outcome"] == "revoking"
     worker.run(until_idle=True)
     assert read_order(app_client, order)["state"] == "revoked"
-    assert int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[3].address)) == 0
+    assert (
+        int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[3].address)) == 0
+    )

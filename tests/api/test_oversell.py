@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from api_helpers import LiveServer, create_event, order_body
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.models import Order, Tier
@@ -17,14 +17,20 @@ from api.models import Order, Tier
 pytestmark = [pytest.mark.postgres, pytest.mark.ganache, pytest.mark.slow]
 
 
-def test_thousand_concurrent_attempts_for_hundred_seats(app_client: TestClient, organizer_key: str, settings, db) -> None:
+def test_thousand_concurrent_attempts_for_hundred_seats(
+    app_client: TestClient, organizer_key: str, settings, db
+) -> None:
     event = create_event(app_client, organizer_key, supply=100)
     server = LiveServer(settings, workers=2)
     try:
         bodies = [order_body(event, 1) for _ in range(1000)]
-        with httpx.Client(base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=64)) as client:
-            with ThreadPoolExecutor(64) as pool:
-                responses = list(pool.map(lambda b: client.post("/orders", json=b), bodies))
+        with (
+            httpx.Client(
+                base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=64)
+            ) as client,
+            ThreadPoolExecutor(64) as pool,
+        ):
+            responses = list(pool.map(lambda b: client.post("/orders", json=b), bodies))
     finally:
         server.stop()
     statuses = Counter(r.status_code for r in responses)

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from api_helpers import create_event, place_order, read_order
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.models import OrderEvent, WebhookEvent
@@ -24,7 +24,9 @@ SECRET = "whsec_fairgate_local_development_only"
 
 
 def succeeded(order: dict[str, Any], event_id: str = "evt_1", created: int | None = None) -> bytes:
-    return event_body("payment_intent.succeeded", {"id": order["payment_ref"]}, event_id=event_id, created=created)
+    return event_body(
+        "payment_intent.succeeded", {"id": order["payment_ref"]}, event_id=event_id, created=created
+    )
 
 
 def post(client: TestClient, body: bytes, header: str | None) -> Any:
@@ -75,7 +77,15 @@ def test_refused_and_changes_nothing(app_client: TestClient, order, db, case: st
     assert read_order(app_client, order)["state"] == "reserved"
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"id": "evt_x"}', b'{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"id": "evt_x"}',
+        b'{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}',
+    ],
+)
 def test_malformed_body_refused(app_client: TestClient, order, db, body: bytes) -> None:
     before = history_count(db)
     r = post(app_client, body, sign(body, SECRET))
@@ -96,14 +106,18 @@ def test_replay_is_harmless(app_client: TestClient, order, db) -> None:
 
 def test_out_of_order_failure_after_success_is_ignored(app_client: TestClient, order) -> None:
     ok = succeeded(order, "evt_ok")
-    failed = event_body("payment_intent.payment_failed", {"id": order["payment_ref"]}, event_id="evt_fail")
+    failed = event_body(
+        "payment_intent.payment_failed", {"id": order["payment_ref"]}, event_id="evt_fail"
+    )
     assert post(app_client, ok, sign(ok, SECRET)).json()["outcome"] == "paid"
     assert post(app_client, failed, sign(failed, SECRET)).json()["outcome"].startswith("ignored")
     assert read_order(app_client, order)["state"] == "paid"
 
 
 def test_success_after_failure_takes_seats_again(app_client: TestClient, order) -> None:
-    failed = event_body("payment_intent.payment_failed", {"id": order["payment_ref"]}, event_id="evt_fail")
+    failed = event_body(
+        "payment_intent.payment_failed", {"id": order["payment_ref"]}, event_id="evt_fail"
+    )
     ok = succeeded(order, "evt_ok")
     assert post(app_client, failed, sign(failed, SECRET)).json()["outcome"] == "declined"
     assert post(app_client, ok, sign(ok, SECRET)).json()["outcome"] == "paid"
@@ -111,7 +125,9 @@ def test_success_after_failure_takes_seats_again(app_client: TestClient, order) 
 
 
 def test_refund_before_success_keeps_order_refunded(app_client: TestClient, order) -> None:
-    refund = event_body("charge.refunded", {"id": "ch_1", "payment_intent": order["payment_ref"]}, event_id="evt_r")
+    refund = event_body(
+        "charge.refunded", {"id": "ch_1", "payment_intent": order["payment_ref"]}, event_id="evt_r"
+    )
     ok = succeeded(order, "evt_ok")
     assert post(app_client, refund, sign(refund, SECRET)).json()["outcome"] == "refunded"
     assert post(app_client, ok, sign(ok, SECRET)).json()["outcome"].startswith("ignored")
@@ -129,7 +145,9 @@ def test_unknown_event_types_and_payments_are_harmless(app_client: TestClient, o
 
 def test_wrong_provider_path_is_404(app_client: TestClient, order) -> None:
     body = succeeded(order)
-    r = app_client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body, SECRET)})
+    r = app_client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body, SECRET)}
+    )
     assert r.status_code == 404
 
 
@@ -147,24 +165,35 @@ def test_stripe_webhook_signatures_verified_by_sdk() -> None:
     assert event.payment_ref == "pi_123" and event.kind == "succeeded"
     from api.errors import WebhookRejected
 
-    for header in [stripe_header(body, "whsec_wrong"), stripe_header(body, "whsec_stripe", int(time.time()) - 1000), "x"]:
+    for header in [
+        stripe_header(body, "whsec_wrong"),
+        stripe_header(body, "whsec_stripe", int(time.time()) - 1000),
+        "x",
+    ]:
         with pytest.raises(WebhookRejected):
             provider.parse_webhook(body, {"Stripe-Signature": header})
     with pytest.raises(WebhookRejected):
         provider.parse_webhook(body, {})
     with pytest.raises(WebhookRejected):
-        provider.parse_webhook(b"{bad", {"Stripe-Signature": stripe_header(b"{bad", "whsec_stripe")})
+        provider.parse_webhook(
+            b"{bad", {"Stripe-Signature": stripe_header(b"{bad", "whsec_stripe")}
+        )
 
 
 class _Recorder(BaseHTTPRequestHandler):
     requests: list[tuple[str, str, dict[str, str]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length).decode()
         _Recorder.requests.append((self.path, body, dict(self.headers)))
         if self.path.startswith("/v1/payment_intents"):
-            answer = {"id": "pi_rec", "object": "payment_intent", "client_secret": "pi_rec_secret_x", "amount": 5000}
+            answer = {
+                "id": "pi_rec",
+                "object": "payment_intent",
+                "client_secret": "pi_rec_secret_x",
+                "amount": 5000,
+            }
         else:
             answer = {"id": "re_rec", "object": "refund", "payment_intent": "pi_rec"}
         data = json.dumps(answer).encode()
@@ -183,10 +212,19 @@ def test_stripe_requests_are_built_with_idempotency_keys() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        provider = StripeProvider("sk_test_x", "whsec", base_url=f"http://127.0.0.1:{server.server_port}",
-                                  max_network_retries=0)
-        intent = provider.create_payment(None, order_id="o" * 32, amount_cents=5000, currency="usd",  # type: ignore[arg-type]
-                                         email="fan@example.com")
+        provider = StripeProvider(
+            "sk_test_x",
+            "whsec",
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            max_network_retries=0,
+        )
+        intent = provider.create_payment(
+            None,
+            order_id="o" * 32,
+            amount_cents=5000,
+            currency="usd",  # type: ignore[arg-type]
+            email="fan@example.com",
+        )
         assert intent.ref == "pi_rec" and intent.client_secret == "pi_rec_secret_x"
         refund = provider.refund(None, payment_ref="pi_rec", order_id="o" * 32)  # type: ignore[arg-type]
         assert refund == "re_rec"

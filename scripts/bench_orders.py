@@ -1,0 +1,296 @@
+"""Benchmark of the bridge: order creation under concurrent load, and paid orders to minted tickets.
+
+    .venv/bin/python scripts/bench_orders.py --json reports/bench_orders.json
+
+Starts its own Ganache (free port), a fresh PostgreSQL schema in database ``test``, deploys the
+platform, creates an event, and serves the bridge with uvicorn (``--web-workers`` processes).
+
+* orders_per_s / order_p99_ms: POST /orders (reservation + local payment, PostgreSQL) by
+  ``--concurrency`` concurrent clients (asyncio + httpx, on the same machine); baseline: the same
+  load on GET /health/live of the same server (no database).
+* tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
+  receipts awaited); baseline: the same worker with one order per transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text, update
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.chain import BridgeChain  # noqa: E402
+from api.db import make_engine, session_factory  # noqa: E402
+from api.migrate import upgrade  # noqa: E402
+from api.models import Order, OrderState  # noqa: E402
+from api.services.auth import create_organizer  # noqa: E402
+from api.services.locks import WorkerLocks  # noqa: E402
+from api.services.minting import Minter, mint_some  # noqa: E402
+from chain.deploy import deploy_platform  # noqa: E402
+from chain.ganache import GanacheRunner, free_port  # noqa: E402
+from chain.keys import dev_signer  # noqa: E402
+from chain.sender import TransactionSender  # noqa: E402
+from fairgate.settings import Settings  # noqa: E402
+
+FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def commitments(n: int) -> list[str]:
+    return [str(secrets.randbelow(FIELD - 1) + 1) for _ in range(n)]
+
+
+async def load(
+    url: str, path: str, bodies: list[dict] | None, total: int, concurrency: int
+) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def one_client() -> None:
+            for i in counter:
+                t0 = time.perf_counter()
+                if bodies is None:
+                    r = await client.get(path)
+                else:
+                    r = await client.post(path, json=bodies[i])
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": total,
+        "per_s": round(total / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "statuses": statuses,
+    }
+
+
+def mint_all(sessions, chain: BridgeChain, engine, settings: Settings) -> tuple[int, float]:
+    minter = Minter(sessions, chain, WorkerLocks(engine), settings)
+    start = time.perf_counter()
+    minted = 0
+    while True:
+        n = mint_some(minter)
+        if n == 0:
+            break
+        minted += n
+    return minted, time.perf_counter() - start
+
+
+def mark_paid(sessions, event_id: int, tier_id: int) -> None:
+    with sessions() as s, s.begin():
+        s.execute(
+            update(Order)
+            .where(Order.tier_id == tier_id, Order.state == OrderState.RESERVED)
+            .values(state=OrderState.PAID, paid_at=datetime.now(UTC))
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--orders", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--mint-orders", type=int, default=3000)
+    parser.add_argument("--baseline-mint-orders", type=int, default=200)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    schema = "bench_" + secrets.token_hex(4)
+    root = create_engine(PG_ROOT, isolation_level="AUTOCOMMIT")
+    with root.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    ganache = GanacheRunner(free_port()).start()
+    server = None
+    try:
+        home = Path(os.environ.get("TMPDIR", "/tmp")) / f"fairgate-bench-{schema}"
+        settings = Settings(
+            env="test",
+            home=home,
+            rpc_url=ganache.url,
+            receipt_timeout_s=120,
+            database_url=f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}",
+            admin_api_key=SecretStr(secrets.token_hex(16)),
+            order_rate_per_s=1e9,
+            order_rate_burst=10**9,
+            db_pool_size=10,
+        )
+        from web3 import Web3
+
+        w3 = Web3(Web3.HTTPProvider(ganache.url, request_kwargs={"timeout": 120}))
+        factory = deploy_platform(
+            TransactionSender(w3, dev_signer(0), settings=settings), settings
+        ).factory
+        settings = settings.model_copy(update={"factory_address": factory})
+        engine = make_engine(settings)
+        upgrade(engine)
+        sessions = session_factory(engine)
+        chain = BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
+        with sessions() as s:
+            _, key = create_organizer(s, "Bench", None)
+            s.commit()
+
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGATE_")}
+        env.update(
+            {
+                "FAIRGATE_ENV": "test",
+                "FAIRGATE_HOME": str(home),
+                "FAIRGATE_DATABASE_URL": settings.database_url or "",
+                "FAIRGATE_RPC_URL": ganache.url,
+                "FAIRGATE_FACTORY_ADDRESS": factory,
+                "FAIRGATE_ORDER_RATE_PER_S": "1e9",
+                "FAIRGATE_ORDER_RATE_BURST": "1000000000",
+                "FAIRGATE_DB_POOL_SIZE": "10",
+            }
+        )
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.web_workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        now = datetime.now(UTC)
+        tier = {
+            "name": "GA",
+            "price_cents": 5000,
+            "face_value_wei": 10**15,
+            "supply": 100_000,
+            "resale_cap_bps": 11000,
+            "royalty_bps": 500,
+            "resale_opens_at": 0,
+            "resale_closes_at": 0,
+        }
+        body = {
+            "name": "Bench",
+            "symbol": "BNCH",
+            "starts_at": (now + timedelta(days=30)).isoformat(),
+            "ends_at": (now + timedelta(days=31)).isoformat(),
+            "tiers": [tier, {**tier, "name": "Baseline"}],
+        }
+        event = httpx.post(
+            url + "/organizer/events", json=body, headers={"X-API-Key": key}, timeout=60
+        ).json()
+        tier_id, baseline_tier_id = event["tiers"][0]["id"], event["tiers"][1]["id"]
+
+        def order(tid: int) -> dict:
+            return {
+                "event_id": event["id"],
+                "tier_id": tid,
+                "quantity": 1,
+                "email": "fan@example.com",
+                "wallet": "0x" + secrets.token_hex(20),
+                "commitments": commitments(1),
+            }
+
+        asyncio.run(load(url, "/health/live", None, 500, args.concurrency))  # warm-up
+        baseline = asyncio.run(load(url, "/health/live", None, args.orders, args.concurrency))
+        bodies = [order(tier_id) for _ in range(args.orders)]
+        orders = asyncio.run(load(url, "/orders", bodies, args.orders, args.concurrency))
+        server.terminate()
+        server.wait(20)
+        server = None
+
+        # minting: baseline one order per transaction, then batched
+        base_bodies = [order(baseline_tier_id) for _ in range(args.baseline_mint_orders)]
+        with sessions() as s:  # created through the service, like the API does
+            from api.payments.local import LocalProvider
+            from api.schemas import OrderCreate
+            from api.services.orders import create_order
+
+            provider = LocalProvider(settings)
+            for b in base_bodies:
+                create_order(s, provider, settings, OrderCreate(**b))
+        mark_paid(sessions, event["id"], baseline_tier_id)
+        one = settings.model_copy(update={"mint_batch_max_orders": 1})
+        base_minted, base_elapsed = mint_all(sessions, chain, engine, one)
+        with sessions() as s, s.begin():  # keep only --mint-orders of the load test's orders
+            s.execute(
+                text(
+                    "UPDATE orders SET state='expired' WHERE tier_id=:t AND id NOT IN "
+                    "(SELECT id FROM orders WHERE tier_id=:t ORDER BY created_at LIMIT :n)"
+                ),
+                {"t": tier_id, "n": args.mint_orders},
+            )
+        mark_paid(sessions, event["id"], tier_id)
+        minted, elapsed = mint_all(sessions, chain, engine, settings)
+        result = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "db": "PostgreSQL 15 (local)",
+                "chain": "Ganache 7.9.2 (automine)",
+            },
+            "orders_per_s": orders["per_s"],
+            "order_p99_ms": orders["p99_ms"],
+            "order_p50_ms": orders["p50_ms"],
+            "order_statuses": orders["statuses"],
+            "baseline_trivial_per_s": baseline["per_s"],
+            "baseline_trivial_p99_ms": baseline["p99_ms"],
+            "concurrency": args.concurrency,
+            "web_workers": args.web_workers,
+            "tickets_minted_per_s": round(minted / elapsed, 1),
+            "tickets_minted": minted,
+            "mint_batch_max_tickets": settings.mint_batch_max_tickets,
+            "baseline_one_tx_per_order_tickets_per_s": round(base_minted / base_elapsed, 1),
+            "baseline_tickets_minted": base_minted,
+            "targets": {
+                "orders_per_s": ">= 1000",
+                "order_p99_ms": "<= 100",
+                "tickets_minted_per_s": ">= 1000",
+            },
+        }
+        print(json.dumps(result, indent=2))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+    finally:
+        if server is not None:
+            server.terminate()
+        ganache.stop()
+        with root.connect() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()
