@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from multiformats import CID
 
 from metadata.cid import parse_cid
 from metadata.erc721 import IMAGE_TYPES, image_kind
@@ -128,10 +129,10 @@ def make_gateway_router(store: ContentStore | Callable[[], ContentStore]) -> API
     return router
 
 
-def _listing(store: ContentStore, cid: object, path: str, headers: dict[str, str]) -> Response:
+def _listing(store: ContentStore, cid: CID, path: str, headers: dict[str, str]) -> Response:
     """A minimal HTML index of a directory, like a Kubo gateway's (names escaped)."""
     try:
-        entries = store.ls(str(cid), path)
+        entries = store.ls(cid, path)
     except ContentNotFound as exc:
         return _error(404, exc.code, exc.message)
     base = headers["X-Ipfs-Path"].rstrip("/")
