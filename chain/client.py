@@ -9,93 +9,24 @@ contract's own exception classes (``chain.errors``), registered from the ABI her
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
-from hexbytes import HexBytes
 from web3 import Web3
-from web3._utils.events import get_event_data
 from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from chain.compiler import Artifact, load_artifact
 from chain.errors import register_abi, revert_from_exception
+from chain.logs import DecodedEvent, EventDecoder
 from chain.sender import TransactionSender
 from fairgate.errors import ChainError, ConfigError
 
-__all__ = ["ContractClient", "DecodedEvent", "EventDecoder", "TxResult"]
+__all__ = ["ContractClient", "TxResult"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DecodedEvent:
-    """One log of a known event, decoded with the contract's ABI."""
-
-    name: str
-    args: dict[str, Any]
-    address: ChecksumAddress
-    block_number: int
-    tx_hash: str
-    log_index: int
-
-
-class EventDecoder:
-    """Decodes logs of the events in an ABI; logs of other events are skipped."""
-
-    def __init__(self, w3: Web3, abi: Iterable[Mapping[str, Any]]) -> None:
-        self._codec = w3.codec
-        self._by_topic: dict[bytes, Mapping[str, Any]] = {}
-        for entry in abi:
-            if entry.get("type") == "event" and not entry.get("anonymous"):
-                types = ",".join(
-                    i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in entry["inputs"]
-                )
-                topic = Web3.keccak(text=f"{entry['name']}({types})")
-                self._by_topic[bytes(topic)] = entry
-
-    @property
-    def topics(self) -> list[bytes]:
-        return list(self._by_topic)
-
-    def decode(self, log_entry: Mapping[str, Any]) -> DecodedEvent | None:
-        topics = log_entry.get("topics") or []
-        if not topics:
-            return None
-        entry = self._by_topic.get(bytes(HexBytes(topics[0])))
-        if entry is None:
-            return None
-        data = get_event_data(self._codec, entry, log_entry)
-        return DecodedEvent(
-            name=str(data["event"]),
-            args={k: _plain(v) for k, v in dict(data["args"]).items()},
-            address=to_checksum_address(data["address"]),
-            block_number=int(data["blockNumber"]),
-            tx_hash="0x" + bytes(data["transactionHash"]).hex(),
-            log_index=int(data["logIndex"]),
-        )
-
-    def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[DecodedEvent]:
-        return [event for event in map(self.decode, logs) if event is not None]
-
-
-def _tuple_type(component: Mapping[str, Any]) -> str:
-    inner = ",".join(
-        c["type"] if c["type"] != "tuple" else _tuple_type(c) for c in component["components"]
-    )
-    return f"({inner})"
-
-
-def _plain(value: Any) -> Any:
-    """web3's AttributeDicts and HexBytes into plain Python values."""
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)

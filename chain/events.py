@@ -34,14 +34,13 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from eth_typing import ChecksumAddress
-from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
-from web3._utils.events import get_event_data
 from web3.exceptions import BlockNotFound, Web3Exception
 
+from chain.logs import EventDecoder
 from fairgate.errors import ChainError
 from fairgate.settings import Settings, get_settings
 
@@ -139,15 +138,7 @@ class EventReader:
         self.addresses: list[ChecksumAddress] | None = (
             None if addresses is None else [to_checksum_address(a) for a in addresses]
         )
-        wanted = None if event_names is None else set(event_names)
-        self._events: dict[bytes, Mapping[str, Any]] = {}
-        for entry in abi:
-            if entry.get("type") != "event" or entry.get("anonymous"):
-                continue
-            if wanted is None or entry["name"] in wanted:
-                self._events[bytes(event_abi_to_log_topic(dict(entry)))] = entry  # type: ignore[arg-type]
-        if wanted is not None and (missing := wanted - {e["name"] for e in self._events.values()}):
-            raise ValueError(f"events not in the ABI: {', '.join(sorted(missing))}")
+        self._decoder = EventDecoder(w3, abi, event_names)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -251,7 +242,7 @@ class EventReader:
         params: dict[str, Any] = {
             "fromBlock": first,
             "toBlock": last,
-            "topics": [[HexBytes(t) for t in self._events]],
+            "topics": [[HexBytes(t) for t in self._decoder.topics]],
         }
         if self.addresses is not None:
             params["address"] = self.addresses
@@ -271,24 +262,15 @@ class EventReader:
         return out
 
     def _decode(self, entry: Any, block_hash: str) -> EventRecord | None:
-        topics = entry.get("topics") or []
-        abi = self._events.get(bytes(topics[0])) if topics else None
-        if abi is None:
+        decoded = self._decoder.decode(entry)
+        if decoded is None:
             return None
-        try:
-            data = get_event_data(self.w3.codec, abi, entry)
-        except Exception as exc:
-            # same topic, other layout (ERC-20 vs ERC-721 Transfer): refuse to guess
-            raise ChainError(
-                f"log {entry['logIndex']} of tx 0x{bytes(entry['transactionHash']).hex()} does "
-                f"not decode as {abi['name']}: {exc}"
-            ) from exc
         return EventRecord(
-            event=str(data["event"]),
-            args=_plain(dict(data["args"])),
-            block_number=int(data["blockNumber"]),
+            event=decoded.name,
+            args=_plain(decoded.args),
+            block_number=decoded.block_number,
             block_hash=block_hash,
-            tx_hash="0x" + bytes(data["transactionHash"]).hex(),
-            log_index=int(data["logIndex"]),
-            address=to_checksum_address(data["address"]),
+            tx_hash=decoded.tx_hash,
+            log_index=decoded.log_index,
+            address=decoded.address,
         )
