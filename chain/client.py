@@ -24,7 +24,7 @@ from chain.logs import DecodedEvent, EventDecoder
 from chain.sender import TransactionSender
 from fairgate.errors import ChainError, ConfigError
 
-__all__ = ["ContractClient", "TxResult"]
+__all__ = ["ContractClient", "DecodedEvent", "TxResult"]
 
 log = logging.getLogger(__name__)
 
