@@ -18,6 +18,7 @@ from chain.deploy import load_deployment
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from cli import bridge_client
+from cli.challenge import parse_challenge
 from cli.ledger import read_history
 from cli.output import console, err_console, format_eth, parse_eth, spinner, table
 from cli.session import Session, open_session
@@ -35,7 +36,6 @@ from cli.wallets import (
 from fairgate.errors import ContractRevert, KeyStoreError, NotFound, ProofError
 from fairgate.settings import get_settings
 from zk import payload
-from zk.field import element
 
 __all__ = ["app"]
 
@@ -340,20 +340,12 @@ def refund(
 # ---------------------------------------------------------------------------------- proofs
 
 
-def _challenge(text: str) -> int:
-    try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text)
-    except ValueError:
-        raise ProofError(f"challenge {text!r} is not a number (decimal or 0x-hex)") from None
-    return element(value, "challenge")
-
-
 @app.command(
     epilog="Example: fairgate fan prove NIGHT1:3 --challenge 0x2a -w carol --png ticket.png"
 )
 def prove(
     token: TokenArg,
-    challenge: Annotated[str, typer.Option(help="The gate's challenge (decimal or 0x-hex).")],
+    challenge: Annotated[str, typer.Option(help="The gate's challenge card (FGC1:...) or number.")],
     png: Annotated[Path | None, typer.Option(help="Also write the QR code as a PNG.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the payload text to this file.")] = None,
     qr: Annotated[bool, typer.Option(help="Draw the QR code in the terminal.")] = True,
@@ -364,9 +356,9 @@ def prove(
     """Make a gate proof for a ticket: "I hold a valid ticket of this event" and nothing more."""
     from zk.prover import GateProver
 
-    value = _challenge(challenge)
     session, signer = _signed_in(wallet, password_file)
     address, token_id = parse_token(session, token, event)
+    value = parse_challenge(challenge, address)
     client = session.event(address)
     if client.owner_of(token_id) != signer.address:
         raise KeyStoreError(f"ticket {token_id} is not held by wallet {wallet}")

@@ -1,104 +1,201 @@
-"""``fairgate gate``: check a ticket holder's proof at the door.
+"""``fairgate gate``: a gate device at the door, on top of the gate service (:mod:`gate`).
 
-``verify`` reads the holder's payload (a file, ``-`` for pasted text on stdin, or a QR image),
-and checks, in plain words: that it is readable, for this event, for a tree root the event has
-published (or replaced within the grace window), for this gate's challenge, that its ticket has
-not entered before (on-chain anchors), and that the zero-knowledge proof verifies.
+A device (``--gate-id``, default ``FAIRGATE_GATE_ID``) keeps its files under
+``FAIRGATE_GATE_DIR`` (default ``<home>/gate``): the nullifier store and the challenges it issued
+(SQLite) and the event's accepted roots (a JSON snapshot). ``challenge`` shows the current
+challenge card (text and QR) for holders to prove against; ``verify`` judges one holder's payload
+(a file, ``-`` for pasted text on stdin, or a QR image) and records the entry; ``sync`` refreshes
+the roots from the chain and exchanges check-ins with the hub; ``offline`` says what the device
+can do without the network; ``anchor`` writes the used nullifiers on-chain after doors.
+
+Offline-first: when the chain node is unreachable the device judges with its cached roots, and
+says so.
 """
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
+from eth_utils.address import is_address, to_checksum_address
 
 from chain.ticket_event import TicketEventClient
-from cli.output import console, err_console
+from cli.output import console, err_console, spinner, table
 from cli.qr import read_payload
-from cli.session import open_session
-from fairgate.errors import ProofError
-from zk import payload
-from zk.field import element
-from zk.proof import GateProof
+from cli.session import event_index, open_session
+from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
+from fairgate.errors import ChainError, NotFound
+from fairgate.settings import Settings, get_settings
+from gate.service import GateService
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Gate commands: challenges, verify proofs, sync, offline status.", no_args_is_help=True
+    help="Gate commands: challenge, verify proofs, sync, offline status, anchor.",
+    no_args_is_help=True,
 )
 
 EventArg = Annotated[str, typer.Argument(help="The event: its contract address or symbol.")]
+GateIdOpt = Annotated[
+    str | None, typer.Option("--gate-id", help="This device's gate id (FAIRGATE_GATE_ID).")
+]
 
 
-class Refused(ProofError):
-    """The gate refused the ticket."""
+@dataclass
+class Device:
+    """An open gate device and how it reached the chain."""
 
-    code = "refused"
+    service: GateService
+    online: bool
+    name: str
 
 
-def _challenge(text: str) -> int:
+def _offline_address(settings: Settings, ref: str) -> str:
+    """The event's address without a node: an address, or a name this machine recorded."""
+    if is_address(ref):
+        return to_checksum_address(ref)
+    for address, record in event_index(settings, settings.chain_id).items():
+        if ref.lower() in (
+            str(record.get("symbol", "")).lower(),
+            str(record.get("name", "")).lower(),
+        ):
+            return address
+    raise NotFound(f"unknown event {ref!r} (offline: give its contract address)")
+
+
+def _open(
+    event: str,
+    gate_id: str | None,
+    *,
+    signer_wallet: str | None = None,
+    password_file: PasswordFileOpt = None,
+) -> Device:
+    settings = get_settings()
+    if gate_id:
+        settings = settings.model_copy(update={"gate_id": gate_id})
     try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text)
-    except ValueError:
-        raise ProofError(f"challenge {text!r} is not a number (decimal or 0x-hex)") from None
-    return element(value, "challenge")
+        session = open_session(settings)
+    except ChainError:
+        address = _offline_address(settings, event)
+        service = GateService.open(event=address, settings=settings)
+        return Device(service, False, address)
+    sender = None
+    if signer_wallet is not None:
+        sender = session.sender(load_signer(settings, signer_wallet, password_file))
+    client = TicketEventClient(session.w3, session.resolve_event(event), sender)
+    with spinner("Loading the verifier and syncing the event's ticket lists"):
+        service = GateService.open(client=client, chain_id=session.chain_id, settings=settings)
+        service.roots.sync()
+    return Device(service, True, client.name())
 
 
-def _judge(client: TicketEventClient, proof: GateProof, challenge: int) -> int:
-    """The checks, cheapest first; returns the nullifier or raises Refused with the reason."""
-    from zk.verifier import GateVerifier
-
-    public = proof.public
-    if public.scope != client.gate_scope():
-        raise Refused("ticket not valid for this event")
-    if public.challenge != challenge:
-        raise Refused("the proof answers another challenge (replayed or from another gate)")
-    if not client.is_accepted_root(public.root):
-        raise Refused("ticket list not recognised here (root unpublished or expired)")
-    if client.nullifier_used(public.nullifier):
-        raise Refused("this ticket has already entered")
-    if not GateVerifier.current().verify(proof):
-        raise Refused("proof invalid")
-    return public.nullifier
-
-
-@app.command(epilog="Example: fairgate gate challenge NIGHT1")
-def challenge(event: EventArg) -> None:
-    """Make a fresh random challenge for holders to prove against (show it at the door)."""
-    session = open_session()
-    client = session.event(event)
-    value = secrets.randbits(248)
-    console.print(f"challenge {value:#x} for {client.name()}", markup=False)
+@app.command(epilog="Example: fairgate gate challenge NIGHT1 --png challenge.png")
+def challenge(
+    event: EventArg,
+    png: Annotated[str | None, typer.Option(help="Also write the challenge's QR as a PNG.")] = None,
+    gate_id: GateIdOpt = None,
+) -> None:
+    """Show this gate's current challenge card (holders prove against it; it rotates)."""
+    device = _open(event, gate_id)
+    try:
+        card = device.service.challenges.current()
+    finally:
+        device.service.close()
+    if png:
+        with open(png, "wb") as fh:
+            fh.write(card.qr_png())
+        err_console.print(f"challenge QR written to {png}")
+    console.print(f"challenge {card.text}", markup=False, highlight=False)
+    err_console.print(f"holders run: fairgate fan prove EVENT:ID --challenge {card.text}")
 
 
 @app.command(
-    epilog="Examples: fairgate gate verify NIGHT1 ticket.png --challenge 0x2a;  "
-    "pbpaste | fairgate gate verify NIGHT1 - --challenge 0x2a"
+    epilog="Examples: fairgate gate verify NIGHT1 ticket.png;  "
+    "pbpaste | fairgate gate verify NIGHT1 -"
 )
 def verify(
     event: EventArg,
     source: Annotated[
         str, typer.Argument(help="Payload file, QR image (PNG/JPEG), or - to read stdin.")
     ] = "-",
-    challenge: Annotated[
-        str, typer.Option(help="The challenge this gate showed (decimal or 0x-hex).")
-    ] = "",
+    gate_id: GateIdOpt = None,
 ) -> None:
-    """Check a holder's gate proof and say, in plain words, whether they may enter."""
-    if not challenge:
-        raise ProofError("give the challenge this gate showed: --challenge C")
-    value = _challenge(challenge)
+    """Check a holder's proof, record the entry, and say in plain words whether they may enter."""
     text = read_payload(source)
-    session = open_session()
-    client = session.event(event)
+    device = _open(event, gate_id)
     try:
-        proof = payload.decode(text)
-        nullifier = _judge(client, proof, value)
-    except ProofError as exc:
-        console.print(f"[bold red]REFUSED[/] {exc.message}")
-        raise typer.Exit(1) from None
-    console.print(f"[bold green]ADMITTED[/] valid ticket of {client.name()}")
-    err_console.print(
-        f"nullifier {nullifier:#066x} (record it: the same ticket cannot enter twice)"
+        result = device.service.check(text)
+    finally:
+        device.service.close()
+    if not device.online:
+        err_console.print("offline: judged with the cached ticket lists")
+    if result.admitted:
+        console.print(f"[bold green]ADMITTED[/] valid ticket of {device.name}")
+        err_console.print(f"checked in {result.total_ms:.1f} ms (proof {result.verify_ms:.1f} ms)")
+        return
+    console.print(f"[bold red]REFUSED[/] {result.reason}")
+    raise typer.Exit(1)
+
+
+@app.command(epilog="Example: fairgate gate sync NIGHT1")
+def sync(event: EventArg, gate_id: GateIdOpt = None) -> None:
+    """Refresh the ticket lists from the chain and exchange check-ins with the hub."""
+    device = _open(event, gate_id)
+    try:
+        report = device.service.sync()
+        roots = device.service.roots.describe()
+    finally:
+        device.service.close()
+    console.print(roots if device.online else f"chain unreachable: {roots}")
+    if report is None:
+        console.print("no hub configured (FAIRGATE_GATE_HUB_URL, FAIRGATE_GATE_API_KEY)")
+    elif not report.online:
+        console.print(f"hub unreachable: {report.error}; check-ins stay queued")
+    else:
+        console.print(
+            f"hub: pushed {report.pushed}, pulled {report.pulled}, "
+            f"new conflicts {report.new_conflicts}"
+        )
+
+
+@app.command(epilog="Example: fairgate gate offline NIGHT1")
+def offline(event: EventArg, gate_id: GateIdOpt = None) -> None:
+    """What this device can do without the network: cached lists, entries, queued work."""
+    device = _open(event, gate_id)
+    service = device.service
+    try:
+        address = service.event
+        rows = [
+            ("chain", "reachable" if device.online else "UNREACHABLE (working from cache)"),
+            ("ticket lists", service.roots.describe()),
+            ("entries recorded here", service.store.count(address)),
+            ("waiting for the hub", len(service.store.unpushed(address, 100_000))),
+            ("conflicts", len(service.store.conflicts(address))),
+            ("anchored on-chain", service.store.anchored_count(address)),
+            ("hub", "configured" if service.hub else "none"),
+        ]
+    finally:
+        service.close()
+    console.print(table(f"Gate {service.gate_id} - {device.name}", ["", "status"], rows))
+
+
+@app.command(epilog="Example: fairgate gate anchor NIGHT1 -w gate-key")
+def anchor(
+    event: EventArg,
+    gate_id: GateIdOpt = None,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """After doors: write the used nullifiers on-chain in batches (needs the gate role)."""
+    device = _open(event, gate_id, signer_wallet=wallet, password_file=password_file)
+    if not device.online:
+        raise ChainError("anchoring needs the chain node")
+    try:
+        report = device.service.anchor()
+    finally:
+        device.service.close()
+    console.print(
+        f"anchored {report.anchored} ({report.already_on_chain} were already on-chain) in "
+        f"{len(report.transactions)} transaction(s), gas {report.gas_used:,}"
     )

@@ -25,7 +25,7 @@ from chain.ticket_event import TicketEventClient
 from fairgate.errors import ChainError, NotFound
 from fairgate.settings import Settings, get_settings
 
-__all__ = ["Session", "open_session"]
+__all__ = ["Session", "event_index", "open_session"]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,7 @@ class Session:
 
     def known_events(self) -> dict[str, dict[str, Any]]:
         """Events recorded on this machine for this chain: address -> record."""
-        entries = self._index().get(str(self.chain_id), {})
-        return entries if isinstance(entries, dict) else {}
+        return event_index(self.settings, self.chain_id)
 
     def remember_event(self, address: str, record: dict[str, Any]) -> None:
         data = self._index()
@@ -119,6 +118,16 @@ class Session:
             return fn()
         except _NODE_ERRORS as exc:
             raise ChainError(f"chain node at {self.settings.rpc_url} failed: {exc}") from None
+
+
+def event_index(settings: Settings, chain_id: int) -> dict[str, dict[str, Any]]:
+    """Events recorded on this machine (``<home>/events.json``) for a chain: address -> record."""
+    try:
+        data = json.loads((settings.home / "events.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    entries = data.get(str(chain_id), {}) if isinstance(data, dict) else {}
+    return entries if isinstance(entries, dict) else {}
 
 
 def open_session(settings: Settings | None = None) -> Session:

@@ -148,6 +148,8 @@ def test_publish_prove_and_verify_at_the_gate(
     assert "published root 0x" in published.stdout
     assert "already published" in cli.as_("dev:1", "organizer", "publish-root", "NIGHT1").stdout
 
+    card = cli("gate", "challenge", "NIGHT1").stdout.split()[1]
+    assert card.startswith("FGC1:")
     png, text = tmp_path / "ticket.png", tmp_path / "ticket.txt"
     proved = cli.as_(
         "carol",
@@ -155,7 +157,7 @@ def test_publish_prove_and_verify_at_the_gate(
         "prove",
         "NIGHT1:1",
         "--challenge",
-        "0x2a",
+        card,
         "--png",
         str(png),
         "--out",
@@ -166,15 +168,23 @@ def test_publish_prove_and_verify_at_the_gate(
     payload = text.read_text().strip()
     assert payload.startswith("FG1:") and payload in proved.stdout
 
-    admitted = cli("gate", "verify", "NIGHT1", str(png), "--challenge", "42")
+    admitted = cli("gate", "verify", "NIGHT1", str(png))
     assert "ADMITTED valid ticket of Night One" in admitted.stdout
-    replay = cli("gate", "verify", "NIGHT1", "-", "--challenge", "43", stdin=payload, ok=False)
-    assert "REFUSED the proof answers another challenge" in replay.stdout
-    garbage = cli("gate", "verify", "NIGHT1", "-", "--challenge", "42", stdin="FG1:XYZ", ok=False)
-    assert "REFUSED" in garbage.stdout
+    again = cli("gate", "verify", "NIGHT1", "-", stdin=payload, ok=False)
+    assert "REFUSED already used at this gate" in again.stdout
+    elsewhere = cli("gate", "verify", "NIGHT1", str(png), "--gate-id", "gate-2", ok=False)
+    assert "REFUSED challenge not issued by this gate" in elsewhere.stdout
+    garbage = cli("gate", "verify", "NIGHT1", "-", stdin="FG1:XYZ", ok=False)
+    assert "REFUSED unreadable code" in garbage.stdout
+
+    # the gate keeps working from its cache when the node is gone
+    offline = cli("gate", "offline", story["event"], env={"FAIRGATE_RPC_URL": "http://127.0.0.1:9"})
+    assert "UNREACHABLE" in offline.stdout and re.search(
+        r"entries recorded here\s+│\s+1", offline.stdout
+    )
 
     # the seller's old secret no longer opens the door: alice does not hold ticket 0 any more
-    stale = cli.as_("alice", "fan", "prove", "NIGHT1:0", "--challenge", "0x2a", ok=False)
+    stale = cli.as_("alice", "fan", "prove", "NIGHT1:0", "--challenge", card, ok=False)
     assert stale.stderr.strip() == "error: ticket 0 is not held by wallet alice"
 
     sales = cli("organizer", "sales", "NIGHT1")
