@@ -92,6 +92,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that is not JSON at all: a validation error too
+            return error_response(422, "validation_error", f"body: {exc.detail}")
         codes = {404: "not_found", 405: "method_not_allowed"}
         return error_response(
             exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
@@ -104,7 +106,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with every 422 described as our ErrorBody (what the handler sends)."""
+    """FastAPI's document, with every error response (4xx and 5xx) described as our JSON
+    ErrorBody: that is what the one error handler sends, whatever the route's own type."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -113,11 +116,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.get("responses", {})
-            if "422" in responses:
-                responses["422"] = {
-                    "description": "Validation error",
-                    "content": {"application/json": {"schema": ERROR_SCHEMA_REF}},
-                }
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    default = "Validation error" if status == "422" else "Error"
+                    responses[status] = {
+                        "description": response.get("description", default),
+                        "content": {"application/json": {"schema": ERROR_SCHEMA_REF}},
+                    }
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
