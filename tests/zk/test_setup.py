@@ -62,8 +62,11 @@ def test_failed_compile_is_not_ignored(tmp_cache: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     broken = folder / "broken.circom"
     broken.write_text("pragma circom 2.1.5;\ntemplate T() { signal input a; a === ; }\n")
-    with pytest.raises(ToolchainError):
-        setup.compile_circuit(broken)
+    try:
+        with pytest.raises(ToolchainError):
+            setup.compile_circuit(broken)
+    finally:
+        broken.unlink()
 
 
 def test_entropy_is_never_empty() -> None:
