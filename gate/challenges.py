@@ -170,6 +170,9 @@ class ChallengeBook:
             )
             self._issued[challenge] = (now, card.expires_at)
             self._current = card
+            stale = [c for c, (_, exp) in self._issued.items() if exp < now - KEEP_EXPIRED_S]
+            for c in stale:  # a gate runs for days: keep the book a day deep
+                del self._issued[c]
         return card
 
     def current(self) -> ChallengeCard:

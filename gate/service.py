@@ -70,7 +70,9 @@ class GateService:
         folder.mkdir(parents=True, exist_ok=True)
         chain = chain_id if chain_id is not None else s.chain_id
         db = folder / f"{s.gate_id}.sqlite3"
-        store = NullifierStore(db, gate_id=s.gate_id, synchronous=s.gate_sqlite_synchronous)
+        store = NullifierStore(
+            db, gate_id=s.gate_id, synchronous=s.gate_sqlite_synchronous, flush_s=s.gate_flush_s
+        )
         challenges = ChallengeBook(
             db,
             gate_id=s.gate_id,

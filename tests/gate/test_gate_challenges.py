@@ -23,7 +23,9 @@ class Clock:
 
 
 def book(tmp_path: Path, gate: str, clock: Clock, event: str = EVENT) -> ChallengeBook:
-    return ChallengeBook(tmp_path / "gate.sqlite3", gate_id=gate, event=event, ttl_s=120, clock=clock)
+    return ChallengeBook(
+        tmp_path / "gate.sqlite3", gate_id=gate, event=event, ttl_s=120, clock=clock
+    )
 
 
 def test_fresh_challenge_passes_then_expires(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,19 @@ def test_anchoring_bookkeeping(tmp_path: Path) -> None:
     s.mark_anchored(EVENT, [1, 2], "0xabc")
     assert s.unanchored(EVENT, 10) == [3, 4, 5]
     assert s.anchored_count(EVENT) == 2
+
+
+def test_normal_mode_flushes_the_wal_in_the_background(tmp_path: Path) -> None:
+    s = NullifierStore(tmp_path / "A.sqlite3", gate_id="A", synchronous="NORMAL", flush_s=0.05)
+    s.check_in(EVENT, 1, root=1, challenge=1)
+    deadline = time.monotonic() + 5
+    probe = sqlite3.connect(tmp_path / "A.sqlite3")
+    while True:
+        # (busy, frames in the WAL, frames checkpointed): all written frames are on the db file
+        _busy, frames, done = probe.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()
+        if frames == done or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert frames == done
+    probe.close()
+    s.close()
