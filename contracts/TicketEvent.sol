@@ -546,10 +546,12 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     }
 
     /// @inheritdoc IERC721Metadata
+    /// @dev Tickets of one tier share one metadata file, `baseURI + tierId`: the organizer pins
+    /// one small directory per event before the sale, and minting needs no IPFS work at all.
     function tokenURI(uint256 tokenId) external view returns (string memory) {
-        _record(tokenId);
+        uint256 tierId = _tierIdOf(_record(tokenId));
         string memory base = _baseURI;
-        return bytes(base).length == 0 ? "" : string.concat(base, tokenId.toString());
+        return bytes(base).length == 0 ? "" : string.concat(base, tierId.toString());
     }
 
     /// @inheritdoc IERC2981

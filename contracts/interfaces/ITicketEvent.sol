@@ -45,7 +45,8 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Everything an event is created with.
     /// @param name ERC-721 name.
     /// @param symbol ERC-721 symbol.
-    /// @param baseURI Metadata base, e.g. `ipfs://CID/`; tokenURI is baseURI + tokenId.
+    /// @param baseURI Metadata base, e.g. `ipfs://CID/tiers/`; tokenURI is baseURI + the ticket's
+    /// tier id (one ERC-721 metadata file per tier, see metadata/erc721.py).
     /// @param organizer The event's admin; receives proceeds and royalties.
     /// @param minter The fiat bridge's account (may be zero).
     /// @param gate The gate's account for root publication and check-in anchoring (may be zero).

@@ -308,18 +308,20 @@ def test_tier_of_and_moves_of_fresh_tickets(ticket, mint, alice):
 # ----------------------------------------------------------------------------- metadata
 
 
-def test_token_uri_is_base_plus_id_and_follows_the_base(ticket, mint, organizer, alice):
+def test_token_uri_is_base_plus_tier_and_follows_the_base(ticket, mint, organizer, alice):
     ids = mint(alice, 12)
-    assert ticket.tokenURI(11).endswith("/11")
+    vip = mint(alice, 1, tier_id=VIP)[0]
+    assert ticket.tokenURI(11).endswith(f"/{GA}")
+    assert ticket.tokenURI(vip).endswith(f"/{VIP}")
     assert ticket.tokenURI(0).startswith("ipfs://")
-    tx = ticket.setBaseURI("ipfs://new/", {"from": organizer})
+    tx = ticket.setBaseURI("ipfs://new/tiers/", {"from": organizer})
     assert tx.events["BatchMetadataUpdate"]["fromTokenId"] == 0
     assert tx.events["BatchMetadataUpdate"]["toTokenId"] == 2**256 - 1
-    assert ticket.tokenURI(ids[3]) == "ipfs://new/3"
+    assert ticket.tokenURI(ids[3]) == f"ipfs://new/tiers/{GA}"
     ticket.setBaseURI("", {"from": organizer})
     assert ticket.tokenURI(0) == ""
-    with reverts("NonexistentTicket", 12):
-        ticket.tokenURI(12)
+    with reverts("NonexistentTicket", vip + 1):
+        ticket.tokenURI(vip + 1)
 
 
 def test_name_and_symbol(ticket):
