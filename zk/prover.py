@@ -14,7 +14,7 @@ ceremony's verification key before it is returned (1.5 ms); a mismatch raises
 The snarkjs path (``snarkjs groth16 fullprove`` in one Node process) is the measured baseline in
 ``scripts/bench_zk.py``. Measured alternatives for the witness: groth16py's wasmi takes ~80 ms of
 the ~450 ms (CPU); circom2's wasm under wasmtime 50.0.1 driven from Python took ~360 ms (one
-Python-to-wasm call per witness word and limb dominates), so it was not adopted.
+Python-to-wasm call per witness word dominates; machine loaded), so it was not adopted.
 """
 
 from __future__ import annotations
