@@ -81,7 +81,12 @@ class Settings(BaseModel):
     minter_addresses: str = ""  # comma-separated extra minter accounts granted at event creation
     mint_batch_max_orders: int = Field(default=200, ge=1)
     mint_batch_max_tickets: int = Field(default=1_000, ge=1)
-    mint_gas_per_ticket: int = Field(default=60_000, gt=0)  # fixed gas limit per ticket + base
+    # mintBatch gas limit = base + per order + per ticket (measured on Ganache: ~75k per order to a
+    # new holder, ~2.8k per extra ticket); a fixed limit avoids eth_estimateGas, 3x a send's cost
+    mint_gas_base: int = Field(default=100_000, gt=0)
+    mint_gas_per_order: int = Field(default=85_000, gt=0)
+    mint_gas_per_ticket: int = Field(default=6_000, gt=0)
+    mint_batch_max_gas: int = Field(default=25_000_000, gt=0)
     mint_replace_after_s: float = Field(default=30.0, gt=0)  # a stuck mint is replaced after it
     worker_poll_s: float = Field(default=0.2, gt=0)
 

@@ -8,9 +8,11 @@ bridge only has to make sure that (1) every paid order is eventually in a batch 
 1. **Claim** (one transaction): paid orders of one tier, oldest first, ``FOR UPDATE SKIP LOCKED``
    (several workers never claim the same order), a ``mint_batches`` row (the intent), orders moved
    to ``minting`` with the batch id. The worker takes the batch's advisory lock *before* commit.
-2. **Send** ``mintBatch`` (gas estimated first: a revert surfaces here, before any nonce is used),
-   record the hash, wait for the receipt; a transaction not mined in ``mint_replace_after_s`` is
-   replaced with higher fees by the sender (same nonce: only one of them can be mined).
+2. **Send** ``mintBatch`` with a fixed gas limit from the batch's size (``eth_estimateGas`` runs
+   the batch several times: three times the cost of the send on Ganache), record the hash, wait
+   for the receipt (a revert is decoded from it); a transaction not mined in
+   ``mint_replace_after_s`` is replaced with higher fees by the sender (same nonce: only one of
+   them can be mined).
 3. **Finalize** from the receipt's ``TicketsIssued`` logs; orders the receipt skipped
    (``OrderAlreadyFulfilled``: an earlier attempt was mined) are looked up by their indexed
    ``orderRef`` topic. Tickets are recorded, orders move to ``minted``.
@@ -50,6 +52,7 @@ from api.models import (
 )
 from api.services.locks import BATCH_NS, WorkerLocks
 from api.services.orders import transition
+from chain.errors import UnknownRevert
 from chain.sender import NonceManager
 from chain.types import MintRun
 from fairgate.errors import ChainError, ContractRevert, TicketError
@@ -91,6 +94,11 @@ class Minter:
         self.locks = locks
         self.settings = settings
         self.name = name or worker_name()
+        self.estimate = False  # set after an out-of-gas that no order explains
+
+    def gas_for(self, orders: int, tickets: int) -> int:
+        s = self.settings
+        return s.mint_gas_base + s.mint_gas_per_order * orders + s.mint_gas_per_ticket * tickets
 
     # -- 1. claim ---------------------------------------------------------------------------
 
@@ -123,7 +131,12 @@ class Minter:
             orders: list[Order] = []
             tickets = 0
             for order in candidates:
-                if tickets + order.quantity > self.settings.mint_batch_max_tickets and orders:
+                fits = tickets + order.quantity <= self.settings.mint_batch_max_tickets
+                if orders and not (
+                    fits
+                    and self.gas_for(len(orders) + 1, tickets + order.quantity)
+                    <= self.settings.mint_batch_max_gas
+                ):
                     break
                 orders.append(order)
                 tickets += order.quantity
@@ -163,11 +176,16 @@ class Minter:
         try:
             with self.sessions() as session:
                 orders = self._orders(session, claimed)
-                runs = [self._run(o) for o in orders]
+                invalid = {o.id: "InvalidCommitment" for o in orders if not _valid(self._run(o))}
+                runs = [self._run(o) for o in orders if o.id not in invalid]
+            if invalid:  # the contract would revert the whole batch: never send it
+                self._settle(claimed, invalid, "InvalidCommitment")
+                return 0
             sender = self.chain.minter_sender
             tx = self.chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs)
             try:
-                gas = sender.estimate_gas(tx)
+                tickets = sum(len(r.commitments) for r in runs)
+                gas = sender.estimate_gas(tx) if self.estimate else self.gas_for(len(runs), tickets)
                 with self.locks.sending(sender.address) as shared:
                     if shared:
                         NonceManager.reset(sender.chain, sender.address)
@@ -177,8 +195,8 @@ class Minter:
             except ContractRevert as exc:
                 self._isolate(claimed, runs, exc)
                 return 0
-            result = self.chain.decode(claimed.contract, receipt)
-            issued = {i.order_ref: i for i in self.chain.issued_in(result)}
+            found = self.chain.issued_in_receipt(claimed.contract, receipt)
+            issued = {i.order_ref: i for i in found}
             return self._finalize(claimed, issued)
         except TicketError as exc:
             log.warning("batch %d: %s (%s); reconciling", claimed.batch_id, exc.code, exc)
@@ -341,6 +359,12 @@ class Minter:
                 keep.append((order_id, len(run.commitments)))
             except ContractRevert as single:
                 refund[order_id] = type(single).__name__
+        if not refund and isinstance(exc, UnknownRevert) and not self.estimate:
+            log.warning(
+                "batch %d ran out of gas with a fixed limit: estimating gas from now on",
+                claimed.batch_id,
+            )
+            self.estimate = True
         remaining = self.chain.tier_remaining(claimed.contract, claimed.tier_index)
         retry: list[str] = []
         for order_id, count in keep:
@@ -349,6 +373,10 @@ class Minter:
                 remaining -= count
             else:
                 refund[order_id] = "SoldOut"
+        self._settle(claimed, refund, name)
+
+    def _settle(self, claimed: ClaimedBatch, refund: dict[str, str], name: str) -> None:
+        """End a batch that minted nothing: refund some orders, re-queue the rest."""
         with self.sessions() as session:
             orders = session.scalars(
                 select(Order)
@@ -366,7 +394,7 @@ class Minter:
                         session,
                         order,
                         S.PAID,
-                        f"batch {claimed.batch_id} reverted ({name}); retrying",
+                        f"batch {claimed.batch_id} stopped ({name}); retrying",
                     )
             batch = session.get(MintBatch, claimed.batch_id)
             assert batch is not None
@@ -374,6 +402,14 @@ class Minter:
             batch.error = name
             batch.updated_at = utcnow()
             session.commit()
+
+
+def _valid(run: MintRun) -> bool:
+    try:
+        run.as_abi()
+    except ValueError:
+        return False
+    return True
 
 
 def mint_some(minter: Minter) -> int:

@@ -107,7 +107,7 @@ def test_sigkill_many_times_no_loss_no_double(
             "address": contract.address,
             "fromBlock": 0,
             "toBlock": "latest",
-            "topics": [TICKETS_ISSUED],
+            "topics": ["0x" + TICKETS_ISSUED.hex()],
         }
     )
     issued = [e for e in contract.decoder.decode_all(logs) if e.name == "TicketsIssued"]

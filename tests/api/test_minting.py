@@ -1,0 +1,117 @@
+"""The minting worker's failure paths: a bad order is isolated instead of blocking the queue, an
+order the chain can no longer supply (ETH buyers took the seats) is refunded, and a batch that
+was sent but never recorded (crash between send and bookkeeping) is reconciled without a re-mint."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import create_event, pay, place_order, read_order
+from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from api.models import LocalPayment, Order
+from api.schemas import FIELD_MODULUS
+from api.services.locks import BATCH_NS, WorkerLocks
+from api.services.minting import Minter
+from api.worker import Worker
+from chain.client import ContractClient
+from chain.keys import Signer
+from chain.sender import TransactionSender
+
+pytestmark = [pytest.mark.postgres, pytest.mark.ganache]
+
+
+def worker(settings, db, chain, provider) -> Worker:
+    return Worker(settings, db, chain, provider, WorkerLocks(db.kw["bind"]))
+
+
+def test_invalid_commitment_is_isolated(
+    app_client: TestClient,
+    organizer_key,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
+    event = create_event(app_client, organizer_key, supply=20)
+    orders = [place_order(app_client, event, 1, fans[i].address) for i in range(3)]
+    for o in orders:
+        pay(app_client, o)
+    with db() as s, s.begin():  # corrupt one order behind the API's validation
+        s.execute(
+            update(Order)
+            .where(Order.id == orders[1]["id"])
+            .values(commitments=[f"0x{FIELD_MODULUS:064x}"])
+        )
+    worker(settings, db, bridge_chain, provider).run(until_idle=True)
+    states = [read_order(app_client, o)["state"] for o in orders]
+    assert states == ["minted", "refunded", "minted"]
+    bad = read_order(app_client, orders[1])
+    assert bad["failure_code"] == "InvalidCommitment"
+    with db() as s:
+        assert s.get(LocalPayment, orders[1]["payment_ref"]).status == "refunded"
+
+
+def test_sold_out_on_chain_is_refunded(
+    app_client: TestClient,
+    organizer_key,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    w3,
+    fans: list[LocalAccount],
+) -> None:
+    event = create_event(app_client, organizer_key, supply=5)
+    # an ETH buyer takes 3 seats straight from the contract, before the indexer has seen it
+    buyer = fans[4]
+    sender = TransactionSender(w3, Signer.from_account(buyer), settings=settings)
+    contract = ContractClient(
+        w3,
+        event["contract_address"],
+        sender,
+        artifact=bridge_chain.event(event["contract_address"]).artifact,
+    )
+    contract.transact(
+        "purchase", 0, [(i + 1).to_bytes(32, "big") for i in range(3)], value=3 * 10**15
+    )
+    first = place_order(app_client, event, 2, fans[0].address)
+    second = place_order(app_client, event, 2, fans[1].address)
+    pay(app_client, first)
+    pay(app_client, second)
+    worker(settings, db, bridge_chain, provider).run(until_idle=True)
+    assert read_order(app_client, first)["state"] == "minted"
+    view = read_order(app_client, second)
+    assert view["state"] == "refunded" and view["failure_code"] == "SoldOut"
+    catalog = app_client.get(f"/events/{event['id']}").json()
+    assert catalog["tiers"][0]["remaining"] == 0
+
+
+def test_sent_but_unrecorded_batch_is_reconciled_not_reminted(
+    app_client: TestClient, organizer_key, db, settings, bridge_chain, provider, fans
+) -> None:
+    event = create_event(app_client, organizer_key, supply=10)
+    order = place_order(app_client, event, 2, fans[0].address)
+    pay(app_client, order)
+    locks = WorkerLocks(db.kw["bind"])
+    crashed = Minter(db, bridge_chain, locks, settings, name="crashed")
+    claimed = crashed.claim()
+    assert claimed is not None
+    # the transaction goes out, then the worker "dies" before recording anything
+    with db() as s:
+        runs = [crashed._run(o) for o in crashed._orders(s, claimed)]
+    tx = bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs)
+    bridge_chain.minter_sender.send_and_wait(tx, gas=crashed.gas_for(1, 2))
+    locks.release(BATCH_NS, claimed.batch_id)  # its connection would be gone
+    survivor = Minter(db, bridge_chain, WorkerLocks(db.kw["bind"]), settings, name="survivor")
+    assert survivor.recover_orphans() == 2
+    view = read_order(app_client, order)
+    assert view["state"] == "minted" and len(view["tickets"]) == 2
+    assert int(bridge_chain.event(event["contract_address"]).call("nextTokenId")) == 2
+    # resending the same batch is skipped on-chain
+    bridge_chain.minter_sender.send_and_wait(tx, gas=crashed.gas_for(1, 2))
+    assert int(bridge_chain.event(event["contract_address"]).call("nextTokenId")) == 2
+    with db() as s:
+        assert s.scalar(select(Order.state).where(Order.id == order["id"])) == "minted"
