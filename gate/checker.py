@@ -4,7 +4,7 @@ Steps, cheapest first, each with the reason staff read on the screen::
 
     decode (zk.payload)        -> "unreadable code: ..."
     scope == the event's       -> "ticket not valid for this event"
-    root accepted              -> "ticket list not recognised here" / "ticket list out of date"
+    root accepted              -> "ticket list not recognised here" / "... out of date ..."
     challenge issued here      -> "challenge not from this gate" / "challenge expired"
     nullifier unused           -> "already used at gate B at 19:02"
     Groth16 proof (native)     -> "proof invalid"
@@ -42,7 +42,8 @@ class CheckResult:
     """The answer for one scanned code.
 
     ``code`` is stable for machines (``admitted``, ``malformed``, ``wrong_event``,
-    ``root_unknown``, ``root_expired``, ``challenge_unknown``, ``challenge_expired``,
+    ``root_unknown``, ``root_expired``, ``root_superseded``, ``challenge_unknown``,
+    ``challenge_expired``,
     ``nullifier_used``, ``proof_invalid``); ``reason`` is for people.
     """
 

@@ -14,6 +14,17 @@ event's tree. The contract keeps the truth (``rootStatus(root) -> (publishedAt, 
   its setting (``root_grace_s``) and, at each sync, also asks ``isAcceptedRoot`` for every
   replaced root inside that window: a root the chain already refuses is refused here too, so a
   gate configured with a longer grace than the event's can never accept more than the event.
+* **No grace across a change of hands**: grace exists so a proof made against the previous
+  root still works while only *new* tickets were added since (every member of the old tree is
+  still a member). A resale, a rotated commitment or a burn removes a member: a proof against a
+  root published before that could be the seller's, so such a replaced root is refused at once
+  ("replaced after tickets changed hands"), whatever the grace. The sync therefore also reads
+  ``Resold``, ``CommitmentRotated`` and burning ``Transfer`` events and keeps the position
+  (block, log index) of the latest one; a root is superseded when replaced and published before
+  it. (The contract's ``isAcceptedRoot`` still accepts such a root for its grace period; the
+  gate is stricter on purpose.) A *current* root published before a change of hands stays
+  accepted (refusing it would stop every holder until the organizer publishes), and
+  :meth:`RootCache.describe` says a publication is due.
 * **Time offline**: the chain's clock is estimated as the last synced block's timestamp plus the
   wall-clock time elapsed since that sync (never less than that timestamp).
 * **Cache**: the snapshot is written atomically (temp file + rename) after every sync and read at
@@ -44,7 +55,11 @@ __all__ = ["RootCache", "RootExpired", "RootRecord", "RootSnapshot", "RootUnknow
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+REMOVAL_EVENTS = ("Resold", "CommitmentRotated", "Transfer")
+ZERO_ADDRESS = "0x" + "00" * 20
+
+Position = tuple[int, int]  # (block number, log index): chain order of events
 
 
 class RootUnknown(ProofError):
@@ -59,6 +74,12 @@ class RootExpired(ProofError):
     code = "root_expired"
 
 
+class RootSuperseded(ProofError):
+    """ticket list out of date (replaced after tickets changed hands: refresh the ticket)"""
+
+    code = "root_superseded"
+
+
 @dataclass(frozen=True)
 class RootRecord:
     """One published root: when it was published and replaced (0: still current), chain time."""
@@ -67,11 +88,24 @@ class RootRecord:
     published_at: int
     replaced_at: int = 0
     chain_refused: bool = False  # the chain's isAcceptedRoot said no at the last sync
+    published_pos: Position = (0, 0)  # where its (latest) RootPublished event is
 
-    def accepted_at(self, chain_now: float, grace_s: int) -> bool:
+    def superseded(self, last_removal: Position | None) -> bool:
+        """Replaced, and a ticket changed hands after it was published (see the module doc)."""
+        return (
+            bool(self.replaced_at)
+            and last_removal is not None
+            and (last_removal > self.published_pos)
+        )
+
+    def accepted_at(
+        self, chain_now: float, grace_s: int, last_removal: Position | None = None
+    ) -> bool:
         if self.replaced_at == 0:
             return True
-        return not self.chain_refused and chain_now <= self.replaced_at + grace_s
+        if self.chain_refused or self.superseded(last_removal):
+            return False
+        return chain_now <= self.replaced_at + grace_s
 
 
 @dataclass(frozen=True)
@@ -88,6 +122,10 @@ class RootSnapshot:
     block_number: int = -1
     synced_at: float = 0.0  # wall clock of the last successful sync (0: never)
     cursor: Cursor | None = None
+    last_removal: Position | None = None  # the latest resale, rotation or burn seen
+
+    def accepts(self, record: RootRecord, chain_now: float) -> bool:
+        return record.accepted_at(chain_now, self.grace_s, self.last_removal)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,8 +139,9 @@ class RootSnapshot:
             "block_number": self.block_number,
             "synced_at": self.synced_at,
             "cursor": None if self.cursor is None else self.cursor.to_json(),
+            "last_removal": None if self.last_removal is None else list(self.last_removal),
             "roots": [
-                {**asdict(r), "root": hex32(r.root)}
+                {**asdict(r), "root": hex32(r.root), "published_pos": list(r.published_pos)}
                 for r in sorted(self.roots.values(), key=lambda r: r.published_at)
             ],
         }
@@ -118,6 +157,7 @@ class RootSnapshot:
                 published_at=int(item["published_at"]),
                 replaced_at=int(item["replaced_at"]),
                 chain_refused=bool(item["chain_refused"]),
+                published_pos=_position(item["published_pos"]),
             )
             roots[record.root] = record
         return cls(
@@ -131,7 +171,13 @@ class RootSnapshot:
             block_number=int(data["block_number"]),
             synced_at=float(data["synced_at"]),
             cursor=None if data["cursor"] is None else Cursor.from_json(data["cursor"]),
+            last_removal=None if data["last_removal"] is None else _position(data["last_removal"]),
         )
+
+
+def _position(value: Any) -> Position:
+    block, index = value
+    return int(block), int(index)
 
 
 class RootCache:
@@ -189,7 +235,7 @@ class RootCache:
     def accepted(self) -> set[int]:
         """The roots acceptable now."""
         snap, now = self.snapshot, self.chain_now()
-        return {r.root for r in snap.roots.values() if r.accepted_at(now, snap.grace_s)}
+        return {r.root for r in snap.roots.values() if snap.accepts(r, now)}
 
     def check(self, root: int) -> RootRecord:
         """The root's record if acceptable now; RootUnknown or RootExpired otherwise."""
@@ -197,9 +243,21 @@ class RootCache:
         record = snap.roots.get(root)
         if record is None:
             raise RootUnknown()
-        if not record.accepted_at(self.chain_now(), snap.grace_s):
+        if not snap.accepts(record, self.chain_now()):
+            if record.superseded(snap.last_removal):
+                raise RootSuperseded()
             raise RootExpired()
         return record
+
+    def publication_due(self) -> bool:
+        """True if a ticket changed hands after the current root was published."""
+        snap = self.snapshot
+        current = snap.roots.get(snap.current) if snap.current is not None else None
+        return (
+            current is not None
+            and snap.last_removal is not None
+            and snap.last_removal > current.published_pos
+        )
 
     def describe(self) -> str:
         """One line for the gate screen: how many roots and how fresh."""
@@ -207,7 +265,8 @@ class RootCache:
         if age is None:
             return "ticket lists never synced"
         n = len(self.accepted())
-        return f"{n} ticket list(s) accepted, synced {_ago(age)}"
+        due = "; tickets changed hands since the last publication" if self.publication_due() else ""
+        return f"{n} ticket list(s) accepted, synced {_ago(age)}{due}"
 
     # ------------------------------------------------------------------ online sync
 
@@ -252,34 +311,46 @@ class RootCache:
             client.address,
             start_block=self.start_block,
             confirmations=0,
-            event_names=["RootPublished"],
+            event_names=["RootPublished", *REMOVAL_EVENTS],
         )
         try:
             events, cursor = reader.read_all(old.cursor)
         except ValueError as exc:
             raise ChainError(f"reading RootPublished failed: {exc}") from None
         chain_time = int(block["timestamp"])
+        last_removal = old.last_removal
+        published: dict[int, Position] = {}
+        for event in events:
+            pos = (int(event["block_number"]), int(event["log_index"]))
+            args = event["args"]
+            if event["event"] == "RootPublished":
+                published[int(str(args["root"]), 16)] = pos
+                previous = int(str(args["previous"]), 16)
+                if previous:
+                    published.setdefault(previous, (0, 0))  # its status is asked below
+            elif event["event"] != "Transfer" or str(args["to"]).lower() == ZERO_ADDRESS:
+                last_removal = pos if last_removal is None else max(last_removal, pos)
         # roots that may still be acceptable are asked again; the others cannot come back
         # without a new RootPublished event
-        candidates = {r.root for r in old.roots.values() if r.accepted_at(chain_time, old.grace_s)}
-        for event in events:
-            for name in ("root", "previous"):
-                value = int(str(event["args"][name]), 16)
-                if value:
-                    candidates.add(value)
+        candidates = {r.root for r in old.roots.values() if old.accepts(r, chain_time)}
+        candidates |= set(published)
         roots: dict[int, RootRecord] = {
             r.root: r for r in old.roots.values() if r.root not in candidates
         }
         try:
             current = client.current_root() or None
             for root in candidates:
-                published, replaced = client.root_status(root)
-                if published == 0:
+                published_at, replaced = client.root_status(root)
+                if published_at == 0:
                     continue  # never published (or its publication was reorged away)
                 refused = False
                 if replaced and chain_time <= replaced + old.grace_s:
                     refused = not client.is_accepted_root(root)
-                roots[root] = RootRecord(root, published, replaced, refused)
+                known = old.roots.get(root)
+                pos = published.get(root, (0, 0))
+                if pos == (0, 0) and known is not None:
+                    pos = known.published_pos
+                roots[root] = RootRecord(root, published_at, replaced, refused, pos)
         except ChainError:
             raise
         except Exception as exc:
@@ -292,6 +363,7 @@ class RootCache:
             block_number=int(block["number"]),
             synced_at=self.clock(),
             cursor=cursor if cursor is not None else old.cursor,
+            last_removal=last_removal,
         )
 
     # ------------------------------------------------------------------ disk

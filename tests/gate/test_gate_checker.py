@@ -146,44 +146,59 @@ def test_malformed_payloads_are_refused_plainly(
     assert result.reason == f"unreadable code: {detail}"
 
 
-def test_resold_ticket_enters_once_with_the_buyers_secret(
+def test_grace_window_and_a_resold_ticket_entering_once(
     new_world: type[EventWorld], open_gate: OpenGate
 ) -> None:
     w = new_world(300)
-    alice_token, bob_token = w.mint("alice", 1)[0], w.mint("bob", 1)[0]
-    old_root = w.publish()
-    old_tree = w.tree()
-    alice_secret = w.secrets[alice_token]
+    alice = w.mint("alice", 1)[0]
+    bob_1, bob_2 = w.mint("bob", 2)
+    root_1 = w.publish()
     gate = open_gate(w, "gate-A")
     challenge = gate.challenges.current().challenge
-    # the seller proves against the old tree before the sale (kept on her phone)
-    seller_code = w.prove(alice_token, challenge, tree=old_tree)
-    bob_code = w.prove(bob_token, challenge, tree=old_tree)
+    tree_1 = w.tree()
+    bob_1_code, bob_2_code = (w.prove(t, challenge, tree=tree_1) for t in (bob_1, bob_2))
 
-    carol_secret = w.resell(alice_token, "alice", "carol")
-    new_root = w.publish()
-    assert new_root != old_root
-    assert gate.roots.sync()
-    assert gate.roots.accepted() == {old_root, new_root}  # the old one is in its grace window
+    # new tickets only: root_1 stays acceptable for its grace period (its members are all
+    # still members), so a proof made just before the change still enters
+    w.mint("dave", 1)
+    root_2 = w.publish()
+    assert gate.roots.sync() and gate.roots.accepted() == {root_1, root_2}
+    assert gate.check(bob_1_code).admitted
 
-    # the seller's secret is gone from the new tree: no proof against the new root exists
-    with pytest.raises(ProofError, match="not the ticket's current commitment"):
-        w.prove(alice_token, challenge, secret=alice_secret)
-    buyer_code = w.prove(alice_token, challenge, secret=carol_secret)
-    assert gate.check(buyer_code).admitted
-    assert gate.check(buyer_code).code == "nullifier_used"  # the ticket enters once
-
-    increase_time(w.platform.w3, 301)  # the grace window of the old root is over
-    assert gate.roots.sync()
-    assert not w.client.is_accepted_root(old_root)
-    stale = gate.check(seller_code)
+    increase_time(w.platform.w3, 301)  # root_1's grace period is over
+    assert gate.roots.sync() and gate.roots.accepted() == {root_2}
+    assert not w.client.is_accepted_root(root_1)
+    stale = gate.check(bob_2_code)
     assert (stale.code, stale.reason) == (
         "root_expired",
         "ticket list out of date (root replaced longer ago than the grace period)",
     )
-    # the unchanged ticket still enters, with a proof against the current root
-    assert gate.check(bob_code).code == "root_expired"
-    assert gate.check(w.prove(bob_token, challenge)).admitted
+
+    # a resale: the seller keeps a proof made against root_2 before selling
+    alice_secret = w.secrets[alice]
+    seller_code = w.prove(alice, challenge)
+    carol_secret = w.resell(alice, "alice", "carol")
+    assert gate.roots.sync() and gate.roots.publication_due()
+    assert "changed hands" in gate.roots.describe()
+    root_3 = w.publish()
+    assert gate.roots.sync() and not gate.roots.publication_due()
+    # root_2 was replaced seconds ago, within the grace the contract still gives it, but a
+    # ticket changed hands after it was published: the gate refuses it at once
+    assert w.client.is_accepted_root(root_2)
+    assert gate.roots.accepted() == {root_3}
+    refused = gate.check(seller_code)
+    assert (refused.code, refused.reason) == (
+        "root_superseded",
+        "ticket list out of date (replaced after tickets changed hands: refresh the ticket)",
+    )
+    # and the seller's secret is gone from the current tree: no proof against root_3 exists
+    with pytest.raises(ProofError, match="not the ticket's current commitment"):
+        w.prove(alice, challenge, secret=alice_secret)
+
+    buyer_code = w.prove(alice, challenge, secret=carol_secret)
+    assert gate.check(buyer_code).admitted
+    assert gate.check(buyer_code).code == "nullifier_used"  # the ticket enters once
+    assert gate.check(w.prove(bob_2, challenge)).admitted  # holders refresh against root_3
 
 
 def test_check_overhead_beyond_the_pairing_is_small(world: EventWorld, open_gate: OpenGate) -> None:
