@@ -15,6 +15,9 @@ Components:
 * bridge: ``python -m api`` (uvicorn) on SQLite ``<home>/fairgate.db``, migrated first;
 * worker: ``python -m api.worker``.
 
+The bridge's admin API key (to create organizers: ``POST /admin/organizers``) is random per home,
+in ``<home>/dev/admin-key`` (mode 0600).
+
 The bridge's operator and minter keys are development accounts 1 and 2 of the public development
 mnemonic, handed to the children through their environment only (never printed or recorded).
 """
@@ -25,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -54,6 +58,7 @@ app = typer.Typer(
 OPERATOR_INDEX = 1
 MINTER_INDEX = 2
 READY_TIMEOUT_S = 60.0
+ADMIN_KEY_FILE = "admin-key"
 
 
 def _state_path(settings: Settings) -> Path:
@@ -228,6 +233,7 @@ def _start_bridge(
 ) -> None:
     keys = dev_accounts(MINTER_INDEX + 1, settings.ganache_mnemonic)
     url = f"http://127.0.0.1:{port}"
+    admin_key = _admin_key(logs)
     bridge_env = {
         **env,
         "FAIRGATE_API_PORT": str(port),
@@ -235,6 +241,7 @@ def _start_bridge(
         "FAIRGATE_FACTORY_ADDRESS": factory,
         "FAIRGATE_OPERATOR_KEY": "0x" + bytes(keys[OPERATOR_INDEX].key).hex(),
         "FAIRGATE_MINTER_KEY": "0x" + bytes(keys[MINTER_INDEX].key).hex(),
+        "FAIRGATE_ADMIN_API_KEY": admin_key,
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "api.migrate"],
@@ -252,6 +259,18 @@ def _start_bridge(
         _wait("bridge", lambda: httpx.get(f"{url}/health", timeout=2).status_code == 200, api)
     components["worker"] = _spawn("worker", ["-m", "api.worker"], bridge_env, logs)
     env["FAIRGATE_PUBLIC_URL"] = url
+
+
+def _admin_key(logs: Path) -> str:
+    """The dev bridge's admin API key: random, in ``<home>/dev/admin-key`` (mode 0600)."""
+    path = logs / ADMIN_KEY_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    key = "fg_admin_" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
 
 
 def _print_status(settings: Settings, state: dict[str, Any]) -> None:

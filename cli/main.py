@@ -75,6 +75,8 @@ def _root(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # compiler warnings of contract sources are for developers, not users
+        logging.getLogger("chain.compiler").setLevel(logging.ERROR)
 
 
 def run() -> None:

@@ -79,7 +79,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[obj
     out = Table(title=title, title_justify="left")
     for name in columns:
         numeric = name.startswith("#")
-        out.add_column(name.lstrip("#"), justify="right" if numeric else "left")
+        out.add_column(name.lstrip("#"), justify="right" if numeric else "left", overflow="fold")
     for row in rows:
         out.add_row(*(str(cell) for cell in row))
     return out

@@ -1,0 +1,156 @@
+"""``fairgate dev up/status/env/down`` and a card purchase through the bridge it starts.
+
+The stack is the real one (its own Ganache, the bridge under uvicorn on SQLite, the minting
+worker) on free ports under a temporary home; the organizer side is set up through the bridge's
+HTTP API (admin key from ``<home>/dev/admin-key``), and the payment through the local provider's
+checkout endpoint, as a fan's browser would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chain.ganache import dev_accounts
+from tests.cli.conftest import Cli, base_env
+
+pytestmark = pytest.mark.slow
+
+SUCCEED_CARD = "4242 4242 4242 4242"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, dict[str, str]]]:
+    home = tmp_path_factory.mktemp("dev-home")
+    cli = Cli(base_env(home, "http://127.0.0.1:9"), home)
+    cli("dev", "up", timeout=300)
+    try:
+        exports = dict(re.findall(r"export (FAIRGATE_\w+)=(\S+)", cli("dev", "env").stdout))
+        cli.env.update(exports)
+        yield cli, exports
+    finally:
+        cli("dev", "down")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _bridge_event(url: str, home: Path) -> dict[str, object]:
+    admin = (home / "dev" / "admin-key").read_text().strip()
+    org = httpx.post(f"{url}/admin/organizers", json={"name": "Org"}, headers={"X-API-Key": admin})
+    org.raise_for_status()
+    start = datetime.now(UTC) + timedelta(days=30)
+    body = {
+        "name": "Card Night",
+        "symbol": "CARD1",
+        "venue": "Hall",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=5)).isoformat(),
+        "tiers": [{"name": "GA", "price_cents": 5000, "face_value_wei": 10**16, "supply": 50}],
+    }
+    created = httpx.post(
+        f"{url}/organizer/events",
+        json=body,
+        headers={"X-API-Key": org.json()["api_key"]},
+        timeout=60,
+    )
+    created.raise_for_status()
+    event: dict[str, object] = created.json()
+    return event
+
+
+def _pay(checkout_url: str) -> None:
+    paid = httpx.post(checkout_url, json={"card_number": SUCCEED_CARD}, timeout=30)
+    paid.raise_for_status()
+    assert paid.json()["outcome"] == "paid"
+
+
+def test_stack_status(stack: tuple[Cli, dict[str, str]]) -> None:
+    cli, exports = stack
+    state = json.loads((cli.home / "dev-stack.json").read_text())
+    assert set(state["components"]) == {"chain", "ipfs", "bridge", "worker"}
+    for name in ("chain", "bridge", "worker"):
+        assert _alive(state["components"][name]["pid"]), name
+    status = cli("dev", "status").stdout
+    assert re.search(r"bridge\s+│\s+up", status) and exports["FAIRGATE_PUBLIC_URL"] in status
+    again = cli("dev", "up", ok=False)
+    assert "the stack is already up" in again.stderr
+    recorded = (cli.home / "dev-stack.json").read_text()
+    for account in dev_accounts(3):  # the bridge's keys reach its processes' environment only
+        key = bytes(account.key).hex()
+        assert key not in status and key not in recorded
+
+
+def test_card_purchase_wallet_and_custody(stack: tuple[Cli, dict[str, str]]) -> None:
+    cli, exports = stack
+    event = _bridge_event(exports["FAIRGATE_PUBLIC_URL"], cli.home)
+    tier_id = str(event["tiers"][0]["id"])  # type: ignore[index]
+    address = re.findall(r"0x[0-9a-fA-F]{40}", cli.as_("dana", "fan", "wallet", "create").stdout)[0]
+
+    order = cli.as_(
+        "dana",
+        "fan",
+        "buy-card",
+        str(event["id"]),
+        tier_id,
+        "-n",
+        "2",
+        "--email",
+        "dana@example.org",
+    )
+    order_id = re.search(r"order (\w{32}) reserved", order.stdout).group(1)  # type: ignore[union-attr]
+    checkout = re.search(r"pay at (\S+)", order.stdout).group(1)  # type: ignore[union-attr]
+    token = json.loads((cli.home / "orders" / f"{order_id}.json").read_text())["order_token"]
+    assert token not in order.output  # the order token is kept on the device, never printed
+    _pay(checkout)
+    minted = cli("fan", "order", order_id, "--wait", "--timeout", "120")
+    assert f"order {order_id}: minted" in minted.stdout
+    assert minted.stdout.count(address) == 2
+
+    custody = cli.as_(
+        "dana",
+        "fan",
+        "buy-card",
+        str(event["id"]),
+        tier_id,
+        "--custody",
+        "--email",
+        "dana@example.org",
+    )
+    custody_id = re.search(r"order (\w{32}) reserved", custody.stdout).group(1)  # type: ignore[union-attr]
+    _pay(re.search(r"pay at (\S+)", custody.stdout).group(1))  # type: ignore[union-attr]
+    held = cli("fan", "order", custody_id, "--wait", "--timeout", "120")
+    assert "custody" in held.stdout and address not in held.stdout
+    claim = cli.as_("dana", "fan", "claim-custody", custody_id)
+    assert f"for {address}" in claim.stdout
+
+    tickets = cli("fan", "tickets", "CARD1", "-w", "dana")
+    for _ in range(30):
+        if tickets.stdout.count("CARD1:") == 3:
+            break
+        time.sleep(1)
+        tickets = cli("fan", "tickets", "CARD1", "-w", "dana")
+    assert tickets.stdout.count("CARD1:") == 3, tickets
+
+
+def test_down_stops_everything(stack: tuple[Cli, dict[str, str]]) -> None:
+    cli, _ = stack
+    state = json.loads((cli.home / "dev-stack.json").read_text())
+    pids = [c["pid"] for c in state["components"].values() if c.get("pid")]
+    down = cli("dev", "down")
+    assert "chain: stopped" in down.stdout and "bridge: stopped" in down.stdout
+    assert not any(_alive(pid) for pid in pids)
+    assert "no dev stack recorded" in cli("dev", "status").stdout
