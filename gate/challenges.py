@@ -21,7 +21,6 @@ Screen payload (QR alphanumeric characters only): ``FGC1:<event address, 40 hex>
 from __future__ import annotations
 
 import io
-import secrets
 import sqlite3
 import threading
 import time
@@ -35,6 +34,7 @@ import qrcode.constants
 from fairgate.errors import ProofError
 from gate.store import norm_event
 from zk.field import P
+from zk.verifier import new_challenge
 
 __all__ = [
     "ChallengeBook",
@@ -159,7 +159,7 @@ class ChallengeBook:
 
     def issue(self) -> ChallengeCard:
         """A new challenge, valid ``ttl_s`` seconds from now (recorded before it is shown)."""
-        challenge = secrets.randbelow(P - 1) + 1
+        challenge = new_challenge()
         now = self.clock()
         card = ChallengeCard(self.event, challenge, now, now + self.ttl_s)
         with self._lock:
