@@ -65,6 +65,7 @@ OUTPUT_SELECTION = [
 ]
 
 JSON = dict[str, Any]
+_LOADED: dict[Path, tuple[int, Artifacts]] = {}  # builds read by this process, see _load_build
 
 
 @dataclass(frozen=True)
@@ -305,15 +306,25 @@ def _dependency_hashes(units: Iterable[str]) -> dict[str, str]:
 
 
 def _load_build(directory: Path, key: str) -> Artifacts | None:
-    """The cached build in ``directory`` if complete and its dependencies are unchanged."""
+    """The cached build in ``directory`` if complete and its dependencies are unchanged.
+
+    Builds already read by this process are kept in memory (a build folder never changes once
+    renamed into place; the manifest's mtime tells a replaced one), so repeated calls cost the
+    hashing only: treat the returned artifacts as read-only, they are shared.
+    """
+    manifest_path = directory / MANIFEST
     try:
-        manifest = json.loads((directory / MANIFEST).read_text())
+        stamp = manifest_path.stat().st_mtime_ns
+        manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
         return None
     deps: dict[str, str] = manifest.get("dependencies", {})
     if _dependency_hashes(deps) != deps:
         log.info("an imported file changed since build %s: recompiling", key)
         return None
+    memo = _LOADED.get(directory)
+    if memo is not None and memo[0] == stamp:
+        return memo[1]
     contracts = {}
     try:
         for relative in manifest["artifacts"]:
@@ -322,13 +333,15 @@ def _load_build(directory: Path, key: str) -> Artifacts | None:
     except (OSError, ValueError, KeyError):
         log.warning("cached build %s is damaged: recompiling", key)
         return None
-    return Artifacts(
+    build = Artifacts(
         key=key,
         directory=directory,
         solc_version=manifest["solcVersion"],
         sources=tuple(manifest["sources"]),
         contracts=contracts,
     )
+    _LOADED[directory] = (stamp, build)
+    return build
 
 
 @contextmanager
