@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from typing import Annotated, Any
 
 from eth_utils.address import is_address
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     BigInteger,
@@ -73,6 +75,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "fgg"
 MAX_BATCH = 5_000
 HEX32 = r"^0x[0-9a-f]{64}$"
+GATE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # as settings.gate_id
 
 metadata = MetaData()
 
@@ -142,6 +145,8 @@ def register_gate(conn: Connection, event: str, gate_id: str) -> str:
 
     Several keys per gate may exist (a replaced device); revoke the old one.
     """
+    if not GATE_ID.fullmatch(gate_id):
+        raise ValueError("a gate id is 1-64 letters, digits, '_', '.' or '-'")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     conn.execute(
@@ -169,10 +174,10 @@ def revoke_gate(conn: Connection, key: str) -> bool:
     return result.rowcount == 1
 
 
-def _authenticate(conn: Connection, authorization: str | None) -> GateDevice | None:
-    if not authorization or not authorization.startswith("Bearer "):
+def _authenticate(conn: Connection, key: str | None) -> GateDevice | None:
+    if not key:
         return None
-    parts = authorization.removeprefix("Bearer ").strip().split("_", 2)
+    parts = key.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         return None
     row = conn.execute(
@@ -371,6 +376,12 @@ def _event_param(
 
 # module level: with postponed annotations FastAPI resolves these names in the module
 Event = Annotated[str, Depends(_event_param)]
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="GateKey",
+    description="A gate device's key, fgg_<key id>_<secret> (register_gate)",
+)
+GateKey = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def make_hub_router(
@@ -390,9 +401,9 @@ def make_hub_router(
     def get_engine() -> Engine:
         return engine() if callable(engine) and not isinstance(engine, Engine) else engine
 
-    def gate_device(request: Request, event: str) -> GateDevice:
+    def gate_device(key: HTTPAuthorizationCredentials | None, event: str) -> GateDevice:
         with get_engine().connect() as conn:
-            device = _authenticate(conn, request.headers.get("authorization"))
+            device = _authenticate(conn, key.credentials if key else None)
         if device is None:
             raise HTTPException(401, "unknown or revoked gate key")
         if device.event != event:
@@ -400,26 +411,26 @@ def make_hub_router(
         return device
 
     @router.post("/events/{event}/checkins", response_model=PushOut)
-    def push(event: Event, body: PushIn, request: Request) -> PushOut:
-        device = gate_device(request, event)
+    def push(event: Event, body: PushIn, key: GateKey) -> PushOut:
+        device = gate_device(key, event)
         with get_engine().begin() as conn:
             return push_checkins(conn, event, device.gate_id, body.checkins)
 
     @router.get("/events/{event}/checkins", response_model=PullOut)
     def pull(
         event: Event,
-        request: Request,
+        key: GateKey,
         since: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 500,
     ) -> PullOut:
-        device = gate_device(request, event)
+        device = gate_device(key, event)
         with get_engine().connect() as conn:
             return pull_checkins(conn, event, device.gate_id, since, limit)
 
     @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
-    def conflicts(event: Event, request: Request) -> ConflictsOut:
+    def conflicts(event: Event, key: GateKey, request: Request) -> ConflictsOut:
         if organizer_check is None or not organizer_check(request, event):
-            gate_device(request, event)
+            gate_device(key, event)
         with get_engine().connect() as conn:
             return list_conflicts(conn, event)
 
