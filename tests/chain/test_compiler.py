@@ -130,8 +130,8 @@ def test_changed_dependency_recompiles(ws: Workspace, no_solc: None) -> None:
 
 
 def test_damaged_cache_recompiles(ws: Workspace, no_solc: None) -> None:
-    build = compile_contracts(ws.src, settings=ws.settings)
-    (build.directory / "src" / "Tiny.sol" / "Tiny.json").write_text("{trunc")
+    (build_dir,) = (ws.settings.build_dir / "solc").iterdir()  # not yet read by this process
+    (build_dir / "src" / "Tiny.sol" / "Tiny.json").write_text("{trunc")
     with pytest.raises(Recompiled):
         compile_contracts(ws.src, settings=ws.settings)
 
