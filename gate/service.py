@@ -8,7 +8,8 @@ WAL file) and ``roots-<chain id>-<event>.json`` (the root cache).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,9 @@ class GateService:
     hub: GateSync | None
     client: TicketEventClient | None
     anchor_batch: int
+    _background: list[tuple[threading.Event, threading.Thread]] = field(
+        default_factory=list, repr=False
+    )
 
     @classmethod
     def open(
@@ -125,6 +129,27 @@ class GateService:
         self.roots.sync()
         return self.hub.sync_once() if self.hub else None
 
+    def sync_in_background(self, every_s: float = 15.0) -> threading.Event:
+        """Sync every ``every_s`` seconds in a daemon thread until the returned event is set.
+
+        Checks never wait for it: the store is locked per statement, and a root sync swaps in a
+        complete snapshot at once. An offline period only makes each attempt fail fast (the hub
+        timeout is short) and the next one retry.
+        """
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self.sync()
+                except Exception:  # keep the door running whatever one sync hit
+                    log.exception("background sync failed")
+
+        thread = threading.Thread(target=loop, name=f"gate-sync-{self.gate_id}", daemon=True)
+        thread.start()
+        self._background.append((stop, thread))
+        return stop
+
     def anchor(self) -> AnchorReport:
         """After doors: anchor every nullifier this device knows (needs the gate's sender)."""
         if self.client is None:
@@ -132,6 +157,9 @@ class GateService:
         return Anchorer(self.store, self.client, self.event, batch_size=self.anchor_batch).run()
 
     def close(self) -> None:
+        for stop, thread in self._background:
+            stop.set()
+            thread.join(timeout=10)
         if self.hub is not None:
             self.hub.client.close()
         self.challenges.close()

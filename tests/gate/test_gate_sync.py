@@ -129,3 +129,22 @@ def test_same_ticket_at_two_offline_gates_is_a_conflict_on_both(
     assert entry["nullifier"] == hex32(at_a.nullifier or 0)
     assert sorted(e["gate_id"] for e in entry["entries"]) == ["gate-A", "gate-B"]
     assert all(e["conflict"] for e in entry["entries"])
+
+
+def test_background_sync_runs_beside_the_door(
+    world: EventWorld, hub: HubServer, open_gate: OpenGate
+) -> None:
+    key_a, key_b = hub.register(world.address, "gate-A"), hub.register(world.address, "gate-B")
+    gate_a = open_gate(world, "gate-A", hub_url=hub.url, api_key=key_a)
+    gate_b = open_gate(world, "gate-B", hub_url=hub.url, api_key=key_b)
+    stop = gate_b.sync_in_background(every_s=0.05)
+    try:
+        gate_a.store.check_in(world.address, 4242, root=1, challenge=1)
+        gate_a.sync()
+        deadline = time.monotonic() + 10
+        while gate_b.store.lookup(world.address, 4242) is None:
+            assert time.monotonic() < deadline, "gate B never pulled gate A's check-in"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+    assert gate_b.store.lookup(world.address, 4242).gate_id == "gate-A"  # type: ignore[union-attr]
