@@ -189,3 +189,43 @@ def test_publish_prove_and_verify_at_the_gate(
 
     sales = cli("organizer", "sales", "NIGHT1")
     assert re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+2\s+│\s+0\s+│\s+98", sales.stdout), sales
+
+
+def test_cancel_refund_and_withdraw(cli: Cli, story: dict[str, str], tmp_path: Path) -> None:
+    matinee = EVENT_TOML.replace('"NIGHT1"', '"MATINEE"').replace('"Night One"', '"Matinee"')
+    cli.as_("dev:1", "organizer", "create", str(write_event_file(tmp_path, matinee)))
+    assert (
+        "bought tickets 0, 1"
+        in cli.as_("bob", "fan", "buy", "MATINEE", "0", "-n", "2", "--yes").stdout
+    )
+    refused = cli.as_("bob", "organizer", "cancel", "MATINEE", "--yes", ok=False)
+    assert "is not allowed to do this: it needs to be the organizer" in refused.stderr
+    early = cli.as_("bob", "fan", "refund", "MATINEE:0", ok=False)
+    assert early.stderr.strip() == "error: the event is not cancelled: refunds are closed"
+    assert "cancelled Matinee" in cli.as_("dev:1", "organizer", "cancel", "MATINEE", "--yes").stdout
+    refund = cli.as_("bob", "fan", "refund", "MATINEE:0", "MATINEE:1")
+    assert "refunded 0.1 ETH for 2 ticket(s)" in refund.stdout
+    sales = cli("organizer", "sales", "MATINEE").stdout
+    assert "CANCELLED" in sales and re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+0\s+│\s+2", sales)
+
+    withdrawn = cli.as_("dev:1", "organizer", "withdraw", "NIGHT1", "--to", story["alice"])
+    assert f"royalties 0.00275 ETH, escrow 0 ETH to {story['alice']}" in withdrawn.stdout
+    nothing = cli.as_("dev:1", "organizer", "withdraw", "NIGHT1", ok=False)
+    assert nothing.stderr.strip() == "error: nothing to withdraw"
+
+
+def test_import_a_key_without_echoing_it(cli: Cli, tmp_path: Path) -> None:
+    from eth_account import Account
+
+    account = Account.create()
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(account.key.hex() + "\n")
+    imported = cli.as_("erin", "fan", "wallet", "import", "--key-file", str(key_file))
+    assert f"imported wallet erin: {account.address}" in imported.stdout
+    assert account.key.hex().removeprefix("0x") not in imported.output
+    key_file.write_text("0x1234\n")
+    bad = cli.as_("frank", "fan", "wallet", "import", "--key-file", str(key_file), ok=False)
+    assert (
+        bad.stderr.strip()
+        == "error: the private key to import is not a valid secp256k1 private key"
+    )
