@@ -104,13 +104,12 @@ class LocalProvider(PaymentProvider):
     def create_payment(
         self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
     ) -> PaymentIntent:
-        payment_id = "pi_local_" + order_id
-        if session.get(LocalPayment, payment_id) is None:
-            session.add(
-                LocalPayment(
-                    id=payment_id, order_id=order_id, amount_cents=amount_cents, currency=currency
-                )
+        payment_id = "pi_local_" + order_id  # called once per order, in its creating transaction
+        session.add(
+            LocalPayment(
+                id=payment_id, order_id=order_id, amount_cents=amount_cents, currency=currency
             )
+        )
         return PaymentIntent(
             ref=payment_id, checkout_url=f"{self._public_url}/checkout/{payment_id}"
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.deps import ClientDep, LimiterDep, OrderTokenDep, ProviderDep, SessionDep, SettingsDep
-from api.models import Order, OrderState
+from api.models import Order, OrderEvent, OrderState
 from api.routes import errors
 from api.schemas import (
     ADDRESS_PATTERN,
@@ -27,7 +27,10 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Path(pattern=r"^[0-9a-f]{32}$")
 
 
-def order_out(order: Order) -> OrderOut:
+def order_out(order: Order, history: list[OrderEvent] | None = None) -> OrderOut:
+    """The order as the API shows it; ``history`` given for a new order (no lazy loads)."""
+    lines = order.history if history is None else history
+    tickets = [] if history is not None else order.tickets
     return OrderOut(
         id=order.id,
         event_id=order.event_id,
@@ -49,7 +52,7 @@ def order_out(order: Order) -> OrderOut:
                 reason=h.reason,
                 at=h.at,
             )
-            for h in order.history
+            for h in lines
         ],
         tickets=[
             TicketOut(
@@ -59,7 +62,7 @@ def order_out(order: Order) -> OrderOut:
                 state=t.state,
                 commitment=t.commitment,
             )
-            for t in order.tickets
+            for t in tickets
         ],
     )
 
@@ -77,7 +80,7 @@ def create_order(
 ) -> OrderCreated:
     limiter.take(client)
     created = orders.create_order(session, provider, settings, body)
-    out = order_out(created.order)
+    out = order_out(created.order, [created.history])
     return OrderCreated(
         **out.model_dump(),
         order_token=created.token,

@@ -83,35 +83,37 @@ class CreatedOrder:
     order: Order
     token: str
     intent: PaymentIntent
+    history: OrderEvent
 
 
 def create_order(
     session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder:
-    """Reserve seats and open the payment. Commits (twice for online providers)."""
-    tier = session.get(Tier, request.tier_id)
-    if tier is None or tier.event_id != request.event_id:
+    """Reserve seats and open the payment. Commits (twice for online providers).
+
+    The hot path is one SELECT, the INSERTs, then the seat UPDATE, then COMMIT: the tier's row
+    lock (which every buyer of the tier queues on) is held only for the UPDATE and the COMMIT.
+    """
+    row = session.execute(
+        select(Tier.event_id, Tier.price_cents, Event.state)
+        .join(Event, Event.id == Tier.event_id)
+        .where(Tier.id == request.tier_id)
+    ).first()
+    if row is None or row.event_id != request.event_id:
         raise NotFound("no such tier in this event")
-    event = session.get(Event, request.event_id)
-    if event is None or event.state != EventState.ACTIVE:
+    if row.state != EventState.ACTIVE:
         raise InvalidState("this event is not on sale")
     if len(request.commitments) != request.quantity:
         raise InvalidRequest("give exactly one holder commitment per ticket")
     if request.quantity > settings.max_tickets_per_order:
         raise InvalidRequest(f"at most {settings.max_tickets_per_order} tickets per order")
-    if not take_seats(session, tier.id, request.quantity) and (
-        not expire_reservations(session, tier_id=tier.id)
-        or not take_seats(session, tier.id, request.quantity)
-    ):
-        session.commit()  # keep the expirations the sweep found
-        raise SoldOut("not enough seats left in this tier")
     order_id = uuid.uuid4().hex
     token, token_hash = new_order_token()
     now = utcnow()
     order = Order(
         id=order_id,
-        event_id=event.id,
-        tier_id=tier.id,
+        event_id=request.event_id,
+        tier_id=request.tier_id,
         quantity=request.quantity,
         email=request.email,
         wallet=None if request.wallet == "custody" else request.wallet,
@@ -119,33 +121,47 @@ def create_order(
         token_hash=token_hash,
         order_ref=order_ref(order_id),
         state=S.RESERVED,
-        amount_cents=tier.price_cents * request.quantity,
+        amount_cents=row.price_cents * request.quantity,
         currency=settings.currency,
         provider=provider.name,
         expires_at=now + timedelta(seconds=settings.reservation_ttl_s),
         created_at=now,
         updated_at=now,
     )
-    session.add(order)
-    session.add(
-        OrderEvent(
-            order_id=order_id,
-            from_state=None,
-            to_state=S.RESERVED,
-            at=now,
-            reason=f"{request.quantity} seat(s) reserved",
-        )
+    first = OrderEvent(
+        order_id=order_id,
+        from_state=None,
+        to_state=S.RESERVED,
+        at=now,
+        reason=f"{request.quantity} seat(s) reserved",
     )
     intent: PaymentIntent | None = None
-    if provider.offline:
-        intent = provider.create_payment(
-            session,
-            order_id=order_id,
-            amount_cents=order.amount_cents,
-            currency=order.currency,
-            email=order.email,
-        )
-        order.payment_ref = intent.ref
+
+    def stage() -> None:
+        nonlocal intent
+        session.add_all([order, first])
+        if provider.offline:
+            intent = provider.create_payment(
+                session,
+                order_id=order_id,
+                amount_cents=order.amount_cents,
+                currency=order.currency,
+                email=order.email,
+            )
+            order.payment_ref = intent.ref
+        session.flush()
+
+    stage()
+    if not take_seats(session, request.tier_id, request.quantity):
+        session.rollback()
+        expired = expire_reservations(session, tier_id=request.tier_id)
+        session.commit()  # keep the expirations the sweep found
+        if not expired:
+            raise SoldOut("not enough seats left in this tier")
+        stage()
+        if not take_seats(session, request.tier_id, request.quantity):
+            session.rollback()
+            raise SoldOut("not enough seats left in this tier")
     session.commit()
     if intent is None:  # an online provider: never hold a row lock across its network call
         try:
@@ -166,7 +182,7 @@ def create_order(
         assert locked is not None
         locked.payment_ref = intent.ref
         session.commit()
-    return CreatedOrder(order=order, token=token, intent=intent)
+    return CreatedOrder(order=order, token=token, intent=intent, history=first)
 
 
 def order_for_token(session: Session, order_id: str, token: str | None) -> Order:

@@ -179,3 +179,31 @@ def test_chargeback_revokes_minted_tickets(
     assert (
         int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[3].address)) == 0
     )
+
+
+def test_expired_reservation_returns_to_sale(
+    app_client: TestClient, organizer_key: str, db
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from api.models import Order, utcnow
+
+    event = create_event(app_client, organizer_key, supply=2)
+    stale = place_order(app_client, event, 2)
+    assert app_client.post("/orders", json=_body(event)).status_code == 409
+    with db() as s, s.begin():
+        s.execute(
+            update(Order)
+            .where(Order.id == stale["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    fresh = app_client.post("/orders", json=_body(event))
+    assert fresh.status_code == 201, fresh.text
+    view = read_order(app_client, stale)
+    assert view["state"] == "expired" and view["history"][-1]["reason"].startswith(
+        "reservation expired"
+    )
+    # a payment that arrives after expiry takes seats again if any remain, else is refunded
+    assert pay(app_client, stale)["outcome"] == "refund_pending"
