@@ -7,7 +7,7 @@ read through :class:`chain.events.EventReader` in chunks up to ``head - confirma
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
@@ -55,9 +55,22 @@ class History:
         }
         return sorted(found)
 
-    def sales(self) -> SalesSummary:
-        """Counts per tier (issued, resold, burned) and check-ins per gate: no identities."""
+    def sales(self, sender_of: Callable[[str], str] | None = None) -> SalesSummary:
+        """Counts per tier (issued, resold, burned) and check-ins per gate: no identities.
+
+        A gate is the account that anchored (or verified on-chain) the check-ins; ``sender_of``
+        maps a transaction hash to its sender (the node is asked once per transaction).
+        """
         summary = SalesSummary()
+        senders: dict[str, str] = {}
+
+        def gate_of(tx_hash: str) -> str:
+            if sender_of is None:
+                return "on-chain"
+            if tx_hash not in senders:
+                senders[tx_hash] = sender_of(tx_hash)
+            return senders[tx_hash]
+
         tier_of = self.tier_of_tokens()
         for record in self.events:
             name, args = record["event"], record["args"]
@@ -68,11 +81,10 @@ class History:
             elif name == "Transfer" and int(args["to"], 16) == 0:
                 summary.burned[tier_of.get(int(args["tokenId"]), -1)] += 1
             elif name == "CheckedIn":
-                summary.check_ins["on-chain"] += 1
+                summary.check_ins[(gate_of(record["tx_hash"]), "verified on-chain")] += 1
             elif name == "CheckInsAnchored":
-                summary.check_ins[f"anchored by {record['tx_hash'][:10]}"] += len(
-                    args["nullifiers"]
-                )
+                key = (gate_of(record["tx_hash"]), "anchored")
+                summary.check_ins[key] += len(args["nullifiers"])
         return summary
 
 
@@ -81,7 +93,7 @@ class SalesSummary:
     issued: Counter[int] = field(default_factory=Counter)
     resold: Counter[int] = field(default_factory=Counter)
     burned: Counter[int] = field(default_factory=Counter)
-    check_ins: Counter[str] = field(default_factory=Counter)
+    check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def read_history(

@@ -230,7 +230,9 @@ def mint(
 
 
 def _sales_view(session: Session, client: TicketEventClient, history: History) -> Group:
-    summary = history.sales()
+    summary = history.sales(
+        lambda tx: str(session.w3.eth.get_transaction(tx)["from"])  # type: ignore[arg-type]
+    )
     rows = []
     for tier_id, tier in enumerate(client.tiers()):
         rows.append(
@@ -250,10 +252,11 @@ def _sales_view(session: Session, client: TicketEventClient, history: History) -
         ["#tier", "name", "#supply", "#sold", "#resold", "#refunded/revoked", "#left"],
         rows,
     )
+    rows_in = [(gate, how, n) for (gate, how), n in sorted(summary.check_ins.items())]
     gates = table(
-        "Check-ins",
-        ["source", "#count"],
-        sorted(summary.check_ins.items()) or [("(none yet)", 0)],
+        "Check-ins on-chain, per gate account (a gate's local entries appear once anchored)",
+        ["gate", "how", "#count"],
+        rows_in or [("(none yet)", "", 0)],
     )
     return Group(tiers, gates)
 

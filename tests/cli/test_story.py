@@ -187,8 +187,14 @@ def test_publish_prove_and_verify_at_the_gate(
     stale = cli.as_("alice", "fan", "prove", "NIGHT1:0", "--challenge", card, ok=False)
     assert stale.stderr.strip() == "error: ticket 0 is not held by wallet alice"
 
+    anchored = cli.as_("dev:1", "gate", "anchor", "NIGHT1")
+    assert "anchored 1 (0 were already on-chain) in 1 transaction(s)" in anchored.stdout
     sales = cli("organizer", "sales", "NIGHT1")
     assert re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+2\s+│\s+0\s+│\s+98", sales.stdout), sales
+    organizer = Web3.to_checksum_address(
+        ADDRESS.findall(cli("fan", "wallet", "show", "-w", "dev:1").stdout)[0]
+    )
+    assert re.search(rf"{organizer}\s+│\s+anchored\s+│\s+1", sales.stdout), sales
 
 
 def test_cancel_refund_and_withdraw(cli: Cli, story: dict[str, str], tmp_path: Path) -> None:
