@@ -44,7 +44,12 @@ def test_valid_proof_is_admitted_and_the_same_ticket_is_refused_after(
 
     again = gate.check(code)
     assert not again.admitted and again.code == "nullifier_used"
-    assert again.reason == f"already used at this gate at {time.strftime('%H:%M')}"
+    used = gate.store.lookup(world.address, first.nullifier or 0)
+    assert used is not None
+    assert (
+        again.reason
+        == f"already used at this gate at {time.strftime('%H:%M', time.localtime(used.checked_at))}"
+    )
 
     # a fresh proof of the same ticket (another challenge) has the same nullifier: refused
     fresh = world.prove(2, gate.challenges.issue().challenge)

@@ -91,7 +91,10 @@ def test_offline_gate_keeps_admitting_then_syncs_without_loss(
     code = world.prove(3, gate_b.challenges.current().challenge, tree=tree)
     refused = gate_b.check(code)
     assert refused.code == "nullifier_used"
-    assert refused.reason == f"already used at gate-A at {time.strftime('%H:%M')}"
+    used = gate_b.store.lookup(world.address, refused.nullifier or 0)
+    assert used is not None and used.gate_id == "gate-A" and used.source == "hub"
+    hhmm = time.strftime("%H:%M", time.localtime(used.checked_at))
+    assert refused.reason == f"already used at gate-A at {hhmm}"
     assert gate_b.sync() == type(report)(online=True)  # nothing new either way
 
 
