@@ -400,8 +400,15 @@ def _run_solc(
         raise ToolchainError(f"could not run solc ({binary}): {exc}") from exc
     elapsed = time.monotonic() - start
     for message in output.get("errors", []):
-        if message.get("severity") != "error":
-            log.warning("solc: %s", message.get("formattedMessage", message.get("message")))
+        if message.get("severity") == "error":
+            continue
+        # ours are worth a warning; a dependency's (OpenZeppelin's) are not ours to fix
+        ours = message.get("sourceLocation", {}).get("file") in sources
+        log.log(
+            logging.WARNING if ours else logging.DEBUG,
+            "solc: %s",
+            message.get("formattedMessage", message.get("message")),
+        )
     return output, version, elapsed
 
 

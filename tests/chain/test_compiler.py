@@ -7,6 +7,7 @@ test; tests that only need to see *whether* a recompile happens replace the comp
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,11 +97,19 @@ def test_second_compile_hits_the_cache(ws: Workspace, no_solc: None) -> None:
     assert "fail()" in tiny.method_identifiers
 
 
-def test_changed_source_recompiles(ws: Workspace, solc_runs: list[int]) -> None:
+def test_changed_source_recompiles(
+    ws: Workspace, solc_runs: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
     first = compile_contracts(ws.src, settings=ws.settings)
-    (ws.src / "Tiny.sol").write_text(TINY.replace("VALUE", "2"))
-    second = compile_contracts(ws.src, settings=ws.settings)
+    unused_local = "function warn() external pure { uint256 unused; }\n}"
+    changed = TINY.replace("VALUE", "2")
+    (ws.src / "Tiny.sol").write_text(changed[: changed.rindex("}")] + unused_local)
+    with caplog.at_level(logging.INFO, logger="chain.compiler"):
+        second = compile_contracts(ws.src, settings=ws.settings)
     assert len(solc_runs) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("Unused local variable" in w and "src/Tiny.sol" in w for w in warnings)
+    assert any("compiled 1 sources" in r.getMessage() for r in caplog.records)
     assert second.key != first.key
     assert second["Tiny"].bytecode != first["Tiny"].bytecode
     assert first.directory.is_dir()  # the earlier build stays (a checkout may come back to it)
