@@ -11,7 +11,8 @@ each policy, like OpenZeppelin's ``shouldBehaveLikeERC721`` run against every va
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,19 @@ def policy_fixture(*policies: int) -> Any:
 @pytest.fixture(autouse=True)
 def _isolation(fn_isolation: None) -> None:
     """Each test starts from the module's deployed state."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fast_reverts(module_isolation: None) -> Iterator[None]:
+    """Make brownie's chain.revert() cheap: it runs a full ``gc.collect()`` every time (to drop
+    dead weak references), which took ~0.5 s per test here with web3, brownie and hypothesis
+    loaded. ``gc.freeze()`` moves the objects alive now out of the collector's reach, so that
+    collection only scans what the tests create; measured: 0.51 s -> 0.02 s per revert. The
+    objects are unfrozen (collectable again) when the module ends."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 # ----------------------------------------------------------------------------- accounts

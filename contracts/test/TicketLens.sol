@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ITicketEvent} from "../interfaces/ITicketEvent.sol";
+
+interface ITicketOwnership {
+    function ownerOf(uint256 tokenId) external view returns (address);
+    function balanceOf(address owner) external view returns (uint256);
+}
+
+/// @title Test only: reads many tickets' state in one call, so property tests check every
+/// invariant after every step without hundreds of RPC round trips.
+contract TicketLens {
+    /// @notice Owners of tickets 0..count-1; zero for a ticket whose ownerOf reverts (burned).
+    function owners(address ticket, uint256 count) external view returns (address[] memory result) {
+        result = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            try ITicketOwnership(ticket).ownerOf(i) returns (address owner) {
+                result[i] = owner;
+            } catch {}
+        }
+    }
+
+    /// @notice balanceOf and pendingOf of each account.
+    function holdings(address ticket, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory balances, uint256[] memory pending)
+    {
+        balances = new uint256[](accounts.length);
+        pending = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            balances[i] = ITicketOwnership(ticket).balanceOf(accounts[i]);
+            pending[i] = ITicketEvent(ticket).pendingOf(accounts[i]);
+        }
+    }
+}
