@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        timeout_keep_alive=30,  # behind a load balancer that keeps connections open
     )
 
 

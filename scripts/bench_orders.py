@@ -68,12 +68,16 @@ async def load(
         async def one_client() -> None:
             for i in counter:
                 t0 = time.perf_counter()
-                if bodies is None:
-                    r = await client.get(path)
-                else:
-                    r = await client.post(path, json=bodies[i])
+                try:
+                    if bodies is None:
+                        r = await client.get(path)
+                    else:
+                        r = await client.post(path, json=bodies[i])
+                    status = r.status_code
+                except httpx.TransportError:  # counted, never hidden
+                    status = -1
                 latencies.append((time.perf_counter() - t0) * 1000)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
         start = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
