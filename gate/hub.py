@@ -366,6 +366,7 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 # router
 
 OrganizerCheck = Callable[[Request, str], bool]
+GateAuth = Callable[[Request, str], str | None]
 
 
 def _event_param(
@@ -388,20 +389,28 @@ def make_hub_router(
     engine: Engine | Callable[[], Engine],
     *,
     organizer_check: OrganizerCheck | None = None,
+    gate_auth: GateAuth | None = None,
     prefix: str = "/gate",
 ) -> APIRouter:
     """The hub's router. ``engine`` may be a callable (the bridge builds its engine lazily).
 
     ``organizer_check(request, event)`` returns True when the request is the event's organizer
-    (the bridge's own auth); then ``/conflicts`` answers without a gate key. Endpoints are plain
-    functions: FastAPI runs them in its thread pool, the database calls block.
+    (the bridge's own auth); then ``/conflicts`` answers without a gate key.
+    ``gate_auth(request, event)`` lets the bridge authenticate gate devices with its own keys
+    (``X-API-Key`` with role gate): it returns the device's gate id, or None to fall back to
+    this module's bearer keys. Endpoints are plain functions: FastAPI runs them in its thread
+    pool, the database calls block.
     """
     router = APIRouter(prefix=prefix, tags=["gate hub"])
 
     def get_engine() -> Engine:
         return engine() if callable(engine) and not isinstance(engine, Engine) else engine
 
-    def gate_device(key: HTTPAuthorizationCredentials | None, event: str) -> GateDevice:
+    def gate_device(
+        key: HTTPAuthorizationCredentials | None, event: str, request: Request
+    ) -> GateDevice:
+        if gate_auth is not None and (gate_id := gate_auth(request, event)) is not None:
+            return GateDevice(key_id="bridge", event=event, gate_id=gate_id)
         with get_engine().connect() as conn:
             device = _authenticate(conn, key.credentials if key else None)
         if device is None:
@@ -411,8 +420,8 @@ def make_hub_router(
         return device
 
     @router.post("/events/{event}/checkins", response_model=PushOut)
-    def push(event: Event, body: PushIn, key: GateKey) -> PushOut:
-        device = gate_device(key, event)
+    def push(event: Event, body: PushIn, key: GateKey, request: Request) -> PushOut:
+        device = gate_device(key, event, request)
         with get_engine().begin() as conn:
             return push_checkins(conn, event, device.gate_id, body.checkins)
 
@@ -420,17 +429,18 @@ def make_hub_router(
     def pull(
         event: Event,
         key: GateKey,
+        request: Request,
         since: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 500,
     ) -> PullOut:
-        device = gate_device(key, event)
+        device = gate_device(key, event, request)
         with get_engine().connect() as conn:
             return pull_checkins(conn, event, device.gate_id, since, limit)
 
     @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
     def conflicts(event: Event, key: GateKey, request: Request) -> ConflictsOut:
         if organizer_check is None or not organizer_check(request, event):
-            gate_device(key, event)
+            gate_device(key, event, request)
         with get_engine().connect() as conn:
             return list_conflicts(conn, event)
 

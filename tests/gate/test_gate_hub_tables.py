@@ -1,4 +1,5 @@
-"""The Alembic snippet for the hub creates exactly the hub's tables (SQLite and PostgreSQL)."""
+"""The hub without HTTP and under the bridge: the Alembic snippet creates exactly its tables
+(SQLite and PostgreSQL), and the bridge can plug its own gate authentication in."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Engine, create_engine, inspect, text
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from gate import hub_migration
-from gate.hub import CheckInIn, list_conflicts, metadata, push_checkins, register_gate
+from gate.hub import (
+    CheckInIn,
+    create_hub_tables,
+    gate_checkins,
+    list_conflicts,
+    make_hub_router,
+    metadata,
+    push_checkins,
+    register_gate,
+)
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENT = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
@@ -78,3 +90,30 @@ def test_snippet_matches_the_tables_on_postgres(pg_engine: Engine) -> None:
     _upgrade(pg_engine)
     assert _diff(pg_engine) == []
     _exercise(pg_engine)
+
+
+def test_the_bridge_can_authenticate_gates_with_its_own_keys(tmp_path: Path) -> None:
+    """``gate_auth``: the bridge's X-API-Key (role gate) instead of the hub's bearer keys."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_hub_tables(engine)
+    keys = {"bridge-key-1": "gate-7"}
+    app = FastAPI()
+    app.include_router(
+        make_hub_router(
+            engine, gate_auth=lambda request, event: keys.get(request.headers.get("x-api-key", ""))
+        )
+    )
+    http = TestClient(app)
+    row = {
+        "nullifier": "0x" + "11" * 32,
+        "checked_at": 1.0,
+        "root": "0x" + "22" * 32,
+        "challenge": "0x" + "33" * 32,
+    }
+    url = f"/gate/events/{EVENT}/checkins"
+    assert http.post(url, json={"checkins": [row]}).status_code == 401
+    pushed = http.post(url, json={"checkins": [row]}, headers={"x-api-key": "bridge-key-1"})
+    assert pushed.status_code == 200 and pushed.json()["accepted"] == 1
+    with engine.connect() as conn:
+        assert list_conflicts(conn, EVENT).conflicts == []
+        assert conn.execute(select(gate_checkins.c.gate_id)).scalars().all() == ["gate-7"]
