@@ -15,7 +15,9 @@ def test_session_chain(ganache: GanacheRunner, w3: Web3, dev_accounts: list[Loca
     assert w3.eth.chain_id == settings.chain_id == 1337
     assert w3.eth.accounts == [a.address for a in dev_accounts]
     assert len(dev_accounts) == settings.ganache_accounts
-    assert w3.eth.get_balance(dev_accounts[0].address) == settings.ganache_balance_eth * 10**18
+    # at genesis: other tests share this chain and spend from these accounts
+    funded = settings.ganache_balance_eth * 10**18
+    assert w3.eth.get_balance(dev_accounts[0].address, block_identifier=0) == funded
     assert w3.eth.get_block("latest")["gasLimit"] == settings.ganache_block_gas_limit
 
 
