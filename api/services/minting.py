@@ -190,8 +190,10 @@ class Minter:
                     if shared:
                         NonceManager.reset(sender.chain, sender.address)
                     handle = sender.send(tx, gas=gas)
-                self._mark_sent(claimed.batch_id, handle.tx_hash)
+                self._mark_sent(claimed.batch_id, handle.hashes)
                 receipt = sender.wait(handle)
+                if handle.replacements:  # keep every hash the batch was sent under
+                    self._mark_sent(claimed.batch_id, handle.hashes)
             except ContractRevert as exc:
                 self._isolate(claimed, runs, exc)
                 return 0
@@ -223,11 +225,11 @@ class Minter:
             order_ref=bytes.fromhex(order.order_ref[2:]),
         )
 
-    def _mark_sent(self, batch_id: int, tx_hash: str) -> None:
+    def _mark_sent(self, batch_id: int, tx_hashes: list[str]) -> None:
         with self.sessions() as session, session.begin():
             batch = session.get(MintBatch, batch_id)
             assert batch is not None
-            batch.tx_hashes = [*batch.tx_hashes, tx_hash]
+            batch.tx_hashes = list(tx_hashes)
             batch.state = BatchState.SENT
             batch.updated_at = utcnow()
 
