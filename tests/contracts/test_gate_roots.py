@@ -45,7 +45,7 @@ def test_publish_root_records_history(ticket, gate):
 def test_replaced_root_expires_after_the_grace_period(ticket, gate):
     ticket.publishRoot(ROOT_1, {"from": gate})
     replaced_at = ticket.publishRoot(ROOT_2, {"from": gate}).timestamp
-    warp(replaced_at + HOUR - 5)
+    warp(replaced_at + HOUR - 60)
     assert ticket.isAcceptedRoot(ROOT_1)
     warp(replaced_at + HOUR + 1)
     assert not ticket.isAcceptedRoot(ROOT_1)
@@ -57,7 +57,8 @@ def test_grace_counts_from_replacement_not_publication(ticket, gate):
     warp(published + 5 * HOUR)
     assert ticket.isAcceptedRoot(ROOT_1)
     replaced_at = ticket.publishRoot(ROOT_2, {"from": gate}).timestamp
-    ticket.publishRoot(ROOT_3, {"from": gate})
+    warp(replaced_at + 600)
+    ticket.publishRoot(ROOT_3, {"from": gate})  # ROOT_2 is replaced ten minutes after ROOT_1
     assert ticket.isAcceptedRoot(ROOT_1)
     assert ticket.rootStatus(ROOT_1)[1] == replaced_at
     warp(replaced_at + HOUR + 1)
