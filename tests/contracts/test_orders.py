@@ -291,3 +291,26 @@ def test_order_for_a_burned_ticket_is_refused(ticket, token, make_order, alice, 
         ticket.buyWithOrder(
             order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP}
         )
+
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def test_malleable_high_s_signature_is_refused(ticket, token, make_order, alice, bob):
+    order = make_order(token)
+    signature = bytes.fromhex(sign_order(alice.private_key, ticket, order)[2:])
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+    with reverts("InvalidOrder", token):
+        ticket.buyWithOrder(
+            order_tuple(order), "0x" + twin.hex(), commitment(), {"from": bob, "value": GA_CAP}
+        )
+
+
+def test_eip5267_domain_names_the_clone(ticket, chain):
+    fields, name, version, chain_id, verifying_contract, salt, extensions = ticket.eip712Domain()
+    assert (name, version, chain_id) == ("Fairgate Ticket", "1", chain.id)
+    assert verifying_contract == ticket.address  # the clone, not the implementation
+    assert fields == "0x0f"
+    assert list(extensions) == []
+    assert as_bytes32_hex(salt) == "0x" + "00" * 32
