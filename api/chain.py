@@ -189,16 +189,28 @@ class BridgeChain:
             self._clients[key] = client
         return client
 
-    def create_event(self, params: EventParams) -> tuple[str, int]:
-        """Deploy an event clone and grant the minter role to every bridge minter account."""
+    def create_event(self, params: EventParams, hand_to: str | None = None) -> tuple[str, int]:
+        """Deploy an event clone, grant the minter role to every bridge minter account, and hand
+        the event to ``hand_to`` (the organizer's own wallet) when given.
+
+        The operator is the organizer only while the roles are set up: once handed over, the
+        event's proceeds, royalties and cancellation belong to the organizer's wallet alone, and
+        the platform keeps only the minter role it needs for card orders.
+        """
         result = self.factory().transact("createEvent", params.as_abi())
         address = str(result.first("EventCreated").args["ticketEvent"])
         event = self.event(address, self.operator_sender)
         for account in self.minter_accounts():
             if account != to_checksum_address(params.minter):
                 event.transact("setRoles", account, ROLE_MINTER)
+        if hand_to is not None and to_checksum_address(hand_to) != self.operator.address:
+            event.transact("setOrganizer", to_checksum_address(hand_to))
         log.info("event deployed at %s in block %d", address, result.block_number)
         return to_checksum_address(address), result.block_number
+
+    def organizer_of(self, address: str) -> str:
+        """The event's on-chain organizer."""
+        return to_checksum_address(self.event(address).call("organizer"))
 
     def cancel_event(self, address: str) -> TxResult:
         return self.event(address, self.operator_sender).transact("cancel")

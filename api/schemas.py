@@ -69,6 +69,21 @@ class EventCreate(Model):
     starts_at: datetime
     ends_at: datetime
     tiers: list[TierCreate] = Field(min_length=1, max_length=20)
+    organizer_address: Address | None = Field(
+        default=None,
+        description="The organizer's own wallet: the event's on-chain organizer (proceeds, "
+        "royalties, cancellation). Default: the organizer's payout address; with neither, the "
+        "bridge's operator account keeps the event for them.",
+    )
+    gate_address: Address | None = Field(
+        default=None, description="The account that publishes gate roots and anchors check-ins"
+    )
+    base_uri: str = Field(
+        default="",
+        max_length=300,
+        pattern=r"^((ipfs|https)://\S+/)?$",
+        description="Metadata base (ipfs://CID/tiers/): tokenURI is base_uri + the tier index",
+    )
 
     @model_validator(mode="after")
     def _check_times(self) -> EventCreate:

@@ -1,300 +1,390 @@
-"""The Fairgate story on a local chain, step by step, with each transaction's gas.
+"""The whole Fairgate story on a local stack, in plain words, with every transaction and its gas.
 
-    .venv/bin/python scripts/demo.py [--port N] [--keep-running]
+    .venv/bin/python scripts/demo.py [--keep]        (the README's `make demo`)
 
-Starts Ganache (deterministic accounts), deploys the platform, and plays the contract story of
-the design: an organizer creates an event with two tiers, the bridge batch-mints card orders, a
-fan buys with ETH, a listing above the cap is refused, a resale at the cap pays the royalty and
-rotates the holder commitment, a gift, the resale window closes, and another event is cancelled
-and refunded. Holder commitments are real Poseidon commitments of secrets made here, as a fan's
-device would (zk.identity).
+It starts what `fairgate dev up` starts - Ganache, the platform's factory, the embedded IPFS
+store, the fiat bridge (SQLite) and its minting worker - in a fresh folder, then plays the story
+of the design:
+
+1. An organizer pins its event metadata to IPFS and creates two events through the bridge; the
+   organizer's own wallet is the contracts' organizer (the platform never holds its money).
+2. Alice pays two tickets by card: checkout, signed webhook, batch mint by the worker.
+3. Bob buys one with ETH straight from the contract.
+4. Alice lists one above the cap (refused by the contract), then at the cap; Carol buys it: the
+   organizer gets the royalty, Alice the rest, and the ticket's commitment becomes Carol's.
+5. Bob gifts his ticket to Dave.
+6. The resale window closes; the organizer publishes the gate tree's root. At the gate, Alice and
+   Carol enter with zero-knowledge proofs; a replayed proof and Alice's old secret are refused;
+   the gate anchors the used nullifiers on-chain after doors.
+7. The organizer cancels the matinee: Erin (ETH) claims her refund from the contract, Frank
+   (card) is refunded by the bridge and his tickets are revoked.
+
+The first run on a machine also runs the development trusted setup of the gate circuit (a few
+minutes; cached afterwards, see zk/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
+import shutil
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rich.console import Console
-from rich.table import Table
-from web3 import Web3
+from demo_support import (
+    ETH,
+    Bridge,
+    GasLog,
+    cast,
+    console,
+    detail,
+    eth,
+    gate_tree,
+    refused,
+    say,
+    scope_of,
+    stack_state,
+)
+from PIL import Image
 
-from chain.client import TxResult
-from chain.compiler import compile_contracts
-from chain.deploy import deploy_platform
-from chain.devchain import increase_time, latest_timestamp
-from chain.errors import error_class
-from chain.ganache import GanacheRunner, free_port, port_is_free
-from chain.keys import Signer
-from chain.sender import TransactionSender
-from chain.ticket_event import TicketEventClient
-from chain.types import EventParams, MintRun, Tier
-from fairgate.errors import ContractRevert, TicketError
-from fairgate.settings import get_settings
-from zk.identity import TicketSecret
-
-ETH = 10**18
 DAY = 86_400
-console = Console(highlight=False)
 
 
-@dataclass
-class Cast:
-    """Who plays whom: Ganache's deterministic accounts."""
+def poster(colour: tuple[int, int, int]) -> bytes:
+    """A small PNG standing in for the event's artwork."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(out, format="PNG")
+    return out.getvalue()
 
-    w3: Web3
-    signers: list[Signer]
-    senders: dict[str, TransactionSender] = field(default_factory=dict)
-    roles: tuple[str, ...] = (
-        "platform",
-        "organizer",
-        "bridge",
-        "gate",
-        "alice",
-        "bob",
-        "carol",
-        "dave",
-        "erin",
+
+def pin_metadata(
+    name: str, venue: str, starts_at: int, tiers: list[str], colour: tuple[int, int, int]
+) -> str:
+    """Pin the event's ERC-721 metadata (one file per tier) to IPFS; returns the base URI."""
+    from fairgate.settings import get_settings
+    from metadata import erc721
+    from metadata.store import store_from_settings
+
+    bundle = erc721.build_event_bundle(
+        erc721.Event(
+            name=name,
+            description=f"{name} at {venue}",
+            venue=venue,
+            start_time=datetime.fromtimestamp(starts_at, UTC),
+            image=poster(colour),
+        ),
+        [erc721.Tier(tier_id=i, name=t) for i, t in enumerate(tiers)],
     )
-
-    def __post_init__(self) -> None:
-        for role, signer in zip(self.roles, self.signers, strict=False):
-            self.senders[role] = TransactionSender(self.w3, signer)
-
-    def address(self, role: str) -> str:
-        return self.senders[role].address
+    cid = store_from_settings(get_settings()).put_directory(bundle.files)
+    assert str(cid) == str(bundle.cid), "the store's CID must equal the one computed locally"
+    detail(f"metadata pinned: ipfs://{cid} (tokenURI = {bundle.base_uri}<tier>)")
+    return str(bundle.base_uri)
 
 
-@dataclass
-class GasLog:
-    rows: list[tuple[str, int, str]] = field(default_factory=list)
+def play(home: Path) -> GasLog:
+    from web3 import Web3
 
-    def add(self, step: str, result: TxResult, note: str = "") -> None:
-        self.rows.append((step, result.gas_used, note))
+    from chain.devchain import increase_time, latest_timestamp
+    from chain.ticket_event import TicketEventClient
+    from gate.service import GateService
+    from zk import payload
+    from zk.prover import GateProver
+    from zk.setup import current_artifacts
+    from zk.tree_sync import tree_from_events
 
-    def table(self) -> Table:
-        table = Table(title="Gas per step")
-        table.add_column("step")
-        table.add_column("gas", justify="right")
-        table.add_column("note")
-        for step, gas, note in self.rows:
-            table.add_row(step, f"{gas:,}", note)
-        return table
-
-
-def say(step: str, text: str) -> None:
-    console.print(f"[bold cyan]{step}[/] {text}")
-
-
-def eth(wei: int) -> str:
-    return f"{wei / ETH:.4f} ETH"
-
-
-def refused(action: Callable[[], Any], expected: str) -> ContractRevert:
-    """Run an action that the contract must refuse with ``expected``; return the error."""
-    try:
-        action()
-    except ContractRevert as exc:
-        if not isinstance(exc, error_class(expected)):
-            raise
-        return exc
-    raise SystemExit(f"the contract accepted what it must refuse ({expected})")
-
-
-def new_secrets(count: int) -> list[TicketSecret]:
-    return [TicketSecret.generate() for _ in range(count)]
-
-
-def play(w3: Web3, signers: list[Signer]) -> GasLog:
-    cast = Cast(w3, signers)
+    state = stack_state(home)
+    w3 = Web3(
+        Web3.HTTPProvider(state["components"]["chain"]["url"], request_kwargs={"timeout": 60})
+    )
+    bridge = Bridge(
+        state["components"]["bridge"]["url"], (home / "dev" / "admin-key").read_text().strip()
+    )
+    people = cast(
+        w3, ["organizer", "gate", "alice", "bob", "carol", "dave", "erin", "frank"], first_index=3
+    )
+    organizer, gate_staff = people["organizer"], people["gate"]
+    alice, bob, carol, dave, erin, frank = (
+        people[n] for n in ("alice", "bob", "carol", "dave", "erin", "frank")
+    )
     gas = GasLog()
-    s = cast.senders
 
-    say("0.", "Compiling and deploying the platform (TicketEvent implementation + factory)")
-    compile_contracts()
-    deployment = deploy_platform(s["platform"])
-    factory = deployment.factory_client(w3, s["organizer"])
-    console.print(f"   factory {deployment.factory}, implementation {deployment.implementation}")
+    say(
+        "0.",
+        "Warming the zero-knowledge prover "
+        "(the first run on a machine also runs the trusted setup)",
+    )
+    current_artifacts()
+    prover = GateProver()
 
+    # ---------------------------------------------------------------- 1. events
     now = latest_timestamp(w3)
-    general = Tier(
-        face_value=ETH // 20,
-        supply=500,
-        resale_cap_bps=11_000,
-        royalty_bps=500,
-        resale_opens_at=now,
-        resale_closes_at=now + 2 * DAY,
-    )
-    vip = Tier(
-        face_value=ETH // 5,
-        supply=50,
-        resale_cap_bps=10_000,
-        royalty_bps=1_000,
-        resale_opens_at=now,
-        resale_closes_at=now + 2 * DAY,
-    )
     say(
         "1.",
-        "The organizer creates 'Night One' with two tiers: General 0.05 ETH (resale cap 110 %, "
-        "royalty 5 %) and VIP 0.2 ETH (cap 100 %, royalty 10 %)",
+        "The organizer signs up with the bridge, pins its metadata to IPFS and creates two events",
     )
-    show, created = factory.create_event(
-        EventParams(
-            name="Fairgate Live: Night One",
-            symbol="NIGHT1",
-            organizer=cast.address("organizer"),
-            starts_at=now + 3 * DAY,
-            ends_at=now + 3 * DAY + 6 * 3600,
-            tiers=(general, vip),
-            base_uri="ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/",
-            minter=cast.address("bridge"),
-            gate=cast.address("gate"),
-        )
+    api_key = bridge.new_organizer("Warehouse Nights", organizer.address)
+    starts = now + 3 * DAY
+    tiers = [
+        {
+            "name": "General",
+            "price_cents": 5_000,
+            "face_value_wei": ETH // 20,
+            "supply": 300,
+            "resale_cap_bps": 11_000,
+            "royalty_bps": 500,
+            "resale_opens_at": now,
+            "resale_closes_at": now + 2 * DAY,
+        },
+        {
+            "name": "VIP",
+            "price_cents": 20_000,
+            "face_value_wei": ETH // 5,
+            "supply": 40,
+            "resale_cap_bps": 10_000,
+            "royalty_bps": 1_000,
+            "resale_opens_at": now,
+            "resale_closes_at": now + 2 * DAY,
+        },
+    ]
+    night = bridge.create_event(
+        api_key,
+        {
+            "name": "Night One",
+            "symbol": "NIGHT1",
+            "venue": "Warehouse 9",
+            "starts_at": datetime.fromtimestamp(starts, UTC).isoformat(),
+            "ends_at": datetime.fromtimestamp(starts + 6 * 3600, UTC).isoformat(),
+            "organizer_address": organizer.address,
+            "gate_address": gate_staff.address,
+            "base_uri": pin_metadata(
+                "Night One", "Warehouse 9", starts, ["General", "VIP"], (200, 40, 90)
+            ),
+            "tiers": tiers,
+        },
     )
-    gas.add("create event (clone)", created)
-    console.print(f"   event contract {show.address}")
+    show = TicketEventClient(w3, night["contract_address"])
+    deploy_block = w3.eth.block_number
+    detail(
+        f"'Night One' is contract {show.address}; its organizer on-chain is the organizer's own "
+        f"wallet {show.organizer()}"
+    )
+    matinee_start = now + 4 * DAY
+    matinee = bridge.create_event(
+        api_key,
+        {
+            "name": "Matinee",
+            "symbol": "MATINEE",
+            "venue": "Warehouse 9",
+            "starts_at": datetime.fromtimestamp(matinee_start, UTC).isoformat(),
+            "ends_at": datetime.fromtimestamp(matinee_start + 3 * 3600, UTC).isoformat(),
+            "organizer_address": organizer.address,
+            "gate_address": gate_staff.address,
+            "base_uri": pin_metadata(
+                "Matinee", "Warehouse 9", matinee_start, ["Seat"], (40, 120, 200)
+            ),
+            "tiers": [
+                {
+                    "name": "Seat",
+                    "price_cents": 3_000,
+                    "face_value_wei": ETH // 10,
+                    "supply": 100,
+                    "resale_cap_bps": 10_000,
+                    "royalty_bps": 500,
+                    "resale_opens_at": now,
+                    "resale_closes_at": now + 3 * DAY,
+                }
+            ],
+        },
+    )
+    afternoon = TicketEventClient(w3, matinee["contract_address"])
+    detail(f"'Matinee' is contract {afternoon.address}")
 
+    # ---------------------------------------------------------------- 2. card
     say(
         "2.",
-        "Alice pays two General tickets by card; the bridge mints them in one batch with three "
-        "other paid orders (and one for a fan without a wallet, into custody)",
+        "Alice pays two General tickets by card; her device made their secrets, only the "
+        "commitments go to the bridge",
     )
-    alice_secrets = new_secrets(2)
-    others = [(cast.address(r), new_secrets(n)) for r, n in (("dave", 1), ("erin", 3), ("bob", 1))]
-    runs = [
-        MintRun(
-            cast.address("alice"),
-            tuple(x.commitment() for x in alice_secrets),
-            b"order-alice".ljust(32, b"\0"),
-        )
-    ]
-    runs += [
-        MintRun(holder, tuple(x.commitment() for x in sec), f"order-{i}".encode().ljust(32, b"\0"))
-        for i, (holder, sec) in enumerate(others)
-    ]
-    runs.append(
-        MintRun(
-            cast.address("bridge"),
-            tuple(x.commitment() for x in new_secrets(1)),
-            b"order-custody".ljust(32, b"\0"),
-        )
+    alice_secrets = alice.new_secrets(show, 2)
+    created = bridge.order(
+        {
+            "event_id": night["id"],
+            "tier_id": night["tiers"][0]["id"],
+            "quantity": 2,
+            "email": "alice@example.org",
+            "wallet": alice.address,
+            "commitments": [str(s.commitment()) for s in alice_secrets],
+        }
     )
-    bridge_show = show.with_sender(s["bridge"])
-    assert isinstance(bridge_show, TicketEventClient)
-    minted = bridge_show.mint_batch(0, runs)
-    issued = TicketEventClient.issued_runs(minted)
-    gas.add("batch mint, 5 orders / 8 tickets", minted, f"{minted.gas_used // 8:,} per ticket")
-    alice_tokens = issued[0].token_ids
-    console.print(
-        f"   Alice holds tickets {list(alice_tokens)}; "
-        f"{len(issued)} orders minted in one transaction"
+    detail(
+        f"order {created['id']} reserved until {created['expires_at']}; "
+        f"checkout {created['checkout_url']}"
     )
-    again = bridge_show.mint_batch(0, runs[:1])
-    skipped = len(again.named("OrderAlreadyFulfilled"))
-    console.print(
-        f"   the bridge resends Alice's order after a 'crash': {skipped} run skipped, "
-        "nothing minted twice"
+    paid = bridge.pay(created["checkout_url"], "4242424242424242")
+    detail(f"card accepted; the provider's signed webhook was {paid.get('outcome', 'applied')}")
+    order = bridge.wait_order(created["id"], created["order_token"], {"minted"})
+    alice_tokens = sorted(t["token_id"] for t in order["tickets"])
+    issued = show.events(deploy_block, names=["TicketsIssued"])
+    receipt = w3.eth.get_transaction_receipt(issued[-1].tx_hash)
+    gas.add("card order minted by the worker (batch)", issued[-1].tx_hash, int(receipt["gasUsed"]))
+    detail(
+        f"the worker minted tickets {alice_tokens} to Alice's wallet; order history: "
+        + " -> ".join(h["to_state"] for h in order["history"])
     )
-    gas.add("resent order (skipped)", again)
 
+    # ---------------------------------------------------------------- 3. ETH
     say(
         "3.",
         "Bob buys a VIP ticket with ETH straight from the contract (the money stays in escrow)",
     )
-    bob_secret = new_secrets(1)
-    bought = show.with_sender(s["bob"])
-    assert isinstance(bought, TicketEventClient)
-    purchase = bought.purchase(1, [bob_secret[0].commitment()])
-    bob_token = TicketEventClient.issued_runs(purchase)[0].token_ids[0]
-    gas.add("ETH purchase, 1 ticket", purchase)
-    console.print(f"   ticket {bob_token}; escrow now {eth(show.escrow_balance())}")
+    bob_secret = bob.new_secrets(show, 1)[0]
+    bought = gas.result("ETH purchase", bob.on(show).purchase(1, [bob_secret.commitment()]))
+    bob_token = TicketEventClient.issued_runs(bought)[0].token_ids[0]
+    detail(f"ticket {bob_token}; escrow {eth(show.escrow_balance())}")
 
-    alice = show.with_sender(s["alice"])
-    assert isinstance(alice, TicketEventClient)
+    gas.result(
+        "publish the gate root after the first sales",
+        organizer.on(show).publish_root(gate_tree(w3, show, deploy_block).root),
+    )
+
+    # ---------------------------------------------------------------- 4. resale
     cap = show.resale_cap(0)
-    say("4.", f"Alice lists ticket {alice_tokens[0]} at 0.1 ETH, above the cap of {eth(cap)}")
-    error = refused(lambda: alice.list(alice_tokens[0], ETH // 10), "PriceAboveCap")
-    console.print(f"   refused by the contract: {error}")
-
-    say("5.", "Alice lists it at the cap; Carol buys it from her own wallet with a fresh secret")
-    listed = alice.list(alice_tokens[0], cap)
-    gas.add("list", listed)
-    carol = show.with_sender(s["carol"])
-    assert isinstance(carol, TicketEventClient)
-    carol_secret = new_secrets(1)[0]
-    alice_before = w3.eth.get_balance(cast.address("alice"))
-    sale = carol.buy(alice_tokens[0], carol_secret.commitment(), price=cap)
-    gas.add("resale buy", sale)
-    resold = sale.first("Resold").args
-    console.print(
-        f"   royalty {eth(resold['royalty'])} to the organizer, "
-        f"{eth(w3.eth.get_balance(cast.address('alice')) - alice_before)} to Alice; "
-        f"holder commitment rotated to Carol's"
+    say("4.", f"Alice lists ticket {alice_tokens[0]} for 0.1 ETH, above the cap of {eth(cap)}")
+    error = refused(lambda: alice.on(show).list(alice_tokens[0], ETH // 10), "PriceAboveCap")
+    detail(f"refused by the contract: {error}")
+    say("  ", "She lists it at the cap, and Carol buys it from her own wallet")
+    gas.result("list at the cap", alice.on(show).list(alice_tokens[0], cap))
+    before_resale = w3.eth.block_number
+    carol_secret = carol.new_secrets(show, 1)[0]
+    alice_balance = w3.eth.get_balance(alice.address)
+    sale = gas.result(
+        "resale buy", carol.on(show).buy(alice_tokens[0], carol_secret.commitment(), price=cap)
+    )
+    royalty = sale.first("Resold").args["royalty"]
+    detail(
+        f"royalty {eth(royalty)} stays for the organizer, "
+        f"{eth(w3.eth.get_balance(alice.address) - alice_balance)} "
+        "went to Alice; the ticket's commitment is now Carol's"
     )
 
-    say("6.", "Bob gifts his VIP ticket to Dave: a listing at price 0 only Dave can take")
-    gas.add("gift listing", bought.gift(bob_token, cast.address("dave")))
-    dave = show.with_sender(s["dave"])
-    assert isinstance(dave, TicketEventClient)
-    gas.add("gift accepted", dave.buy(bob_token, new_secrets(1)[0].commitment(), price=0))
-    console.print(f"   ticket {bob_token} now belongs to {show.owner_of(bob_token)} (Dave)")
+    # ---------------------------------------------------------------- 5. gift
+    say("5.", "Bob gifts his VIP ticket to Dave: a listing at price 0 that only Dave can take")
+    gas.result("gift listing", bob.on(show).gift(bob_token, dave.address))
+    gas.result(
+        "gift accepted",
+        dave.on(show).buy(bob_token, dave.new_secrets(show, 1)[0].commitment(), price=0),
+    )
+    detail(f"ticket {bob_token} belongs to Dave now")
 
-    say("7.", "Two days pass: the resale window closes before doors; tickets are locked (ERC-5192)")
+    # ---------------------------------------------------------------- 6. doors
+    say("6.", "Two days later the resale window has closed; tickets are locked (ERC-5192)")
     increase_time(w3, 2 * DAY + 60)
-    error = refused(lambda: alice.list(alice_tokens[1], cap), "ResaleClosed")
-    console.print(
-        f"   Alice's listing refused: {error}; "
-        f"locked({alice_tokens[1]}) = {show.locked(alice_tokens[1])}"
+    error = refused(lambda: alice.on(show).list(alice_tokens[1], cap), "ResaleClosed")
+    detail(f"a late listing is refused: {error}")
+    tree = gate_tree(w3, show, deploy_block)
+    gas.result("publish the gate root", organizer.on(show).publish_root(tree.root))
+    detail(
+        f"the organizer published the root of {show.next_token_id()} tickets' commitments, "
+        "rebuilt from chain events alone"
     )
+    increase_time(w3, DAY - 3600)
 
-    say(
-        "8.",
-        "The organizer withdraws the royalties "
-        "(the primary-sale escrow stays until the event ends)",
-    )
-    organizer = show.with_sender(s["organizer"])
-    assert isinstance(organizer, TicketEventClient)
-    withdrawn = organizer.withdraw_proceeds(cast.address("organizer"))
-    gas.add("withdraw royalties", withdrawn)
-    args = withdrawn.first("ProceedsWithdrawn").args
-    console.print(f"   royalties {eth(args['royalties'])}, escrow released {eth(args['escrow'])}")
-
-    now = latest_timestamp(w3)
-    say("9.", "A second event, 'Matinee', sells two tickets to Erin for ETH, then is cancelled")
-    matinee, _ = factory.create_event(
-        EventParams(
-            name="Fairgate Live: Matinee",
-            symbol="MATINEE",
-            organizer=cast.address("organizer"),
-            starts_at=now + 5 * DAY,
-            ends_at=now + 5 * DAY + 3 * 3600,
-            tiers=(Tier(ETH // 10, 100, 10_000, 500, now, now + 4 * DAY),),
-            minter=cast.address("bridge"),
+    gate = GateService.open(client=gate_staff.on(show))
+    try:
+        gate.sync()
+        challenge = gate.challenges.current().challenge
+        detail(f"the gate shows its challenge {challenge:#x}"[:60] + "...")
+        scope = scope_of(show)
+        carol_proof = payload.encode(
+            prover.prove(carol_secret, tree.proof(alice_tokens[0]), scope, challenge)
         )
+        result = gate.check(carol_proof)
+        detail(
+            f"Carol shows her QR code ({len(carol_proof)} characters): {result.reason} "
+            f"in {result.total_ms:.1f} ms"
+        )
+        alice_proof = payload.encode(
+            prover.prove(alice_secrets[1], tree.proof(alice_tokens[1]), scope, challenge)
+        )
+        detail(f"Alice shows hers: {gate.check(alice_proof).reason}")
+        detail(f"someone replays Carol's code: {gate.check(carol_proof).reason}")
+        records, _ = _records_until(w3, show, deploy_block, before_resale)
+        old_tree = tree_from_events(records)
+        stale = payload.encode(
+            prover.prove(alice_secrets[0], old_tree.proof(alice_tokens[0]), scope, challenge)
+        )
+        detail(f"Alice tries the ticket she sold, with her old secret: {gate.check(stale).reason}")
+        increase_time(w3, 7 * 3600)
+        report = gate.anchor()
+        for tx_hash in report.transactions:
+            gas.add(
+                "anchor check-ins after doors",
+                tx_hash,
+                int(w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]),
+            )
+        detail(f"after doors the gate anchored {report.anchored} nullifiers on-chain")
+    finally:
+        gate.close()
+    gas.result(
+        "organizer withdraws proceeds", organizer.on(show).withdraw_proceeds(organizer.address)
     )
-    erin = matinee.with_sender(s["erin"])
-    assert isinstance(erin, TicketEventClient)
+
+    # ---------------------------------------------------------------- 7. cancellation
+    say("7.", "The matinee is cancelled: Erin bought with ETH, Frank by card")
     erin_tokens = TicketEventClient.issued_runs(
-        erin.purchase(0, [x.commitment() for x in new_secrets(2)])
+        gas.result(
+            "ETH purchase (matinee)",
+            erin.on(afternoon).purchase(
+                0, [s.commitment() for s in erin.new_secrets(afternoon, 2)]
+            ),
+        )
     )[0].token_ids
-    cancelled = matinee.cancel()
-    gas.add("cancel event", cancelled)
-    refund = erin.claim_refund(list(erin_tokens))
-    gas.add("refund claim, 2 tickets", refund)
-    console.print(
-        f"   Erin is refunded {eth(sum(e.args['amount'] for e in refund.named('RefundClaimed')))}; "
-        f"tickets {list(erin_tokens)} are burned"
+    frank_order = bridge.order(
+        {
+            "event_id": matinee["id"],
+            "tier_id": matinee["tiers"][0]["id"],
+            "quantity": 1,
+            "email": "frank@example.org",
+            "wallet": frank.address,
+            "commitments": [str(frank.new_secrets(afternoon, 1)[0].commitment())],
+        }
     )
-    error = refused(lambda: erin.claim_refund(list(erin_tokens)), "NonexistentTicket")
-    console.print(f"   a second claim is refused: {error}")
+    bridge.pay(frank_order["checkout_url"], "4242424242424242")
+    bridge.wait_order(frank_order["id"], frank_order["order_token"], {"minted"})
+    gas.result("organizer cancels the matinee", organizer.on(afternoon).cancel())
+    refund = gas.result(
+        "Erin claims her refund", erin.on(afternoon).claim_refund(list(erin_tokens))
+    )
+    again = refused(lambda: erin.on(afternoon).claim_refund(list(erin_tokens)), "NonexistentTicket")
+    detail(
+        f"Erin got {eth(sum(e.args['amount'] for e in refund.named('RefundClaimed')))} back; "
+        f"a second claim: {again}"
+    )
+    final = bridge.wait_order(
+        frank_order["id"], frank_order["order_token"], {"revoked", "refunded"}
+    )
+    detail(
+        "the bridge saw the cancellation on-chain, refunded Frank's card and revoked his ticket: "
+        + " -> ".join(h["to_state"] for h in final["history"])
+    )
     return gas
+
+
+def _records_until(w3, event, start_block: int, last_block: int):  # type: ignore[no-untyped-def]
+    from chain.events import EventReader
+
+    reader = EventReader(
+        w3, event.artifact.abi, event.address, start_block=start_block, confirmations=0
+    )
+    records, cursor = reader.read_all()
+    return [r for r in records if r["block_number"] <= last_block], cursor
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,29 +392,34 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="Ganache port (default: settings, or a free one)"
+        "--keep", action="store_true", help="leave the stack running and its folder in place"
     )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    settings = get_settings()
-    port = args.port or (
-        settings.ganache_port if port_is_free(settings.ganache_port) else free_port()
-    )
-    console.rule("[bold]Fairgate: the ticket story on a local chain")
+    home = Path(tempfile.mkdtemp(prefix="fairgate-demo-"))
+    os.environ["FAIRGATE_HOME"] = str(home)  # before anything reads the settings
+
+    from cli import dev
+    from fairgate.errors import TicketError
+
+    console.rule("[bold]Fairgate: the whole story on a local stack")
+    gas = None
     try:
-        with GanacheRunner(port) as node:
-            console.print(f"Ganache at {node.url} (chain id {settings.chain_id})")
-            w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
-            signers = [
-                Signer.from_account(a, f"dev{i}") for i, a in enumerate(node.accounts_with_keys())
-            ]
-            gas = play(w3, signers)
+        dev.up(chain_port=None, api_port=None, ipfs="embedded", bridge=True)
+        gas = play(home)
     except TicketError as exc:
-        console.print(f"[bold red]demo failed:[/] {exc}")
+        console.print(f"\n[bold red]the demo stopped:[/] {exc}")
         return 1
-    console.print(gas.table())
-    console.rule("[bold green]done")
+    finally:
+        if not args.keep:
+            dev.down()
+            shutil.rmtree(home, ignore_errors=True)
+    if gas is not None:
+        console.print(gas.table())
+    console.rule(
+        "[bold green]done" + (f" (stack left running, FAIRGATE_HOME={home})" if args.keep else "")
+    )
     return 0
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from api.chain import BridgeChain
-from api.models import Event, EventState, Order, OrderState, Tier, utcnow
+from api.models import Event, EventState, Order, OrderState, Organizer, Tier, utcnow
 from api.schemas import EventCreate, EventOut, SalesOut, TierOut, TierSales
-from chain.types import EventParams
+from chain.types import ZERO_ADDRESS, EventParams
 from chain.types import Tier as ChainTier
 from fairgate.errors import ChainError, TicketError
 from fairgate.settings import Settings
@@ -89,11 +89,15 @@ def create_event(
             )
         )
     session.commit()  # intent first
+    account = session.get(Organizer, organizer_id)
+    owner = request.organizer_address or (account.payout_address if account else None)
     params = EventParams(
         name=request.name,
         symbol=request.symbol,
-        organizer=chain.operator.address,
+        organizer=chain.operator.address,  # until the roles are set; then handed to `owner`
         minter=chain.minter.address,
+        gate=request.gate_address or ZERO_ADDRESS,
+        base_uri=request.base_uri,
         starts_at=int(request.starts_at.timestamp()),
         ends_at=int(request.ends_at.timestamp()),
         tiers=tuple(
@@ -109,7 +113,7 @@ def create_event(
         ),
     )
     try:
-        address, block = chain.create_event(params)
+        address, block = chain.create_event(params, hand_to=owner)
     except TicketError as exc:
         event.state = EventState.FAILED
         session.commit()

@@ -19,7 +19,7 @@ from api.models import Event, EventState, Order, OrderState
 from api.payments.base import PaymentProvider
 from api.services.catalog import mark_cancelled
 from api.services.orders import locked_order, transition
-from fairgate.errors import PaymentError, TicketError
+from fairgate.errors import Conflict, PaymentError, TicketError
 
 log = logging.getLogger(__name__)
 S = OrderState
@@ -30,6 +30,12 @@ def cancel_event(session: Session, chain: BridgeChain | None, event: Event) -> E
         return event
     if event.contract_address and chain is not None and not event.chain_cancelled:
         if not chain.is_cancelled(event.contract_address):
+            if chain.organizer_of(event.contract_address) != chain.operator.address:
+                raise Conflict(
+                    "this event belongs to the organizer's wallet: cancel it on-chain with that "
+                    "wallet (`fairgate organizer cancel`); the bridge refunds the card orders as "
+                    "soon as it sees the cancellation"
+                )
             chain.cancel_event(event.contract_address)
         event.chain_cancelled = True
     mark_cancelled(session, event)
