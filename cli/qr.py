@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from fairgate.errors import ProofError
+from fairgate.errors import ProofError, ToolchainError
 
 __all__ = ["decode_qr_image", "read_payload"]
 
@@ -22,7 +22,13 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
 
 def decode_qr_image(data: bytes) -> str:
     """The text of the (first) QR code in an image; ProofError when there is none."""
-    import zxingcpp
+    try:
+        import zxingcpp
+    except ImportError:
+        raise ToolchainError(
+            "reading QR images needs the zxing-cpp package (pip install zxing-cpp==3.1.1); "
+            "give the payload text instead"
+        ) from None
 
     try:
         image = Image.open(io.BytesIO(data))

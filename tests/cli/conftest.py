@@ -21,6 +21,10 @@ from chain.ganache import GanacheRunner
 
 FAIRGATE = Path(sys.executable).with_name("fairgate")
 PASSWORD = "correct horse battery staple"
+# Development accounts of the shared session chain that no other test folder uses (their senders
+# cache nonces in-process; a command sending from the same account would make them stale).
+ORGANIZER = "dev:16"
+FUNDER = "15"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli.event_file import EventFileError, load_event_file
 from cli.main import app
-from tests.cli.conftest import EVENT_TOML, Cli, write_event_file
+from tests.cli.conftest import EVENT_TOML, ORGANIZER, Cli, write_event_file
 
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -85,7 +85,7 @@ def test_event_file_validation(tmp_path: Path, body: str, message: str) -> None:
 
 def test_malformed_event_file_as_a_user_sees_it(cli: Cli, tmp_path: Path) -> None:
     path = write_event_file(tmp_path, EVENT_TOML.replace("supply = 100", "supply = 0"))
-    result = cli.as_("dev:1", "organizer", "create", str(path), ok=False)
+    result = cli.as_(ORGANIZER, "organizer", "create", str(path), ok=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: event file {path}: tiers[0].supply: Input should be greater than or equal to 1"
@@ -93,10 +93,10 @@ def test_malformed_event_file_as_a_user_sees_it(cli: Cli, tmp_path: Path) -> Non
 
 
 def test_missing_event_file_and_image(cli: Cli, tmp_path: Path) -> None:
-    result = cli.as_("dev:1", "organizer", "create", str(tmp_path / "nope.toml"), ok=False)
+    result = cli.as_(ORGANIZER, "organizer", "create", str(tmp_path / "nope.toml"), ok=False)
     assert result.stderr.strip() == f"error: event file {tmp_path / 'nope.toml'} not found"
     path = write_event_file(tmp_path, EVENT_TOML, image=False)
-    result = cli.as_("dev:1", "organizer", "create", str(path), ok=False)
+    result = cli.as_(ORGANIZER, "organizer", "create", str(path), ok=False)
     assert (
         result.stderr.strip() == f"error: image {tmp_path / 'poster.png'} not found or unreadable"
     )

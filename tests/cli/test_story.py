@@ -9,6 +9,7 @@ gate root is published, a holder proves at the gate and the gate reads the QR im
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from web3 import Web3
 
 from metadata.store import EmbeddedStore
-from tests.cli.conftest import EVENT_TOML, PASSWORD, Cli, write_event_file
+from tests.cli.conftest import EVENT_TOML, FUNDER, ORGANIZER, PASSWORD, Cli, write_event_file
 
 pytestmark = pytest.mark.ganache
 
@@ -28,14 +29,14 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 def story(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Wallets alice, bob, carol (funded) and the event NIGHT1 created by dev account 1."""
     folder = tmp_path_factory.mktemp("event")
-    created = cli.as_("dev:1", "organizer", "create", str(write_event_file(folder, EVENT_TOML)))
+    created = cli.as_(ORGANIZER, "organizer", "create", str(write_event_file(folder, EVENT_TOML)))
     event = ADDRESS.search(created.stdout)
     assert event, created
     addresses = {"event": event.group(0)}
     for name in ("alice", "bob", "carol"):
         made = cli.as_(name, "fan", "wallet", "create")
         addresses[name] = ADDRESS.findall(made.stdout)[0]
-        cli("dev", "fund", addresses[name], "--eth", "2")
+        cli("dev", "fund", addresses[name], "--eth", "2", "--account", FUNDER)
     return addresses
 
 
@@ -120,7 +121,7 @@ def test_comps_to_a_fans_commitment(cli: Cli, story: dict[str, str]) -> None:
     holder, commitment = made.stdout.strip().split(",")
     assert holder == story["carol"]
     minted = cli.as_(
-        "dev:1", "organizer", "mint", "NIGHT1", "1", "--to", holder, "--commitment", commitment
+        ORGANIZER, "organizer", "mint", "NIGHT1", "1", "--to", holder, "--commitment", commitment
     )
     assert f"to {story['carol']}" in minted.stdout
     not_organizer = cli.as_(
@@ -144,9 +145,9 @@ def test_comps_to_a_fans_commitment(cli: Cli, story: dict[str, str]) -> None:
 def test_publish_prove_and_verify_at_the_gate(
     cli: Cli, story: dict[str, str], tmp_path: Path
 ) -> None:
-    published = cli.as_("dev:1", "organizer", "publish-root", "NIGHT1")
+    published = cli.as_(ORGANIZER, "organizer", "publish-root", "NIGHT1")
     assert "published root 0x" in published.stdout
-    assert "already published" in cli.as_("dev:1", "organizer", "publish-root", "NIGHT1").stdout
+    assert "already published" in cli.as_(ORGANIZER, "organizer", "publish-root", "NIGHT1").stdout
 
     card = cli("gate", "challenge", "NIGHT1").stdout.split()[1]
     assert card.startswith("FGC1:")
@@ -168,7 +169,12 @@ def test_publish_prove_and_verify_at_the_gate(
     payload = text.read_text().strip()
     assert payload.startswith("FG1:") and payload in proved.stdout
 
-    admitted = cli("gate", "verify", "NIGHT1", str(png))
+    if importlib.util.find_spec("zxingcpp") is None:  # not yet in requirements.lock
+        no_decoder = cli("gate", "verify", "NIGHT1", str(png), ok=False)
+        assert "reading QR images needs the zxing-cpp package" in no_decoder.stderr
+        admitted = cli("gate", "verify", "NIGHT1", str(text))
+    else:
+        admitted = cli("gate", "verify", "NIGHT1", str(png))
     assert "ADMITTED valid ticket of Night One" in admitted.stdout
     again = cli("gate", "verify", "NIGHT1", "-", stdin=payload, ok=False)
     assert "REFUSED already used at this gate" in again.stdout
@@ -187,19 +193,19 @@ def test_publish_prove_and_verify_at_the_gate(
     stale = cli.as_("alice", "fan", "prove", "NIGHT1:0", "--challenge", card, ok=False)
     assert stale.stderr.strip() == "error: ticket 0 is not held by wallet alice"
 
-    anchored = cli.as_("dev:1", "gate", "anchor", "NIGHT1")
+    anchored = cli.as_(ORGANIZER, "gate", "anchor", "NIGHT1")
     assert "anchored 1 (0 were already on-chain) in 1 transaction(s)" in anchored.stdout
     sales = cli("organizer", "sales", "NIGHT1")
     assert re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+2\s+│\s+0\s+│\s+98", sales.stdout), sales
     organizer = Web3.to_checksum_address(
-        ADDRESS.findall(cli("fan", "wallet", "show", "-w", "dev:1").stdout)[0]
+        ADDRESS.findall(cli("fan", "wallet", "show", "-w", ORGANIZER).stdout)[0]
     )
     assert re.search(rf"{organizer}\s+│\s+anchored\s+│\s+1", sales.stdout), sales
 
 
 def test_cancel_refund_and_withdraw(cli: Cli, story: dict[str, str], tmp_path: Path) -> None:
     matinee = EVENT_TOML.replace('"NIGHT1"', '"MATINEE"').replace('"Night One"', '"Matinee"')
-    cli.as_("dev:1", "organizer", "create", str(write_event_file(tmp_path, matinee)))
+    cli.as_(ORGANIZER, "organizer", "create", str(write_event_file(tmp_path, matinee)))
     assert (
         "bought tickets 0, 1"
         in cli.as_("bob", "fan", "buy", "MATINEE", "0", "-n", "2", "--yes").stdout
@@ -208,15 +214,17 @@ def test_cancel_refund_and_withdraw(cli: Cli, story: dict[str, str], tmp_path: P
     assert "is not allowed to do this: it needs to be the organizer" in refused.stderr
     early = cli.as_("bob", "fan", "refund", "MATINEE:0", ok=False)
     assert early.stderr.strip() == "error: the event is not cancelled: refunds are closed"
-    assert "cancelled Matinee" in cli.as_("dev:1", "organizer", "cancel", "MATINEE", "--yes").stdout
+    assert (
+        "cancelled Matinee" in cli.as_(ORGANIZER, "organizer", "cancel", "MATINEE", "--yes").stdout
+    )
     refund = cli.as_("bob", "fan", "refund", "MATINEE:0", "MATINEE:1")
     assert "refunded 0.1 ETH for 2 ticket(s)" in refund.stdout
     sales = cli("organizer", "sales", "MATINEE").stdout
     assert "CANCELLED" in sales and re.search(r"General\s+│\s+100\s+│\s+2\s+│\s+0\s+│\s+2", sales)
 
-    withdrawn = cli.as_("dev:1", "organizer", "withdraw", "NIGHT1", "--to", story["alice"])
+    withdrawn = cli.as_(ORGANIZER, "organizer", "withdraw", "NIGHT1", "--to", story["alice"])
     assert f"royalties 0.00275 ETH, escrow 0 ETH to {story['alice']}" in withdrawn.stdout
-    nothing = cli.as_("dev:1", "organizer", "withdraw", "NIGHT1", ok=False)
+    nothing = cli.as_(ORGANIZER, "organizer", "withdraw", "NIGHT1", ok=False)
     assert nothing.stderr.strip() == "error: nothing to withdraw"
 
 
