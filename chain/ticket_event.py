@@ -297,6 +297,10 @@ class TicketEventClient(ContractClient):
     def publish_root(self, root: int) -> TxResult:
         return self.transact("publishRoot", root.to_bytes(32, "big"))
 
+    def retire_root(self, root: int) -> TxResult:
+        """End a replaced root's grace period (holders changed after it was published)."""
+        return self.transact("retireRoot", root.to_bytes(32, "big"))
+
     def anchor_check_ins(self, nullifiers: Sequence[int]) -> TxResult:
         return self.transact("anchorCheckIns", [n.to_bytes(32, "big") for n in nullifiers])
 

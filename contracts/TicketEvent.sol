@@ -62,6 +62,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     struct RootInfo {
         uint64 publishedAt;
         uint64 replacedAt;
+        bool retired;
     }
 
     // slot: organizer and schedule
@@ -410,10 +411,20 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         bytes32 previous = _currentRoot;
         if (root == previous) return;
         uint64 now_ = uint64(block.timestamp);
-        _roots[root] = RootInfo(now_, 0);
+        _roots[root] = RootInfo(now_, 0, false);
         if (previous != bytes32(0)) _roots[previous].replacedAt = now_;
         _currentRoot = root;
         emit RootPublished(root, previous);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function retireRoot(bytes32 root) external {
+        _onlyRole(ROLE_GATE);
+        RootInfo storage info = _roots[root];
+        if (info.publishedAt == 0 || root == _currentRoot) revert UnknownRoot(root);
+        if (info.retired) return;
+        info.retired = true;
+        emit RootRetired(root);
     }
 
     /// @inheritdoc ITicketEvent
@@ -691,7 +702,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @inheritdoc ITicketEvent
     function isAcceptedRoot(bytes32 root) public view returns (bool) {
         RootInfo memory info = _roots[root];
-        if (info.publishedAt == 0) return false;
+        if (info.publishedAt == 0 || info.retired) return false;
         return info.replacedAt == 0 || block.timestamp <= uint256(info.replacedAt) + _rootGrace;
     }
 

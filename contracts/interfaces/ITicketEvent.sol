@@ -136,6 +136,8 @@ interface ITicketEvent is ITicketErrors {
     event CustodyReleased(uint256 indexed tokenId, address indexed to);
     /// @notice A new gate root was published; the previous one enters its grace period.
     event RootPublished(bytes32 indexed root, bytes32 indexed previous);
+    /// @notice A replaced root lost its grace period (holders changed after it was published).
+    event RootRetired(bytes32 indexed root);
     /// @notice Nullifiers used at the gates were anchored on-chain after doors.
     event CheckInsAnchored(bytes32[] nullifiers);
     /// @notice A holder entered with a proof verified on-chain.
@@ -235,6 +237,11 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Publish the root of the gate tree. Organizer or gate.
     function publishRoot(bytes32 root) external;
 
+    /// @notice End a replaced root's grace period at once. Organizer or gate. Publishers call it
+    /// when holders changed after the root was published (a resale, a rotation, a burn): for the
+    /// grace period the old root would otherwise still let a seller's old secret enter.
+    function retireRoot(bytes32 root) external;
+
     /// @notice Record nullifiers used at the gates (already recorded ones are kept). Organizer or gate.
     function anchorCheckIns(bytes32[] calldata nullifiers) external;
 
@@ -303,7 +310,8 @@ interface ITicketEvent is ITicketErrors {
     function currentRoot() external view returns (bytes32);
     /// @notice When a root was published and replaced (0 when still current or never published).
     function rootStatus(bytes32 root) external view returns (uint64 publishedAt, uint64 replacedAt);
-    /// @notice Whether a root is acceptable now (current, or replaced within the grace period).
+    /// @notice Whether a root is acceptable now (current, or replaced within the grace period and
+    /// not retired).
     function isAcceptedRoot(bytes32 root) external view returns (bool);
     /// @notice Whether a nullifier was recorded on-chain.
     function nullifierUsed(bytes32 nullifier) external view returns (bool);

@@ -90,6 +90,26 @@ def test_root_must_be_a_non_zero_field_element(ticket, gate, bad):
         ticket.publishRoot(bytes32(bad), {"from": gate})
 
 
+def test_a_retired_root_loses_its_grace_at_once(ticket, gate, alice):
+    # holders changed after ROOT_1 (a resale): its grace would let the seller's old secret in
+    ticket.publishRoot(ROOT_1, {"from": gate})
+    ticket.publishRoot(ROOT_2, {"from": gate})
+    assert ticket.isAcceptedRoot(ROOT_1)
+    tx = ticket.retireRoot(ROOT_1, {"from": gate})
+    assert as_bytes32_hex(tx.events["RootRetired"]["root"]) == ROOT_1
+    assert not ticket.isAcceptedRoot(ROOT_1)
+    assert ticket.isAcceptedRoot(ROOT_2)
+    assert "RootRetired" not in ticket.retireRoot(ROOT_1, {"from": gate}).events  # idempotent
+    with reverts("UnknownRoot", ROOT_2):  # the current root cannot be retired
+        ticket.retireRoot(ROOT_2, {"from": gate})
+    with reverts("UnknownRoot", ROOT_3):  # nor one never published
+        ticket.retireRoot(ROOT_3, {"from": gate})
+    with reverts("MissingRole", alice, 2):
+        ticket.retireRoot(ROOT_1, {"from": alice})
+    ticket.publishRoot(ROOT_1, {"from": gate})  # publishing it again makes it current again
+    assert ticket.isAcceptedRoot(ROOT_1)
+
+
 def test_roots_are_published_by_the_gate_or_the_organizer(ticket, organizer, minter, alice):
     for account in (minter, alice):
         with reverts("MissingRole", account, 2):
