@@ -207,3 +207,22 @@ def test_expired_reservation_returns_to_sale(
     )
     # a payment that arrives after expiry takes seats again if any remain, else is refunded
     assert pay(app_client, stale)["outcome"] == "refund_pending"
+
+
+def test_postgres_fast_path_is_used(
+    app_client: TestClient, organizer_key: str, monkeypatch
+) -> None:
+    """On PostgreSQL an order is reserved by the single-statement path; the general path (with
+    its separate seat UPDATE) only runs to explain a refusal."""
+    import api.services.orders as orders_service
+
+    event = create_event(app_client, organizer_key, supply=1)
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general reservation path ran")
+
+    monkeypatch.setattr(orders_service, "take_seats", general_path)
+    order = place_order(app_client, event, 1)
+    assert read_order(app_client, order)["history"][0]["to_state"] == "reserved"
+    monkeypatch.undo()
+    assert app_client.post("/orders", json=_body(event)).json()["error"]["code"] == "sold_out"
