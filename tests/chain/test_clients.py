@@ -1,17 +1,16 @@
 """The typed contract clients and the deployment record.
 
-These tests move the chain's clock (resale windows), so they run on a Ganache of their own.
+These tests move the chain's clock (resale windows), so they use the module-scoped chain of
+tests/chain/conftest.py rather than the session's shared one.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_helpers import start_node
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -37,25 +36,18 @@ def _c() -> int:
 
 
 @pytest.fixture(scope="module")
-def ganache() -> Iterator[GanacheRunner]:
-    runner = start_node()
-    yield runner
-    runner.stop()
+def w3(node_w3: Web3) -> Web3:
+    return node_w3
 
 
 @pytest.fixture(scope="module")
-def w3(ganache: GanacheRunner) -> Web3:
-    return Web3(Web3.HTTPProvider(ganache.url, request_kwargs={"timeout": 30}))
+def dev_accounts(chain_node: GanacheRunner) -> list[LocalAccount]:
+    return derive_dev_accounts(chain_node.accounts)
 
 
 @pytest.fixture(scope="module")
-def dev_accounts(ganache: GanacheRunner) -> list[LocalAccount]:
-    return derive_dev_accounts(ganache.accounts)
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory, ganache: GanacheRunner) -> Settings:
-    return Settings(home=tmp_path_factory.mktemp("home"), rpc_url=ganache.url)
+def settings(tmp_path_factory: pytest.TempPathFactory, chain_node: GanacheRunner) -> Settings:
+    return Settings(home=tmp_path_factory.mktemp("home"), rpc_url=chain_node.url)
 
 
 @pytest.fixture(scope="module")
