@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
 
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
+from cli.output import err_console, progress
 from cli.session import Session
 from zk.tree import MerkleTree
 from zk.tree_sync import tree_from_events
@@ -99,13 +101,31 @@ class SalesSummary:
 def read_history(
     session: Session, event: TicketEventClient, names: Iterable[str] | None = None
 ) -> History:
-    """All events of ``event`` (or only ``names``) up to the confirmed head."""
+    """All events of ``event`` (or only ``names``) up to the confirmed head.
+
+    Reading starts at the event's creation block when this machine recorded it. On a terminal,
+    a progress bar follows the blocks read (a long-lived event spans many ``eth_getLogs`` chunks).
+    """
+    start = int(session.event_record(event.address).get("block", 0))
     reader = EventReader(
         session.w3,
         event.artifact.abi,
         event.address,
+        start_block=start,
         event_names=names,
         settings=session.settings,
     )
-    events, cursor = reader.read_all()
-    return History(events, cursor.block_number if cursor else 0)
+    head = reader.safe_head()
+    events: list[EventRecord] = []
+    last = start
+    bar = progress() if err_console.is_terminal and head - start > reader.max_chunk else None
+    with bar or nullcontext():
+        task = bar.add_task("Reading chain events", total=head - start) if bar else None
+        for batch in reader.batches(None):
+            if batch.rewound_to is not None:
+                events = [e for e in events if e["block_number"] <= batch.rewound_to]
+            events.extend(batch.events)
+            last = batch.cursor.block_number if batch.cursor else start
+            if bar is not None and task is not None:
+                bar.update(task, completed=max(0, last - start))
+    return History(events, last)
