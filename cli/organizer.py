@@ -120,6 +120,12 @@ def create(
     """Upload an event's metadata to IPFS and create its ticket contract through the factory."""
     spec = load_event_file(event_file)
     session = open_session()
+    taken = session.symbol_taken(spec.symbol)
+    if taken:
+        raise EventFileError(
+            f"symbol {spec.symbol} is already used by event {taken} on this chain: "
+            "choose another symbol (events are named by it)"
+        )
     signer = load_signer(session.settings, wallet, password_file)
     base_uri, cid = _upload(session.settings, spec)
     deployment = _platform(session, signer)

@@ -74,6 +74,13 @@ class Session:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
         tmp.replace(self.index_path)
 
+    def symbol_taken(self, symbol: str) -> str | None:
+        """The address of an event this machine created with ``symbol`` on this chain, if any."""
+        for address, record in self.known_events().items():
+            if str(record.get("symbol", "")).lower() == symbol.lower():
+                return address
+        return None
+
     def event_record(self, address: str) -> dict[str, Any]:
         return self.known_events().get(to_checksum_address(address), {})
 
@@ -90,12 +97,16 @@ class Session:
                 raise NotFound(f"unknown event {ref}: no contract at that address on this chain")
             return address
         wanted = ref.lower()
-        for known, record in self.known_events().items():
-            if wanted in (
-                str(record.get("symbol", "")).lower(),
-                str(record.get("name", "")).lower(),
-            ):
-                return known
+        matches = [
+            known
+            for known, record in self.known_events().items()
+            if wanted
+            in (str(record.get("symbol", "")).lower(), str(record.get("name", "")).lower())
+        ]
+        if len(matches) > 1:
+            raise NotFound(f"{ref!r} names several events here: give the contract address")
+        if matches:
+            return matches[0]
         found = self._from_factory(wanted)
         if found:
             return found

@@ -51,6 +51,16 @@ def test_create_recorded_event_and_pinned_metadata(cli: Cli, story: dict[str, st
     assert store.get(record["cid"], "image.png").startswith(b"\x89PNG")
 
 
+def test_a_symbol_names_one_event(cli: Cli, story: dict[str, str], tmp_path: Path) -> None:
+    again = cli.as_(
+        ORGANIZER, "organizer", "create", str(write_event_file(tmp_path, EVENT_TOML)), ok=False
+    )
+    assert again.stderr.strip() == (
+        f"error: symbol NIGHT1 is already used by event {story['event']} on this chain: "
+        "choose another symbol (events are named by it)"
+    )
+
+
 def test_wallets_are_encrypted_and_never_echo_secrets(cli: Cli, story: dict[str, str]) -> None:
     keystore = json.loads((cli.home / "wallets" / "alice.json").read_text())
     assert keystore["crypto"]["kdf"] == "scrypt"
