@@ -5,7 +5,10 @@ account (``-w dev:1``). Event metadata and images go to IPFS through :mod:`metad
 RPC node of ``FAIRGATE_IPFS_API_URL``, else the embedded store under ``FAIRGATE_HOME/ipfs``).
 
 Metadata layout: ``metadata.erc721`` writes one file per tier (``<dirCID>/tiers/<tierId>``) and
-the event's base URI is ``ipfs://<dirCID>/tiers/``.
+the event's base URI is ``ipfs://<dirCID>/tiers/``. Known mismatch (reported, not ours to fix
+here): ``TicketEvent.tokenURI`` appends the *token* id to the base URI, not the tier id, so ticket
+``n`` resolves to tier ``n``'s file (or to nothing when ``n`` >= the tier count). Either the
+contract appends ``tierOf(tokenId)`` or the bundle gains per-token entries.
 """
 
 from __future__ import annotations
