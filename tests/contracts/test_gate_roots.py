@@ -234,3 +234,14 @@ def test_check_in_needs_the_gate_role(ticket, minter, alice, with_verifier):
     for account in (minter, alice):
         with reverts("MissingRole", account, 2):
             ticket.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": account})
+
+
+def test_check_in_refuses_a_retired_root_within_its_grace(ticket, gate, with_verifier):
+    # A resale after ROOT_1: the seller's old secret must not enter through ROOT_1's grace.
+    ticket.publishRoot(ROOT_2, {"from": gate})
+    ticket.retireRoot(ROOT_1, {"from": gate})
+    assert not ticket.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    with reverts("UnknownRoot", ROOT_1):
+        ticket.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+    ticket.checkIn(A, B, C, ROOT_2, NULLIFIER, CHALLENGE, {"from": gate})
+    assert ticket.nullifierUsed(NULLIFIER)
