@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from eth_utils.address import to_checksum_address
-from pydantic import SecretStr
 
 from chain.deploy import load_deployment
 from chain.keys import Signer
@@ -66,7 +65,6 @@ def wallet_create(
     scrypt_n: ScryptOpt = 2**18,
 ) -> None:
     """Create a new wallet: a random key in an encrypted keystore (password asked twice)."""
-
     signer = new_wallet(get_settings(), wallet, password_file, scrypt_n=scrypt_n)
     console.print(f"[green]created[/] wallet {wallet}: {signer.address}")
     err_console.print("Back up the keystore file and remember the password: neither can be reset.")
@@ -92,7 +90,7 @@ def wallet_import(
         get_settings(),
         wallet,
         password_file,
-        private_key=SecretStr(key.get_secret_value()),
+        private_key=key,
         scrypt_n=scrypt_n,
     )
     console.print(f"[green]imported[/] wallet {wallet}: {signer.address}")
@@ -152,7 +150,7 @@ def tickets(
                     if listing.is_gift
                     else (f"listed at {format_eth(listing.price)}")
                 )
-            tier_id = tiers.get(token, client.tier_of(token))
+            tier_id = tiers[token] if token in tiers else client.tier_of(token)
             rows.append(
                 (
                     f"{client.call('symbol')}:{token}",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import SecretStr
 
 from chain.keys import (
@@ -136,7 +137,9 @@ def keystore_address(settings: Settings, name: str) -> str:
         address = str(json.loads(path.read_text(encoding="utf-8"))["address"])
     except (OSError, ValueError, KeyError, TypeError):
         raise KeyStoreError(f"keystore {path} is malformed") from None
-    return "0x" + address.removeprefix("0x") if address else address
+    if not is_address("0x" + address.removeprefix("0x")):
+        raise KeyStoreError(f"keystore {path} has no valid address")
+    return to_checksum_address("0x" + address.removeprefix("0x"))
 
 
 def _dev_index(name: str) -> int:
