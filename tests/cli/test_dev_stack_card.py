@@ -146,6 +146,28 @@ def test_card_purchase_wallet_and_custody(stack: tuple[Cli, dict[str, str]]) -> 
     assert tickets.stdout.count("CARD1:") == 3, tickets
 
 
+def test_card_ticket_enters_at_the_gate(stack: tuple[Cli, dict[str, str]]) -> None:
+    """The story end to end: a ticket paid by card, its secret made on the fan's device."""
+    cli, _ = stack
+    operator = "dev:1"  # dev up's bridge operator: the on-chain organizer of bridge events
+    assert "published root" in cli.as_(operator, "organizer", "publish-root", "CARD1").stdout
+    card = cli("gate", "challenge", "CARD1").stdout.split()[1]
+    payload_file = cli.home / "card-ticket.txt"
+    cli.as_(
+        "dana",
+        "fan",
+        "prove",
+        "CARD1:2",
+        "--challenge",
+        card,
+        "--no-qr",
+        "--out",
+        str(payload_file),
+    )
+    admitted = cli("gate", "verify", "CARD1", str(payload_file))
+    assert "ADMITTED valid ticket of Card Night" in admitted.stdout
+
+
 def test_down_stops_everything(stack: tuple[Cli, dict[str, str]]) -> None:
     cli, _ = stack
     state = json.loads((cli.home / "dev-stack.json").read_text())
