@@ -22,9 +22,10 @@ import {ResaleMath} from "./libraries/ResaleMath.sol";
 /// <= 100,000 gas):
 /// - Holder commitments are never stored: they travel in calldata and `TicketsIssued`/`Resold`
 ///   logs, which is all the gate's tree builder needs.
-/// - Ownership is stored once per minted run (`_runs[firstId]`), and a bitmap marks run starts, so
-///   finding the owner of any never-moved ticket reads one bitmap word (256 ids) and one record,
-///   instead of ERC721A's backward scan (which costs a late ticket in a batch up to ~290,000 gas).
+/// - Ownership is stored once per minted run (`_runs[firstId]`, runs of at most 1024 tickets), and
+///   a bitmap marks run starts, so finding the owner of a never-moved ticket reads one to four
+///   bitmap words (256 ids each) and one record, instead of ERC721A's backward scan (which costs
+///   a late ticket in a batch up to ~290,000 gas).
 /// - A ticket gets its own record (`_tickets[id]`) when it is first listed or moved; such a ticket
 ///   is read with one load. Records pack owner | tier | move count | flags in one word. Listing
 ///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
@@ -37,6 +38,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint256 private constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev The gate tree has depth 20: at most 2^20 tickets per event.
     uint256 private constant MAX_TICKETS = 1 << 20;
+    /// @dev Longest run one mint may create: finding a ticket's run scans at most 4 bitmap words.
+    uint256 private constant MAX_RUN = 1024;
     /// @dev keccak256("Transfer(address,address,uint256)")
     bytes32 private constant TRANSFER_EVENT = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
     /// @dev bytes4(keccak256("InvalidCommitment(bytes32)"))
@@ -190,6 +193,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function cancel() external {
         _onlyOrganizer();
         if (_cancelled) revert EventCancelled();
+        // After the end the escrow may already be paid out: refunds could not be honoured.
+        if (block.timestamp >= _endsAt) revert SalesClosed();
         _cancelled = true;
         emit EventCancelledBy(msg.sender);
         // Closing every window stops resales without one more storage read on the resale path.
@@ -766,6 +771,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     ) private {
         if (to == address(0)) revert InvalidReceiver(to);
         uint256 n = commitments.length;
+        if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
         _runs[first] = uint256(uint160(to)) | (tierId << TIER_SHIFT) | flags;
         _runStarts[first >> 8] |= 1 << (first & 0xff);
         _holders[to] += n;
@@ -851,7 +857,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
         if (price > cap) revert PriceAboveCap(price, cap);
         (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
-        _move(tokenId, record, seller, msg.sender, FLAG_RESOLD);
+        // Only a paid sale protects the buyer from a chargeback revocation; a gift does not (its
+        // receiver paid nothing), or a card buyer could shield a ticket by gifting it to himself.
+        _move(tokenId, record, seller, msg.sender, price == 0 ? 0 : FLAG_RESOLD);
         emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
         _push(seller, proceeds);
     }

@@ -41,7 +41,7 @@ interface ITicketErrors {
     error EventCancelled();
     /// @notice The event is not cancelled, so refunds are closed.
     error EventNotCancelled();
-    /// @notice Primary sales and minting are closed (the event has ended).
+    /// @notice The event has ended: primary sales, minting and cancellation are closed.
     error SalesClosed();
     /// @notice The caller does not hold the ticket.
     /// @param tokenId The ticket.

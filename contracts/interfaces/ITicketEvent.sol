@@ -173,7 +173,8 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Set the snarkjs-exported Groth16 verifier for on-chain check-in (zero disables).
     function setVerifier(address verifier) external;
 
-    /// @notice Cancel the event: closes sales and resales and opens ETH refunds. Organizer only.
+    /// @notice Cancel the event: closes sales and resales and opens ETH refunds. Organizer only,
+    /// before the event has ended (its escrow may be paid out after that).
     function cancel() external;
 
     /// @notice Withdraw royalties, plus the primary-sale escrow once the event has ended (never
@@ -184,12 +185,13 @@ interface ITicketEvent is ITicketErrors {
     // ---------------------------------------------------------------- minting and primary sale
 
     /// @notice Mint runs of tickets for paid orders, many orders in one transaction. Minter only.
+    /// A run holds at most 1024 tickets (so finding a ticket's owner stays cheap).
     /// Each run gives one ticket per commitment to its holder; a run whose non-zero `orderRef` was
     /// already fulfilled is skipped (`OrderAlreadyFulfilled`), so a resent batch never mints twice.
     /// @return firstTokenId The id of the first ticket minted by this call.
     function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId);
 
-    /// @notice Buy tickets at face value with ETH, one per commitment, to the caller.
+    /// @notice Buy tickets at face value with ETH, one per commitment (at most 1024), to the caller.
     /// @return firstTokenId The id of the first ticket bought.
     function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId);
 

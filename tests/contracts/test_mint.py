@@ -362,3 +362,15 @@ def test_locked_follows_policy_and_resale_window(ticket, mint, alice, schedule, 
     assert ticket.locked(token) is True
     with reverts("NonexistentTicket", 9):
         ticket.locked(9)
+
+
+def test_a_run_holds_at_most_1024_tickets(create_event, schedule, minter, alice):
+    # finding a ticket's run scans at most four bitmap words
+    big = create_event(tiers=[tier(GA_FACE, 3_000, closes=schedule.resale_closes)])
+    with reverts("InvalidParameter", "run longer than 1024 tickets"):
+        big.mintBatch(GA, [(alice, order_ref(), commitments(1025))], {"from": minter})
+    big.mintBatch(GA, [(alice, order_ref(), commitments(3))], {"from": minter})
+    tx = big.mintBatch(GA, [(alice, order_ref(), commitments(1024))], {"from": minter})
+    assert tx.events["TicketsIssued"][0]["firstTokenId"] == 3
+    assert big.ownerOf(3 + 1023) == alice  # four bitmap words from its run's start
+    assert big.balanceOf(alice) == 1027

@@ -4,8 +4,6 @@ any time, primary-sale escrow only after the event ended and never for a cancell
 
 from __future__ import annotations
 
-import pytest
-
 from .conftest import GA, GA_FACE, VIP, VIP_FACE, tier
 from .helpers import ZERO_ADDRESS, commitment, gas_cost, model_split, reverts, warp
 
@@ -210,16 +208,6 @@ def test_withdraw_to_a_receiver_that_rejects_fails_whole(
     assert ticket.escrowBalance() == 2 * GA_FACE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: cancel() is allowed after endsAt. Once withdrawProceeds has released the escrow, a "
-        "later cancel opens refunds that claimRefund cannot pay: `_escrow -= total` underflows "
-        "and reverts with Panic(0x11) instead of a custom error (ITicketErrors promises every "
-        "revert is one). Proposed fix: in cancel(), `if (block.timestamp >= _endsAt) revert "
-        "SalesClosed();`"
-    ),
-)
 def test_event_cannot_be_cancelled_after_it_ended(ticket, buy_primary, organizer, alice, schedule):
     (token,) = buy_primary(alice)
     warp(schedule.ends)
