@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--orders", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--mint-orders", type=int, default=3000)
     parser.add_argument("--baseline-mint-orders", type=int, default=200)
     parser.add_argument("--mint-quantity", type=int, default=2, help="tickets per minted order")
