@@ -37,6 +37,25 @@ class History:
         """The gate tree (current holder commitments), rebuilt from the events."""
         return tree_from_events(self.events)
 
+    def holders_changed_since_root(self, root: int) -> bool:
+        """Whether a resale, a commitment rotation or a burn happened after ``root`` was last
+        published: then the root still holds a commitment that no longer belongs to its ticket.
+        """
+        published = [
+            e["block_number"]
+            for e in self.named("RootPublished")
+            if int(str(e["args"]["root"]), 16) == root
+        ]
+        if not published:
+            return False
+        since = max(published)
+        changes = self.named("Resold", "CommitmentRotated", "Transfer")
+        return any(
+            e["block_number"] >= since
+            and (e["event"] != "Transfer" or int(str(e["args"]["to"]), 16) == 0)
+            for e in changes
+        )
+
     def tier_of_tokens(self) -> dict[int, int]:
         """token id -> tier id, from ``TicketsIssued``."""
         tiers: dict[int, int] = {}

@@ -4,11 +4,9 @@ The organizer signs with a keystore wallet (``-w NAME``) or, on a local chain, a
 account (``-w dev:1``). Event metadata and images go to IPFS through :mod:`metadata` (the Kubo
 RPC node of ``FAIRGATE_IPFS_API_URL``, else the embedded store under ``FAIRGATE_HOME/ipfs``).
 
-Metadata layout: ``metadata.erc721`` writes one file per tier (``<dirCID>/tiers/<tierId>``) and
-the event's base URI is ``ipfs://<dirCID>/tiers/``. Known mismatch (reported, not ours to fix
-here): ``TicketEvent.tokenURI`` appends the *token* id to the base URI, not the tier id, so ticket
-``n`` resolves to tier ``n``'s file (or to nothing when ``n`` >= the tier count). Either the
-contract appends ``tierOf(tokenId)`` or the bundle gains per-token entries.
+Metadata layout: ``metadata.erc721`` writes one file per tier (``<dirCID>/tiers/<tierId>``), the
+event's base URI is ``ipfs://<dirCID>/tiers/``, and the contract's ``tokenURI`` appends the
+ticket's tier id: every ticket resolves to its tier's file.
 """
 
 from __future__ import annotations
@@ -314,12 +312,20 @@ def publish_root(
     if root == client.current_root():
         console.print(f"root {root:#066x} ({holders} tickets) is already published")
         return
+    previous = client.current_root()
     with spinner("Publishing the root"):
         result = client.publish_root(root)
     console.print(
         f"[green]published[/] root {root:#066x} ({holders} tickets, up to block "
         f"{history.last_block}) in tx {result.tx_hash}"
     )
+    if previous and history.holders_changed_since_root(previous):
+        # a seller's old secret is still a leaf of the previous root: no grace period for it
+        retired = client.retire_root(previous)
+        console.print(
+            f"retired the previous root {previous:#066x} (holders changed since it was "
+            f"published) in tx {retired.tx_hash}"
+        )
 
 
 @app.command(epilog="Example: fairgate organizer cancel MATINEE -w dev:1 --yes")
