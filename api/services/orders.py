@@ -136,18 +136,19 @@ def create_order(
         created_at=now,
         updated_at=now,
     )
-    first = OrderEvent(
-        order_id=order_id,
-        from_state=None,
-        to_state=S.RESERVED,
-        at=now,
-        reason=f"{request.quantity} seat(s) reserved",
-    )
     intent: PaymentIntent | None = None
 
-    def stage() -> None:
+    def stage() -> OrderEvent:
+        """Add the rows (again, after a rollback: a fresh history row, its id is not reusable)."""
         nonlocal intent
-        session.add_all([order, first])
+        entry = OrderEvent(
+            order_id=order_id,
+            from_state=None,
+            to_state=S.RESERVED,
+            at=now,
+            reason=f"{request.quantity} seat(s) reserved",
+        )
+        session.add_all([order, entry])
         if provider.offline:
             intent = provider.create_payment(
                 session,
@@ -158,15 +159,16 @@ def create_order(
             )
             order.payment_ref = intent.ref
         session.flush()
+        return entry
 
-    stage()
+    first = stage()
     if not take_seats(session, request.tier_id, request.quantity):
         session.rollback()
         expired = expire_reservations(session, tier_id=request.tier_id)
         session.commit()  # keep the expirations the sweep found
         if not expired:
             raise SoldOut("not enough seats left in this tier")
-        stage()
+        first = stage()
         if not take_seats(session, request.tier_id, request.quantity):
             session.rollback()
             raise SoldOut("not enough seats left in this tier")
