@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from api_helpers import LiveServer, create_event
+from api_helpers import LiveServer, create_event, place_order
 from fastapi.testclient import TestClient
 
 from fairgate.settings import PROJECT_ROOT
@@ -42,15 +42,26 @@ def schemathesis_cli() -> str:
     return str(VENV / "bin" / "schemathesis")
 
 
-@pytest.mark.parametrize("auth", ["anonymous", "organizer"])
+@pytest.mark.parametrize("auth", ["anonymous", "organizer", "fan"])
 def test_openapi_property_run(
     schemathesis_cli: str, app_client: TestClient, organizer_key: str, settings, tmp_path, auth: str
 ) -> None:
-    create_event(app_client, organizer_key, supply=20)  # something to read
+    event = create_event(app_client, organizer_key, supply=20)  # something to read
+    order = place_order(app_client, event, 1)
+    # real identifiers, so the operations behind them are reached and not only their 404s
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[parameters]\n"
+        f'"path.order_id" = "{order["id"]}"\n'
+        f'"path.payment_id" = "{order["payment_ref"]}"\n'
+        f'"path.event_id" = {event["id"]}\n'
+        '"path.provider_name" = "local"\n'
+    )
     server = LiveServer(settings)
     try:
         command = [
             schemathesis_cli,
+            *(["--config-file", str(config)] if auth == "fan" else []),
             "run",
             f"{server.url}/openapi.json",
             "--checks",
@@ -73,7 +84,10 @@ def test_openapi_property_run(
         ]
         if auth == "organizer":
             command += ["--header", f"X-API-Key: {organizer_key}"]
+        if auth == "fan":
+            command += ["--header", f"X-Order-Token: {order['order_token']}"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     finally:
         server.stop()
+    print(result.stdout[-2500:])  # the run's summary, shown with -s
     assert result.returncode == 0, result.stdout[-6000:]
