@@ -22,11 +22,12 @@ from functools import cached_property
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 
-from chain.client import ContractClient, TxResult
+from chain.client import ContractClient, DecodedEvent, TxResult
 from chain.compiler import Artifact, load_artifact
 from chain.keys import Signer, dev_signer
 from chain.sender import TransactionSender
@@ -53,6 +54,7 @@ class Issued:
     first_token_id: int
     commitments: tuple[str, ...]
     tx_hash: str
+    tier_id: int = 0
 
 
 def issued_from_logs(address: str, logs: Iterable[Any]) -> list[Issued]:
@@ -79,6 +81,7 @@ def issued_from_logs(address: str, logs: Iterable[Any]) -> list[Issued]:
                 first_token_id=int(first),
                 commitments=tuple("0x" + bytes(c).hex() for c in commitments),
                 tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
+                tier_id=int.from_bytes(bytes(topics[2]), "big"),
             )
         )
     return found
@@ -255,6 +258,24 @@ class BridgeChain:
             }
         )
         return {i.order_ref: i for i in issued_from_logs(event.address, logs)}
+
+    def logs_for_indexer(
+        self, address: str, start: int, end: int, names: Sequence[str]
+    ) -> tuple[list[Issued], list[DecodedEvent]]:
+        """TicketsIssued (decoded fast) and the other named events of a contract in a block range;
+        other events (Transfer, the market's) are not even fetched."""
+        event = self.event(address)
+        wanted = [
+            bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+            for entry in event.artifact.abi
+            if entry.get("type") == "event" and entry.get("name") in names
+        ]
+        logs = self.w3.eth.get_logs({
+            "address": event.address, "fromBlock": start, "toBlock": end,
+            "topics": [[HexBytes(t) for t in (TICKETS_ISSUED, *wanted)]],
+        })  # fmt: skip
+        others = [entry for entry in logs if bytes(entry["topics"][0]) != TICKETS_ISSUED]
+        return issued_from_logs(event.address, logs), event.decoder.decode_all(others)
 
     def tier_remaining(self, address: str, tier_index: int) -> int:
         tier = self.event(address).call("tier", tier_index)

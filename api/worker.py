@@ -29,7 +29,7 @@ from api.services.claims import process_claims
 from api.services.indexer import index_once
 from api.services.locks import WorkerLocks
 from api.services.minting import Minter, mint_some
-from api.services.refunds import refund_pending_orders
+from api.services.refunds import refund_pending_orders, settle_cancelled_events
 from api.services.reservations import expire_reservations
 from api.services.revocations import revoke_orders
 from fairgate.errors import TicketError
@@ -64,6 +64,8 @@ class Worker:
         with self.sessions() as session:
             done += expire_reservations(session)
             session.commit()
+        with self.sessions() as session:
+            done += settle_cancelled_events(session)
         with self.sessions() as session:
             done += refund_pending_orders(session, self.provider)
         done += revoke_orders(self.sessions, self.chain, self.locks)

@@ -15,6 +15,7 @@ with ETH on-chain: ``orderRef`` zero), which lowers the seats the bridge may sel
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
@@ -27,7 +28,8 @@ from api.services.refunds import settle_cancelled_event
 
 log = logging.getLogger(__name__)
 MAX_RANGE = 2_000
-ZERO_REF = b"\x00" * 32
+ZERO_REF_HEX = "0x" + "00" * 32
+WATCHED = ("EventCancelledBy", "TicketRevoked", "CustodyReleased")
 
 
 def index_once(session: Session, chain: BridgeChain) -> int:
@@ -51,20 +53,28 @@ def _index_event(session: Session, chain: BridgeChain, event_id: int, head: int)
         return 0
     start = event.indexed_block + 1
     end = min(head, start + MAX_RANGE - 1)
-    logs = chain.event(event.contract_address).events(start, end)
+    issued, logs = chain.logs_for_indexer(event.contract_address, start, end, WATCHED)
     tiers = {t.tier_index: t for t in event.tiers}
+    minted: dict[int, int] = defaultdict(int)
+    eth: dict[int, int] = defaultdict(int)
+    for run in issued:
+        minted[run.tier_id] += len(run.commitments)
+        if run.order_ref == ZERO_REF_HEX:
+            eth[run.tier_id] += len(run.commitments)
+    for tier_index, n in minted.items():
+        tier = tiers.get(tier_index)
+        if tier is not None:
+            session.execute(
+                update(Tier)
+                .where(Tier.id == tier.id)
+                .values(
+                    chain_minted=Tier.chain_minted + n, eth_minted=Tier.eth_minted + eth[tier_index]
+                )
+            )
     cancelled = False
     for log_event in logs:
         args = log_event.args
-        if log_event.name == "TicketsIssued":
-            tier = tiers.get(int(args["tierId"]))
-            n = len(args["commitments"])
-            if tier is not None:
-                values = {"chain_minted": Tier.chain_minted + n}
-                if bytes(args["orderRef"]) == ZERO_REF:
-                    values["eth_minted"] = Tier.eth_minted + n
-                session.execute(update(Tier).where(Tier.id == tier.id).values(**values))
-        elif log_event.name == "EventCancelledBy":
+        if log_event.name == "EventCancelledBy":
             cancelled = True
         elif log_event.name == "TicketRevoked":
             session.execute(
@@ -88,4 +98,4 @@ def _index_event(session: Session, chain: BridgeChain, event_id: int, head: int)
     session.commit()
     if cancelled:
         settle_cancelled_event(session, event.id)
-    return len(logs)
+    return len(issued) + len(logs)

@@ -67,6 +67,19 @@ def settle_cancelled_event(session: Session, event_id: int, limit: int = 500) ->
         session.commit()
 
 
+def settle_cancelled_events(session: Session) -> int:
+    """Catch orders of cancelled events that were in flight at cancellation (a batch minting
+    while the event was cancelled ends ``minted``): they are moved towards refunds too."""
+    event_ids = session.scalars(
+        select(Order.event_id)
+        .join(Event, Event.id == Order.event_id)
+        .where(Event.state == EventState.CANCELLED, Order.state.in_([S.RESERVED, S.PAID, S.MINTED]))
+        .distinct()
+    ).all()
+    session.rollback()
+    return sum(settle_cancelled_event(session, event_id) for event_id in event_ids)
+
+
 def refund_pending_orders(session: Session, provider: PaymentProvider, limit: int = 50) -> int:
     """Refund refund_pending orders through the provider; returns how many were refunded."""
     done = 0

@@ -115,3 +115,38 @@ def test_sent_but_unrecorded_batch_is_reconciled_not_reminted(
     assert int(bridge_chain.event(event["contract_address"]).call("nextTokenId")) == 2
     with db() as s:
         assert s.scalar(select(Order.state).where(Order.id == order["id"])) == "minted"
+
+
+def test_cancel_while_minting_still_refunds_and_revokes(
+    app_client: TestClient, organizer_key, db, settings, bridge_chain, provider, fans
+) -> None:
+    event = create_event(app_client, organizer_key, supply=10)
+    order = place_order(app_client, event, 1, fans[1].address)
+    pay(app_client, order)
+    locks = WorkerLocks(db.kw["bind"])
+    inflight = Minter(db, bridge_chain, locks, settings, name="inflight")
+    claimed = inflight.claim()
+    with db() as s:
+        runs = [inflight._run(o) for o in inflight._orders(s, claimed)]
+    bridge_chain.minter_sender.send_and_wait(
+        bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs),
+        gas=inflight.gas_for(1, 1),
+    )
+    # the organizer cancels while the batch is in flight: the order is 'minting', not settled yet
+    r = app_client.post(
+        f"/organizer/events/{event['id']}/cancel", headers={"X-API-Key": organizer_key}
+    )
+    assert r.status_code == 200
+    assert read_order(app_client, order)["state"] == "minting"
+    locks.release(BATCH_NS, claimed.batch_id)
+    worker(settings, db, bridge_chain, provider).run(until_idle=True)
+    view = read_order(app_client, order)
+    assert [h["to_state"] for h in view["history"]][-4:] == [
+        "minted",
+        "refund_pending",
+        "revoking",
+        "revoked",
+    ]
+    assert (
+        int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[1].address)) == 0
+    )
