@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.abi import event_abi_to_log_topic
@@ -118,7 +119,10 @@ class BridgeChain:
         )
 
     def __repr__(self) -> str:
-        return f"BridgeChain({self.settings.rpc_url})"
+        # a node URL may carry an API key in its path or query: show only where it points
+        url = urlsplit(self.settings.rpc_url)
+        port = f":{url.port}" if url.port else ""
+        return f"BridgeChain({url.scheme}://{url.hostname}{port})"
 
     # -- accounts -------------------------------------------------------------------------------
 
