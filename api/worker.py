@@ -82,6 +82,10 @@ class Worker:
             except TicketError as exc:
                 log.warning("worker round failed: %s (%s)", exc.code, exc)
                 done = 0
+            except Exception:  # a dropped database or node connection: keep serving
+                # Nothing is lost: an interrupted batch is reconciled by the next round.
+                log.exception("worker round failed unexpectedly")
+                done = 0
             if done == 0:
                 if until_idle:
                     return
