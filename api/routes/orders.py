@@ -81,8 +81,9 @@ def create_order(
     limiter.take(client)
     created = orders.create_order(session, provider, settings, body)
     out = order_out(created.order, [created.history])
-    return OrderCreated(
-        **out.model_dump(),
+    # ``out`` is validated already: extend it without a second validation pass
+    return OrderCreated.model_construct(
+        **dict(out),
         order_token=created.token,
         checkout_url=created.intent.checkout_url,
         client_secret=created.intent.client_secret,
