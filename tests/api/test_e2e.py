@@ -56,6 +56,21 @@ def test_wallet_path_mints_in_one_batch(
     worker.run(until_idle=True)  # indexer catches up
     catalog = app_client.get(f"/events/{event['id']}").json()
     assert catalog["tiers"][0]["remaining"] == 44
+    sales = app_client.get(
+        f"/organizer/events/{event['id']}/sales", headers={"X-API-Key": organizer_key}
+    )
+    tier = sales.json()["tiers"][0]
+    assert (tier["minted"], tier["tickets_sold"], tier["reserved"], tier["remaining"]) == (
+        6,
+        6,
+        0,
+        44,
+    )
+    assert tier["revenue_cents"] == 6 * 5000
+    listed = app_client.get(
+        f"/organizer/events/{event['id']}/orders", headers={"X-API-Key": organizer_key}
+    )
+    assert sorted(o["id"] for o in listed.json()) == sorted(o["id"] for o in orders)
 
 
 def test_custody_path_then_claim(
