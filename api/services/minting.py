@@ -114,6 +114,9 @@ class Minter:
                 )
                 .order_by(Order.paid_at)
                 .limit(1)
+                # skip orders another worker is claiming: otherwise a busy tier at the head of the
+                # queue makes every other worker give up although other tiers have paid orders
+                .with_for_update(skip_locked=True, of=Order)
             ).first()
             if head is None:
                 return None
