@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.errors import RateLimited, status_of
+from api.gate_hub import hub_router
 from api.payments import PaymentProvider, provider_from_settings
 from api.ratelimit import TokenBuckets
 from api.routes import admin, catalog, checkout, gate, health, orders, organizer, webhooks
@@ -56,6 +57,7 @@ def create_app(
     app.state.order_limiter = TokenBuckets(settings.order_rate_per_s, settings.order_rate_burst)
     for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin):
         app.include_router(module.router)
+    app.include_router(hub_router(app))
     _install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

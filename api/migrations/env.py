@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from api.db import make_engine
 from api.models import Base
 from fairgate.settings import get_settings
+from gate.hub import metadata as hub_metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -17,7 +18,9 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=[Base.metadata, hub_metadata], render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

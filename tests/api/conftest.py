@@ -33,6 +33,7 @@ from chain.ganache import GanacheRunner
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from fairgate.settings import Settings
+from gate.hub import metadata as hub_metadata
 
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -97,7 +98,8 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture()
 def db(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """A session factory over empty tables."""
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = [*Base.metadata.sorted_tables, *hub_metadata.sorted_tables]
+    names = ", ".join(f'"{t.name}"' for t in tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     yield session_factory(engine)

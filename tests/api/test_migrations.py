@@ -1,4 +1,5 @@
-"""The Alembic migrations build exactly the models' schema (no drift), on PostgreSQL."""
+"""The Alembic migrations build exactly the models' schema and the gate hub's (no drift), on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from api.models import Base
+from gate.hub import metadata as hub_metadata
 
 pytestmark = [pytest.mark.postgres]
 
 
 def test_migrations_match_models(engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), [Base.metadata, hub_metadata])
     assert diff == []

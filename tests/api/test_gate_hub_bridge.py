@@ -1,0 +1,89 @@
+"""Gate devices sync their check-ins through the bridge, with the bridge's own gate keys.
+
+The hub's behaviour itself (cursors, idempotent pushes, conflicts) is tested in tests/gate; here:
+it is mounted in the bridge, migrated with it, and guarded by the bridge's keys per event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.api_helpers import create_event
+
+HEX = "0x" + "ab" * 32
+
+
+def _gate_key(client: TestClient, organizer_key: str, event: dict[str, Any]) -> str:
+    r = client.post(
+        f"/organizer/events/{event['id']}/gate-keys", headers={"X-API-Key": organizer_key}
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["api_key"])
+
+
+def _checkin(nullifier: int, at: float) -> dict[str, Any]:
+    return {
+        "nullifier": "0x" + nullifier.to_bytes(32, "big").hex(),
+        "checked_at": at,
+        "root": HEX,
+        "challenge": HEX,
+    }
+
+
+def test_two_gates_sync_and_the_organizer_sees_conflicts(
+    app_client: TestClient, organizer_key: str, other_organizer_key: str
+) -> None:
+    event = create_event(app_client, organizer_key, supply=10)
+    address = event["contract_address"]
+    north, south = (_gate_key(app_client, organizer_key, event) for _ in range(2))
+    path = f"/gate/events/{address}/checkins"
+
+    pushed = app_client.post(
+        path,
+        json={"checkins": [_checkin(1, 100.0), _checkin(2, 101.0)]},
+        headers={"X-API-Key": north},
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["accepted"] == 2
+    again = app_client.post(
+        path, json={"checkins": [_checkin(1, 100.0)]}, headers={"X-API-Key": north}
+    )
+    assert again.json()["duplicates"] == 1  # a retried push changes nothing
+
+    pulled = app_client.get(path, headers={"X-API-Key": south}).json()
+    assert {c["nullifier"][-2:] for c in pulled["checkins"]} == {"01", "02"}
+
+    # the same ticket at the south gate while it was offline: both kept, flagged as a conflict
+    clash = app_client.post(
+        path, json={"checkins": [_checkin(2, 150.0)]}, headers={"X-API-Key": south}
+    )
+    assert clash.json()["conflicts"] == ["0x" + (2).to_bytes(32, "big").hex()]
+    conflicts = app_client.get(
+        f"/gate/events/{address}/conflicts", headers={"X-API-Key": organizer_key}
+    )
+    assert conflicts.status_code == 200, conflicts.text
+    (conflict,) = conflicts.json()["conflicts"]
+    assert len(conflict["entries"]) == 2
+
+    # nothing crosses events: another organizer, or no key, is refused
+    assert (
+        app_client.get(
+            f"/gate/events/{address}/conflicts", headers={"X-API-Key": other_organizer_key}
+        ).status_code
+        == 401
+    )
+    assert app_client.post(path, json={"checkins": [_checkin(3, 1.0)]}).status_code == 401
+
+
+def test_a_gate_key_of_another_event_is_refused(app_client: TestClient, organizer_key: str) -> None:
+    first = create_event(app_client, organizer_key, supply=5)
+    second = create_event(app_client, organizer_key, supply=5)
+    key = _gate_key(app_client, organizer_key, first)
+    r = app_client.post(
+        f"/gate/events/{second['contract_address']}/checkins",
+        json={"checkins": [_checkin(9, 1.0)]},
+        headers={"X-API-Key": key},
+    )
+    assert r.status_code == 401
