@@ -21,6 +21,7 @@ never attach to each other's chain nor to a demo's.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -33,8 +34,10 @@ from chain.ganache import GanacheRunner, free_port
 from chain.ganache import dev_accounts as derive_dev_accounts
 from fairgate.errors import ToolchainError
 from fairgate.settings import get_settings
+from metadata.jsipfs import JsIpfsNode
 
 BROWNIE_NETWORK = "ganache-cli"
+logger = logging.getLogger(__name__)
 
 
 def _prepare_brownie() -> None:
@@ -82,3 +85,14 @@ def w3(ganache: GanacheRunner) -> Web3:
 def dev_accounts(ganache: GanacheRunner) -> list[LocalAccount]:
     """The session chain's funded accounts with their keys (index 0 is Ganache's first)."""
     return derive_dev_accounts(ganache.accounts)
+
+
+@pytest.fixture(scope="session")
+def jsipfs_node() -> Iterator[JsIpfsNode]:
+    # generous: a cold npm ci (~1-3 min) may run first, and a loaded 2-core machine slows start-up
+    node = JsIpfsNode().start(timeout_s=180)
+    logger.info("js-ipfs node up in %.1f s at %s", node.startup_s or 0, node.api_url)
+    try:
+        yield node
+    finally:
+        node.stop()

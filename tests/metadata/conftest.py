@@ -1,7 +1,8 @@
 """Fixtures of the metadata tests: one real js-ipfs node per session, no mocks.
 
-The node comes from ``tools/ipfs-node`` (``npm ci`` there on first use, which the session fixture
-triggers on a fresh clone; its progress is logged) and runs offline with its own repo and a free
+The node (``jsipfs_node``, in tests/conftest.py, shared with the CLI tests) comes from
+``tools/ipfs-node`` (``npm ci`` there on first use, which the session fixture triggers on a fresh
+clone; its progress is logged) and runs offline with its own repo and a free
 API port. ``kubo`` is a :class:`KuboStore` on it; ``embedded`` a fresh embedded store per test.
 """
 
@@ -25,17 +26,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:The 'strict' parameter is no longer needed:FutureWarning"
     )
-
-
-@pytest.fixture(scope="session")
-def jsipfs_node() -> Iterator[JsIpfsNode]:
-    # generous: a cold npm ci (~1-3 min) may run first, and a loaded 2-core machine slows start-up
-    node = JsIpfsNode().start(timeout_s=180)
-    logger.info("js-ipfs node up in %.1f s at %s", node.startup_s or 0, node.api_url)
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(scope="session")
