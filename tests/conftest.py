@@ -35,6 +35,9 @@ from chain.ganache import dev_accounts as derive_dev_accounts
 from fairgate.errors import ToolchainError
 from fairgate.settings import get_settings
 from metadata.jsipfs import JsIpfsNode
+from zk.prover import GateProver
+from zk.setup import Artifacts, local_setup
+from zk.verifier import GateVerifier
 
 BROWNIE_NETWORK = "ganache-cli"
 logger = logging.getLogger(__name__)
@@ -96,3 +99,21 @@ def jsipfs_node() -> Iterator[JsIpfsNode]:
         yield node
     finally:
         node.stop()
+
+
+# the gate circuit's cached development set-up, and one warm prover and verifier per session
+@pytest.fixture(scope="session")
+def artifacts() -> Artifacts:
+    return local_setup()
+
+
+@pytest.fixture(scope="session")
+def prover(artifacts: Artifacts) -> GateProver:
+    return GateProver(artifacts)
+
+
+@pytest.fixture(scope="session")
+def verifier(artifacts: Artifacts) -> Iterator[GateVerifier]:
+    v = GateVerifier(artifacts.vkey)
+    yield v
+    v.close()

@@ -42,7 +42,6 @@ from gate.service import GateService
 from zk import payload
 from zk.identity import TicketSecret, gate_scope
 from zk.prover import GateProver
-from zk.setup import Artifacts, local_setup
 from zk.tree import MerkleTree
 from zk.tree_sync import TREE_EVENTS, tree_from_events
 from zk.verifier import GateVerifier
@@ -91,23 +90,6 @@ def platform(gate_chain: GanacheRunner, tmp_path_factory: pytest.TempPathFactory
     deployment = deploy_platform(senders["platform"], settings)
     factory = deployment.factory_client(w3, senders["organizer"])
     return Platform(w3, senders, deployment, factory, int(w3.eth.chain_id))
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Artifacts:
-    return local_setup()
-
-
-@pytest.fixture(scope="session")
-def prover(artifacts: Artifacts) -> GateProver:
-    return GateProver(artifacts)
-
-
-@pytest.fixture(scope="session")
-def verifier(artifacts: Artifacts) -> Iterator[GateVerifier]:
-    v = GateVerifier(artifacts.vkey)
-    yield v
-    v.close()
 
 
 @dataclass

@@ -12,32 +12,13 @@ from typing import Any
 import pytest
 
 from zk.identity import TicketSecret, gate_scope
-from zk.prover import GateProver
-from zk.setup import Artifacts, local_setup
+from zk.setup import Artifacts
 from zk.snarkjs_node import SnarkjsNode
 from zk.tree import MerkleTree
-from zk.verifier import GateVerifier
 
 EVENT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER_EVENT = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 CHAIN_ID = 1337
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Artifacts:
-    return local_setup()
-
-
-@pytest.fixture(scope="session")
-def prover(artifacts: Artifacts) -> GateProver:
-    return GateProver(artifacts)
-
-
-@pytest.fixture(scope="session")
-def verifier(artifacts: Artifacts) -> Iterator[GateVerifier]:
-    v = GateVerifier(artifacts.vkey)
-    yield v
-    v.close()
 
 
 @pytest.fixture(scope="session")
