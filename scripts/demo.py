@@ -97,7 +97,6 @@ def play(home: Path) -> GasLog:
     from zk import payload
     from zk.prover import GateProver
     from zk.setup import current_artifacts
-    from zk.tree_sync import tree_from_events
 
     state = stack_state(home)
     w3 = Web3(
@@ -213,7 +212,7 @@ def play(home: Path) -> GasLog:
         "commitments go to the bridge",
     )
     alice_secrets = alice.new_secrets(show, 2)
-    created = bridge.order(
+    created = bridge.create_order(
         {
             "event_id": night["id"],
             "tier_id": night["tiers"][0]["id"],
@@ -319,8 +318,7 @@ def play(home: Path) -> GasLog:
         )
         detail(f"Alice shows hers: {gate.check(alice_proof).reason}")
         detail(f"someone replays Carol's code: {gate.check(carol_proof).reason}")
-        records, _ = _records_until(w3, show, deploy_block, before_resale)
-        old_tree = tree_from_events(records)
+        old_tree = gate_tree(w3, show, deploy_block, until_block=before_resale)
         stale = payload.encode(
             prover.prove(alice_secrets[0], old_tree.proof(alice_tokens[0]), scope, challenge)
         )
@@ -350,7 +348,7 @@ def play(home: Path) -> GasLog:
             ),
         )
     )[0].token_ids
-    frank_order = bridge.order(
+    frank_order = bridge.create_order(
         {
             "event_id": matinee["id"],
             "tier_id": matinee["tiers"][0]["id"],
@@ -379,16 +377,6 @@ def play(home: Path) -> GasLog:
         + " -> ".join(h["to_state"] for h in final["history"])
     )
     return gas
-
-
-def _records_until(w3, event, start_block: int, last_block: int):  # type: ignore[no-untyped-def]
-    from chain.events import EventReader
-
-    reader = EventReader(
-        w3, event.artifact.abi, event.address, start_block=start_block, confirmations=0
-    )
-    records, cursor = reader.read_all()
-    return [r for r in records if r["block_number"] <= last_block], cursor
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
@@ -28,6 +27,7 @@ from chain.ganache import dev_accounts
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from cli.bridge_client import BridgeClient
 from fairgate.errors import ContractRevert, TicketError
 from zk.identity import TicketSecret, gate_scope, seed_from_account
 from zk.tree import MerkleTree
@@ -121,74 +121,56 @@ def cast(w3: Web3, names: list[str], first_index: int) -> dict[str, Person]:
     return people
 
 
-class Bridge:
-    """The bridge's HTTP API, as a fan's app and an organizer's dashboard use it."""
+class Bridge(BridgeClient):
+    """The bridge's HTTP API: the fan side is the CLI's client; the demo adds what an organizer's
+    dashboard and the checkout page do."""
 
     def __init__(self, url: str, admin_key: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+        super().__init__(url)
         self.admin_key = admin_key
 
-    def _ok(self, response: httpx.Response) -> Any:
-        if response.status_code >= 400:
-            error = response.json().get("error", {})
-            raise TicketError(
-                f"bridge {response.request.method} {response.request.url.path}: "
-                f"{error.get('code')}: {error.get('message')}"
-            )
-        return response.json()
-
     def new_organizer(self, name: str, payout: str) -> str:
-        created = self._ok(
-            self.http.post(
-                "/admin/organizers",
-                json={"name": name, "payout_address": payout},
-                headers={"X-API-Key": self.admin_key},
-            )
+        created = self._request(
+            "POST",
+            "/admin/organizers",
+            json={"name": name, "payout_address": payout},
+            headers={"X-API-Key": self.admin_key},
         )
         return str(created["api_key"])
 
     def create_event(self, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(
-            self._ok(self.http.post("/organizer/events", json=body, headers={"X-API-Key": api_key}))
+            self._request("POST", "/organizer/events", json=body, headers={"X-API-Key": api_key})
         )
-
-    def order(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._ok(self.http.post("/orders", json=body)))
 
     def pay(self, checkout_url: str, card: str) -> dict[str, Any]:
         payment_id = checkout_url.rstrip("/").rsplit("/", 1)[-1]
-        return dict(self._ok(self.http.post(f"/checkout/{payment_id}", json={"card_number": card})))
-
-    def read_order(self, order_id: str, token: str) -> dict[str, Any]:
-        return dict(
-            self._ok(self.http.get(f"/orders/{order_id}", headers={"X-Order-Token": token}))
-        )
+        return dict(self._request("POST", f"/checkout/{payment_id}", json={"card_number": card}))
 
     def wait_order(
         self, order_id: str, token: str, states: set[str], timeout_s: float = 90
     ) -> dict[str, Any]:
+        """Poll until the order reaches one of ``states`` (a story step, not any final state)."""
         deadline = time.monotonic() + timeout_s
         while True:
-            order = self.read_order(order_id, token)
+            order = self.order(order_id, token)
             if order["state"] in states:
                 return order
             if time.monotonic() > deadline:
                 raise TicketError(f"order {order_id} stayed {order['state']} for {timeout_s:.0f} s")
             time.sleep(0.3)
 
-    def sales(self, api_key: str, event_id: int) -> dict[str, Any]:
-        return dict(
-            self._ok(
-                self.http.get(f"/organizer/events/{event_id}/sales", headers={"X-API-Key": api_key})
-            )
-        )
 
-
-def gate_tree(w3: Web3, event: TicketEventClient, start_block: int) -> MerkleTree:
-    """The event's gate tree, rebuilt from its chain events alone (anyone can do this)."""
+def gate_tree(
+    w3: Web3, event: TicketEventClient, start_block: int, until_block: int | None = None
+) -> MerkleTree:
+    """The event's gate tree, rebuilt from its chain events alone (anyone can do this), as of
+    ``until_block`` (default: now)."""
     records, _ = EventReader(
         w3, event.artifact.abi, event.address, start_block=start_block, confirmations=0
     ).read_all()
+    if until_block is not None:
+        records = [r for r in records if r["block_number"] <= until_block]
     return tree_from_events(records)
 
 
