@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -48,6 +49,13 @@ class TxResult:
         return found[0]
 
 
+@cache
+def _default_artifact(name: str) -> Artifact:
+    """The current build's artifact, looked up once per process: finding the build re-reads and
+    hashes every source, which clients (built per command, per event) need not repeat."""
+    return load_artifact(name)
+
+
 class ContractClient:
     """A deployed contract: typed subclasses add one method per contract function."""
 
@@ -64,7 +72,7 @@ class ContractClient:
         self.w3 = w3
         self.address = to_checksum_address(address)
         self.sender = sender
-        self.artifact = artifact or load_artifact(self.artifact_name)
+        self.artifact = artifact or _default_artifact(self.artifact_name)
         register_abi(self.artifact.abi)
         self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self.decoder = EventDecoder(w3, self.artifact.abi)
