@@ -125,9 +125,17 @@ class Event(Base):
     contract_address: Mapped[str | None] = mapped_column(String(42), unique=True)
     deploy_block: Mapped[int] = mapped_column(BigInteger, default=0)
     indexed_block: Mapped[int] = mapped_column(BigInteger, default=-1)  # indexer cursor
+    indexed_block_hash: Mapped[str | None] = mapped_column(String(66))  # its hash (reorgs)
+    # what the indexer applied from its last blocks, per block: a rewind takes it back
+    index_journal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     chain_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # crash-safe deployment (api.services.catalog): the wallet the event goes to (None: the
+    # operator keeps it), every deployment transaction recorded before its broadcast, last error
+    deploy_owner: Mapped[str | None] = mapped_column(String(42))
+    deploy_txs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    deploy_error: Mapped[str | None] = mapped_column(Text)
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="event", order_by="Tier.tier_index", lazy="selectin"
