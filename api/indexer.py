@@ -9,7 +9,7 @@ import time
 
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
-from api.services.indexer import index_once
+from api.services.indexer import REORG_DEPTH, index_once
 from fairgate.errors import TicketError
 from fairgate.settings import get_settings
 
@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.indexer")
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument(
+        "--reorg-depth",
+        type=int,
+        default=REORG_DEPTH,
+        help="blocks to rewind when the cursor block was reorged away",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -29,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     while True:
         try:
             with sessions() as session:
-                applied = index_once(session, chain)
+                applied = index_once(session, chain, reorg_depth=args.reorg_depth)
         except TicketError as exc:
             log.warning("indexing failed: %s", exc.code)
             applied = 0
