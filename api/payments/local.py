@@ -31,6 +31,8 @@ SIGNATURE_HEADER = "Fairgate-Signature"
 SUCCEED_CARD = "4242424242424242"
 DECLINE_CARD = "4000000000000002"
 MAX_BODY = 64 * 1024
+#: A new payment's status, until the checkout charges a card (Stripe's name for it).
+PENDING = "requires_payment_method"
 
 
 def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -101,18 +103,29 @@ class LocalProvider(PaymentProvider):
     def __repr__(self) -> str:
         return "LocalProvider()"
 
-    def create_payment(
-        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
-    ) -> PaymentIntent:
-        payment_id = "pi_local_" + order_id  # called once per order, in its creating transaction
-        session.add(
-            LocalPayment(
-                id=payment_id, order_id=order_id, amount_cents=amount_cents, currency=currency
-            )
-        )
+    def intent_for(self, order_id: str) -> PaymentIntent:
+        """The payment of ``order_id`` (its row is ``local_payments`` with status
+        :data:`PENDING`): what :meth:`create_payment` returns, for callers that insert the row
+        themselves (the order service's one-statement reservation)."""
+        payment_id = "pi_local_" + order_id  # one per order, made in its creating transaction
         return PaymentIntent(
             ref=payment_id, checkout_url=f"{self._public_url}/checkout/{payment_id}"
         )
+
+    def create_payment(
+        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
+    ) -> PaymentIntent:
+        intent = self.intent_for(order_id)
+        session.add(
+            LocalPayment(
+                id=intent.ref,
+                order_id=order_id,
+                amount_cents=amount_cents,
+                currency=currency,
+                status=PENDING,
+            )
+        )
+        return intent
 
     def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
         payment = session.get(LocalPayment, payment_ref)
@@ -158,7 +171,7 @@ class LocalProvider(PaymentProvider):
             raise PaymentError(f"payment already {payment.status}")
         card = "".join(ch for ch in card_number if ch.isdigit())
         succeeded = card == SUCCEED_CARD
-        payment.status = "succeeded" if succeeded else "requires_payment_method"
+        payment.status = "succeeded" if succeeded else PENDING
         obj = {
             "id": payment.id,
             "object": "payment_intent",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidRequest, InvalidState, SoldOut
 from api.models import Event, EventState, Order, OrderEvent, OrderState, Tier, utcnow
 from api.payments.base import PaymentIntent, PaymentProvider
+from api.payments.local import PENDING, LocalProvider
 from api.schemas import OrderCreate
 from api.security import new_order_token, same_hash
 from api.services.reservations import expire_reservations, release_seats, take_seats
@@ -92,7 +93,7 @@ def create_order(
 ) -> CreatedOrder:
     """Reserve seats and open the payment. Commits (twice for online providers).
 
-    On PostgreSQL with an offline provider, :func:`_reserve_fast` does it in one statement. The
+    On PostgreSQL with the local provider, :func:`_reserve_fast` does it in one statement. The
     general path below is one SELECT, the INSERTs, then the seat UPDATE, then COMMIT: the tier's
     row lock (which every buyer of the tier queues on) is held only for the UPDATE and the COMMIT.
     It also tells apart why a reservation failed (unknown tier, event not on sale, sold out) and
@@ -102,7 +103,7 @@ def create_order(
         raise InvalidRequest(f"at most {settings.max_tickets_per_order} tickets per order")
     if len(request.commitments) != request.quantity:
         raise InvalidRequest("give exactly one holder commitment per ticket")
-    if provider.offline and session.get_bind().dialect.name == "postgresql":
+    if isinstance(provider, LocalProvider) and session.get_bind().dialect.name == "postgresql":
         created = _reserve_fast(session, provider, settings, request)
         if created is not None:
             return created
@@ -216,6 +217,10 @@ _RESERVE_PG = text(
     ), history AS (
         INSERT INTO order_events (order_id, from_state, to_state, reason, at)
         SELECT id, NULL, 'reserved', :reason, :now FROM new_order
+    ), payment AS (
+        INSERT INTO local_payments (id, order_id, amount_cents, currency, status, refunded_cents,
+            created_at)
+        SELECT :payment_ref, id, :amount_cents, :currency, :payment_status, 0, :now FROM new_order
     )
     SELECT id FROM new_order
     """
@@ -223,14 +228,17 @@ _RESERVE_PG = text(
 
 
 def _reserve_fast(
-    session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
+    session: Session, provider: LocalProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder | None:
-    """Seats, order and history in one PostgreSQL statement (data-modifying CTEs), then COMMIT.
+    """Seats, order, history and the local payment in ONE autocommitted PostgreSQL statement
+    (data-modifying CTEs): a single round trip after the connection's checkout, and the tier's
+    row lock, which every buyer of the tier queues on, is held only while PostgreSQL runs that
+    statement and commits it (no client round trip, no Python, inside the lock).
 
-    Three round trips in all (the provider's row, this statement, the commit) instead of seven;
-    the tier's row lock is held from this statement to the commit. A tier's event and price never
-    change after creation, so they are cached per process. None when nothing was reserved: the
-    general path then says why.
+    The statement is atomic on its own: when the seat UPDATE matches nothing (sold out, event
+    not on sale, wrong event), nothing is written and this returns None; the general path then
+    says why (and sweeps expired reservations). A tier's event and price never change after
+    creation, so they are cached per process.
     """
     key = (str(session.get_bind().engine.url), request.tier_id)
     cached = _TIER_PRICES.get(key)
@@ -249,13 +257,7 @@ def _reserve_fast(
     token, token_hash = new_order_token()
     now = utcnow()
     amount = price * request.quantity
-    intent = provider.create_payment(
-        session,
-        order_id=order_id,
-        amount_cents=amount,
-        currency=settings.currency,
-        email=request.email,
-    )
+    intent = provider.intent_for(order_id)
     commitments = [f"0x{c:064x}" for c in request.commitment_ints()]
     reason = f"{request.quantity} seat(s) reserved"
     values = {
@@ -264,14 +266,17 @@ def _reserve_fast(
         "wallet": None if request.wallet == "custody" else request.wallet,
         "commitments": json.dumps(commitments), "token_hash": token_hash,
         "order_ref": order_ref(order_id), "amount_cents": amount, "currency": settings.currency,
-        "provider": provider.name, "payment_ref": intent.ref,
+        "provider": provider.name, "payment_ref": intent.ref, "payment_status": PENDING,
         "expires_at": now + timedelta(seconds=settings.reservation_ttl_s), "now": now,
         "reason": reason,
     }  # fmt: skip
-    if session.execute(_RESERVE_PG, values).first() is None:
-        session.rollback()
+    # autocommit: the statement is its own transaction (no BEGIN, no COMMIT round trips); the
+    # connection is handed back to the pool in its default mode when the session closes
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    reserved = connection.execute(_RESERVE_PG, values).first() is not None
+    session.rollback()  # ends the session's (empty) transaction: returns the connection
+    if not reserved:
         return None
-    session.commit()
     order = Order(
         id=order_id, event_id=event_id, tier_id=request.tier_id, quantity=request.quantity,
         email=request.email, wallet=values["wallet"], commitments=commitments,
