@@ -44,6 +44,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     bytes32 private constant TRANSFER_EVENT = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
     /// @dev bytes4(keccak256("InvalidCommitment(bytes32)"))
     uint256 private constant INVALID_COMMITMENT_SELECTOR = 0x537fbfab;
+    /// @dev keccak256("TicketsIssued(address,uint256,bytes32,uint256,bytes32[])"), for assembly.
+    bytes32 private constant TICKETS_ISSUED_EVENT = 0x1aedd1ac5c4e0db1f6d1695ee00cbf080642a09582de7231e776f33e0e8c3adc;
     bytes32 private constant SELL_ORDER_TYPEHASH = keccak256(
         "SellOrder(uint256 tokenId,uint256 price,address reservedFor,uint256 moves,uint256 nonce,uint256 deadline)"
     );
@@ -61,6 +63,10 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint256 private constant FLAG_RESOLD = 1 << 210;
     uint256 private constant BALANCE_MASK = (1 << 64) - 1;
     uint256 private constant PRICE_BITS = 96;
+    /// @dev No bitmap word loaded yet (a word index is at most 2**248 - 1).
+    uint256 private constant NO_WORD = type(uint256).max;
+    /// @dev In `_mintRun`'s `bits` only, never in a record: the event's policy locks tickets.
+    uint256 private constant MINT_LOCKED = 1 << 255;
 
     struct RootInfo {
         uint64 publishedAt;
@@ -229,27 +235,48 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId) {
         _onlyRole(ROLE_MINTER);
         _requireSalesOpen();
-        Tier storage t = _existingTier(tierId);
+        _existingTier(tierId);
+        uint256 bits = _mintBits(tierId, 0);
         firstTokenId = _nextTokenId;
         uint256 next = firstTokenId;
+        // Per order this loop costs one run record and one balance update in storage. The two
+        // bitmaps are read and written once per word, not once per order: the bridge's order refs
+        // are sequential and runs contiguous, so a batch touches one or two words of each. Each
+        // run is read from calldata once (`_runAt`). On Ganache every EVM step and storage write
+        // is expensive, so this is also what makes batches fast there.
+        uint256 refWord = NO_WORD;
+        uint256 refBits;
+        uint256 startWord = next >> 8;
+        uint256 startBits = _runStarts[startWord];
         for (uint256 k; k < runs.length; ++k) {
-            MintRun calldata run = runs[k];
-            bytes32 ref = run.orderRef;
+            (address holder, bytes32 ref, uint256 commitments, uint256 n) = _runAt(runs, k);
             if (ref != bytes32(0)) {
                 uint256 word = uint256(ref) >> 8;
+                if (word != refWord) {
+                    if (refWord != NO_WORD) _fulfilledOrders[refWord] = refBits;
+                    refWord = word;
+                    refBits = _fulfilledOrders[word];
+                }
                 uint256 bit = 1 << (uint256(ref) & 0xff);
-                uint256 bits = _fulfilledOrders[word];
-                if (bits & bit != 0) {
+                if (refBits & bit != 0) {
                     emit OrderAlreadyFulfilled(ref);
                     continue;
                 }
-                _fulfilledOrders[word] = bits | bit;
+                refBits |= bit;
             }
-            if (run.commitments.length == 0) revert LengthMismatch();
-            _mintRun(run.holder, tierId, 0, ref, next, run.commitments);
-            next += run.commitments.length;
+            if (n == 0) revert LengthMismatch();
+            if (next >> 8 != startWord) {
+                _runStarts[startWord] = startBits;
+                startWord = next >> 8;
+                startBits = _runStarts[startWord];
+            }
+            startBits |= 1 << (next & 0xff);
+            _mintRun(holder, bits, ref, next, commitments, n);
+            next += n;
         }
-        _recordMinted(t, tierId, next - firstTokenId);
+        if (refWord != NO_WORD) _fulfilledOrders[refWord] = refBits;
+        if (next != firstTokenId) _runStarts[startWord] = startBits;
+        _recordMinted(_existingTier(tierId), tierId, next - firstTokenId);
         _nextTokenId = uint32(next);
     }
 
@@ -264,7 +291,10 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         uint256 price = faceValue * n;
         if (msg.value != price) revert WrongPayment(msg.value, price);
         firstTokenId = _nextTokenId;
-        _mintRun(msg.sender, tierId, FLAG_PAID_IN_ETH, bytes32(0), firstTokenId, commitments);
+        _runStarts[firstTokenId >> 8] |= 1 << (firstTokenId & 0xff);
+        _mintRun(
+            msg.sender, _mintBits(tierId, FLAG_PAID_IN_ETH), bytes32(0), firstTokenId, _offsetOf(commitments), n
+        );
         _recordMinted(t, tierId, n);
         _nextTokenId = uint32(firstTokenId + n);
         _escrow += price;
@@ -758,25 +788,67 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         t.minted = uint24(minted + n);
     }
 
-    /// @dev Mint `commitments.length` tickets from `first` to `to`: one run record, one bitmap bit,
-    /// one balance update, then per ticket only its Transfer log (written in assembly: this loop is
-    /// the marginal cost of a ticket) and its commitment, checked to be a non-zero field element.
-    function _mintRun(
-        address to,
-        uint256 tierId,
-        uint256 flags,
-        bytes32 orderRef,
-        uint256 first,
-        bytes32[] calldata commitments
-    ) private {
+    /// @dev Run `k` of `runs`, read once: its holder, order ref, and its commitments as a calldata
+    /// offset and length. Solidity re-validates a nested calldata array on every access; this
+    /// checks each offset once, so that no offset can wrap around and every word read lies inside
+    /// the calldata (a malformed encoding reverts without data, as the ABI decoder would).
+    function _runAt(MintRun[] calldata runs, uint256 k)
+        private
+        pure
+        returns (address holder, bytes32 ref, uint256 commitments, uint256 n)
+    {
+        uint256 bad;
+        assembly ("memory-safe") {
+            let size := calldatasize()
+            let head := calldataload(add(runs.offset, shl(5, k)))
+            let run := add(runs.offset, head)
+            let tail := calldataload(add(run, 0x40))
+            let array := add(run, tail)
+            n := calldataload(array)
+            commitments := add(array, 0x20)
+            holder := calldataload(run)
+            ref := calldataload(add(run, 0x20))
+            bad := or(
+                or(gt(head, size), gt(add(run, 0x60), size)),
+                or(or(gt(tail, size), gt(n, MAX_RUN)), shr(160, holder))
+            )
+            bad := or(bad, gt(add(commitments, shl(5, n)), size))
+        }
+        if (bad != 0) {
+            if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
+            revert();
+        }
+    }
+
+    /// @dev The calldata offset of an array's first element.
+    function _offsetOf(bytes32[] calldata values) private pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := values.offset
+        }
+    }
+
+    /// @dev What `_mintRun` is told about a run besides its holder and tickets: the tier and flags
+    /// of its record, and `MINT_LOCKED` when the event's policy locks tickets (one word, to keep
+    /// `mintBatch`'s stack small).
+    function _mintBits(uint256 tierId, uint256 flags) private view returns (uint256) {
+        return (tierId << TIER_SHIFT) | flags | (_policy == TransferPolicy.Locked ? MINT_LOCKED : 0);
+    }
+
+    /// @dev Mint `n` tickets from `first` to `to`, their commitments the `n` words at calldata
+    /// offset `commitments`, `bits` from `_mintBits`: one run record and one balance update (the caller sets the run's bit
+    /// in `_runStarts`), then per ticket only its Transfer log and the check that its commitment is
+    /// a non-zero field element (in assembly: this loop is the marginal cost of a ticket), and one
+    /// `TicketsIssued` log for the run, its data copied straight from calldata.
+    function _mintRun(address to, uint256 bits, bytes32 orderRef, uint256 first, uint256 commitments, uint256 n)
+        private
+    {
         if (to == address(0)) revert InvalidReceiver(to);
-        uint256 n = commitments.length;
         if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
-        _runs[first] = uint256(uint160(to)) | (tierId << TIER_SHIFT) | flags;
-        _runStarts[first >> 8] |= 1 << (first & 0xff);
+        _runs[first] = uint256(uint160(to)) | (bits & ~MINT_LOCKED);
+        uint256 tierId = _tierIdOf(bits);
         _holders[to] += n;
         assembly ("memory-safe") {
-            let ptr := commitments.offset
+            let ptr := commitments
             let end := add(first, n)
             for { let id := first } lt(id, end) { id := add(id, 1) } {
                 let c := calldataload(ptr)
@@ -788,9 +860,17 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
                 log4(0, 0, TRANSFER_EVENT, 0, to, id)
                 ptr := add(ptr, 0x20)
             }
+            // TicketsIssued(holder, tierId, orderRef, firstTokenId, commitments), encoded in the
+            // free memory (not allocated: nothing else uses it before the log is written)
+            let m := mload(0x40)
+            let bytes_ := shl(5, n)
+            mstore(m, first)
+            mstore(add(m, 0x20), 0x40)
+            mstore(add(m, 0x40), n)
+            calldatacopy(add(m, 0x60), commitments, bytes_)
+            log4(m, add(0x60, bytes_), TICKETS_ISSUED_EVENT, to, tierId, orderRef)
         }
-        emit TicketsIssued(to, tierId, orderRef, first, commitments);
-        if (_policy == TransferPolicy.Locked) {
+        if (bits & MINT_LOCKED != 0) {
             for (uint256 id = first; id < first + n; ++id) {
                 emit Locked(id);
             }

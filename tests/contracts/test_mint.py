@@ -6,6 +6,8 @@ Locked adds (ERC-5192 ``Locked`` events at mint).
 
 from __future__ import annotations
 
+import brownie
+import eth_abi
 import pytest
 
 from .conftest import GA, GA_FACE, VIP, VIP_FACE, tier
@@ -122,6 +124,60 @@ def test_sequential_order_refs_sharing_a_bitmap_word_are_independent(ticket, min
     )
     assert len(tx.events["TicketsIssued"]) == 1
     assert ticket.balanceOf(alice) == 3
+
+
+def test_a_batch_across_bitmap_words_records_every_order_and_run(ticket, minter, alice, bob):
+    # mintBatch keeps one word of each bitmap in memory and writes it when the next order or run
+    # falls in another word: refs 250..261 and tickets 250..261 cross a word boundary each.
+    ticket.mintBatch(GA, [(alice, bytes32(10_000), commitments(250))], {"from": minter})
+    runs = [((alice, bob)[i % 2], bytes32(250 + i), [commitment()]) for i in range(12)]
+    tx = ticket.mintBatch(GA, runs, {"from": minter})
+
+    assert [e["firstTokenId"] for e in tx.events["TicketsIssued"]] == list(range(250, 262))
+    assert all(ticket.orderFulfilled(bytes32(250 + i)) for i in range(12))
+    assert not ticket.orderFulfilled(bytes32(249))
+    assert not ticket.orderFulfilled(bytes32(262))
+    # every run start was recorded: each ticket resolves to its own run's holder
+    assert [ticket.ownerOf(250 + i) for i in range(12)] == [r[0] for r in runs]
+    assert ticket.ownerOf(249) == alice
+    # and resending the whole batch mints nothing
+    again = ticket.mintBatch(GA, runs, {"from": minter})
+    assert len(again.events["OrderAlreadyFulfilled"]) == 12
+    assert ticket.nextTokenId() == 262
+
+
+def _raw_mint_batch(ticket, minter, args: bytes):
+    """Send mintBatch with hand-made calldata: the selector, then `args` as its arguments."""
+    data = ticket.signatures["mintBatch"] + args.hex()
+    return minter.transfer(ticket.address, 0, data=data, gas_limit=1_000_000)
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def test_mint_batch_refuses_malformed_calldata_and_mints_nothing(ticket, minter, alice):
+    run = (alice.address, _word(7), [_word(12345)])
+    good = eth_abi.encode(["uint256", "(address,bytes32,bytes32[])[]"], [GA, [run]])
+    # words: 0 tierId, 1 runs offset, 2 runs length, 3 run 0 offset, 4 holder, 5 orderRef,
+    # 6 commitments offset, 7 commitments length, 8 the commitment
+    tx = _raw_mint_batch(ticket, minter, good)  # the hand-made path itself works
+    assert tx.events["TicketsIssued"][0]["holder"] == alice
+
+    def patched(index: int, value: int) -> bytes:
+        return good[: 32 * index] + _word(value) + good[32 * (index + 1) :]
+
+    bad = {
+        "run offset past the calldata": patched(3, 2**64),
+        "commitments offset past the calldata": patched(6, 2**64),
+        "more commitments than the calldata holds": patched(7, 9),
+        "a holder word with bits above the address": patched(4, (1 << 200) | int(alice.address, 16)),
+    }
+    for name, args in bad.items():
+        with brownie.reverts():
+            _raw_mint_batch(ticket, minter, args)
+        assert ticket.nextTokenId() == 1, name
+    assert ticket.balanceOf(alice) == 1
 
 
 def test_zero_order_ref_is_not_exactly_once(ticket, minter, alice):
