@@ -16,24 +16,30 @@ key shared by several workers is also safe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from eth_abi.abi import decode as abi_decode
+from eth_account.datastructures import SignedMessage, SignedTransaction
+from eth_account.messages import SignableMessage
 from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import TransactionNotFound, Web3Exception
+from web3.types import TxReceipt
 
 from chain.client import ContractClient, DecodedEvent, TxResult
 from chain.compiler import Artifact, load_artifact
+from chain.errors import DecodedRevert
 from chain.keys import Signer, dev_signer
-from chain.sender import TransactionSender
+from chain.sender import Fees, NonceConflict, NonceManager, TransactionSender, TxHandle
 from chain.types import ROLE_MINTER, EventParams, MintRun
-from fairgate.errors import ConfigError
+from fairgate.errors import ChainError, ConfigError
 from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -196,24 +202,174 @@ class BridgeChain:
             self._clients[key] = client
         return client
 
-    def create_event(self, params: EventParams, hand_to: str | None = None) -> tuple[str, int]:
+    def create_event(
+        self,
+        params: EventParams,
+        hand_to: str | None = None,
+        *,
+        record: DeployRecord | None = None,
+        on_cloned: Callable[[str, int], None] | None = None,
+        hook: Callable[[str], None] | None = None,
+    ) -> tuple[str, int]:
         """Deploy an event clone, grant the minter role to every bridge minter account, and hand
         the event to ``hand_to`` (the organizer's own wallet) when given.
 
         The operator is the organizer only while the roles are set up: once handed over, the
         event's proceeds, royalties and cancellation belong to the organizer's wallet alone, and
         the platform keeps only the minter role it needs for card orders.
+
+        Crash safety: ``record(step, tx_hash, nonce, raw_tx)`` is called for every transaction
+        once signed and *before* it is broadcast (replacements included), so the caller can
+        persist it; ``on_cloned(address, block)`` once the clone is mined. The steps after the
+        clone are :meth:`finish_event`, which checks the chain before each send.
         """
-        result = self.factory().transact("createEvent", params.as_abi())
-        address = str(result.first("EventCreated").args["ticketEvent"])
-        event = self.event(address, self.operator_sender)
-        for account in self.minter_accounts():
-            if account != to_checksum_address(params.minter):
-                event.transact("setRoles", account, ROLE_MINTER)
-        if hand_to is not None and to_checksum_address(hand_to) != self.operator.address:
-            event.transact("setOrganizer", to_checksum_address(hand_to))
+        sender = self._deploy_sender(record, hook)
+        result = self._factory_with(sender, "clone").transact("createEvent", params.as_abi())
+        address = to_checksum_address(str(result.first("EventCreated").args["ticketEvent"]))
+        _call(hook, "mined:clone")
+        if on_cloned is not None:
+            on_cloned(address, result.block_number)
+        self.finish_event(address, hand_to, record=record, hook=hook)
         log.info("event deployed at %s in block %d", address, result.block_number)
-        return to_checksum_address(address), result.block_number
+        return address, result.block_number
+
+    def finish_event(
+        self,
+        address: str,
+        hand_to: str | None,
+        *,
+        record: DeployRecord | None = None,
+        hook: Callable[[str], None] | None = None,
+    ) -> int:
+        """The steps after the clone, each only if the chain shows it is still missing: the
+        minter role for every bridge minter account, then the hand-over to ``hand_to``. Returns
+        the transactions sent (0: already set up)."""
+        sender = self._deploy_sender(record, hook)
+        signer = sender.signer
+        event = TicketEventContract(
+            self.w3, address, sender, artifact=self._artifacts["TicketEvent"]
+        )
+        sent = 0
+        for account in self.minter_accounts():
+            if int(event.call("rolesOf", account)) & ROLE_MINTER:
+                continue
+            if isinstance(signer, _RecordingSigner):
+                signer.step = f"roles:{account}"
+            roles = int(event.call("rolesOf", account)) | ROLE_MINTER
+            event.transact("setRoles", account, roles)
+            sent += 1
+            _call(hook, "mined:roles")
+        if hand_to is not None and to_checksum_address(hand_to) != self.operator.address:
+            owner = to_checksum_address(hand_to)
+            current = to_checksum_address(event.call("organizer"))
+            if current != owner:
+                if current != self.operator.address:
+                    raise ChainError(
+                        f"event {address} belongs to {current}, neither the operator nor {owner}"
+                    )
+                if isinstance(signer, _RecordingSigner):
+                    signer.step = "organizer"
+                event.transact("setOrganizer", owner)
+                sent += 1
+                _call(hook, "mined:organizer")
+        return sent
+
+    def settle_deploy_txs(
+        self, txs: Sequence[Mapping[str, Any]], *, wait_s: float | None = None
+    ) -> list[TxReceipt]:
+        """Bring recorded deployment transactions (``hash``, ``nonce``, ``raw``) to an end, in
+        nonce order: the receipts of those mined (failed ones included).
+
+        A nonce already used by another transaction means ours never will be mined: skipped. A
+        nonce still free: if the node knows none of its hashes (the process died between
+        recording and broadcasting), the recorded raw transaction is broadcast again; then its
+        receipt is awaited, at most ``wait_s`` (default ``settings.receipt_timeout_s``) seconds
+        (:class:`chain.sender.TransactionTimeout` if it does not come).
+        """
+        by_nonce: dict[int, list[Mapping[str, Any]]] = {}
+        for tx in txs:
+            by_nonce.setdefault(int(tx["nonce"]), []).append(tx)
+        sender = self.operator_sender
+        receipts: list[TxReceipt] = []
+        try:
+            for nonce, group in sorted(by_nonce.items()):
+                hashes = [str(t["hash"]) for t in group]
+                used = self._operator_nonce() > nonce  # read before the receipts: no race
+                receipt = self._receipt_of(hashes)
+                if receipt is None and used:
+                    log.info("deployment nonce %d was used by another transaction", nonce)
+                    continue
+                if receipt is None:
+                    if not any(self._known(h) for h in hashes):
+                        log.info("broadcasting recorded deployment transaction %s", hashes[-1])
+                        try:
+                            self.w3.eth.send_raw_transaction(HexBytes(str(group[-1]["raw"])))
+                        except (Web3Exception, ValueError) as exc:
+                            log.warning("rebroadcast of %s refused: %s", hashes[-1], exc)
+                    handle = TxHandle(
+                        self.operator.address, nonce, {}, Fees(), hashes, time.monotonic()
+                    )
+                    try:
+                        receipt = sender.wait(handle, timeout=wait_s)
+                    except DecodedRevert:
+                        receipt = self._receipt_of(hashes)
+                    except NonceConflict:
+                        continue
+                if receipt is not None:
+                    receipts.append(receipt)
+        finally:
+            NonceManager.reset(sender.chain, self.operator.address)
+        return receipts
+
+    def clone_from_receipts(self, receipts: Sequence[TxReceipt]) -> tuple[str, int] | None:
+        """The clone created by one of these (successful) receipts, with its block."""
+        factory = self.factory()
+        for receipt in receipts:
+            if receipt["status"] != 1:
+                continue
+            created = factory.result(receipt).named("EventCreated")
+            if created:
+                address = to_checksum_address(str(created[0].args["ticketEvent"]))
+                return address, int(receipt["blockNumber"])
+        return None
+
+    def _deploy_sender(
+        self, record: DeployRecord | None, hook: Callable[[str], None] | None
+    ) -> TransactionSender:
+        if record is None:
+            return self.operator_sender
+        return TransactionSender(
+            self.w3, _RecordingSigner(self.operator, record, hook), settings=self.settings
+        )
+
+    def _factory_with(self, sender: TransactionSender, step: str) -> FactoryContract:
+        if isinstance(sender.signer, _RecordingSigner):
+            sender.signer.step = step
+        if not self.settings.factory_address:
+            raise ConfigError("FAIRGATE_FACTORY_ADDRESS is not set")
+        return FactoryContract(
+            self.w3,
+            self.settings.factory_address,
+            sender,
+            artifact=self._artifacts["TicketFactory"],
+        )
+
+    def _operator_nonce(self) -> int:
+        return int(self.w3.eth.get_transaction_count(self.operator.address, "latest"))
+
+    def _receipt_of(self, hashes: Sequence[str]) -> TxReceipt | None:
+        for tx_hash in reversed(hashes):
+            try:
+                return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                continue
+        return None
+
+    def _known(self, tx_hash: str) -> bool:
+        try:
+            return self.w3.eth.get_transaction(HexBytes(tx_hash)) is not None
+        except TransactionNotFound:
+            return False
 
     def organizer_of(self, address: str) -> str:
         """The event's on-chain organizer."""
@@ -300,6 +456,45 @@ class BridgeChain:
 
     def owner_of(self, address: str, token_id: int) -> str:
         return to_checksum_address(self.event(address).call("ownerOf", token_id))
+
+
+#: ``record(step, tx_hash, nonce, raw_tx)``: persist a deployment transaction before broadcast.
+DeployRecord = Callable[[str, str, int, str], None]
+
+
+def _call(hook: Callable[[str], None] | None, point: str) -> None:
+    if hook is not None:
+        hook(point)
+
+
+class _RecordingSigner(Signer):
+    """The operator's signer, reporting each signed transaction to ``record`` (with the current
+    ``step``) before returning it to the sender, which broadcasts it only then."""
+
+    __slots__ = ("_hook", "_inner", "_record", "step")
+
+    def __init__(
+        self, inner: Signer, record: DeployRecord, hook: Callable[[str], None] | None
+    ) -> None:  # no super().__init__(): the key stays inside ``inner``
+        self._inner = inner
+        self._record = record
+        self._hook = hook
+        self.address = inner.address
+        self.source = inner.source
+        self.step = "clone"
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTransaction:
+        signed = self._inner.sign_transaction(tx)
+        raw = "0x" + bytes(signed.raw_transaction).hex()
+        self._record(self.step, "0x" + bytes(signed.hash).hex(), int(tx["nonce"]), raw)
+        _call(self._hook, f"signed:{self.step}")
+        return signed
+
+    def sign_message(self, message: SignableMessage) -> SignedMessage:
+        return self._inner.sign_message(message)
+
+    def encrypt(self, password: Any, *, scrypt_n: int = 0) -> dict[str, Any]:
+        raise ConfigError("a recording signer cannot export its key")
 
 
 def _signer(settings: Settings, field: str, dev_index: int | None) -> Signer | None:

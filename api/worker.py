@@ -1,6 +1,8 @@
 """The minting worker: ``python -m api.worker`` (run as many as you like on PostgreSQL).
 
-Each round: recover orphaned batches, mint one batch, expire stale reservations, refund
+Each round: finish or fail event deployments whose process died
+(:func:`api.services.catalog.reconcile_deployments`; ``--reconcile-only`` runs just that once),
+recover orphaned batches, mint one batch, expire stale reservations, refund
 refund_pending orders through the provider, revoke tickets of refunded orders, release claimed
 custody tickets, and (unless ``--no-index``) advance the indexer. See :mod:`api.services.minting`
 for the exactly-once argument.
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.payments import PaymentProvider, provider_from_settings
+from api.services.catalog import reconcile_deployments
 from api.services.claims import process_claims
 from api.services.indexer import index_once
 from api.services.locks import WorkerLocks
@@ -36,6 +39,7 @@ from fairgate.errors import TicketError
 from fairgate.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+RECONCILE_WAIT_S = 2.0
 
 
 class Worker:
@@ -58,9 +62,15 @@ class Worker:
         self.minter = Minter(sessions, chain, locks, settings)
         self.stopping = False
 
+    def reconcile(self) -> int:
+        """Stuck ``deploying`` events: a pending transaction is waited for briefly, then left to
+        the next round, so the other duties never wait long on it."""
+        return reconcile_deployments(self.sessions, self.chain, wait_s=RECONCILE_WAIT_S)
+
     def round(self) -> int:
         """One pass over every duty; returns the number of things done (0: idle)."""
-        done = mint_some(self.minter)
+        done = self.reconcile()
+        done += mint_some(self.minter)
         with self.sessions() as session:
             done += expire_reservations(session)
             session.commit()
@@ -102,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--until-idle", action="store_true", help="exit when there is nothing to do"
     )
+    parser.add_argument(
+        "--reconcile-only",
+        action="store_true",
+        help="finish or fail interrupted event deployments, then exit",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -127,6 +142,10 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.reconcile_only:
+        done = reconcile_deployments(worker.sessions, worker.chain)
+        log.info("reconciled %d event deployment(s)", done)
+        return
     log.info("worker started as %s (minter %s)", worker.minter.name, worker.chain.minter.address)
     worker.run(until_idle=args.until_idle)
 

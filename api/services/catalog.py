@@ -1,22 +1,33 @@
 """Events and tiers: creation (deployed through the factory), the public catalog, sales.
 
 Deployment is synchronous in the request and recorded intent-first: the event row is committed
-in state ``deploying`` before the transaction is sent, so a crash leaves a visible ``deploying``
-event rather than an unknown contract. (The factory's ``EventCreated`` log, with the operator as
-creator, is how such an event would be recovered; not automated yet.)
+in state ``deploying`` (with the wallet it goes to) before anything is sent, then every
+transaction (clone, roles, hand-over) is committed (hash, nonce, raw bytes) before it is
+broadcast, and the clone's address as soon as it is mined. The request holds the event's
+deployment lock (:func:`deploy_lock`) throughout; :func:`reconcile_deployments` (the worker, at
+start and each round, or ``python -m api.worker --reconcile-only``) takes over events whose owner
+died and finishes or fails each exactly once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from eth_utils.address import to_checksum_address
+from sqlalchemy import CursorResult, Engine, Update, case, func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain
+from api.chain import BridgeChain, DeployRecord
 from api.models import Event, EventState, Order, OrderState, Organizer, Tier, utcnow
 from api.schemas import EventCreate, EventOut, SalesOut, TierOut, TierSales
+from chain.errors import DecodedRevert
+from chain.sender import SendRefused
 from chain.types import ZERO_ADDRESS, EventParams
 from chain.types import Tier as ChainTier
 from fairgate.errors import ChainError, TicketError
@@ -59,9 +70,107 @@ def public_events(session: Session) -> Sequence[Event]:
     ).all()
 
 
+#: Test hook: called at each point of a deployment ("intent" once the row is committed,
+#: "signed:<step>" after a transaction is recorded and before its broadcast, "mined:<step>" once
+#: it is mined; steps: clone, roles:<account>, organizer), e.g. to kill the process there.
+DEPLOY_HOOK: Callable[[str], None] | None = None
+DEPLOY_NS = "fairgate-deploy:"  # the owner of one event's deployment
+
+
+def _hook(point: str) -> None:
+    if DEPLOY_HOOK is not None:
+        DEPLOY_HOOK(point)
+
+
+@contextmanager
+def deploy_lock(engine: Engine, event_id: int) -> Iterator[bool]:
+    """Try to own an event's deployment; yields whether it was got.
+
+    PostgreSQL: a session advisory lock on a connection of its own, released by the server when
+    the owning process dies, so a lock that can be taken means no live process is deploying it
+    (no clocks, no leases). SQLite: an ``flock`` on a file beside the database, which the kernel
+    releases the same way (a process-local lock for an in-memory database).
+    """
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        # advisory locks are per database: the schema goes into the key's first half
+        ns = "hashtext(:ns || current_schema())"
+        args = {"ns": DEPLOY_NS, "key": event_id}
+        try:
+            got = bool(
+                conn.execute(text(f"SELECT pg_try_advisory_lock({ns}, :key)"), args).scalar()
+            )
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text(f"SELECT pg_advisory_unlock({ns}, :key)"), args)
+        finally:
+            conn.close()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        with _local_mutex:
+            got = event_id not in _local_deploys
+            _local_deploys.add(event_id)
+        try:
+            yield got
+        finally:
+            if got:
+                with _local_mutex:
+                    _local_deploys.discard(event_id)
+        return
+    fd = os.open(f"{database}.deploy-{event_id}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the flock
+
+
+_local_mutex = threading.Lock()
+_local_deploys: set[int] = set()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _recorder(session: Session, event: Event) -> DeployRecord:
+    """Persist each deployment transaction (committed) before the sender broadcasts it."""
+
+    def record(step: str, tx_hash: str, nonce: int, raw: str) -> None:
+        entry = {"step": step, "hash": tx_hash, "nonce": nonce, "raw": raw}
+        event.deploy_txs = [*(event.deploy_txs or []), entry]
+        session.commit()
+
+    return record
+
+
+def _on_cloned(session: Session, event: Event) -> Callable[[str, int], None]:
+    def cloned(address: str, block: int) -> None:
+        event.contract_address = address
+        event.deploy_block = block
+        event.indexed_block = block - 1
+        session.commit()
+
+    return cloned
+
+
 def create_event(
     session: Session, chain: BridgeChain, organizer_id: int, request: EventCreate
 ) -> Event:
+    """Create the event row (``deploying``), then deploy it; every transaction is recorded before
+    it is broadcast and the clone's address as soon as it is mined, so that
+    :func:`reconcile_deployments` can finish (or fail) the event after a crash, exactly once."""
+    account = session.get(Organizer, organizer_id)
+    owner = request.organizer_address or (account.payout_address if account else None)
     event = Event(
         organizer_id=organizer_id,
         name=request.name,
@@ -70,6 +179,8 @@ def create_event(
         starts_at=request.starts_at,
         ends_at=request.ends_at,
         state=EventState.DEPLOYING,
+        deploy_owner=to_checksum_address(owner) if owner else None,
+        deploy_txs=[],
     )
     session.add(event)
     session.flush()
@@ -88,9 +199,6 @@ def create_event(
                 resale_closes_at=t.resale_closes_at,
             )
         )
-    session.commit()  # intent first
-    account = session.get(Organizer, organizer_id)
-    owner = request.organizer_address or (account.payout_address if account else None)
     params = EventParams(
         name=request.name,
         symbol=request.symbol,
@@ -112,20 +220,129 @@ def create_event(
             for t in request.tiers
         ),
     )
-    try:
-        address, block = chain.create_event(params, hand_to=owner)
-    except TicketError as exc:
-        event.state = EventState.FAILED
-        session.commit()
-        log.warning("deploying event %d failed: %s", event.id, exc)
-        raise ChainError(f"the event contract could not be deployed: {exc.code}") from None
-    event.contract_address = address
-    event.deploy_block = block
-    event.indexed_block = block - 1
-    event.state = EventState.ACTIVE
-    session.commit()
+    # the lock is taken before the row is visible, so no reconciliation can take it over
+    with deploy_lock(_engine(session), event.id) as owned:
+        if not owned:
+            session.rollback()
+            raise ChainError(f"event id {event.id} is being deployed by another process")
+        session.commit()  # intent first
+        _hook("intent")
+        try:
+            chain.create_event(
+                params,
+                hand_to=event.deploy_owner,
+                record=_recorder(session, event),
+                on_cloned=_on_cloned(session, event),
+                hook=_hook,
+            )
+        except TicketError as exc:
+            session.rollback()
+            nothing_sent = isinstance(exc, SendRefused | DecodedRevert)
+            if event.contract_address is None and nothing_sent:
+                # refused or reverted (estimation or receipt): no clone exists, none ever will
+                event.state = EventState.FAILED
+                event.deploy_error = f"{exc.code}: {exc}"[:2000]
+                session.commit()
+                log.warning("deploying event %d failed: %s", event.id, exc)
+                raise ChainError(f"the event contract could not be deployed: {exc.code}") from None
+            event.deploy_error = f"{exc.code}: {exc}"[:2000]
+            session.commit()
+            log.warning("deploying event %d interrupted, to be reconciled: %s", event.id, exc)
+            raise ChainError(
+                f"the deployment of event {event.id} did not finish ({exc.code}); "
+                "the worker will finish or fail it"
+            ) from None
+        _activate(session, event)
     session.refresh(event)
     return event
+
+
+def _activate(session: Session, event: Event) -> bool:
+    """deploying -> active, once (a conditional UPDATE: whoever comes second changes nothing)."""
+    done = _rowcount(
+        session,
+        update(Event)
+        .where(Event.id == event.id, Event.state == EventState.DEPLOYING)
+        .values(state=EventState.ACTIVE, deploy_error=None),
+    )
+    session.commit()
+    return bool(done)
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    result = session.execute(statement)
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _fail(session: Session, event: Event, reason: str) -> bool:
+    done = _rowcount(
+        session,
+        update(Event)
+        .where(Event.id == event.id, Event.state == EventState.DEPLOYING)
+        .values(state=EventState.FAILED, deploy_error=reason),
+    )
+    session.commit()
+    log.warning("event %d failed to deploy: %s", event.id, reason)
+    return bool(done)
+
+
+def reconcile_deployments(
+    sessions: sessionmaker[Session], chain: BridgeChain, *, wait_s: float | None = None
+) -> int:
+    """Finish or fail every ``deploying`` event no live process owns; returns how many.
+
+    From what was recorded before each broadcast: no clone transaction recorded means none was
+    sent (failed); a recorded clone transaction is settled (broadcast again if the node never got
+    it, awaited if pending) and its ``EventCreated`` log gives the contract; if its nonce went to
+    another transaction it can never be mined (failed). A clone is never sent here, so one row
+    never gets two contracts. Then :meth:`api.chain.BridgeChain.finish_event` completes the roles
+    and the hand-over, checking the chain before each step, and the event turns active.
+    ``wait_s`` bounds the wait for a recorded transaction still pending (the worker passes a
+    short one so its other duties do not wait; the event is taken up again next round).
+    """
+    with sessions() as session:
+        ids = session.scalars(
+            select(Event.id).where(Event.state == EventState.DEPLOYING).order_by(Event.id)
+        ).all()
+        engine = _engine(session)
+    done = 0
+    for event_id in ids:
+        with deploy_lock(engine, event_id) as owned:
+            if not owned:
+                continue  # a live process is deploying it
+            with sessions() as session:
+                try:
+                    done += _reconcile(session, chain, event_id, wait_s)
+                except TicketError as exc:
+                    session.rollback()
+                    row = session.get(Event, event_id)
+                    if row is not None:
+                        row.deploy_error = f"{exc.code}: {exc}"[:2000]
+                        session.commit()
+                    log.warning("reconciling event %d: %s (next round)", event_id, exc)
+    return done
+
+
+def _reconcile(session: Session, chain: BridgeChain, event_id: int, wait_s: float | None) -> int:
+    event = session.get(Event, event_id)
+    if event is None or event.state != EventState.DEPLOYING:
+        return 0
+    txs = list(event.deploy_txs or [])
+    if event.contract_address is None:
+        clone_txs = [t for t in txs if t["step"] == "clone"]
+        if not clone_txs:
+            return int(_fail(session, event, "interrupted before the deployment was sent"))
+        found = chain.clone_from_receipts(chain.settle_deploy_txs(clone_txs, wait_s=wait_s))
+        if found is None:
+            return int(_fail(session, event, "the deployment transaction was never mined"))
+        log.info("event %d: found its clone %s after a crash", event.id, found[0])
+        _on_cloned(session, event)(*found)
+    assert event.contract_address is not None
+    chain.settle_deploy_txs([t for t in txs if t["step"] != "clone"], wait_s=wait_s)
+    chain.finish_event(
+        event.contract_address, event.deploy_owner, record=_recorder(session, event), hook=_hook
+    )
+    return int(_activate(session, event))
 
 
 def sales(session: Session, event: Event, settings: Settings) -> SalesOut:
