@@ -129,6 +129,8 @@ class Event(Base):
     # what the indexer applied from its last blocks, per block: a rewind takes it back
     index_journal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     chain_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # order refs handed out by the minting workers (see api.services.minting.sequential_ref)
+    order_refs_issued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
     # crash-safe deployment (api.services.catalog): the wallet the event goes to (None: the
@@ -183,7 +185,8 @@ class Order(Base):
     wallet: Mapped[str | None] = mapped_column(String(42))  # None: custody
     commitments: Mapped[list[str]] = mapped_column(JSON)  # 0x-hex bytes32, one per ticket
     token_hash: Mapped[str] = mapped_column(String(64))
-    order_ref: Mapped[str] = mapped_column(String(66), unique=True)  # bytes32 on-chain
+    # bytes32 on-chain, given when the order is first claimed for minting (None before)
+    order_ref: Mapped[str | None] = mapped_column(String(66), unique=True)
     state: Mapped[str] = mapped_column(String(16), default=OrderState.RESERVED)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(8))

@@ -35,7 +35,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain, Issued
@@ -72,6 +72,25 @@ class ClaimedBatch:
     tier_index: int
     deploy_block: int
     order_ids: tuple[str, ...]
+
+
+def sequential_ref(event_id: int, n: int) -> str:
+    """The ``n``-th (from 1) order ref of an event: ``event_id << 64 | n`` as bytes32 hex.
+
+    Non-zero, unique across events, and consecutive within one, so that the contract's
+    fulfilled-orders bitmap (one bit per ref, 256 to a storage word) writes one word per 256
+    orders: a random ref would cost a fresh storage slot (22,100 gas) per order.
+    """
+    if not 0 < n < 1 << 64:
+        raise ValueError("order ref counter out of range")
+    return f"0x{(event_id << 64) | n:064x}"
+
+
+def _ref(order: Order) -> str:
+    """The ref of an order in a batch (given at its first claim)."""
+    if order.order_ref is None:  # pragma: no cover - claim() gives every batched order its ref
+        raise AssertionError(f"order {order.id} is in a batch without an order ref")
+    return order.order_ref
 
 
 def worker_name() -> str:
@@ -146,6 +165,7 @@ class Minter:
             if not orders:
                 session.rollback()
                 return None
+            self._give_refs(session, event.id, orders)
             batch = MintBatch(
                 event_id=event.id,
                 tier_id=tier.id,
@@ -171,6 +191,23 @@ class Minter:
                 event.deploy_block,
                 tuple(o.id for o in orders),
             )
+
+    @staticmethod
+    def _give_refs(session: Session, event_id: int, orders: Sequence[Order]) -> None:
+        """Orders claimed for the first time get their on-chain ref now, in the claim's
+        transaction: the next numbers of the event's counter, in queue order. A ref never changes
+        once given (a batch may be resent any number of times under it)."""
+        fresh = [o for o in orders if o.order_ref is None]
+        if not fresh:
+            return
+        last = session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(order_refs_issued=Event.order_refs_issued + len(fresh))
+            .returning(Event.order_refs_issued)
+        ).scalar_one()
+        for n, order in enumerate(fresh, start=last - len(fresh) + 1):
+            order.order_ref = sequential_ref(event_id, n)
 
     # -- 2. send ----------------------------------------------------------------------------
 
@@ -225,7 +262,7 @@ class Minter:
         return MintRun(
             holder=holder,
             commitments=tuple(int(c, 16) for c in order.commitments),
-            order_ref=bytes.fromhex(order.order_ref[2:]),
+            order_ref=bytes.fromhex(_ref(order)[2:]),
         )
 
     def _mark_sent(self, batch_id: int, tx_hashes: list[str]) -> None:
@@ -245,7 +282,7 @@ class Minter:
                 .where(Order.batch_id == claimed.batch_id, Order.state == S.MINTING)
                 .with_for_update()
             ).all()
-            missing = [o.order_ref for o in orders if o.order_ref not in issued]
+            missing = [_ref(o) for o in orders if _ref(o) not in issued]
             if missing:
                 issued = {
                     **issued,
@@ -253,7 +290,7 @@ class Minter:
                 }
             minted = 0
             for order in orders:
-                found = issued.get(order.order_ref)
+                found = issued.get(_ref(order))
                 if found is None:
                     transition(
                         session,
@@ -341,7 +378,9 @@ class Minter:
                 event.deploy_block,
                 tuple(order_ids),
             )
-        issued = self.chain.find_issued(claimed.contract, list(refs), claimed.deploy_block)
+        issued = self.chain.find_issued(
+            claimed.contract, [r for r in refs if r is not None], claimed.deploy_block
+        )
         with self.sessions() as session, session.begin():
             row = session.get(MintBatch, batch_id)
             assert row is not None
