@@ -38,7 +38,7 @@ from chain.compiler import Artifact, load_artifact
 from chain.errors import DecodedRevert
 from chain.keys import Signer, dev_signer
 from chain.sender import Fees, NonceConflict, NonceManager, TransactionSender, TxHandle
-from chain.types import ROLE_MINTER, EventParams, MintRun
+from chain.types import ROLE_MINTER, EventParams, MintRun, encode_mint_batch
 from fairgate.errors import ChainError, ConfigError
 from fairgate.settings import Settings
 
@@ -387,7 +387,7 @@ class BridgeChain:
         event = self.event(address)
         return {
             "to": event.address,
-            "data": event.encode("mintBatch", tier_index, [r.as_abi() for r in runs]),
+            "data": "0x" + encode_mint_batch(tier_index, runs).hex(),
         }
 
     def simulate_mint(self, address: str, tier_index: int, runs: Sequence[MintRun]) -> None:

@@ -57,6 +57,7 @@ from chain.errors import (
     revert_from_exception,
 )
 from chain.keys import Signer
+from chain.receipts import fetch_receipt
 from fairgate.errors import ChainError
 from fairgate.settings import Settings, get_settings
 
@@ -546,7 +547,7 @@ class TransactionSender:
     def _find_receipt(self, handle: TxHandle) -> TxReceipt | None:
         for tx_hash in reversed(handle.hashes):
             try:
-                return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                return fetch_receipt(self.w3, tx_hash)
             except TransactionNotFound:
                 continue
         return None
