@@ -35,7 +35,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain, Issued
@@ -289,6 +289,7 @@ class Minter:
                     **self.chain.find_issued(claimed.contract, missing, claimed.deploy_block),
                 }
             minted = 0
+            tickets: list[dict[str, object]] = []
             for order in orders:
                 found = issued.get(_ref(order))
                 if found is None:
@@ -299,7 +300,9 @@ class Minter:
                         f"batch {claimed.batch_id} did not mint it; retrying",
                     )
                     continue
-                minted += self._record_tickets(session, order, found)
+                minted += self._record_tickets(session, order, found, tickets)
+            if tickets:  # one multi-row INSERT: ORM objects cost ~0.5 ms a ticket here
+                session.execute(insert(Ticket), tickets)
             batch = session.get(MintBatch, claimed.batch_id)
             assert batch is not None
             batch.state = BatchState.DONE
@@ -307,19 +310,22 @@ class Minter:
             session.commit()
             return minted
 
-    def _record_tickets(self, session: Session, order: Order, issued: Issued) -> int:
+    def _record_tickets(
+        self, session: Session, order: Order, issued: Issued, rows: list[dict[str, object]]
+    ) -> int:
+        """The order's tickets go into ``rows`` (inserted together), the order to ``minted``."""
         for i, commitment in enumerate(issued.commitments):
-            session.add(
-                Ticket(
-                    order_id=order.id,
-                    event_id=order.event_id,
-                    tier_id=order.tier_id,
-                    token_id=issued.first_token_id + i,
-                    commitment=commitment,
-                    holder=issued.holder,
-                    custody=order.wallet is None,
-                    mint_tx=issued.tx_hash,
-                )
+            rows.append(
+                {
+                    "order_id": order.id,
+                    "event_id": order.event_id,
+                    "tier_id": order.tier_id,
+                    "token_id": issued.first_token_id + i,
+                    "commitment": commitment,
+                    "holder": issued.holder,
+                    "custody": order.wallet is None,
+                    "mint_tx": issued.tx_hash,
+                }
             )
         transition(
             session,
