@@ -7,15 +7,20 @@ order row first (:func:`locked_order`) so concurrent webhooks, sweeps and worker
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import uuid
+import weakref
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+import psycopg
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidRequest, InvalidState, SoldOut
 from api.models import Event, EventState, Order, OrderEvent, OrderState, Tier, utcnow
@@ -80,12 +85,32 @@ def locked_order(
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreatedOrder:
-    order: Order
+    """A new order, as plain values (no ORM instance: building one cost more than the rest of
+    the fast path's Python). Its state is ``reserved``; its one history line says ``reason``."""
+
+    id: str
+    event_id: int
+    tier_id: int
+    quantity: int
+    amount_cents: int
+    currency: str
+    wallet: str | None  # None: custody
+    payment_ref: str
+    expires_at: datetime
+    created_at: datetime
+    reason: str
     token: str
     intent: PaymentIntent
-    history: OrderEvent
+
+
+def check_order(settings: Settings, request: OrderCreate) -> None:
+    """What the request model cannot check alone: the per-order limit, one commitment a ticket."""
+    if request.quantity > settings.max_tickets_per_order:
+        raise InvalidRequest(f"at most {settings.max_tickets_per_order} tickets per order")
+    if len(request.commitments) != request.quantity:
+        raise InvalidRequest("give exactly one holder commitment per ticket")
 
 
 def create_order(
@@ -93,20 +118,27 @@ def create_order(
 ) -> CreatedOrder:
     """Reserve seats and open the payment. Commits (twice for online providers).
 
-    On PostgreSQL with the local provider, :func:`_reserve_fast` does it in one statement. The
-    general path below is one SELECT, the INSERTs, then the seat UPDATE, then COMMIT: the tier's
-    row lock (which every buyer of the tier queues on) is held only for the UPDATE and the COMMIT.
-    It also tells apart why a reservation failed (unknown tier, event not on sale, sold out) and
-    sweeps expired reservations before answering sold out.
+    On PostgreSQL with the local provider, :func:`_reserve_fast` does it in one statement; the
+    API's route goes through :func:`create_order_async` instead, which groups concurrent orders.
+    The general path (:func:`create_order_general`) tells apart why a reservation failed.
     """
-    if request.quantity > settings.max_tickets_per_order:
-        raise InvalidRequest(f"at most {settings.max_tickets_per_order} tickets per order")
-    if len(request.commitments) != request.quantity:
-        raise InvalidRequest("give exactly one holder commitment per ticket")
+    check_order(settings, request)
     if isinstance(provider, LocalProvider) and session.get_bind().dialect.name == "postgresql":
         created = _reserve_fast(session, provider, settings, request)
         if created is not None:
             return created
+    return create_order_general(session, provider, settings, request)
+
+
+def create_order_general(
+    session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
+) -> CreatedOrder:
+    """Any database, any provider: one SELECT, the INSERTs, then the seat UPDATE, then COMMIT:
+    the tier's row lock (which every buyer of the tier queues on) is held only for the UPDATE and
+    the COMMIT. It also tells apart why a reservation failed (unknown tier, event not on sale,
+    sold out) and sweeps expired reservations before answering sold out. ``request`` has passed
+    :func:`check_order`.
+    """
     row = session.execute(
         select(Tier.event_id, Tier.price_cents, Event.state)
         .join(Event, Event.id == Tier.event_id)
@@ -193,10 +225,18 @@ def create_order(
         assert locked is not None
         locked.payment_ref = intent.ref
         session.commit()
-    return CreatedOrder(order=order, token=token, intent=intent, history=first)
+    return CreatedOrder(
+        id=order_id, event_id=order.event_id, tier_id=order.tier_id, quantity=order.quantity,
+        amount_cents=order.amount_cents, currency=order.currency, wallet=order.wallet,
+        payment_ref=intent.ref, expires_at=order.expires_at, created_at=now, reason=first.reason,
+        token=token, intent=intent,
+    )  # fmt: skip
 
 
-_TIER_PRICES: dict[tuple[str, int], tuple[int, int]] = {}  # (db url, tier) -> (event, price)
+#: per engine (database), tier -> (event, price in cents): neither ever changes once created
+_TIER_PRICES: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 _RESERVE_PG = text(
     """
@@ -227,6 +267,54 @@ _RESERVE_PG = text(
 )
 
 
+def _tier_price(engine: Engine, tier_id: int) -> tuple[int, int] | None:
+    """``(event id, price in cents)`` of a tier, cached per process (neither ever changes)."""
+    prices = _TIER_PRICES.get(engine)
+    if prices is None:
+        prices = _TIER_PRICES[engine] = {}
+    cached = prices.get(tier_id)
+    if cached is None:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(Tier.event_id, Tier.price_cents).where(Tier.id == tier_id)
+            ).first()
+        if row is None:
+            return None
+        cached = prices[tier_id] = (int(row.event_id), int(row.price_cents))
+    return cached
+
+
+def _prepare(
+    provider: LocalProvider, settings: Settings, request: OrderCreate, price: int
+) -> tuple[dict[str, Any], CreatedOrder]:
+    """The statement's parameters and the order as it will be once the statement has run."""
+    order_id = uuid.uuid4().hex
+    token, token_hash = new_order_token()
+    now = utcnow()
+    amount = price * request.quantity
+    intent = provider.intent_for(order_id)
+    commitments = [f"0x{c:064x}" for c in request.commitment_ints()]
+    reason = f"{request.quantity} seat(s) reserved"
+    wallet = None if request.wallet == "custody" else request.wallet
+    ref = order_ref(order_id)
+    expires_at = now + timedelta(seconds=settings.reservation_ttl_s)
+    values = {
+        "id": order_id, "event_id": request.event_id, "tier_id": request.tier_id,
+        "quantity": request.quantity, "email": request.email, "wallet": wallet,
+        "commitments": json.dumps(commitments), "token_hash": token_hash, "order_ref": ref,
+        "amount_cents": amount, "currency": settings.currency, "provider": provider.name,
+        "payment_ref": intent.ref, "payment_status": PENDING, "expires_at": expires_at,
+        "now": now, "reason": reason,
+    }  # fmt: skip
+    created = CreatedOrder(
+        id=order_id, event_id=request.event_id, tier_id=request.tier_id,
+        quantity=request.quantity, amount_cents=amount, currency=settings.currency, wallet=wallet,
+        payment_ref=intent.ref, expires_at=expires_at, created_at=now, reason=reason, token=token,
+        intent=intent,
+    )  # fmt: skip
+    return values, created
+
+
 def _reserve_fast(
     session: Session, provider: LocalProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder | None:
@@ -237,58 +325,175 @@ def _reserve_fast(
 
     The statement is atomic on its own: when the seat UPDATE matches nothing (sold out, event
     not on sale, wrong event), nothing is written and this returns None; the general path then
-    says why (and sweeps expired reservations). A tier's event and price never change after
-    creation, so they are cached per process.
+    says why (and sweeps expired reservations).
     """
-    key = (str(session.get_bind().engine.url), request.tier_id)
-    cached = _TIER_PRICES.get(key)
-    if cached is None:
-        row = session.execute(
-            select(Tier.event_id, Tier.price_cents).where(Tier.id == request.tier_id)
-        ).first()
-        session.rollback()
-        if row is None:
-            return None
-        cached = _TIER_PRICES[key] = (int(row.event_id), int(row.price_cents))
-    event_id, price = cached
-    if event_id != request.event_id:
+    tier = _tier_price(session.get_bind().engine, request.tier_id)
+    if tier is None or tier[0] != request.event_id:
         return None
-    order_id = uuid.uuid4().hex
-    token, token_hash = new_order_token()
-    now = utcnow()
-    amount = price * request.quantity
-    intent = provider.intent_for(order_id)
-    commitments = [f"0x{c:064x}" for c in request.commitment_ints()]
-    reason = f"{request.quantity} seat(s) reserved"
-    values = {
-        "id": order_id, "event_id": event_id, "tier_id": request.tier_id,
-        "quantity": request.quantity, "email": request.email,
-        "wallet": None if request.wallet == "custody" else request.wallet,
-        "commitments": json.dumps(commitments), "token_hash": token_hash,
-        "order_ref": order_ref(order_id), "amount_cents": amount, "currency": settings.currency,
-        "provider": provider.name, "payment_ref": intent.ref, "payment_status": PENDING,
-        "expires_at": now + timedelta(seconds=settings.reservation_ttl_s), "now": now,
-        "reason": reason,
-    }  # fmt: skip
+    values, created = _prepare(provider, settings, request, tier[1])
     # autocommit: the statement is its own transaction (no BEGIN, no COMMIT round trips); the
     # connection is handed back to the pool in its default mode when the session closes
     connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     reserved = connection.execute(_RESERVE_PG, values).first() is not None
     session.rollback()  # ends the session's (empty) transaction: returns the connection
-    if not reserved:
-        return None
-    order = Order(
-        id=order_id, event_id=event_id, tier_id=request.tier_id, quantity=request.quantity,
-        email=request.email, wallet=values["wallet"], commitments=commitments,
-        token_hash=token_hash, order_ref=values["order_ref"], state=S.RESERVED,
-        amount_cents=amount, currency=settings.currency, provider=provider.name,
-        payment_ref=intent.ref, expires_at=values["expires_at"], created_at=now, updated_at=now,
-        provider_refunded=False, mint_attempts=0,
-    )  # fmt: skip
-    first = OrderEvent(
-        order_id=order_id, from_state=None, to_state=S.RESERVED, at=now, reason=reason
-    )
-    return CreatedOrder(order=order, token=token, intent=intent, history=first)
+    return created if reserved else None
+
+
+async def create_order_async(
+    sessions: sessionmaker[Session],
+    provider: PaymentProvider,
+    settings: Settings,
+    request: OrderCreate,
+) -> CreatedOrder:
+    """:func:`create_order` for the event loop (the API's route): on PostgreSQL (psycopg) with
+    the local provider, the reservation goes through the tier's :class:`GroupCommit`, with no
+    thread hop and no session per order; anything else, and every refusal, runs
+    :func:`create_order_general` in the thread pool, in a session of its own."""
+    check_order(settings, request)
+    engine = sessions.kw.get("bind")
+    if (
+        isinstance(provider, LocalProvider)
+        and isinstance(engine, Engine)
+        and engine.dialect.driver == "psycopg"
+    ):
+        prices = _TIER_PRICES.get(engine)
+        tier = prices.get(request.tier_id) if prices is not None else None
+        if tier is None:
+            tier = await run_in_threadpool(_tier_price, engine, request.tier_id)
+        if tier is not None and tier[0] == request.event_id:
+            values, created = _prepare(provider, settings, request, tier[1])
+            if await GroupCommit.of(engine).reserve(values):
+                return created
+    return await run_in_threadpool(_create_general, sessions, provider, settings, request)
+
+
+def _create_general(
+    sessions: sessionmaker[Session],
+    provider: PaymentProvider,
+    settings: Settings,
+    request: OrderCreate,
+) -> CreatedOrder:
+    with sessions() as session:
+        return create_order_general(session, provider, settings, request)
+
+
+_Registry = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Engine, "GroupCommit"]]
+
+
+class GroupCommit:
+    """Group commit of the fast path's reservations, per tier, for one engine and event loop.
+
+    Every order of a tier takes that tier's row lock, and keeps it until its transaction's
+    COMMIT has reached the disk: one at a time, orders of a tier wait on each other's WAL flush.
+    So orders that arrive while their tier's batch is in the database wait, and go together in
+    the next batch: one transaction, one pipelined round trip (BEGIN, the reservation statement
+    once per order, COMMIT), one WAL flush and one lock window for all of them, and one thread
+    hop. Each order is still its own all-or-nothing statement with its own seat check, run in
+    arrival order under the lock: the outcome is the same as one transaction per order.
+
+    A batch holds one tier's lock only, as a single order does, so batches cannot deadlock
+    with anything a single order could not. When PostgreSQL refuses a statement, the whole
+    transaction is rolled back and the batch's orders are retried one by one (autocommit), so a
+    bad order fails alone. A lost connection fails the batch's orders, as it would fail one.
+    """
+
+    MAX_BATCH = 64
+
+    _registry: ClassVar[_Registry] = weakref.WeakKeyDictionary()
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sql = str(_RESERVE_PG.compile(dialect=engine.dialect))
+        self._waiting: dict[int, list[tuple[dict[str, Any], asyncio.Future[bool]]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # the running batches (strong references)
+
+    @classmethod
+    def of(cls, engine: Engine) -> GroupCommit:
+        """The group commit of ``engine`` on the running event loop."""
+        groups = cls._registry.setdefault(asyncio.get_running_loop(), {})
+        group = groups.get(engine)
+        if group is None:
+            group = groups[engine] = cls(engine)
+        return group
+
+    async def reserve(self, values: dict[str, Any]) -> bool:
+        """Run the reservation statement with ``values``; True when it reserved the seats."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        tier = int(values["tier_id"])
+        queue = self._waiting.get(tier)
+        if queue is not None:  # a batch of this tier is in the database: join the next one
+            queue.append((values, future))
+        else:
+            self._waiting[tier] = [(values, future)]
+            task = asyncio.create_task(self._drain(tier))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self, tier: int) -> None:
+        queue = self._waiting[tier]
+        batch: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        try:
+            while queue:
+                batch, queue[:] = queue[: self.MAX_BATCH], queue[self.MAX_BATCH :]
+                try:
+                    results = await run_in_threadpool(self._run, [v for v, _ in batch])
+                except Exception as exc:
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # the request was cancelled meanwhile
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            del self._waiting[tier]
+            for _, future in batch + queue:  # left undone only when cancelled (shutdown)
+                if not future.done():
+                    future.cancel()
+
+    def _run(self, batch: list[dict[str, Any]]) -> list[bool | Exception]:
+        """The batch in one transaction (in a worker thread): for each order, True when it was
+        reserved, False when not, or the error PostgreSQL refused it with."""
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            driver: Any = conn.connection.driver_connection  # psycopg.Connection, autocommit
+            try:
+                if len(batch) == 1:  # alone: the statement is its own transaction
+                    return [self._one(driver, batch[0])]
+                try:
+                    return self._together(driver, batch)
+                except psycopg.Error as exc:
+                    if exc.sqlstate is None or driver.closed:  # not refused by PostgreSQL
+                        raise
+                    driver.execute("ROLLBACK")  # nothing of the batch was committed
+                    log.warning("reservation batch refused (%s): its orders one by one", exc)
+                    return [self._one(driver, values) for values in batch]
+            except psycopg.Error:
+                conn.invalidate()  # the connection's state is unknown: never reuse it
+                raise
+
+    def _together(self, driver: Any, batch: list[dict[str, Any]]) -> list[bool | Exception]:
+        """BEGIN, the statement once per order, COMMIT: one pipelined round trip."""
+        cursor = driver.cursor()
+        with driver.pipeline():
+            driver.execute("BEGIN")
+            cursor.executemany(self._sql, batch, returning=True)
+            driver.execute("COMMIT")
+        results: list[bool | Exception] = []
+        while True:
+            results.append(cursor.fetchone() is not None)
+            if not cursor.nextset():
+                return results
+
+    def _one(self, driver: Any, values: dict[str, Any]) -> bool | Exception:
+        """One order, its own transaction; PostgreSQL's refusal is returned, not raised."""
+        try:
+            return driver.execute(self._sql, values).fetchone() is not None
+        except psycopg.Error as exc:
+            if exc.sqlstate is None or driver.closed:
+                raise
+            return exc
 
 
 def order_for_token(session: Session, order_id: str, token: str | None) -> Order:
