@@ -9,7 +9,9 @@ platform, creates an event, and serves the bridge with uvicorn (``--web-workers`
   ``--concurrency`` concurrent clients (asyncio + httpx, on the same machine); baseline: the same
   load on GET /health/live of the same server (no database).
 * tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
-  receipts awaited); baseline: the same worker with one order per transaction.
+  receipts awaited); baseline: the same worker with one order per transaction. Beside it,
+  Ganache's CPU time per order while minting, its busy fraction, and the tickets per Ganache
+  CPU-second: the ceiling the chain itself sets (it executes transactions one at a time).
 """
 
 from __future__ import annotations
@@ -112,6 +114,19 @@ async def load(
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
         "statuses": statuses,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far, from /proc."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def mint_all(sessions, chains: list[BridgeChain], engine, settings: Settings) -> tuple[int, float]:
@@ -298,7 +313,7 @@ def main() -> None:
                     create_order(s, provider, settings, OrderCreate(**body))
             mark_paid(sessions, event["id"], tid)
 
-        base_minted, base_elapsed, minted, elapsed = 0, 1.0, 0, 1.0
+        base_minted, base_elapsed, minted, elapsed, chain_cpu = 0, 1.0, 0, 1.0, 1.0
         if args.only != "orders":
             paid_orders(baseline_tier_id, args.baseline_mint_orders)
             one = settings.model_copy(update={"mint_batch_max_orders": 1})
@@ -308,7 +323,11 @@ def main() -> None:
                 BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1 + i))
                 for i in range(1, args.mint_workers)
             ]
+            ganache_pid = ganache.pid
+            assert ganache_pid is not None
+            chain_cpu = cpu_seconds(ganache_pid)
             minted, elapsed = mint_all(sessions, chains, engine, settings)
+            chain_cpu = cpu_seconds(ganache_pid) - chain_cpu
         result = {
             "machine": {
                 "cpus": os.cpu_count(),
@@ -328,6 +347,13 @@ def main() -> None:
             "tickets_minted_per_s": round(minted / elapsed, 1),
             "tickets_minted": minted,
             "mint_batch_max_tickets": settings.mint_batch_max_tickets,
+            # Ganache's own CPU time while the workers minted: busy fraction near 1 means the
+            # chain bounds the figure; tickets per Ganache CPU-second is that bound
+            "ganache_cpu_ms_per_order": round(
+                1000 * chain_cpu / max(minted // args.mint_quantity, 1), 2
+            ),
+            "ganache_busy_fraction": round(chain_cpu / elapsed, 2),
+            "ganache_bound_tickets_per_s": round(minted / chain_cpu, 1),
             "baseline_one_tx_per_order_tickets_per_s": round(base_minted / base_elapsed, 1),
             "baseline_tickets_minted": base_minted,
             "mint_quantity": args.mint_quantity,
