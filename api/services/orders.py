@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import psycopg
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -433,12 +433,22 @@ class GroupCommit:
     async def _drain(self, tier: int) -> None:
         queue = self._waiting[tier]
         batch: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        # one pooled connection for this run of batches: checked out (and pinged) once, given
+        # back as soon as no order waits; it is idle between batches (autocommit, no transaction)
+        connection: Connection | None = None
+        in_thread = False
         try:
             while queue:
                 batch, queue[:] = queue[: self.MAX_BATCH], queue[self.MAX_BATCH :]
                 try:
-                    results = await run_in_threadpool(self._run, [v for v, _ in batch])
+                    in_thread = True
+                    connection, results = await run_in_threadpool(
+                        self._run, connection, [v for v, _ in batch]
+                    )
+                    in_thread = False
                 except Exception as exc:
+                    in_thread = False
+                    connection = None  # _run has discarded it
                     results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
                     if future.done():  # the request was cancelled meanwhile
@@ -449,29 +459,36 @@ class GroupCommit:
                         future.set_result(result)
         finally:
             del self._waiting[tier]
+            if connection is not None and not in_thread:
+                connection.close()  # back to the pool: no I/O, it is outside any transaction
             for _, future in batch + queue:  # left undone only when cancelled (shutdown)
                 if not future.done():
                     future.cancel()
 
-    def _run(self, batch: list[dict[str, Any]]) -> list[bool | Exception]:
+    def _run(
+        self, connection: Connection | None, batch: list[dict[str, Any]]
+    ) -> tuple[Connection, list[bool | Exception]]:
         """The batch in one transaction (in a worker thread): for each order, True when it was
-        reserved, False when not, or the error PostgreSQL refused it with."""
-        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            driver: Any = conn.connection.driver_connection  # psycopg.Connection, autocommit
+        reserved, False when not, or the error PostgreSQL refused it with. Checks a connection
+        out (autocommit) when not given one; returns the connection to use next."""
+        if connection is None:
+            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        driver: Any = connection.connection.driver_connection  # psycopg.Connection
+        try:
+            if len(batch) == 1:  # alone: the statement is its own transaction
+                return connection, [self._one(driver, batch[0])]
             try:
-                if len(batch) == 1:  # alone: the statement is its own transaction
-                    return [self._one(driver, batch[0])]
-                try:
-                    return self._together(driver, batch)
-                except psycopg.Error as exc:
-                    if exc.sqlstate is None or driver.closed:  # not refused by PostgreSQL
-                        raise
-                    driver.execute("ROLLBACK")  # nothing of the batch was committed
-                    log.warning("reservation batch refused (%s): its orders one by one", exc)
-                    return [self._one(driver, values) for values in batch]
-            except psycopg.Error:
-                conn.invalidate()  # the connection's state is unknown: never reuse it
-                raise
+                return connection, self._together(driver, batch)
+            except psycopg.Error as exc:
+                if exc.sqlstate is None or driver.closed:  # not refused by PostgreSQL
+                    raise
+                driver.execute("ROLLBACK")  # nothing of the batch was committed
+                log.warning("reservation batch refused (%s): its orders one by one", exc)
+                return connection, [self._one(driver, values) for values in batch]
+        except BaseException:
+            connection.invalidate()  # its state is unknown: never reuse it
+            connection.close()
+            raise
 
     def _together(self, driver: Any, batch: list[dict[str, Any]]) -> list[bool | Exception]:
         """BEGIN, the statement once per order, COMMIT: one pipelined round trip."""
