@@ -8,7 +8,6 @@ order row first (:func:`locked_order`) so concurrent webhooks, sweeps and worker
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import uuid
@@ -50,11 +49,6 @@ ALLOWED: dict[OrderState, frozenset[OrderState]] = {
 }
 #: Before minting, these states hold seats in Tier.taken.
 PRE_MINT_HOLDING = frozenset({S.RESERVED, S.PAID, S.MINTING})
-
-
-def order_ref(order_id: str) -> str:
-    """The order's bytes32 reference on-chain (non-zero, so the contract mints it once)."""
-    return "0x" + hashlib.sha256(b"fairgate-order:" + order_id.encode()).hexdigest()
 
 
 def transition(session: Session, order: Order, to: OrderState, reason: str = "") -> None:
@@ -160,7 +154,6 @@ def create_order_general(
         wallet=None if request.wallet == "custody" else request.wallet,
         commitments=[f"0x{c:064x}" for c in request.commitment_ints()],
         token_hash=token_hash,
-        order_ref=order_ref(order_id),
         state=S.RESERVED,
         amount_cents=row.price_cents * request.quantity,
         currency=settings.currency,
@@ -247,10 +240,10 @@ _RESERVE_PG = text(
         RETURNING id
     ), new_order AS (
         INSERT INTO orders (id, event_id, tier_id, quantity, email, wallet, commitments, token_hash,
-            order_ref, state, amount_cents, currency, provider, payment_ref, provider_refunded,
+            state, amount_cents, currency, provider, payment_ref, provider_refunded,
             expires_at, mint_attempts, created_at, updated_at)
         SELECT :id, :event_id, :tier_id, :quantity, :email, :wallet, CAST(:commitments AS JSON),
-            :token_hash, :order_ref, 'reserved', :amount_cents, :currency, :provider, :payment_ref,
+            :token_hash, 'reserved', :amount_cents, :currency, :provider, :payment_ref,
             false, :expires_at, 0, :now, :now
         FROM seat
         RETURNING id
@@ -296,12 +289,11 @@ def _prepare(
     commitments = [f"0x{c:064x}" for c in request.commitment_ints()]
     reason = f"{request.quantity} seat(s) reserved"
     wallet = None if request.wallet == "custody" else request.wallet
-    ref = order_ref(order_id)
     expires_at = now + timedelta(seconds=settings.reservation_ttl_s)
     values = {
         "id": order_id, "event_id": request.event_id, "tier_id": request.tier_id,
         "quantity": request.quantity, "email": request.email, "wallet": wallet,
-        "commitments": json.dumps(commitments), "token_hash": token_hash, "order_ref": ref,
+        "commitments": json.dumps(commitments), "token_hash": token_hash,
         "amount_cents": amount, "currency": settings.currency, "provider": provider.name,
         "payment_ref": intent.ref, "payment_status": PENDING, "expires_at": expires_at,
         "now": now, "reason": reason,

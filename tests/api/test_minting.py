@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.models import LocalPayment, Order
+from api.models import Event, LocalPayment, Order
 from api.schemas import FIELD_MODULUS
 from api.services.locks import BATCH_NS, WorkerLocks
 from api.services.minting import Minter
@@ -150,3 +150,34 @@ def test_cancel_while_minting_still_refunds_and_revokes(
     assert (
         int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[1].address)) == 0
     )
+
+
+def test_orders_get_consecutive_refs_of_their_event_at_their_first_claim(
+    app_client: TestClient,
+    organizer_key,
+    db,
+    settings,
+    bridge_chain,
+    provider,
+    fans: list[LocalAccount],
+) -> None:
+    first_event = create_event(app_client, organizer_key, supply=20)
+    second_event = create_event(app_client, organizer_key, supply=20)
+    orders = [place_order(app_client, first_event, 1, fans[i].address) for i in range(3)]
+    other = place_order(app_client, second_event, 1, fans[3].address)
+    with db() as s:  # no ref before the order is claimed for minting
+        assert s.get(Order, orders[0]["id"]).order_ref is None
+    for o in [*orders, other]:
+        pay(app_client, o)
+    worker(settings, db, bridge_chain, provider).run(until_idle=True)
+
+    with db() as s:
+        refs = [s.get(Order, o["id"]).order_ref for o in orders]
+        other_ref = s.get(Order, other["id"]).order_ref
+        counters = [s.get(Event, e["id"]).order_refs_issued for e in (first_event, second_event)]
+    assert refs == [f"0x{(first_event['id'] << 64) | n:064x}" for n in (1, 2, 3)]
+    assert other_ref == f"0x{(second_event['id'] << 64) | 1:064x}"
+    assert counters == [3, 1]
+    contract = bridge_chain.event(first_event["contract_address"])
+    assert all(contract.call("orderFulfilled", bytes.fromhex(r[2:])) for r in refs)
+    assert [read_order(app_client, o)["state"] for o in orders] == ["minted"] * 3
