@@ -38,6 +38,8 @@ contract TicketFactory is ITicketFactory {
 
     /// @inheritdoc ITicketFactory
     function eventAt(uint256 index) external view returns (address) {
+        uint256 count = _events.length;
+        if (index >= count) revert NoEventAt(index, count);
         return _events[index];
     }
 }

@@ -7,6 +7,9 @@ import {ITicketEvent} from "./ITicketEvent.sol";
 /// @notice The factory has no power over an event once created: the organizer named in the
 /// parameters is the event's only admin, and the platform cannot touch its funds.
 interface ITicketFactory {
+    /// @notice `eventAt` was asked for an index at or past `eventCount`.
+    error NoEventAt(uint256 index, uint256 count);
+
     /// @notice A new event contract was created.
     event EventCreated(address indexed ticketEvent, address indexed organizer, address indexed creator, string name);
 
@@ -21,6 +24,6 @@ interface ITicketFactory {
     /// @notice Number of events created.
     function eventCount() external view returns (uint256);
 
-    /// @notice An event contract by creation index.
+    /// @notice An event contract by creation index; reverts with `NoEventAt` past the last one.
     function eventAt(uint256 index) external view returns (address);
 }

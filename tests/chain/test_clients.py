@@ -214,3 +214,10 @@ def test_read_only_client_refuses_to_send(event: TicketEventClient, w3: Web3) ->
 def test_commitments_outside_the_field_are_refused_before_sending(bad: int) -> None:
     with pytest.raises(ValueError):
         commitment_bytes(bad)
+
+
+def test_event_index_past_the_last_is_a_named_error(factory: TicketFactoryClient) -> None:
+    count = factory.event_count()
+    with pytest.raises(error_class("NoEventAt")) as raised:
+        factory.event_at(count)
+    assert raised.value.values == {"index": count, "count": count}

@@ -27,6 +27,8 @@ def test_factory_creates_initialized_clones(
     second = create_event()
     assert factory.eventCount() == 2
     assert (factory.eventAt(0), factory.eventAt(1)) == (first, second)
+    with reverts("NoEventAt", 2, 2):
+        factory.eventAt(2)
     assert first != second != implementation
     assert first.organizer() == organizer  # the named organizer, not the creator
     assert tuple(first.schedule()) == (schedule.starts, schedule.ends)
