@@ -11,14 +11,28 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import pty
 import re
+import select
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 
 from metadata.store import EmbeddedStore
-from tests.cli.conftest import EVENT_TOML, FUNDER, ORGANIZER, PASSWORD, Cli, write_event_file
+from tests.cli.conftest import (
+    EVENT_TOML,
+    FAIRGATE,
+    FUNDER,
+    ORGANIZER,
+    PASSWORD,
+    Cli,
+    write_event_file,
+)
 
 pytestmark = pytest.mark.ganache
 
@@ -253,3 +267,49 @@ def test_import_a_key_without_echoing_it(cli: Cli, tmp_path: Path) -> None:
         bad.stderr.strip()
         == "error: the private key to import is not a valid secp256k1 private key"
     )
+
+
+def test_sales_watch_follows_new_sales_until_ctrl_c(
+    cli: Cli, story: dict[str, str], tmp_path: Path
+) -> None:
+    """``sales --watch`` on a terminal (a pty: rich refreshes its live view only there) shows a
+    sale made while it runs, and Ctrl-C ends it cleanly."""
+    show = EVENT_TOML.replace('"NIGHT1"', '"WATCH1"').replace('"Night One"', '"Watched"')
+    cli.as_(ORGANIZER, "organizer", "create", str(write_event_file(tmp_path, show)))
+    leader, follower = pty.openpty()
+    watcher = subprocess.Popen(
+        [str(FAIRGATE), "organizer", "sales", "WATCH1", "--watch", "0.3"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**cli.env, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = ""
+    ansi = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+    def read_until(pattern: str, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, seen):
+            assert watcher.poll() is None, f"the watch ended early:\n{seen}"
+            assert time.monotonic() < deadline, f"never showed {pattern!r}:\n{seen[-3000:]}"
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    seen += ansi.sub("", os.read(leader, 65536).decode(errors="replace"))
+                except OSError:  # the pty closed
+                    break
+
+    try:
+        read_until(r"General\s+│\s+100\s+│\s+0\s+│")
+        seen = ""
+        bought = cli.as_("bob", "fan", "buy", "WATCH1", "0", "--yes")
+        assert "bought ticket" in bought.stdout, bought
+        read_until(r"General\s+│\s+100\s+│\s+1\s+│")  # the same process, refreshed
+        os.killpg(watcher.pid, signal.SIGINT)
+        assert watcher.wait(30) == 0
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+        os.close(leader)
