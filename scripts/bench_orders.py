@@ -6,8 +6,10 @@ Starts its own Ganache (free port), a fresh PostgreSQL schema in database ``test
 platform, creates an event, and serves the bridge with uvicorn (``--web-workers`` processes).
 
 * orders_per_s / order_p99_ms: POST /orders (reservation + local payment, PostgreSQL) by
-  ``--concurrency`` concurrent clients (asyncio + httpx, on the same machine); baseline: the same
-  load on GET /health/live of the same server (no database).
+  ``--concurrency`` concurrent keep-alive clients (asyncio streams, on the same machine), after
+  500 orders of warm-up; baseline: the same load on GET /health/live of the same server (no
+  database), after 500 requests of warm-up. Beside each, the server's CPU time per request (all
+  web workers; PostgreSQL not included): steadier than the rates on a shared machine.
 * tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
   receipts awaited); baseline: the same worker with one order per transaction. Beside it,
   Ganache's CPU time per order while minting, its busy fraction, and the tickets per Ganache
@@ -163,7 +165,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--orders", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="uvicorn processes (default: one per core; more only add contention here)",
+    )
     parser.add_argument("--mint-orders", type=int, default=3000)
     parser.add_argument("--baseline-mint-orders", type=int, default=200)
     parser.add_argument("--mint-quantity", type=int, default=2, help="tickets per minted order")
@@ -285,9 +292,16 @@ def main() -> None:
         baseline: dict = {}
         if args.only != "mint":
             asyncio.run(load(url, "/health/live", None, 500, args.concurrency))  # warm-up
+            cpu = cpu_seconds(server.pid)
             baseline = asyncio.run(load(url, "/health/live", None, args.orders, args.concurrency))
+            baseline["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / args.orders
+            # warm-up as the baseline had: connections, prepared statements, the tier's cache
+            warm = [order(tier_id) for _ in range(500)]
+            asyncio.run(load(url, "/orders", warm, len(warm), args.concurrency))
             bodies = [order(tier_id) for _ in range(args.orders)]
+            cpu = cpu_seconds(server.pid)
             orders = asyncio.run(load(url, "/orders", bodies, args.orders, args.concurrency))
+            orders["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / args.orders
         server.terminate()
         server.wait(20)
         server = None
@@ -339,9 +353,11 @@ def main() -> None:
             "order_p99_ms": orders.get("p99_ms"),
             "order_p50_ms": orders.get("p50_ms"),
             "order_statuses": orders.get("statuses"),
+            "order_server_cpu_ms": round(orders.get("server_cpu_ms", 0.0), 3),
             "baseline_trivial_per_s": baseline.get("per_s"),
             "baseline_trivial_p99_ms": baseline.get("p99_ms"),
             "baseline_trivial_p50_ms": baseline.get("p50_ms"),
+            "baseline_trivial_server_cpu_ms": round(baseline.get("server_cpu_ms", 0.0), 3),
             "concurrency": args.concurrency,
             "web_workers": args.web_workers,
             "tickets_minted_per_s": round(minted / elapsed, 1),
