@@ -117,7 +117,11 @@ def create_order(
     The general path (:func:`create_order_general`) tells apart why a reservation failed.
     """
     check_order(settings, request)
-    if isinstance(provider, LocalProvider) and session.get_bind().dialect.name == "postgresql":
+    if (
+        isinstance(provider, LocalProvider)
+        and session.get_bind().dialect.name == "postgresql"
+        and not session.in_transaction()  # autocommit needs a connection of its own
+    ):
         created = _reserve_fast(session, provider, settings, request)
         if created is not None:
             return created
