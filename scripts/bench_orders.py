@@ -13,7 +13,9 @@ platform, creates an event, and serves the bridge with uvicorn (``--web-workers`
 * tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
   receipts awaited); baseline: the same worker with one order per transaction. Beside it,
   Ganache's CPU time per order while minting, its busy fraction, and the tickets per Ganache
-  CPU-second: the ceiling the chain itself sets (it executes transactions one at a time).
+  CPU-second: the ceiling the chain itself sets (it executes transactions one at a time); and
+  the floor under any ERC-721 order to a new holder on this Ganache: two fresh storage slots and
+  a log per ticket plus one, timed with contracts/test/GanacheProbe.sol.
 """
 
 from __future__ import annotations
@@ -129,6 +131,44 @@ def cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def chain_floor(w3, pid: int, quantity: int) -> dict:
+    """Ganache's CPU time for the primitives of a minted order (contracts/test/GanacheProbe.sol):
+    a transaction, a fresh storage slot, a log. An order to a new holder needs at least two fresh
+    slots (owner record, balance: any ERC-721) and quantity + 1 logs (a Transfer per ticket, one
+    TicketsIssued), whatever the contract: that is the chain's floor under tickets/s."""
+    from chain.compiler import load_artifact
+    from chain.deploy import deploy_contract
+
+    sender = TransactionSender(w3, dev_signer(9))
+    artifact = load_artifact("GanacheProbe")
+    address, _, _ = deploy_contract(sender, artifact)
+    probe = w3.eth.contract(address=address, abi=artifact.abi)
+
+    def cpu_of(function: str, *args: int) -> float:
+        best = float("inf")
+        for _ in range(3):
+            before = cpu_seconds(pid)
+            tx = {"to": address, "data": probe.encode_abi(function, list(args))}
+            sender.send_and_wait(tx, gas=25_000_000)
+            best = min(best, cpu_seconds(pid) - before)
+        return best
+
+    before = cpu_seconds(pid)
+    for _ in range(20):  # below the clock tick alone: timed together
+        sender.send_and_wait({"to": address, "data": probe.encode_abi("nothing", [])}, gas=50_000)
+    tx = (cpu_seconds(pid) - before) / 20
+    slot = (cpu_of("freshSlots", 400) - tx) / 400
+    log_ = (cpu_of("logs", 1000) - tx) / 1000
+    order = 2 * slot + (quantity + 1) * log_
+    return {
+        "ganache_tx_ms": round(1000 * tx, 2),
+        "ganache_fresh_slot_ms": round(1000 * slot, 3),
+        "ganache_log_ms": round(1000 * log_, 3),
+        "ganache_floor_ms_per_order": round(1000 * order, 2),
+        "ganache_floor_tickets_per_s": round(quantity / order, 1),
+    }
 
 
 def mint_all(sessions, chains: list[BridgeChain], engine, settings: Settings) -> tuple[int, float]:
@@ -328,6 +368,7 @@ def main() -> None:
             mark_paid(sessions, event["id"], tid)
 
         base_minted, base_elapsed, minted, elapsed, chain_cpu = 0, 1.0, 0, 1.0, 1.0
+        floor: dict = {}
         if args.only != "orders":
             paid_orders(baseline_tier_id, args.baseline_mint_orders)
             one = settings.model_copy(update={"mint_batch_max_orders": 1})
@@ -342,6 +383,7 @@ def main() -> None:
             chain_cpu = cpu_seconds(ganache_pid)
             minted, elapsed = mint_all(sessions, chains, engine, settings)
             chain_cpu = cpu_seconds(ganache_pid) - chain_cpu
+            floor = chain_floor(w3, ganache_pid, args.mint_quantity)
         result = {
             "machine": {
                 "cpus": os.cpu_count(),
@@ -370,6 +412,8 @@ def main() -> None:
             ),
             "ganache_busy_fraction": round(chain_cpu / elapsed, 2),
             "ganache_bound_tickets_per_s": round(minted / chain_cpu, 1),
+            # the floor any ERC-721 mint to a new holder has on this Ganache (chain_floor)
+            **floor,
             "baseline_one_tx_per_order_tickets_per_s": round(base_minted / base_elapsed, 1),
             "baseline_tickets_minted": base_minted,
             "mint_quantity": args.mint_quantity,
