@@ -63,27 +63,22 @@ _RECEIPT_FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _format_log(log: Mapping[str, Any]) -> AttributeDict[str, Any]:
+def _convert(raw: Mapping[str, Any], fields: Mapping[str, Callable[[Any], Any]]) -> Any:
     out: dict[str, Any] = {}
-    for key, value in log.items():
-        if key == "topics":
+    for key, value in raw.items():
+        if key == "logs":
+            out[key] = [_convert(log, _LOG_FIELDS) for log in value]
+        elif key == "topics":
             out[key] = [HexBytes(t) for t in value]
         else:
-            convert = _LOG_FIELDS.get(key)
+            convert = fields.get(key)
             out[key] = value if convert is None or value is None else convert(value)
     return AttributeDict(out)
 
 
 def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
     """A node's JSON receipt as web3.py's ``TxReceipt``."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "logs":
-            out[key] = [_format_log(log) for log in value]
-        else:
-            convert = _RECEIPT_FIELDS.get(key)
-            out[key] = value if convert is None or value is None else convert(value)
-    return cast(TxReceipt, AttributeDict(out))
+    return cast(TxReceipt, _convert(raw, _RECEIPT_FIELDS))
 
 
 def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt:
