@@ -171,7 +171,9 @@ def test_mint_batch_refuses_malformed_calldata_and_mints_nothing(ticket, minter,
         "run offset past the calldata": patched(3, 2**64),
         "commitments offset past the calldata": patched(6, 2**64),
         "more commitments than the calldata holds": patched(7, 9),
-        "a holder word with bits above the address": patched(4, (1 << 200) | int(alice.address, 16)),
+        "a holder word with bits above the address": patched(
+            4, (1 << 200) | int(alice.address, 16)
+        ),
     }
     for name, args in bad.items():
         with brownie.reverts():
