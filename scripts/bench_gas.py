@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
@@ -150,7 +151,7 @@ def measure(w3: Web3, signers: list[Signer]) -> dict[str, dict[str, int]]:
 def _measure_baseline(w3: Web3, sender: TransactionSender) -> dict[str, int]:
     artifact = load_artifact("BaselineERC721")
     address, deploy_gas, _ = deploy_contract(sender, artifact)
-    contract = w3.eth.contract(address=address, abi=artifact.abi)
+    contract = w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
 
     def send(fn: Any, value: int = 0, who: TransactionSender = sender) -> int:
         tx = {"to": address, "data": fn._encode_transaction_data(), "value": value}

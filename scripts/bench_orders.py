@@ -33,10 +33,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+from eth_utils.address import to_checksum_address
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,8 +67,8 @@ def commitments(n: int) -> list[str]:
 
 
 async def load(
-    url: str, path: str, bodies: list[dict] | None, total: int, concurrency: int
-) -> dict:
+    url: str, path: str, bodies: list[dict[str, Any]] | None, total: int, concurrency: int
+) -> dict[str, Any]:
     """``total`` requests over ``concurrency`` keep-alive connections.
 
     A minimal HTTP/1.1 client on asyncio streams: httpx's async client topped out at ~360 req/s
@@ -133,7 +137,7 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def chain_floor(w3, pid: int, quantity: int) -> dict:
+def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float]:
     """Ganache's CPU time for the primitives of a minted order (contracts/test/GanacheProbe.sol):
     a transaction, a fresh storage slot, a log. An order to a new holder needs at least two fresh
     slots (owner record, balance: any ERC-721) and quantity + 1 logs (a Transfer per ticket, one
@@ -144,7 +148,7 @@ def chain_floor(w3, pid: int, quantity: int) -> dict:
     sender = TransactionSender(w3, dev_signer(9))
     artifact = load_artifact("GanacheProbe")
     address, _, _ = deploy_contract(sender, artifact)
-    probe = w3.eth.contract(address=address, abi=artifact.abi)
+    probe = w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
 
     def cpu_of(function: str, *args: int) -> float:
         best = float("inf")
@@ -171,7 +175,9 @@ def chain_floor(w3, pid: int, quantity: int) -> dict:
     }
 
 
-def mint_all(sessions, chains: list[BridgeChain], engine, settings: Settings) -> tuple[int, float]:
+def mint_all(
+    sessions: sessionmaker[Session], chains: list[BridgeChain], engine: Engine, settings: Settings
+) -> tuple[int, float]:
     """Mint every paid order with one minting worker per chain adapter (each its own key), as
     threads: one worker's database work overlaps another's wait for Ganache."""
     from concurrent.futures import ThreadPoolExecutor
@@ -191,7 +197,7 @@ def mint_all(sessions, chains: list[BridgeChain], engine, settings: Settings) ->
     return minted, time.perf_counter() - start
 
 
-def mark_paid(sessions, event_id: int, tier_id: int) -> None:
+def mark_paid(sessions: sessionmaker[Session], event_id: int, tier_id: int) -> None:
     with sessions() as s, s.begin():
         s.execute(
             update(Order)
@@ -318,7 +324,7 @@ def main() -> None:
         tier_id, baseline_tier_id = event["tiers"][0]["id"], event["tiers"][1]["id"]
         mint_tier_id = event["tiers"][2]["id"]
 
-        def order(tid: int) -> dict:
+        def order(tid: int) -> dict[str, Any]:
             return {
                 "event_id": event["id"],
                 "tier_id": tid,
@@ -328,8 +334,8 @@ def main() -> None:
                 "commitments": commitments(1),
             }
 
-        orders: dict = {}
-        baseline: dict = {}
+        orders: dict[str, Any] = {}
+        baseline: dict[str, Any] = {}
         if args.only != "mint":
             asyncio.run(load(url, "/health/live", None, 500, args.concurrency))  # warm-up
             cpu = cpu_seconds(server.pid)
@@ -368,7 +374,7 @@ def main() -> None:
             mark_paid(sessions, event["id"], tid)
 
         base_minted, base_elapsed, minted, elapsed, chain_cpu = 0, 1.0, 0, 1.0, 1.0
-        floor: dict = {}
+        floor: dict[str, float] = {}
         if args.only != "orders":
             paid_orders(baseline_tier_id, args.baseline_mint_orders)
             one = settings.model_copy(update={"mint_batch_max_orders": 1})

@@ -52,6 +52,8 @@ from demo_support import (
     scope_of,
     stack_state,
 )
+from eth_typing import HexStr
+from eth_utils.address import to_checksum_address
 from PIL import Image
 
 DAY = 86_400
@@ -231,7 +233,7 @@ def play(home: Path) -> GasLog:
     order = bridge.wait_order(created["id"], created["order_token"], {"minted"})
     alice_tokens = sorted(t["token_id"] for t in order["tickets"])
     issued = show.events(deploy_block, names=["TicketsIssued"])
-    receipt = w3.eth.get_transaction_receipt(issued[-1].tx_hash)
+    receipt = w3.eth.get_transaction_receipt(HexStr(issued[-1].tx_hash))
     gas.add("card order minted by the worker (batch)", issued[-1].tx_hash, int(receipt["gasUsed"]))
     detail(
         f"the worker minted tickets {alice_tokens} to Alice's wallet; order history: "
@@ -262,14 +264,14 @@ def play(home: Path) -> GasLog:
     gas.result("list at the cap", alice.on(show).list(alice_tokens[0], cap))
     before_resale = w3.eth.block_number
     carol_secret = carol.new_secrets(show, 1)[0]
-    alice_balance = w3.eth.get_balance(alice.address)
+    alice_balance = w3.eth.get_balance(to_checksum_address(alice.address))
     sale = gas.result(
         "resale buy", carol.on(show).buy(alice_tokens[0], carol_secret.commitment(), price=cap)
     )
     royalty = sale.first("Resold").args["royalty"]
     detail(
         f"royalty {eth(royalty)} stays for the organizer, "
-        f"{eth(w3.eth.get_balance(alice.address) - alice_balance)} "
+        f"{eth(w3.eth.get_balance(to_checksum_address(alice.address)) - alice_balance)} "
         "went to Alice; the ticket's commitment is now Carol's"
     )
 
@@ -329,7 +331,7 @@ def play(home: Path) -> GasLog:
             gas.add(
                 "anchor check-ins after doors",
                 tx_hash,
-                int(w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]),
+                int(w3.eth.get_transaction_receipt(HexStr(tx_hash))["gasUsed"]),
             )
         detail(f"after doors the gate anchored {report.anchored} nullifiers on-chain")
     finally:
