@@ -308,7 +308,15 @@ def test_sales_watch_follows_new_sales_until_ctrl_c(
         assert "bought ticket" in bought.stdout, bought
         read_until(r"General\s+│\s+100\s+│\s+1\s+│")  # the same process, refreshed
         os.killpg(watcher.pid, signal.SIGINT)
-        assert watcher.wait(30) == 0
+        # keep draining the pty: a full pty buffer would block the watch's last writes
+        deadline = time.monotonic() + 30
+        while watcher.poll() is None and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    os.read(leader, 65536)
+                except OSError:
+                    break
+        assert watcher.wait(5) == 0
     finally:
         if watcher.poll() is None:
             watcher.kill()
