@@ -269,6 +269,10 @@ def test_import_a_key_without_echoing_it(cli: Cli, tmp_path: Path) -> None:
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sales_watch_follows_new_sales_until_ctrl_c(
     cli: Cli, story: dict[str, str], tmp_path: Path
 ) -> None:
@@ -284,6 +288,9 @@ def test_sales_watch_follows_new_sales_until_ctrl_c(
         stderr=follower,
         env={**cli.env, "TERM": "xterm-256color"},
         start_new_session=True,
+        # as a terminal would: a runner started in the background (`... &` in a script) passes
+        # SIGINT on as ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=_default_sigint,
     )
     os.close(follower)
     seen = ""
