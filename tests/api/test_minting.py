@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from api.models import Event, LocalPayment, Order
 from api.schemas import FIELD_MODULUS
 from api.services.locks import BATCH_NS, WorkerLocks
-from api.services.minting import Minter
+from api.services.minting import Minter, sequential_ref
 from api.worker import Worker
 from chain.client import ContractClient
 from chain.keys import Signer
@@ -181,3 +181,11 @@ def test_orders_get_consecutive_refs_of_their_event_at_their_first_claim(
     contract = bridge_chain.event(first_event["contract_address"])
     assert all(contract.call("orderFulfilled", bytes.fromhex(r[2:])) for r in refs)
     assert [read_order(app_client, o)["state"] for o in orders] == ["minted"] * 3
+
+
+def test_a_ref_counter_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError):
+        sequential_ref(1, 0)
+    with pytest.raises(ValueError):
+        sequential_ref(1, 1 << 64)
+    assert sequential_ref(2, 1) == f"0x{(2 << 64) | 1:064x}"
