@@ -156,16 +156,14 @@ def encode_mint_batch(tier_id: int, runs: Sequence[MintRun]) -> bytes:
     bodies: list[bytes] = []
     offset = word * len(runs)
     for run in runs:
-        if len(run.order_ref) != 32:
-            raise ValueError("order_ref must be 32 bytes")
-        holder = bytes.fromhex(to_checksum_address(run.holder)[2:])
+        holder, order_ref, commitments = run.as_abi()  # its checks are the encoding's
         body = b"".join(
             [
-                holder.rjust(word, b"\x00"),
-                run.order_ref,
+                bytes.fromhex(holder[2:]).rjust(word, b"\x00"),
+                order_ref,
                 (3 * word).to_bytes(word, "big"),
-                len(run.commitments).to_bytes(word, "big"),
-                *(commitment_bytes(c) for c in run.commitments),
+                len(commitments).to_bytes(word, "big"),
+                *commitments,
             ]
         )
         heads.append(offset.to_bytes(word, "big"))
