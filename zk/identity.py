@@ -5,6 +5,14 @@ Definitions (fixed with the contracts and the circuit ``zk/circuits/gate.circom`
     scope      = uint256(keccak256(abi.encodePacked(uint256 chainId, address event))) >> 8
     commitment = Poseidon(secret, COMMIT_DOMAIN)      COMMIT_DOMAIN = 2^248
     nullifier  = Poseidon(secret, scope)
+    window     = floor(unix time / WINDOW_S)                           WINDOW_S = 20
+    challenge  = uint256(keccak256(abi.encodePacked("fairgate/window/v1", uint256 scope,
+                                                    uint64 window))) >> 8
+
+The window challenge is the rotating code a fan's phone shows without scanning anything at the
+gate (as a SafeTix barcode rotates): a proof made for window ``w`` answers the challenge of ``w``,
+so a screenshot of it is refused once ``w`` is past the verifier's tolerance. Gates, the contract
+and the browser derive it with this one formula; like a scope it is below 2^248, a field element.
 
 Domain separation: a scope is at most 248 bits (``>> 8`` of a 256-bit hash, and the circuit
 range-checks it), so it is never equal to ``COMMIT_DOMAIN = 2^248``; a nullifier and a commitment
@@ -46,6 +54,8 @@ from zk.poseidon import hash2
 
 COMMIT_DOMAIN = 1 << 248
 SCOPE_BITS = 248
+WINDOW_S = 20
+WINDOW_DOMAIN = b"fairgate/window/v1"
 SECRET_KDF_DOMAIN = b"fairgate/ticket-secret/v1"
 SEED_MESSAGE = (
     "Fairgate ticket key\n\n"
@@ -72,6 +82,22 @@ def check_scope(scope: int) -> int:
     if scope >> SCOPE_BITS:
         raise ProofError("scope must be below 2^248", field="scope")
     return scope
+
+
+def time_window(unix_time: float, *, window_s: int = WINDOW_S) -> int:
+    """The number of the rotating-challenge window that ``unix_time`` falls in."""
+    if unix_time < 0:
+        raise ProofError("time must not be before 1970")
+    return int(unix_time // window_s)
+
+
+def window_challenge(scope: int, window: int) -> int:
+    """The rotating gate challenge of ``window`` in ``scope`` (see the module docstring)."""
+    check_scope(scope)
+    if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window < 2**64:
+        raise ProofError("window must be a uint64")
+    packed = WINDOW_DOMAIN + scope.to_bytes(32, "big") + window.to_bytes(8, "big")
+    return int.from_bytes(keccak(packed), "big") >> 8
 
 
 class TicketSecret:

@@ -10,7 +10,14 @@ from web3 import Web3
 
 from fairgate.errors import ProofError
 from zk import identity
-from zk.identity import COMMIT_DOMAIN, TicketSecret, gate_scope
+from zk.identity import (
+    COMMIT_DOMAIN,
+    WINDOW_S,
+    TicketSecret,
+    gate_scope,
+    time_window,
+    window_challenge,
+)
 from zk.poseidon import reference_hash2
 
 from .conftest import CHAIN_ID, EVENT
@@ -24,6 +31,26 @@ def test_gate_scope_is_the_contracts_formula() -> None:
     assert gate_scope(1, EVENT) != gate_scope(CHAIN_ID, EVENT)
     with pytest.raises(ProofError):
         gate_scope(CHAIN_ID, "0x1234")
+
+
+def test_window_challenge_is_the_contracts_formula() -> None:
+    scope = gate_scope(CHAIN_ID, EVENT)
+    packed = Web3.solidity_keccak(
+        ["string", "uint256", "uint64"], ["fairgate/window/v1", scope, 88_000_001]
+    )
+    assert window_challenge(scope, 88_000_001) == int.from_bytes(packed, "big") >> 8
+    assert window_challenge(scope, 88_000_001) != window_challenge(scope, 88_000_002)
+    assert window_challenge(scope, 7) < 2**248
+    assert time_window(1_760_000_019.9) == 1_760_000_019 // WINDOW_S
+    assert time_window(WINDOW_S * 5) == 5
+    with pytest.raises(ProofError):
+        window_challenge(scope, -1)
+    with pytest.raises(ProofError):
+        window_challenge(scope, 2**64)
+    with pytest.raises(ProofError):
+        window_challenge(2**248, 1)
+    with pytest.raises(ProofError):
+        time_window(-1)
 
 
 def test_commitment_and_nullifier_definitions(scope: int) -> None:
