@@ -52,12 +52,34 @@ if [ ! -d node_modules ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]
   echo "$npm_hash" > "$npm_stamp"
 fi
 
-# 3. solc for py-solc-x and brownie: this checkout's own folder (used when SOLCX_BINARY_PATH
+# 3. Chromium for the browser tests (Debian's package; Playwright drives it, it cannot download its
+#    own browser offline). Installed when missing and we are root with apt-get; otherwise say how.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium (browser tests; about a minute)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "warning: chromium is missing; the browser tests need it: sudo apt-get install chromium"
+  fi
+fi
+
+# 4. Browser JavaScript (web/src -> build/web), bundled by esbuild; skipped when unchanged.
+web_stamp="build/web/.stamp"
+web_hash="$(find web scripts/build_web.mjs package-lock.json -type f 2>/dev/null | LC_ALL=C sort \
+  | xargs cat | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_hash" ]; then
+  say "bundling browser JavaScript (esbuild)"
+  node scripts/build_web.mjs
+  echo "$web_hash" > "$web_stamp"
+fi
+
+# 5. solc for py-solc-x and brownie: this checkout's own folder (used when SOLCX_BINARY_PATH
 #    points there, as the Makefile does) and, if it has no working entry yet, ~/.solcx (used by a
 #    plain `.venv/bin/pytest`).
 "$VENV/bin/python" -m chain.solc install --dir "$ROOT/build/solcx" >/dev/null
 "$VENV/bin/python" -m chain.solc install --dir "$HOME/.solcx" --if-missing >/dev/null
 
-# 4. Compile contracts/ once, so tests and the demo start from a warm cache (build/solc/<key>).
+# 6. Compile contracts/ once, so tests and the demo start from a warm cache (build/solc/<key>).
 "$VENV/bin/python" -m chain.compiler
 say "ready"
