@@ -23,6 +23,7 @@ from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.errors import RateLimited, status_of
 from api.gate_hub import hub_router
+from api.pages import mount_assets
 from api.payments import PaymentProvider, provider_from_settings
 from api.ratelimit import TokenBuckets
 from api.routes import admin, catalog, checkout, gate, health, orders, organizer, webhooks
@@ -58,6 +59,7 @@ def create_app(
     for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin):
         app.include_router(module.router)
     app.include_router(hub_router(app))
+    mount_assets(app)
     _install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
