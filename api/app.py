@@ -26,7 +26,18 @@ from api.gate_hub import hub_router
 from api.pages import mount_assets
 from api.payments import PaymentProvider, provider_from_settings
 from api.ratelimit import TokenBuckets
-from api.routes import admin, catalog, checkout, gate, health, orders, organizer, webhooks
+from api.routes import (
+    admin,
+    catalog,
+    checkout,
+    fan,
+    fan_pages,
+    gate,
+    health,
+    orders,
+    organizer,
+    webhooks,
+)
 from fairgate.errors import TicketError
 from fairgate.settings import Settings, get_settings
 
@@ -56,9 +67,10 @@ def create_app(
         chain = BridgeChain.from_settings(settings)
     app.state.chain = chain
     app.state.order_limiter = TokenBuckets(settings.order_rate_per_s, settings.order_rate_burst)
-    for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin):
+    for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan):
         app.include_router(module.router)
     app.include_router(hub_router(app))
+    app.include_router(fan_pages.router)
     mount_assets(app)
     _install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

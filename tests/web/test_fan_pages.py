@@ -1,0 +1,130 @@
+"""The fan pages in real Chromium against a real bridge and chain: the event page (tiers, cap,
+royalty, resale window, metadata and image from IPFS through the gateway), the ABI route, and
+the wallet page's EIP-6963 picker and chain switch. Screenshots go to reports/screenshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from playwright.sync_api import Browser, Page, expect
+from web3 import Web3
+
+from chain.compiler import load_artifact
+from chain.ganache import GanacheRunner
+from tests.web.browser import assert_accessible, screenshot
+from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
+
+
+@pytest.fixture(scope="module")
+def bridge(
+    ganache: GanacheRunner, w3: Web3, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bridge]:
+    with running_bridge(ganache, w3, tmp_path_factory.mktemp("fan")) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def gate_account(dev_accounts: list[LocalAccount]) -> LocalAccount:
+    return dev_accounts[2]
+
+
+@pytest.fixture(scope="module")
+def event(bridge: Bridge, gate_account: LocalAccount) -> dict[str, Any]:
+    return create_event(bridge, gate=gate_account.address)
+
+
+def test_the_abi_route_serves_the_compiled_build(bridge: Bridge) -> None:
+    r = bridge.get("/abi/TicketEvent")
+    assert r.status_code == 200
+    assert r.json() == load_artifact("TicketEvent").abi
+    errors = {e["name"] for e in r.json() if e["type"] == "error"}
+    assert {"PriceAboveCap", "ResaleClosed", "SoldOut"} <= errors
+    missing = bridge.get("/abi/NoSuchContract")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert bridge.get("/abi/..%2Fetc").status_code in (404, 422)
+
+
+def test_the_chain_view_of_an_event(bridge: Bridge, event: dict[str, Any]) -> None:
+    r = bridge.get(f"/events/{event['id']}/chain")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["chain_id"] == 1337 and body["cancelled"] is False and body["window_s"] == 20
+    tier = body["tiers"][0]
+    assert tier["face_value_wei"] == str(10**15) and tier["resale_cap_wei"] == str(11 * 10**14)
+    assert tier["remaining"] == 50 and tier["royalty_bps"] == 500
+    assert bridge.get("/events/999/chain").status_code == 404
+    bad = bridge.get(f"/events/{event['id']}/holders/0x1234")
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_event_page_shows_tiers_and_ipfs_metadata(
+    browser: Browser, bridge: Bridge, event: dict[str, Any], size: str
+) -> None:
+    context = wallet_context(browser, [], phone=size == "phone")
+    page = context.new_page()
+    try:
+        page.goto(f"{bridge.url}/event/{event['id']}")
+        tier = page.locator("section.tier").first
+        expect(tier).to_contain_text("Standing")
+        expect(tier).to_contain_text("0.001 ETH")
+        expect(tier).to_contain_text("50 of 50")
+        expect(tier).to_contain_text("0.0011 ETH (110% of face value)")
+        expect(tier).to_contain_text("5% of each resale")
+        expect(tier).to_contain_text("Open until")
+        expect(tier).to_contain_text("Night One at the Hall")  # from the IPFS metadata
+        image = tier.locator("img.tier-image")
+        expect(image).to_have_attribute("src", _starts_with("/ipfs/"))
+        page.wait_for_function("() => document.querySelector('img.tier-image').naturalWidth > 0")
+        # with no wallet in the browser, the page says so and points to the card path
+        expect(page.locator(".wallet-slot")).to_contain_text("No browser wallet was found")
+        expect(page.locator(".buy-eth")).to_be_visible()
+        screenshot(page, f"fan-event-{size}")
+        assert_accessible(page)
+    finally:
+        context.close()
+
+
+def _starts_with(prefix: str) -> Any:
+    import re
+
+    return re.compile("^" + re.escape(prefix))
+
+
+def test_the_wallet_picker_lists_every_wallet_and_switches_chain(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+) -> None:
+    wallets = [
+        wallet("Alpha Wallet", dev_accounts[-1].address, ganache, start_chain_id=1),
+        wallet("Beta Wallet", dev_accounts[-2].address, ganache),
+    ]
+    context = wallet_context(browser, wallets)
+    page = context.new_page()
+    try:
+        page.goto(f"{bridge.url}/me?event={event['id']}")
+        picker = page.locator(".wallet-picker button")
+        expect(picker).to_have_count(2)
+        expect(page.locator(".wallet-slot")).to_contain_text("Choose the wallet to use")
+        screenshot(page, "fan-me-picker-desktop")
+        assert_accessible(page)
+        # keyboard only: Tab to the first wallet and press Enter
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement?.classList.contains('pick-wallet')"):
+                break
+        assert page.evaluate("() => document.activeElement.textContent") == "Connect Alpha Wallet"
+        page.keyboard.press("Enter")
+        expect(page.locator(".account")).to_have_text(dev_accounts[-1].address)
+        expect(page.locator(".chain-wrong")).to_contain_text("on chain 1;")
+        page.locator(".switch-chain").click()
+        expect(page.locator(".chain-ok")).to_contain_text("chain 1337")
+        expect(page.locator("#my-tickets")).to_contain_text("No tickets of this event")
+    finally:
+        context.close()

@@ -1,0 +1,480 @@
+// The fan pages' wallet: EIP-6963 discovery (a picker when there are several wallets), EIP-1193
+// requests through viem, a chain check with a switch prompt, buying with ETH (/event/{id}), and on
+// /me the fan's tickets with every market action and "Show at the gate".
+//
+// No key ever touches this page: transactions and signatures are made by the fan's wallet. Ticket
+// secrets are derived here from one wallet signature (fan/identity.js, as zk/identity.py does)
+// and stay in this tab's memory; only commitments are sent. Every transaction is simulated first,
+// so a contract refusal (PriceAboveCap, ResaleClosed, ...) is shown in plain words before the fan
+// signs anything, and then shown as pending, confirmed (with its hash) or failed.
+import { createStore } from "mipd";
+import { createPublicClient, createWalletClient, custom, formatEther, getAddress, parseEther, toHex } from "viem";
+import * as id from "./fan/identity.js";
+import { plainError } from "./fan/errors.js";
+import { GateCode } from "./fan/gate.js";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v === true) node.setAttribute(k, "");
+    else if (v !== false && v != null) node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c != null) node.append(c);
+  return node;
+};
+const eth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+const short = (a) => `${a.slice(0, 6)}…${a.slice(-4)}`;
+const json = async (url, opts) => {
+  const r = await fetch(url, opts);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body?.error?.message || `request failed (${r.status})`);
+  return body;
+};
+
+const root = $("#wallet");
+const state = {
+  eventId: root?.dataset.event ? Number(root.dataset.event) : null,
+  store: createStore(),
+  detail: null, // the chosen EIP-6963 provider detail
+  account: null,
+  walletChain: null,
+  event: null, // /events/{id}/chain
+  abi: null,
+  seed: null,
+  gate: null,
+};
+
+// ------------------------------------------------------------------ transactions and their states
+
+function logEntry(label) {
+  const log = $(".tx-log", root);
+  const item = el("p", { class: "notice warn tx", "data-state": "waiting" }, `${label}: waiting for your wallet…`);
+  log.prepend(item);
+  return {
+    pending(hash) {
+      item.dataset.state = "pending";
+      item.className = "notice warn tx";
+      item.replaceChildren(`${label}: pending… `, el("span", { class: "mono" }, hash));
+    },
+    confirmed(hash, block) {
+      item.dataset.state = "confirmed";
+      item.className = "notice ok tx";
+      item.replaceChildren(`${label}: confirmed in block ${block}. Transaction `, el("span", { class: "mono" }, hash));
+    },
+    failed(message) {
+      item.dataset.state = "failed";
+      item.className = "notice bad tx";
+      item.replaceChildren(`${label}: ${message}`);
+      item.setAttribute("role", "alert");
+    },
+  };
+}
+
+/** Simulate, then send through the wallet, then wait: each step is shown to the fan. */
+async function transact(label, functionName, args, value = 0n) {
+  const entry = logEntry(label);
+  try {
+    await ensureChain();
+    const request = {
+      address: state.event.address,
+      abi: state.abi,
+      functionName,
+      args,
+      value,
+      account: state.account,
+    };
+    await publicClient().simulateContract(request); // refusals in plain words, before signing
+    const hash = await walletClient().writeContract({ ...request, chain: null });
+    entry.pending(hash);
+    const receipt = await publicClient().waitForTransactionReceipt({ hash, pollingInterval: 250 });
+    if (receipt.status !== "success") throw new Error("The transaction failed on-chain.");
+    entry.confirmed(hash, receipt.blockNumber);
+    return receipt;
+  } catch (error) {
+    entry.failed(plainError(error, state.abi || []));
+    return null;
+  }
+}
+
+// ------------------------------------------------------------------ wallet connection
+
+const provider = () => state.detail.provider;
+const walletClient = () => createWalletClient({ account: state.account, transport: custom(provider()) });
+const publicClient = () => createPublicClient({ transport: custom(provider()), pollingInterval: 250 });
+
+function renderWallet() {
+  const slot = $(".wallet-slot", root);
+  const providers = state.store.getProviders();
+  if (state.account) {
+    const right = state.event && state.walletChain === state.event.chain_id;
+    slot.replaceChildren(
+      el("p", {}, `Connected with ${state.detail.info.name}: `, el("span", { class: "mono account" }, state.account)),
+      right
+        ? el("p", { class: "notice ok chain-ok" }, `Your wallet is on the event's network (chain ${state.event.chain_id}).`)
+        : el(
+            "div",
+            { class: "notice warn chain-wrong", role: "alert" },
+            el("p", {}, `Your wallet is on chain ${state.walletChain}; this event's tickets are on chain ${state.event?.chain_id}.`),
+            el("button", { type: "button", class: "switch-chain", onclick: () => switchChain().catch(showError) }, "Switch network"),
+          ),
+      el("button", { type: "button", class: "secondary disconnect", onclick: disconnect }, "Use another wallet"),
+    );
+    return;
+  }
+  if (!providers.length) {
+    slot.replaceChildren(
+      el("p", { class: "notice warn" }, "No browser wallet was found. Install one, or buy by card and claim your tickets into a wallet later."),
+    );
+    return;
+  }
+  const list = el("ul", { class: "wallet-picker", "aria-label": "Browser wallets" });
+  for (const detail of providers) {
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "secondary pick-wallet", "data-rdns": detail.info.rdns, onclick: () => connect(detail).catch(showError) },
+          detail.info.icon ? el("img", { src: detail.info.icon, alt: "", width: 24, height: 24 }) : null,
+          `Connect ${detail.info.name}`,
+        ),
+      ),
+    );
+  }
+  slot.replaceChildren(
+    el("p", {}, providers.length > 1 ? "Choose the wallet to use:" : "Connect your wallet to buy or manage tickets:"),
+    list,
+  );
+}
+
+function showError(error) {
+  const slot = $(".tx-log", root);
+  slot.prepend(el("p", { class: "notice bad", role: "alert" }, plainError(error, state.abi || [])));
+}
+
+async function connect(detail) {
+  state.detail = detail;
+  const accounts = await detail.provider.request({ method: "eth_requestAccounts" });
+  if (!accounts?.length) throw new Error("The wallet shared no account.");
+  state.account = getAddress(accounts[0]);
+  state.walletChain = Number(await detail.provider.request({ method: "eth_chainId" }));
+  detail.provider.on?.("chainChanged", (c) => {
+    state.walletChain = Number(c);
+    renderWallet();
+  });
+  detail.provider.on?.("accountsChanged", (a) => {
+    state.account = a?.length ? getAddress(a[0]) : null;
+    state.seed = null;
+    renderWallet();
+    refresh();
+  });
+  state.seed = null;
+  renderWallet();
+  await refresh();
+}
+
+function disconnect() {
+  state.detail = null;
+  state.account = null;
+  state.seed = null;
+  renderWallet();
+  refresh();
+}
+
+async function switchChain() {
+  const chainId = toHex(state.event.chain_id);
+  try {
+    await provider().request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
+  } catch (error) {
+    if (error?.code !== 4902) throw error;
+    await provider().request({
+      method: "wallet_addEthereumChain",
+      params: [{ chainId, chainName: `Fairgate (chain ${state.event.chain_id})`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: [location.origin] }],
+    });
+  }
+  state.walletChain = Number(await provider().request({ method: "eth_chainId" }));
+  renderWallet();
+}
+
+async function ensureChain() {
+  if (!state.account) throw new Error("Connect a wallet first.");
+  if (state.walletChain !== state.event.chain_id) await switchChain();
+  if (state.walletChain !== state.event.chain_id) throw new Error("Switch your wallet to the event's network first.");
+}
+
+/** The wallet seed: one signature of the fixed message per visit, kept in memory only. */
+async function seed() {
+  if (state.seed) return state.seed;
+  const signature = await provider().request({ method: "personal_sign", params: [toHex(id.SEED_MESSAGE), state.account] });
+  state.seed = await id.walletSeed(signature, state.account);
+  return state.seed;
+}
+
+async function freshCommitments(count) {
+  const holder = await json(`/events/${state.eventId}/holders/${state.account}`);
+  const fresh = await id.freshSecrets(await seed(), BigInt(state.event.scope), holder.used_commitments, count);
+  return fresh.map((f) => id.commitmentHex(f.commitment));
+}
+
+// ------------------------------------------------------------------ the event page: buy with ETH
+
+function bindBuyButtons() {
+  for (const box of document.querySelectorAll(".buy[data-tier]")) {
+    box.hidden = false;
+    $(".buy-eth", box).addEventListener("click", async () => {
+      if (!state.account) {
+        showError(new Error("Connect a wallet first (below)."));
+        $(".pick-wallet", root)?.focus();
+        return;
+      }
+      const tier = Number(box.dataset.tier);
+      const count = Math.max(1, Math.min(10, Number($("input[name=qty]", box).value) || 1));
+      const price = BigInt(box.dataset.faceValue) * BigInt(count);
+      let commitments;
+      try {
+        await ensureChain();
+        commitments = await freshCommitments(count);
+      } catch (error) {
+        showError(error);
+        return;
+      }
+      const receipt = await transact(`Buying ${count} ticket${count > 1 ? "s" : ""} for ${eth(price)}`, "purchase", [BigInt(tier), commitments], price);
+      if (receipt) {
+        $(".tx-log", root).prepend(el("p", {}, el("a", { href: `/me?event=${state.eventId}` }, "See your tickets")));
+      }
+    });
+  }
+}
+
+// ------------------------------------------------------------------ /me: tickets and the market
+
+const tierOf = (i) => state.event.tiers[i] || { name: `Tier ${i}`, resale_cap_wei: "0", royalty_bps: 0 };
+
+function priceForm(t, label, onSubmit) {
+  const tier = tierOf(t.tier_id);
+  const inputId = `price-${t.token_id}`;
+  const hintId = `cap-${t.token_id}`;
+  const input = el("input", { id: inputId, name: "price", type: "text", inputmode: "decimal", "aria-describedby": hintId, value: formatEther(BigInt(tier.resale_cap_wei)) });
+  const form = el(
+    "form",
+    { class: "inline-form price-form" },
+    el("label", { for: inputId }, `Price for ticket #${t.token_id} (ETH)`),
+    input,
+    el("p", { class: "hint cap", id: hintId }, `Resale cap: ${eth(tier.resale_cap_wei)} (${tier.resale_cap_bps / 100}% of face value). The organizer receives ${tier.royalty_bps / 100}% of the price as royalty.`),
+    el("button", { type: "submit" }, label),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    let wei;
+    try {
+      wei = parseEther(input.value.trim());
+    } catch {
+      showError(new Error("Enter the price in ETH, for example 0.0011."));
+      return;
+    }
+    onSubmit(wei);
+  });
+  return form;
+}
+
+function addressForm(t) {
+  const inputId = `gift-${t.token_id}`;
+  const input = el("input", { id: inputId, name: "to", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "0x…" });
+  const form = el("form", { class: "inline-form gift-form" }, el("label", { for: inputId }, `Wallet that receives ticket #${t.token_id}`), input, el("button", { type: "submit" }, "Gift"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    let to;
+    try {
+      to = getAddress(input.value.trim());
+    } catch {
+      showError(new Error("Enter the receiving wallet's address (0x followed by 40 hex digits)."));
+      return;
+    }
+    if (await transact(`Gifting ticket #${t.token_id}`, "list", [BigInt(t.token_id), 0n, to])) refresh();
+  });
+  return form;
+}
+
+function ticketCard(t) {
+  const tier = tierOf(t.tier_id);
+  const status = t.listing
+    ? t.listing.reserved_for
+      ? `Offered as a gift to ${short(t.listing.reserved_for)}`
+      : `For sale at ${eth(t.listing.price_wei)}`
+    : t.locked
+      ? "Locked (resale closed)"
+      : "Yours";
+  const actions = el("div", { class: "actions" });
+  const panel = el("div", { class: "action-panel" });
+  const open = (node) => {
+    panel.replaceChildren(node);
+    node.querySelector("input")?.focus();
+  };
+  const button = (label, cls, fn) => el("button", { type: "button", class: `secondary ${cls}`, onclick: fn }, label);
+  if (state.event.cancelled) {
+    if (t.paid_in_eth) {
+      actions.append(button("Claim refund", "refund", async () => {
+        if (await transact(`Refund of ticket #${t.token_id}`, "claimRefund", [[BigInt(t.token_id)]])) refresh();
+      }));
+    } else {
+      actions.append(el("p", { class: "hint" }, "Bought by card: refunded to the card by the organizer."));
+    }
+  } else {
+    actions.append(button("Show at the gate", "show-gate", () => showAtGate(t)));
+    if (!t.locked) {
+      if (t.listing) {
+        actions.append(
+          button("Change price", "change-price", () =>
+            open(priceForm(t, "Change price", async (wei) => {
+              if (await transact(`New price for ticket #${t.token_id}`, "list", [BigInt(t.token_id), wei, "0x0000000000000000000000000000000000000000"])) refresh();
+            })),
+          ),
+          button("Cancel listing", "cancel-listing", async () => {
+            if (await transact(`Cancelling the listing of ticket #${t.token_id}`, "cancelListing", [BigInt(t.token_id)])) refresh();
+          }),
+        );
+      } else {
+        actions.append(
+          button("Sell", "sell", () =>
+            open(priceForm(t, "List for sale", async (wei) => {
+              if (await transact(`Listing ticket #${t.token_id} at ${eth(wei)}`, "list", [BigInt(t.token_id), wei, "0x0000000000000000000000000000000000000000"])) refresh();
+            })),
+          ),
+          button("Gift", "gift", () => open(addressForm(t))),
+        );
+      }
+    }
+  }
+  return el(
+    "li",
+    { class: "card ticket stack", "data-token": t.token_id },
+    el("h3", {}, `Ticket #${t.token_id} · ${tier.name}`),
+    el("p", { class: "status" }, status),
+    actions,
+    panel,
+  );
+}
+
+function listingRow(l) {
+  const gift = l.reserved_for && getAddress(l.reserved_for) === state.account;
+  const label = gift ? `Accept the gift of ticket #${l.token_id}` : `Buy ticket #${l.token_id} for ${eth(l.price_wei)}`;
+  return el(
+    "li",
+    { class: "card listing", "data-token": l.token_id },
+    el("p", {}, `Ticket #${l.token_id} · ${tierOf(l.tier_id).name} · ${gift ? "a gift for you" : eth(l.price_wei)}`),
+    el("button", {
+      type: "button",
+      class: "buy-listing",
+      onclick: async () => {
+        try {
+          await ensureChain();
+          const [commitment] = await freshCommitments(1);
+          if (await transact(label, "buy", [BigInt(l.token_id), commitment], BigInt(l.price_wei))) refresh();
+        } catch (error) {
+          showError(error);
+        }
+      },
+    }, gift ? "Accept gift" : `Buy for ${eth(l.price_wei)}`),
+  );
+}
+
+async function refreshMe() {
+  const mine = $("#my-tickets");
+  const market = $("#market-list");
+  if (!mine) return;
+  if (!state.account || !state.event) {
+    mine.replaceChildren(el("li", { class: "hint" }, "Connect a wallet to see your tickets."));
+    market.replaceChildren();
+    return;
+  }
+  const [holder, listings] = await Promise.all([
+    json(`/events/${state.eventId}/holders/${state.account}`),
+    json(`/events/${state.eventId}/listings`),
+  ]);
+  mine.replaceChildren(...(holder.tickets.length ? holder.tickets.map(ticketCard) : [el("li", { class: "hint" }, "No tickets of this event in this wallet.")]));
+  const forMe = listings.filter(
+    (l) => getAddress(l.seller) !== state.account && (!l.reserved_for || getAddress(l.reserved_for) === state.account),
+  );
+  market.replaceChildren(...(forMe.length ? forMe.map(listingRow) : [el("li", { class: "hint" }, "Nothing on resale right now.")]));
+  $("#me-state")?.setAttribute("data-loaded", String(Date.now()));
+}
+
+async function refresh() {
+  try {
+    await refreshMe();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// ------------------------------------------------------------------ custody claims (card tickets)
+
+function bindClaimForm() {
+  const form = $("#claim-form");
+  if (!form) return;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const order = form.elements.order.value.trim();
+    const token = form.elements.token.value.trim();
+    const entry = logEntry(`Claiming the tickets of order ${order}`);
+    try {
+      if (!state.account) throw new Error("Connect the wallet that should receive the tickets first.");
+      const headers = { "X-Order-Token": token };
+      const { message } = await json(`/orders/${encodeURIComponent(order)}/claim-message?wallet=${state.account}`, { headers });
+      const signature = await provider().request({ method: "personal_sign", params: [toHex(message), state.account] });
+      const out = await json(`/orders/${encodeURIComponent(order)}/claims`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify({ wallet: state.account, signature: toHex(id.normaliseSignature(signature)) }),
+      });
+      entry.confirmed(`tickets ${out.tickets.map((t) => "#" + t).join(", ")} are being moved to your wallet (${out.state})`, "-");
+    } catch (error) {
+      entry.failed(plainError(error, state.abi || []));
+    }
+  });
+}
+
+// ------------------------------------------------------------------ show at the gate
+
+async function showAtGate(t) {
+  const dialog = $("#gate");
+  if (!dialog) return;
+  state.gate?.stop();
+  try {
+    await ensureChain();
+    const s = await seed();
+    state.gate = new GateCode({ dialog, eventId: state.eventId, ticket: t, scope: BigInt(state.event.scope), seed: s });
+    dialog.hidden = false;
+    $("h2", dialog).focus();
+    await state.gate.start();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// ------------------------------------------------------------------ start
+
+async function main() {
+  if (!root) return;
+  if (state.eventId) {
+    [state.event, state.abi] = await Promise.all([json(`/events/${state.eventId}/chain`), json("/abi/TicketEvent")]);
+  }
+  state.store.subscribe(() => {
+    if (!state.account) renderWallet();
+  });
+  renderWallet();
+  bindBuyButtons();
+  bindClaimForm();
+  $("#gate-close")?.addEventListener("click", () => {
+    state.gate?.stop();
+    $("#gate").hidden = true;
+  });
+  await refresh();
+  document.documentElement.dataset.fanReady = "1";
+}
+
+main().catch(showError);

@@ -1,0 +1,72 @@
+// Contract refusals and wallet errors in plain words. Custom errors are decoded by viem from the
+// contract's ABI (served by the bridge from the compiled build); this module only words them.
+import { BaseError, ContractFunctionRevertedError, formatEther } from "viem";
+
+const eth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+const ticket = (id) => `ticket #${id}`;
+
+const WORDS = {
+  PriceAboveCap: ({ price, cap }) =>
+    `The price ${eth(price)} is above this ticket's resale cap of ${eth(cap)}. Choose ${eth(cap)} or less.`,
+  ResaleClosed: ({ tokenId }) =>
+    `Resale of ${ticket(tokenId)} is closed: tickets change hands only while their tier's resale window is open.`,
+  SoldOut: ({ requested, remaining }) =>
+    `Not enough tickets left: you asked for ${requested}, ${remaining} remain in this tier.`,
+  WrongPayment: ({ sent, expected }) =>
+    `The price changed: the contract now expects ${eth(expected)}, and ${eth(sent)} was offered. Reload and try again.`,
+  EventCancelled: () => "This event is cancelled: nothing more is sold. Ticket holders can claim refunds.",
+  EventNotCancelled: () => "Refunds open only if the event is cancelled.",
+  SalesClosed: () => "Sales for this event are closed.",
+  NotTicketHolder: ({ tokenId }) => `This wallet does not hold ${ticket(tokenId)}.`,
+  NotAuthorized: ({ tokenId }) => `This wallet may not do that with ${ticket(tokenId)}.`,
+  NotListed: ({ tokenId }) => `${ticket(tokenId)} is not for sale (any more).`,
+  ReservedForAnother: ({ tokenId }) => `${ticket(tokenId)} is reserved for another wallet.`,
+  GiftNeedsRecipient: () => "A gift needs the address of the wallet that receives it.",
+  SelfPurchase: () => "You cannot buy your own ticket.",
+  TransferOutsideMarket: () =>
+    "Tickets of this event move only through its market, at a capped price.",
+  TicketLocked: ({ tokenId }) => `${ticket(tokenId)} is locked: it can no longer change hands.`,
+  InvalidReceiver: () => "That address cannot receive tickets.",
+  PaidInEth: ({ tokenId }) => `${ticket(tokenId)} was bought with ETH: its refund is claimed from the contract.`,
+  NotRefundable: ({ tokenId }) =>
+    `${ticket(tokenId)} cannot be refunded from the contract (a card ticket is refunded to the card).`,
+  NonexistentTicket: ({ tokenId }) => `${ticket(tokenId)} does not exist (any more).`,
+  InvalidCommitment: () => "The ticket key made on this device is not valid. Reload and sign again.",
+  UnknownTier: () => "This ticket tier does not exist.",
+  NothingToWithdraw: () => "There is nothing to withdraw.",
+  PaymentFailed: ({ to }) => `The payment to ${to} failed; the amount waits for them to withdraw it.`,
+  InvalidParameter: ({ what }) => `The contract refused a value: ${what}.`,
+  MissingRole: () => "This wallet is not allowed to do that.",
+  InvalidOrder: ({ tokenId }) => `The sell order for ${ticket(tokenId)} is no longer valid.`,
+  Reentrancy: () => "The contract refused a nested call.",
+};
+
+/** viem's decoded revert, if the error is one: {errorName, args (by name)}. */
+export function decodedRevert(error, abi) {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!reverted || !reverted.data) return null;
+  const { errorName, args } = reverted.data;
+  const entry = abi.find((x) => x.type === "error" && x.name === errorName);
+  const named = {};
+  (entry?.inputs || []).forEach((input, i) => (named[input.name] = args?.[i]));
+  return { errorName, args: named };
+}
+
+/** One sentence for the fan, never a raw revert. */
+export function plainError(error, abi) {
+  const decoded = decodedRevert(error, abi);
+  if (decoded) {
+    const words = WORDS[decoded.errorName];
+    return words ? words(decoded.args) : `The contract refused this (${decoded.errorName}).`;
+  }
+  const code = error?.code ?? error?.cause?.code;
+  const walk = (pred) => (error instanceof BaseError ? error.walk(pred) : null);
+  if (code === 4001 || walk((e) => e?.code === 4001)) return "You declined the request in your wallet.";
+  if (code === 4902) return "Your wallet does not know this network yet.";
+  const text = String(error?.shortMessage || error?.message || error);
+  if (/insufficient funds/i.test(text)) return "This wallet does not have enough ETH for this and its fee.";
+  if (/reverted/i.test(text)) return "The contract refused this transaction.";
+  if (/fetch|network|Failed to/i.test(text)) return "The network could not be reached. Check your connection and try again.";
+  return text.split("\n")[0];
+}
