@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from web3 import Web3
 
 from chain.compiler import load_artifact
