@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,6 +31,7 @@ from api.routes import (
     admin,
     catalog,
     checkout,
+    dashboard,
     fan,
     fan_pages,
     gate,
@@ -67,7 +69,8 @@ def create_app(
         chain = BridgeChain.from_settings(settings)
     app.state.chain = chain
     app.state.order_limiter = TokenBuckets(settings.order_rate_per_s, settings.order_rate_burst)
-    for module in (health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan):
+    routers = (health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan, dashboard)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(hub_router(app))
     app.include_router(fan_pages.router)
@@ -86,6 +89,10 @@ def error_response(
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(dashboard.LoginRedirect)
+    async def login_first(_: Request, exc: dashboard.LoginRedirect) -> RedirectResponse:
+        return RedirectResponse(f"/dashboard/login?next={quote(exc.after)}", status_code=303)
+
     @app.exception_handler(TicketError)
     async def ticket_error(_: Request, exc: TicketError) -> JSONResponse:
         status = status_of(exc)

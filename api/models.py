@@ -315,3 +315,51 @@ class Claim(Base):
 
 def as_dict(row: Base) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
+
+
+class SiweNonce(Base):
+    """A Sign-In with Ethereum nonce the bridge handed out: single use, short-lived."""
+
+    __tablename__ = "siwe_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class DashboardSession(Base):
+    """An organizer's signed-in browser: the cookie carries a random token, only its SHA-256 is
+    stored. ``csrf_token`` is sent back with every state-changing form (synchronizer token)."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), index=True)
+    address: Mapped[str] = mapped_column(String(42))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditEntry(Base):
+    """One organizer or admin action: who, when, from where, what, the before and after.
+
+    Append-only: a database trigger (PostgreSQL and SQLite alike, migration 0005) refuses every
+    UPDATE and DELETE of a row, whatever code or endpoint tries it.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # "wallet 0x..", "key <id>", "admin"
+    organizer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")  # the request's address
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

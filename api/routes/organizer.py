@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
-from api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import ChainDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
 from api.models import Event, Order, OrderState, Role
 from api.routes import errors
 from api.schemas import EventCreate, EventOut, GateKeyCreated, OrderSummary, SalesOut
-from api.services import auth, catalog, refunds
+from api.services import audit, auth, catalog, refunds
 
 router = APIRouter(prefix="/organizer", tags=["organizer"])
 EventId = Path(ge=1, le=2**31 - 1)
@@ -24,11 +24,23 @@ def create_event(
     principal: PrincipalDep,
     chain: ChainDep,
     settings: SettingsDep,
+    client: ClientDep,
 ) -> EventOut:
     auth.require_role(principal, Role.ORGANIZER)
     assert principal.organizer_id is not None
     event = catalog.create_event(session, chain, principal.organizer_id, body)
-    return catalog.event_out(event, settings.currency)
+    out = catalog.event_out(event, settings.currency)
+    audit.record(
+        session,
+        actor=audit.actor_of(principal),
+        organizer_id=principal.organizer_id,
+        client=client,
+        action="event_create",
+        target=f"event {event.id}",
+        after=out.model_dump(mode="json"),
+    )
+    session.commit()
+    return out
 
 
 @router.get("/events", response_model=list[EventOut], responses=errors(401, 403))
@@ -89,11 +101,24 @@ def cancel_event(
     principal: PrincipalDep,
     chain: ChainDep,
     settings: SettingsDep,
+    client: ClientDep,
     event_id: int = EventId,
 ) -> EventOut:
     event = auth.event_of_organizer(session, principal, event_id)
+    before = {"state": event.state}
     event = refunds.cancel_event(session, chain, event)
     session.refresh(event)
+    audit.record(
+        session,
+        actor=audit.actor_of(principal),
+        organizer_id=event.organizer_id,
+        client=client,
+        action="event_cancel",
+        target=f"event {event.id}",
+        before=before,
+        after={"state": event.state},
+    )
+    session.commit()
     return catalog.event_out(event, settings.currency)
 
 
@@ -104,7 +129,7 @@ def cancel_event(
     responses=errors(401, 403, 404),
 )
 def create_gate_key(
-    session: SessionDep, principal: PrincipalDep, event_id: int = EventId
+    session: SessionDep, principal: PrincipalDep, client: ClientDep, event_id: int = EventId
 ) -> GateKeyCreated:
     event = auth.event_of_organizer(session, principal, event_id)
     key = auth.issue_key(
@@ -113,6 +138,15 @@ def create_gate_key(
         event_id=event.id,
         organizer_id=event.organizer_id,
         label=f"gate of event {event.id}",
+    )
+    audit.record(
+        session,
+        actor=audit.actor_of(principal),
+        organizer_id=event.organizer_id,
+        client=client,
+        action="gate_key_create",
+        target=f"event {event.id}",
+        after={"key_id": key.split("_")[1]},
     )
     session.commit()
     return GateKeyCreated(event_id=event.id, api_key=key)

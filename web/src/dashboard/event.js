@@ -1,0 +1,2 @@
+// Event page: live charts (filled in by the analytics step).
+export function initEventPage() {}
