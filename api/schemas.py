@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.models import EventState, OrderState
+from chain.types import MAX_RESALE_CAP_BPS, MIN_RESALE_CAP_BPS
 
 FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
@@ -56,7 +57,12 @@ class TierCreate(Model):
     price_cents: int = Field(ge=0, le=100_000_000, description="Card price in minor units")
     face_value_wei: int = Field(ge=0, lt=2**96, description="On-chain price for ETH buyers")
     supply: int = Field(ge=1, le=100_000)
-    resale_cap_bps: int = Field(default=10_000, ge=0, le=65_535)
+    resale_cap_bps: int = Field(
+        default=10_000,
+        ge=MIN_RESALE_CAP_BPS,
+        le=MAX_RESALE_CAP_BPS,
+        description="Resale cap in basis points of face value: 10,000 (face) to 20,000 (twice)",
+    )
     royalty_bps: int = Field(default=500, ge=0, le=10_000)
     resale_opens_at: int = Field(default=0, ge=0, lt=2**40)
     resale_closes_at: int = Field(default=0, ge=0, lt=2**40)

@@ -22,6 +22,9 @@ ZERO_ADDRESS = to_checksum_address("0x" + "00" * 20)
 #: BN254 scalar field modulus: commitments, roots and nullifiers are below it.
 FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 BPS = 10_000
+# A tier's resale cap, as TicketEvent enforces it: from face value to twice face value.
+MIN_RESALE_CAP_BPS = 10_000
+MAX_RESALE_CAP_BPS = 20_000
 ROLE_MINTER = 1
 ROLE_GATE = 2
 

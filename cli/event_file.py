@@ -34,7 +34,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chain.types import TransferPolicy
+from chain.types import MAX_RESALE_CAP_BPS, MIN_RESALE_CAP_BPS, TransferPolicy
 from fairgate.errors import TicketError
 
 __all__ = ["EventFile", "EventFileError", "TierSpec", "load_event_file"]
@@ -53,10 +53,12 @@ class EventFileError(TicketError, ValueError):
     code = "event_file_error"
 
 
-def _bps(value: Decimal, what: str, limit: int) -> int:
+def _bps(value: Decimal, what: str, limit: int, floor: int = 0) -> int:
     bps = value * 100
-    if bps != bps.to_integral_value() or not 0 <= bps <= limit:
-        raise ValueError(f"{what} must be between 0 and {limit / 100:g} with at most 2 decimals")
+    if bps != bps.to_integral_value() or not floor <= bps <= limit:
+        raise ValueError(
+            f"{what} must be between {floor / 100:g} and {limit / 100:g} with at most 2 decimals"
+        )
     return int(bps)
 
 
@@ -100,7 +102,9 @@ class TierSpec(BaseModel):
 
     @property
     def resale_cap_bps(self) -> int:
-        return _bps(self.resale_cap_pct, "resale_cap_pct", 65_535)
+        return _bps(
+            self.resale_cap_pct, "resale_cap_pct", MAX_RESALE_CAP_BPS, floor=MIN_RESALE_CAP_BPS
+        )
 
     @property
     def royalty_bps(self) -> int:

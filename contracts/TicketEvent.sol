@@ -761,11 +761,16 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function _addTier(Tier calldata t) private returns (uint256 tierId) {
         if (t.supply == 0 || t.minted != 0) revert InvalidParameter("supply");
         if (t.royaltyBps > ResaleMath.BPS) revert InvalidParameter("royalty");
+        if (t.resaleCapBps < ResaleMath.MIN_CAP_BPS || t.resaleCapBps > ResaleMath.MAX_CAP_BPS) {
+            revert InvalidParameter("resale cap");
+        }
         if (t.resaleOpensAt > t.resaleClosesAt) revert InvalidParameter("window");
         uint256 total = uint256(_supplyTotal) + t.supply;
         if (total > MAX_TICKETS) revert InvalidParameter("supply");
         _supplyTotal = uint32(total);
         tierId = _tierCount;
+        // Tier ids are 16 bits in every ticket record: one more would wrap and overwrite tier 0.
+        if (tierId == type(uint16).max) revert InvalidParameter("tiers");
         _tierCount = uint16(tierId + 1);
         _tiers[tierId] = t;
         emit TierAdded(tierId, t);

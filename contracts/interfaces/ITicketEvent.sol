@@ -28,7 +28,8 @@ interface ITicketEvent is ITicketErrors {
     /// @param faceValue Primary price in wei.
     /// @param supply Maximum tickets of this tier.
     /// @param minted Tickets minted so far (minted, bought, including later burned ones).
-    /// @param resaleCapBps Resale cap as basis points of face value (10000 = face value).
+    /// @param resaleCapBps Resale cap as basis points of face value (10000 = face value), from
+    /// 10000 to 20000: a ticket can always be resold at face, never above twice face.
     /// @param royaltyBps Organizer's share of each resale, in basis points (at most 10000).
     /// @param resaleOpensAt Resale window start (unix seconds).
     /// @param resaleClosesAt Resale window end (unix seconds); set it before doors open.
@@ -153,7 +154,8 @@ interface ITicketEvent is ITicketErrors {
 
     // ---------------------------------------------------------------- organizer
 
-    /// @notice Add a tier. Organizer only; not after cancellation.
+    /// @notice Add a tier. Organizer only; not after cancellation. An event has at most 65,535
+    /// tiers (tier ids are 16 bits in every ticket record).
     /// @param tier The tier (`minted` must be 0).
     /// @return tierId The new tier's id.
     function addTier(Tier calldata tier) external returns (uint256 tierId);

@@ -7,6 +7,10 @@ pragma solidity ^0.8.24;
 library ResaleMath {
     /// @notice Basis points in one whole.
     uint256 internal constant BPS = 10_000;
+    /// @notice Lowest resale cap of a tier: face value (a ticket can always be resold at face).
+    uint256 internal constant MIN_CAP_BPS = 10_000;
+    /// @notice Highest resale cap of a tier: twice face value.
+    uint256 internal constant MAX_CAP_BPS = 20_000;
 
     /// @notice The highest resale price of a ticket with `faceValue` and a cap of `capBps`.
     function cap(uint256 faceValue, uint256 capBps) internal pure returns (uint256) {

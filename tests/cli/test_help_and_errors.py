@@ -52,6 +52,14 @@ def test_unreachable_node_is_one_plain_line(offline_cli: Cli) -> None:
             "tiers[0].supply: Input should be greater than or equal to 1",
         ),
         (EVENT_TOML.replace("resale_cap_pct = 110", "resale_cap_pct = 'lots'"), "not a number"),
+        (
+            EVENT_TOML.replace("resale_cap_pct = 110", "resale_cap_pct = 99"),
+            "resale_cap_pct must be between 100 and 200",
+        ),
+        (
+            EVENT_TOML.replace("resale_cap_pct = 110", "resale_cap_pct = 201"),
+            "resale_cap_pct must be between 100 and 200",
+        ),
         (EVENT_TOML.replace("royalty_pct = 5", "royalty_pct = 101"), "royalty_pct must be"),
         (
             EVENT_TOML.replace("end = 2031-12-02T02:00:00+01:00", "end = 2031-11-02T02:00:00Z"),
@@ -66,6 +74,8 @@ def test_unreachable_node_is_one_plain_line(offline_cli: Cli) -> None:
         "toml-syntax",
         "zero-supply",
         "bad-cap",
+        "cap-below-face",
+        "cap-above-twice-face",
         "royalty-over-100",
         "end-before-start",
         "naive-time",

@@ -102,6 +102,8 @@ def test_implementation_cannot_be_initialized(implementation, stranger, schedule
         ({"tiers": [(GA_FACE, 10, 1, 10_000, 0, 0, 0)]}, "InvalidParameter", ("supply",)),
         ({"tiers": [tier(GA_FACE, 10, royalty_bps=10_001)]}, "InvalidParameter", ("royalty",)),
         ({"tiers": [tier(GA_FACE, 10, opens=2, closes=1)]}, "InvalidParameter", ("window",)),
+        ({"tiers": [tier(GA_FACE, 10, cap_bps=9_999)]}, "InvalidParameter", ("resale cap",)),
+        ({"tiers": [tier(GA_FACE, 10, cap_bps=20_001)]}, "InvalidParameter", ("resale cap",)),
         (
             {"tiers": [tier(GA_FACE, 2**19), tier(GA_FACE, 2**19 + 1)]},
             "InvalidParameter",
@@ -116,6 +118,8 @@ def test_implementation_cannot_be_initialized(implementation, stranger, schedule
         "minted-set",
         "royalty>100%",
         "window",
+        "cap-below-face",
+        "cap-above-twice-face",
         "over-2^20-tickets",
     ],
 )
@@ -224,3 +228,42 @@ def test_event_without_minter_or_gate(create_event, organizer, minter, alice):
     assert ticket.rolesOf(ZERO_ADDRESS) == 0
     ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": organizer})
     assert ticket.ownerOf(0) == alice
+
+
+# One slot of TicketEvent packs _nextTokenId | _supplyTotal (bits 32-63) | ... | _tierCount (bits
+# 96-111); it is found by its values rather than by number, so the test survives layout changes.
+SUPPLY_SHIFT, TIER_COUNT_SHIFT = 32, 96
+
+
+def _counters_slot(web3, ticket, supply_total):
+    for slot in range(16):
+        word = int.from_bytes(web3.eth.get_storage_at(ticket.address, slot), "big")
+        if (word >> TIER_COUNT_SHIFT) & 0xFFFF == ticket.tierCount() and (
+            word >> SUPPLY_SHIFT
+        ) & 0xFFFFFFFF == supply_total:
+            return slot, word
+    raise AssertionError("storage layout moved: no slot holds the tier counter")
+
+
+def test_the_65536th_tier_is_refused_instead_of_wrapping_onto_tier_0(ticket, organizer, web3):
+    """Attack (issue 9, item 4): the tier counter is 16 bits; with 65,535 tiers the next addTier
+    wrote tier 65,535 and wrapped the count to 0, so the following one overwrote tier 0 after its
+    sales (face value, minted count, cap). 65,534 addTier transactions are out of a test's reach,
+    so the counter is set in storage (Ganache's evm_setAccountStorageAt) to where they lead."""
+    slot, word = _counters_slot(web3, ticket, supply_total=1_003)  # the default tiers' supply
+    word |= 0xFFFF << TIER_COUNT_SHIFT
+    answer = web3.provider.make_request(
+        "evm_setAccountStorageAt",
+        [
+            ticket.address,
+            "0x" + slot.to_bytes(32, "big").hex(),
+            "0x" + word.to_bytes(32, "big").hex(),
+        ],
+    )
+    assert answer.get("result") is True, answer
+    assert ticket.tierCount() == 65_535
+    ga_before = tuple(ticket.tier(0))
+    with reverts("InvalidParameter", "tiers"):
+        ticket.addTier(tier(5, 7), {"from": organizer})
+    assert ticket.tierCount() == 65_535
+    assert tuple(ticket.tier(0)) == ga_before
