@@ -51,6 +51,7 @@ class Bridge:
     settings: Settings
     w3: Web3
     chain: BridgeChain
+    sessions: Any
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(self.url + path, timeout=60, **kw)
@@ -92,7 +93,7 @@ def running_bridge(ganache: GanacheRunner, w3: Web3, home: Path) -> Iterator[Bri
             raise RuntimeError("the bridge did not start")
         time.sleep(0.05)
     try:
-        yield Bridge(settings.public_url, settings, w3, chain)
+        yield Bridge(settings.public_url, settings, w3, chain, app.state.sessions)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

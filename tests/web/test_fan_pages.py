@@ -12,10 +12,14 @@ from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, expect
 from web3 import Web3
 
+from api.services import fan as fan_service
 from chain.compiler import load_artifact
 from chain.ganache import GanacheRunner
+from chain.ticket_event import TicketEventClient
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
+from zk.identity import TicketSecret, seed_from_account
+from zk.tree_sync import tree_from_events
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +132,101 @@ def test_the_wallet_picker_lists_every_wallet_and_switches_chain(
         expect(page.locator("#my-tickets")).to_contain_text("No tickets of this event")
     finally:
         context.close()
+
+
+expect.set_options(timeout=90_000)  # transactions on a loaded 2-core machine
+STORY: dict[str, Any] = {}
+
+
+def _pick(page: Any) -> None:
+    page.locator(".pick-wallet").first.click()
+    expect(page.locator(".chain-ok")).to_be_visible()
+
+
+def test_story_buy_list_above_cap_list_at_cap_and_resell(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    alice, bob = dev_accounts[-3], dev_accounts[-4]
+    client = TicketEventClient(w3, event["contract_address"])
+    scope = client.gate_scope()
+    first_token = client.next_token_id()
+
+    # Alice buys one ticket with ETH on the event page
+    context = wallet_context(browser, [wallet("Alice Wallet", alice.address, ganache)])
+    page = context.new_page()
+    page.goto(f"{bridge.url}/event/{event['id']}")
+    _pick(page)
+    page.locator(".buy-eth").first.click()
+    bought = page.locator(".tx[data-state=confirmed]")
+    expect(bought).to_contain_text("Buying 1 ticket for 0.001 ETH: confirmed in block")
+    expect(bought.locator(".mono")).to_have_text(_starts_with("0x"))
+    assert client.owner_of(first_token) == alice.address
+    # the commitment the browser made is Python's for Alice's wallet, ticket counter 0
+    secret = TicketSecret.derive(seed_from_account(alice), scope, 0)
+    leaf = tree_from_events(_tree_events(bridge, event)).leaf(first_token)
+    assert leaf == secret.commitment()
+
+    # on /me she lists it above the cap: refused in plain words before anything is signed
+    page.goto(f"{bridge.url}/me?event={event['id']}")
+    _pick(page)
+    card = page.locator(f"li.ticket[data-token='{first_token}']")
+    expect(card).to_contain_text("Yours")
+    card.locator(".sell").click()
+    expect(card.locator(".cap")).to_contain_text("Resale cap: 0.0011 ETH (110% of face value)")
+    nonce = w3.eth.get_transaction_count(alice.address)
+    card.locator("input[name=price]").fill("0.0012")
+    card.locator("button[type=submit]").click()
+    refused = page.locator(".tx[data-state=failed]").first
+    expect(refused).to_contain_text(
+        "The price 0.0012 ETH is above this ticket's resale cap of 0.0011 ETH."
+    )
+    assert "0x" not in (refused.text_content() or "")  # no raw revert data
+    assert w3.eth.get_transaction_count(alice.address) == nonce
+    # at the cap it is listed
+    card.locator("input[name=price]").fill("0.0011")
+    card.locator("button[type=submit]").click()
+    expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+        f"Listing ticket #{first_token} at 0.0011 ETH: confirmed"
+    )
+    expect(page.locator(f"li.ticket[data-token='{first_token}']")).to_contain_text(
+        "For sale at 0.0011 ETH"
+    )
+    screenshot(page, "fan-me-listed-desktop")
+    assert_accessible(page)
+    context.close()
+
+    # Bob, on a phone, buys it from the resale list
+    context = wallet_context(browser, [wallet("Bob Wallet", bob.address, ganache)], phone=True)
+    page = context.new_page()
+    page.goto(f"{bridge.url}/me?event={event['id']}")
+    _pick(page)
+    offer = page.locator(f"#market-list li[data-token='{first_token}']")
+    expect(offer).to_contain_text("0.0011 ETH")
+    offer.locator(".buy-listing").click()
+    expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+        f"Buy ticket #{first_token} for 0.0011 ETH: confirmed"
+    )
+    expect(page.locator(f"#my-tickets li[data-token='{first_token}']")).to_contain_text("Yours")
+    assert client.owner_of(first_token) == bob.address
+    bob_secret = TicketSecret.derive(seed_from_account(bob), scope, 0)
+    assert tree_from_events(_tree_events(bridge, event)).leaf(first_token) == (
+        bob_secret.commitment()
+    )
+    screenshot(page, "fan-me-bought-phone")
+    assert_accessible(page)
+    context.close()
+    STORY.update(token=first_token, bob=bob, alice=alice, scope=scope)
+
+
+def _tree_events(bridge: Bridge, event: dict[str, Any]) -> list[Any]:
+    from api.models import Event
+
+    with bridge.sessions() as session:
+        row = session.get(Event, event["id"])
+        assert row is not None
+        return fan_service.read_events(bridge.chain, row)

@@ -3,7 +3,7 @@
 // dev node, whose unlocked accounts sign (personal_sign becomes the node's eth_sign, the same
 // EIP-191 signature). It starts on `startChainId` and switches to the node's chain when asked,
 // so the page's switch prompt is exercised. Node errors are rethrown as EIP-1193 errors
-// ({code, message, data}), as real wallets do.
+// ({code, message, data}), as real wallets do, and gas is estimated when a page leaves it out.
 (() => {
   const wallets = window.__FG_WALLETS__ || [];
   let rpcId = 1;
@@ -51,12 +51,21 @@
           }
           case "personal_sign":
             return rpc(w.rpc, "eth_sign", [params[1], params[0]]);
-          default:
-            if (chainId !== w.nodeChainId && method === "eth_sendTransaction") {
+          case "eth_sendTransaction": {
+            if (chainId !== w.nodeChainId) {
               const err = new Error("wrong chain");
               err.code = 4901;
               throw err;
             }
+            // as wallets do: estimate the gas when the page left it out (Ganache would use 90,000)
+            const tx = { ...params[0] };
+            if (!tx.gas) {
+              const estimate = BigInt(await rpc(w.rpc, "eth_estimateGas", [tx]));
+              tx.gas = "0x" + ((estimate * 12n) / 10n).toString(16);
+            }
+            return rpc(w.rpc, "eth_sendTransaction", [tx]);
+          }
+          default:
             return rpc(w.rpc, method, params);
         }
       },

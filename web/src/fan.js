@@ -8,7 +8,10 @@
 // so a contract refusal (PriceAboveCap, ResaleClosed, ...) is shown in plain words before the fan
 // signs anything, and then shown as pending, confirmed (with its hash) or failed.
 import { createStore } from "mipd";
-import { createPublicClient, createWalletClient, custom, formatEther, getAddress, parseEther, toHex } from "viem";
+import { createClient, custom, formatEther, getAddress, parseEther, toHex } from "viem";
+// viem/actions one by one (not the createPublicClient/WalletClient decorators, which pull in every
+// action viem has, ENS included): a third of the page's JavaScript.
+import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import * as id from "./fan/identity.js";
 import { plainError } from "./fan/errors.js";
 import { GateCode } from "./fan/gate.js";
@@ -86,10 +89,10 @@ async function transact(label, functionName, args, value = 0n) {
       value,
       account: state.account,
     };
-    await publicClient().simulateContract(request); // refusals in plain words, before signing
-    const hash = await walletClient().writeContract({ ...request, chain: null });
+    await simulateContract(client(), request); // refusals in plain words, before signing
+    const hash = await writeContract(client(), { ...request, chain: null });
     entry.pending(hash);
-    const receipt = await publicClient().waitForTransactionReceipt({ hash, pollingInterval: 250 });
+    const receipt = await waitForTransactionReceipt(client(), { hash, pollingInterval: 250 });
     if (receipt.status !== "success") throw new Error("The transaction failed on-chain.");
     entry.confirmed(hash, receipt.blockNumber);
     return receipt;
@@ -102,8 +105,7 @@ async function transact(label, functionName, args, value = 0n) {
 // ------------------------------------------------------------------ wallet connection
 
 const provider = () => state.detail.provider;
-const walletClient = () => createWalletClient({ account: state.account, transport: custom(provider()) });
-const publicClient = () => createPublicClient({ transport: custom(provider()), pollingInterval: 250 });
+const client = () => createClient({ account: state.account, transport: custom(provider()), pollingInterval: 250 });
 
 function renderWallet() {
   const slot = $(".wallet-slot", root);

@@ -1,6 +1,6 @@
 // Contract refusals and wallet errors in plain words. Custom errors are decoded by viem from the
 // contract's ABI (served by the bridge from the compiled build); this module only words them.
-import { BaseError, ContractFunctionRevertedError, formatEther } from "viem";
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, formatEther } from "viem";
 
 const eth = (wei) => `${formatEther(BigInt(wei))} ETH`;
 const ticket = (id) => `ticket #${id}`;
@@ -41,12 +41,39 @@ const WORDS = {
   Reentrancy: () => "The contract refused a nested call.",
 };
 
-/** viem's decoded revert, if the error is one: {errorName, args (by name)}. */
+/** Revert data anywhere in the error's causes: nodes and wallets nest it differently (geth: code
+ * 3 with data; Ganache: -32000 with data; MetaMask: -32603 with data.data or data.originalError). */
+function revertData(error) {
+  const seen = new Set();
+  const stack = [error];
+  while (stack.length) {
+    const e = stack.pop();
+    if (!e || typeof e !== "object" || seen.has(e)) continue;
+    seen.add(e);
+    const d = e.data;
+    if (typeof d === "string" && /^0x[0-9a-fA-F]{8}/.test(d)) return d;
+    if (d && typeof d === "object") stack.push(d, d.originalError);
+    if (typeof e.result === "string" && /^0x[0-9a-fA-F]{8}/.test(e.result) && /revert/i.test(e.message || "")) return e.result;
+    stack.push(e.cause, e.error);
+  }
+  return null;
+}
+
+/** The decoded revert, if the error is one: {errorName, args (by name)}. */
 export function decodedRevert(error, abi) {
-  if (!(error instanceof BaseError)) return null;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!reverted || !reverted.data) return null;
-  const { errorName, args } = reverted.data;
+  let decoded = null;
+  const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+  if (reverted?.data) decoded = reverted.data;
+  if (!decoded) {
+    const data = revertData(error);
+    if (!data) return null;
+    try {
+      decoded = decodeErrorResult({ abi, data });
+    } catch {
+      return null;
+    }
+  }
+  const { errorName, args } = decoded;
   const entry = abi.find((x) => x.type === "error" && x.name === errorName);
   const named = {};
   (entry?.inputs || []).forEach((input, i) => (named[input.name] = args?.[i]));
