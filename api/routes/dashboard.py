@@ -9,6 +9,7 @@ event answers 404, as the API does.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -20,12 +21,20 @@ from sqlalchemy import select
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import Unauthorized
 from api.models import Event, Organizer
-from api.pages import render
+from api.pages import TEMPLATES, render
 from api.services import accounts, audit
 from api.services.accounts import COOKIE, SESSION_TTL_S, SignedIn
 from fairgate.settings import Settings
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
+
+
+def short_actor(actor: str) -> str:
+    """``wallet 0x976E…0aa9``: an address shortened for narrow screens (full text in title)."""
+    return re.sub(r"0x([0-9a-fA-F]{4})[0-9a-fA-F]{32}([0-9a-fA-F]{4})", r"0x\1…\2", actor)
+
+
+TEMPLATES.env.filters["short_actor"] = short_actor
 
 
 def site_of(settings: Settings) -> tuple[str, str]:

@@ -152,10 +152,14 @@ def signed_in(session: Session, token: str | None) -> SignedIn:
     """The organizer of a session cookie; Unauthorized when absent, unknown, ended or expired."""
     if not token:
         raise Unauthorized("sign in first")
-    row = session.scalar(
-        select(DashboardSession).where(DashboardSession.token_hash == hash_secret(token))
+    row = session.scalar(  # times compared in SQL: SQLite hands back naive datetimes
+        select(DashboardSession).where(
+            DashboardSession.token_hash == hash_secret(token),
+            DashboardSession.ended_at.is_(None),
+            DashboardSession.expires_at > utcnow(),
+        )
     )
-    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+    if row is None:
         raise Unauthorized("your session has ended: sign in again")
     return SignedIn(row.id, row.organizer_id, row.address, row.csrf_token)
 
