@@ -66,6 +66,8 @@ class Settings(BaseModel):
     webhook_tolerance_s: int = Field(default=300, gt=0)
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # Stripe's API host for the SDK (default: Stripe's own); e.g. a local stripe-mock
+    stripe_api_base: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     public_url: str = "http://127.0.0.1:8000"
     reservation_ttl_s: int = Field(default=900, gt=0)
     currency: str = "usd"  # of card prices (minor units, e.g. cents)

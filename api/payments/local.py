@@ -10,8 +10,6 @@ that webhook to the bridge in-process, through the same verification as ``POST /
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -24,51 +22,17 @@ from sqlalchemy.orm import Session
 from api.errors import WebhookRejected
 from api.models import LocalPayment
 from api.payments.base import PaymentEvent, PaymentIntent, PaymentProvider, normalize_event
+from api.payments.signature import SIGNATURE_HEADER, sign, verify
 from fairgate.errors import NotFound, PaymentError
 from fairgate.settings import Settings
 
-SIGNATURE_HEADER = "Fairgate-Signature"
+__all__ = ["SIGNATURE_HEADER", "LocalProvider", "event_body", "sign", "verify"]
+
 SUCCEED_CARD = "4242424242424242"
 DECLINE_CARD = "4000000000000002"
 MAX_BODY = 64 * 1024
 #: A new payment's status, until the checkout charges a card (Stripe's name for it).
 PENDING = "requires_payment_method"
-
-
-def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
-    """The signature header value for ``body`` (Stripe's scheme)."""
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
-
-
-def verify(
-    body: bytes, header: str | None, secret: str, tolerance_s: int, now: float | None = None
-) -> None:
-    """Raise WebhookRejected unless ``header`` signs ``body`` with ``secret`` within tolerance."""
-    if not header:
-        raise WebhookRejected(f"missing {SIGNATURE_HEADER} header")
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise WebhookRejected("malformed signature header: bad timestamp") from None
-        elif key == "v1":
-            signatures.append(value)
-    if timestamp is None or not signatures:
-        raise WebhookRejected("malformed signature header: t= and v1= are required")
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    if not any(hmac.compare_digest(expected, s) for s in signatures):
-        raise WebhookRejected("webhook signature does not match")
-    now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance_s:
-        raise WebhookRejected("webhook timestamp outside the tolerance window")
 
 
 def event_body(

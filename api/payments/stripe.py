@@ -1,12 +1,21 @@
 """Stripe through its SDK (``stripe`` 16): payment intents, refunds, SDK-verified webhooks.
 
 Requests carry an idempotency key derived from the order id, so a retried create or refund (after
-a crash or a timeout) never charges or refunds twice. ``base_url`` points the SDK at another
-host (tests point it at a local recorder, since Stripe cannot be reached from here).
+a crash or a timeout) never charges or refunds twice. ``base_url`` (``FAIRGATE_STRIPE_API_BASE``)
+points the SDK at another host: a Stripe-compatible local server (stripe-mock), or in tests a local
+recorder, since Stripe cannot be reached from here.
+
+Webhooks: the header's shape and the timestamp are checked by :mod:`api.payments.signature`
+(the same rules as the local provider: ``v1`` required, refused outside the tolerance in *both*
+directions; the SDK only refuses old timestamps), then the SDK verifies the HMAC.
+
+Errors: what Stripe or the network says goes to the log; the fan gets a short sentence of ours
+(a card decline's own one-line ``user_message`` is kept, since Stripe writes it for card holders).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,10 +24,14 @@ from sqlalchemy.orm import Session
 
 from api.errors import WebhookRejected
 from api.payments.base import PaymentEvent, PaymentIntent, PaymentProvider, normalize_event
+from api.payments.signature import check_timestamp, parse_header
 from fairgate.errors import ConfigError, PaymentError
 from fairgate.settings import Settings
 
+log = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = "Stripe-Signature"
+_MAX_USER_MESSAGE = 200
 
 
 class StripeProvider(PaymentProvider):
@@ -54,6 +67,7 @@ class StripeProvider(PaymentProvider):
             settings.stripe_api_key.get_secret_value(),
             settings.stripe_webhook_secret.get_secret_value(),
             tolerance_s=settings.webhook_tolerance_s,
+            base_url=settings.stripe_api_base,
         )
 
     def create_payment(
@@ -71,9 +85,7 @@ class StripeProvider(PaymentProvider):
                 {"idempotency_key": f"fairgate-order-{order_id}"},
             )
         except stripe.StripeError as exc:
-            raise PaymentError(
-                f"stripe refused the payment intent: {exc.user_message or type(exc).__name__}"
-            ) from None
+            raise _payment_error(exc, "the payment", order_id) from None
         return PaymentIntent(ref=str(intent.id), client_secret=intent.client_secret)
 
     def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
@@ -83,32 +95,51 @@ class StripeProvider(PaymentProvider):
                 {"idempotency_key": f"fairgate-refund-{order_id}"},
             )
         except stripe.StripeError as exc:
-            raise PaymentError(
-                f"stripe refused the refund: {exc.user_message or type(exc).__name__}"
-            ) from None
+            raise _payment_error(exc, "the refund", order_id) from None
         return str(refund.id)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
         header = next(
             (v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None
         )
-        if not header:
-            raise WebhookRejected(f"missing {SIGNATURE_HEADER} header")
+        timestamp, signatures = parse_header(header, SIGNATURE_HEADER)
+        # the SDK sees only the well-formed parts: it compares each v1 with hmac.compare_digest,
+        # which raises on a non-ASCII string
+        clean = ",".join([f"t={timestamp}", *(f"v1={s}" for s in signatures)])
         try:
             event = stripe.Webhook.construct_event(
-                body, header, self._webhook_secret, tolerance=self._tolerance
+                body, clean, self._webhook_secret, tolerance=self._tolerance
             )
         except stripe.SignatureVerificationError as exc:
             raise WebhookRejected(f"stripe signature refused: {_reason(exc)}") from None
         except (ValueError, UnicodeDecodeError):
             raise WebhookRejected("malformed webhook: body is not JSON") from None
+        check_timestamp(timestamp, self._tolerance)  # the SDK refuses only the past
         return normalize_event(event.to_dict())
+
+
+def _payment_error(exc: stripe.StripeError, what: str, order_id: str) -> PaymentError:
+    """A short message of ours for the fan; Stripe's full text (and request id) goes to the log."""
+    log.warning(
+        "stripe error on %s of order %s: %s %r",
+        what, order_id, type(exc).__name__, str(exc),
+    )  # fmt: skip
+    if isinstance(exc, stripe.APIConnectionError):
+        return PaymentError(
+            f"the card processor could not be reached for {what}; please try again shortly"
+        )
+    if isinstance(exc, stripe.CardError) and exc.user_message:
+        text = " ".join(str(exc.user_message).split())  # one line
+        if len(text) > _MAX_USER_MESSAGE:
+            text = text[: _MAX_USER_MESSAGE - 3] + "..."
+        return PaymentError(f"the card was refused: {text}")
+    return PaymentError(f"the card processor refused {what}; please try again later")
 
 
 def _reason(exc: stripe.SignatureVerificationError) -> str:
     text = str(exc.user_message or exc).lower()
     if "tolerance" in text:
         return "timestamp outside the tolerance window"
-    if "no signatures found" in text:
+    if "no signatures found matching" in text:
         return "signature does not match"
     return "malformed or invalid signature header"

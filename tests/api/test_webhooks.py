@@ -78,6 +78,25 @@ def test_refused_and_changes_nothing(app_client: TestClient, order, db, case: st
 
 
 @pytest.mark.parametrize(
+    "v1",
+    ["\u00e9" * 64, "\u00e9", "0" * 63 + "\u00e9", "\u2603" + "a" * 63],
+    ids=["latin1", "one-char", "last-char", "snowman"],
+)
+def test_non_ascii_signature_is_400_not_500(app_client: TestClient, order, db, v1: str) -> None:
+    body = succeeded(order)
+    header = f"t={int(time.time())},v1={v1}".encode()  # raw UTF-8 bytes on the wire
+    before = history_count(db)
+    r = app_client.post(
+        "/webhooks/local",
+        content=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: header},  # type: ignore[dict-item]
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "webhook_rejected"
+    assert history_count(db) == before
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"not json",
