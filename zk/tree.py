@@ -7,12 +7,15 @@ them is the precomputed zero-subtree hash of its level.
 
 * :meth:`MerkleTree.from_leaves` builds level by level (one native call per level, two threads);
 * :meth:`MerkleTree.set` updates one leaf and its 20 ancestors;
+* :meth:`MerkleTree.update` writes many leaves and rehashes only the paths they touch, each
+  level's touched runs in one native call (a batch of k consecutive leaves costs about
+  k + 20 * log2(k) hashes, whatever the tree already holds);
 * :meth:`MerkleTree.proof` gives the siblings the circuit takes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -137,6 +140,35 @@ class MerkleTree:
         if missing > 0:
             level += self._zero_bytes[height] * missing
 
+    def update(self, updates: Iterable[tuple[int, int]]) -> int:
+        """Write ``(index, leaf)`` pairs in order (a later write to an index wins) and rehash the
+        touched paths only; returns the root. Equal to calling :meth:`set` for each pair, and to
+        :meth:`from_leaves` of the resulting leaves."""
+        # every write is checked before any is made: a bad one leaves the tree as it was
+        writes = [
+            (_check_index(index), element(leaf, "leaf").to_bytes(_W, "little"))
+            for index, leaf in updates
+        ]
+        if not writes:
+            return self.root
+        self._grow(0, max(index for index, _ in writes) + 1)
+        level0 = self._levels[0]
+        for index, data in writes:
+            level0[index * _W : (index + 1) * _W] = data
+        runs = _runs(sorted({index for index, _ in writes}))
+        for height in range(DEPTH):
+            child = self._levels[height]
+            child_width = len(child) // _W
+            runs = _runs_above(runs)
+            self._grow(height + 1, runs[-1][1] + 1)
+            parent = self._levels[height + 1]
+            for first, last in runs:
+                data = bytes(child[2 * first * _W : min(2 * last + 2, child_width) * _W])
+                if 2 * last + 2 > child_width:
+                    data += self._zero_bytes[height]  # the odd last node's empty sibling
+                parent[first * _W : (last + 1) * _W] = hash_level(data)
+        return self.root
+
     def set(self, index: int, leaf: int) -> int:
         """Put ``leaf`` at ``index`` (0 clears it) and update its ancestors; returns the root."""
         _check_index(index)
@@ -155,3 +187,26 @@ class MerkleTree:
 
     def __repr__(self) -> str:
         return f"MerkleTree(depth={DEPTH}, width={self.width}, root={self.root:#x})"
+
+
+def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted distinct indexes as inclusive runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] + 1 == i:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _runs_above(runs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parents of runs of nodes, as runs (runs that meet one level up are merged)."""
+    out: list[tuple[int, int]] = []
+    for first, last in runs:
+        first, last = first >> 1, last >> 1
+        if out and out[-1][1] + 1 >= first:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out

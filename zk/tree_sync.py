@@ -51,11 +51,6 @@ def _is_zero_address(value: Any) -> bool:
     return isinstance(value, str) and value.lower() in (ZERO_ADDRESS, "0x0")
 
 
-# A batch at least this large is applied by rebuilding the tree in bulk (one native call per
-# level, ~1 s for 50,000 leaves) instead of leaf by leaf (~0.8 ms per leaf).
-BULK_THRESHOLD = 512
-
-
 def leaf_updates(name: str, args: Mapping[str, Any]) -> list[tuple[int, int]]:
     """The ``(tokenId, leaf)`` writes one decoded event makes, in order (empty if none)."""
     if name == "TicketsIssued":
@@ -85,7 +80,8 @@ def _updates_of(event: Mapping[str, Any]) -> list[tuple[int, int]]:
 
 
 class TreeSync:
-    """Keeps a :class:`~zk.tree.MerkleTree` equal to the contract's leaves, event by event."""
+    """Keeps a :class:`~zk.tree.MerkleTree` equal to the contract's leaves, event by event
+    (incrementally: :meth:`zk.tree.MerkleTree.update` rehashes only what an event touches)."""
 
     def __init__(self, tree: MerkleTree | None = None) -> None:
         self.tree = tree if tree is not None else MerkleTree()
@@ -96,11 +92,8 @@ class TreeSync:
         updates = _updates_of(event)
         if not updates:
             return False
-        if len(updates) >= BULK_THRESHOLD:
-            self.tree = _bulk(self.tree.leaves(), updates)
-        else:
-            for index, leaf in updates:
-                self.tree.set(index, leaf)
+        # only the touched paths are rehashed, so an append costs what it adds at any tree size
+        self.tree.update(updates)
         self.applied += 1
         return True
 
@@ -129,7 +122,8 @@ def _bulk(leaves: list[int], updates: Iterable[tuple[int, int]]) -> MerkleTree:
 def tree_from_events(events: Iterable[Mapping[str, Any]]) -> MerkleTree:
     """A fresh tree rebuilt from an event contract's full log history (in chain order).
 
-    The final value of every leaf is collected first, then the tree is built in bulk.
+    The final value of every leaf is collected first, then the tree is built in bulk (one native
+    call per level): cheaper than applying the history write by write when starting empty.
     """
     updates: list[tuple[int, int]] = []
     for event in events:
