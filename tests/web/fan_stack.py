@@ -27,6 +27,8 @@ from api.chain import BridgeChain
 from api.db import make_engine
 from api.migrate import upgrade
 from api.payments.local import LocalProvider
+from api.services.locks import WorkerLocks
+from api.worker import Worker
 from chain.deploy import deploy_platform
 from chain.ganache import GanacheRunner, free_port
 from chain.keys import dev_signer
@@ -52,12 +54,18 @@ class Bridge:
     w3: Web3
     chain: BridgeChain
     sessions: Any
+    provider: LocalProvider
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(self.url + path, timeout=60, **kw)
 
     def post(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.post(self.url + path, timeout=120, **kw)
+
+    def worker(self) -> Worker:
+        """The bridge's minting worker, run in this process (``run(until_idle=True)``)."""
+        engine = self.sessions.kw["bind"]
+        return Worker(self.settings, self.sessions, self.chain, self.provider, WorkerLocks(engine))
 
 
 @contextmanager
@@ -79,7 +87,8 @@ def running_bridge(ganache: GanacheRunner, w3: Web3, home: Path) -> Iterator[Bri
     engine = make_engine(settings)
     upgrade(engine)
     chain = BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
-    app = create_app(settings, engine=engine, provider=LocalProvider(settings), chain=chain)
+    provider = LocalProvider(settings)
+    app = create_app(settings, engine=engine, provider=provider, chain=chain)
     if not any(getattr(r, "path", "").startswith("/ipfs") for r in app.routes):
         app.include_router(make_gateway_router(lambda: store_from_settings(settings)))
     server = uvicorn.Server(
@@ -93,7 +102,7 @@ def running_bridge(ganache: GanacheRunner, w3: Web3, home: Path) -> Iterator[Bri
             raise RuntimeError("the bridge did not start")
         time.sleep(0.05)
     try:
-        yield Bridge(settings.public_url, settings, w3, chain, app.state.sessions)
+        yield Bridge(settings.public_url, settings, w3, chain, app.state.sessions, provider)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

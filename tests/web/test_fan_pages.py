@@ -15,6 +15,8 @@ from web3 import Web3
 from api.services import fan as fan_service
 from chain.compiler import load_artifact
 from chain.ganache import GanacheRunner
+from chain.keys import dev_signer
+from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
@@ -62,6 +64,10 @@ def test_the_chain_view_of_an_event(bridge: Bridge, event: dict[str, Any]) -> No
     assert bridge.get("/events/999/chain").status_code == 404
     bad = bridge.get(f"/events/{event['id']}/holders/0x1234")
     assert bad.status_code == 422
+    early = bridge.get(f"/events/{event['id']}/tickets/0/gate-path")
+    assert early.status_code == 409
+    assert early.json()["error"]["message"] == "the organizer has not published the gate list yet"
+    assert bridge.get(f"/events/{event['id']}/tickets/{2**20}/gate-path").status_code == 422
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -230,3 +236,135 @@ def _tree_events(bridge: Bridge, event: dict[str, Any]) -> list[Any]:
         row = session.get(Event, event["id"])
         assert row is not None
         return fan_service.read_events(bridge.chain, row)
+
+
+def test_a_card_buyer_claims_custody_tickets_into_a_wallet(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    dave = dev_accounts[-6]
+    commitment = TicketSecret.generate().commitment()
+    r = bridge.post(
+        "/orders",
+        json={
+            "event_id": event["id"],
+            "tier_id": event["tiers"][0]["id"],
+            "quantity": 1,
+            "email": "dave@example.com",
+            "wallet": "custody",
+            "commitments": [str(commitment)],
+        },
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    paid = bridge.post(
+        f"/checkout/{order['payment_ref']}", json={"card_number": "4242424242424242"}
+    )
+    assert paid.status_code == 200, paid.text
+    worker = bridge.worker()
+    worker.run(until_idle=True)
+    minted = bridge.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
+    token = minted.json()["tickets"][0]["token_id"]
+
+    context = wallet_context(browser, [wallet("Dave Wallet", dave.address, ganache)])
+    page = context.new_page()
+    page.goto(f"{bridge.url}/me?event={event['id']}")
+    _pick(page)
+    page.locator("#claim-order").fill(order["id"])
+    page.locator("#claim-token").fill("wrong-token")
+    page.locator("#claim-form button[type=submit]").click()
+    expect(page.locator(".tx[data-state=failed]").first).to_contain_text(
+        f"Claiming the tickets of order {order['id']}:"
+    )
+    page.locator("#claim-token").fill(order["order_token"])
+    page.locator("#claim-form button[type=submit]").click()
+    expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+        f"tickets #{token} are being moved to your wallet"
+    )
+    worker.run(until_idle=True)
+    assert TicketEventClient(w3, event["contract_address"]).owner_of(token) == dave.address
+    page.reload()
+    _pick(page)
+    expect(page.locator(f"#my-tickets li[data-token='{token}']")).to_contain_text("Yours")
+    context.close()
+
+
+def test_story_change_price_cancel_gift_accept_and_refund_after_cancellation(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    if not STORY:
+        pytest.skip("needs the resale story above")
+    token, bob = STORY["token"], STORY["bob"]
+    carol = dev_accounts[-5]
+    client = TicketEventClient(w3, event["contract_address"])
+    context = wallet_context(browser, [wallet("Bob Wallet", bob.address, ganache)])
+    page = context.new_page()
+    page.goto(f"{bridge.url}/me?event={event['id']}")
+    _pick(page)
+    card = page.locator(f"#my-tickets li[data-token='{token}']")
+    card.locator(".sell").click()
+    card.locator("input[name=price]").fill("0.001")
+    card.locator("button[type=submit]").click()
+    expect(card).to_contain_text("For sale at 0.001 ETH")
+    card.locator(".change-price").click()
+    card.locator("input[name=price]").fill("0.0011")
+    card.locator("button[type=submit]").click()
+    expect(card).to_contain_text("For sale at 0.0011 ETH")
+    card.locator(".cancel-listing").click()
+    expect(card).to_contain_text("Yours")
+    assert client.listing(token) is None
+    card.locator(".gift").click()
+    card.locator("input[name=to]").fill("not an address")
+    card.locator("form.gift-form button[type=submit]").click()
+    expect(page.locator(".tx-log [role=alert]").first).to_contain_text(
+        "Enter the receiving wallet's address"
+    )
+    card.locator("input[name=to]").fill(carol.address)
+    card.locator("form.gift-form button[type=submit]").click()
+    expect(card).to_contain_text(f"Offered as a gift to {carol.address[:6]}")
+    context.close()
+
+    context = wallet_context(browser, [wallet("Carol Wallet", carol.address, ganache)])
+    page = context.new_page()
+    page.goto(f"{bridge.url}/me?event={event['id']}")
+    _pick(page)
+    gift = page.locator(f"#market-list li[data-token='{token}']")
+    expect(gift).to_contain_text("a gift for you")
+    gift.locator(".buy-listing").click()
+    mine = page.locator(f"#my-tickets li[data-token='{token}']")
+    expect(mine).to_contain_text("Yours")
+    assert client.owner_of(token) == carol.address
+
+    # the organizer (the bridge's operator here) cancels: Carol claims the face value back
+    organizer = TicketEventClient(
+        w3,
+        event["contract_address"],
+        TransactionSender(w3, dev_signer(0), settings=bridge.settings),
+    )
+    organizer.cancel()
+    page.reload()
+    _pick(page)
+    before = w3.eth.get_balance(carol.address)
+    page.locator(f"#my-tickets li[data-token='{token}'] .refund").click()
+    expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+        f"Refund of ticket #{token}: confirmed"
+    )
+    expect(page.locator("#my-tickets")).to_contain_text("No tickets of this event")
+    expect(page.locator("#me-cancelled")).to_be_visible()
+    assert w3.eth.get_balance(carol.address) > before
+    screenshot(page, "fan-me-refunded-desktop")
+    context.close()
+    page_event = browser.new_page()
+    page_event.goto(f"{bridge.url}/event/{event['id']}")
+    expect(page_event.locator(".notice.bad")).to_contain_text("This event is cancelled")
+    expect(page_event.locator(".buy-eth")).to_have_count(0)
+    page_event.close()

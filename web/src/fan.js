@@ -397,6 +397,8 @@ async function refreshMe() {
     json(`/events/${state.eventId}/holders/${state.account}`),
     json(`/events/${state.eventId}/listings`),
   ]);
+  const note = $("#me-cancelled");
+  if (note) note.hidden = !state.event.cancelled;
   mine.replaceChildren(...(holder.tickets.length ? holder.tickets.map(ticketCard) : [el("li", { class: "hint" }, "No tickets of this event in this wallet.")]));
   const forMe = listings.filter(
     (l) => getAddress(l.seller) !== state.account && (!l.reserved_for || getAddress(l.reserved_for) === state.account),
