@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 
 from api.models import Event, Role
+from api.security import KEY_PREFIX
 from api.services.auth import Principal, authenticate
 from fairgate.errors import TicketError
 from gate.hub import make_hub_router
@@ -20,7 +21,7 @@ from gate.hub import make_hub_router
 
 def _principal_for(request: Request, address: str, role: Role) -> tuple[Principal, Event] | None:
     """The bridge principal of the request's X-API-Key, if it has ``role`` on event ``address``."""
-    key = request.headers.get("x-api-key")
+    key = _request_key(request)
     if not key:
         return None
     with request.app.state.sessions() as session:
@@ -42,6 +43,23 @@ def _principal_for(request: Request, address: str, role: Role) -> tuple[Principa
         if event is None or (event.contract_address or "").lower() != address.lower():
             return None
         return principal, event
+
+
+def _request_key(request: Request) -> str | None:
+    """The bridge key of a request: ``X-API-Key``, or ``Authorization: Bearer fg_...``.
+
+    A gate device sends its key as a bearer token (``gate.sync.HubClient``), whether the key came
+    from the hub (``fgg_...``) or from the bridge (``fg_...``, ``fairgate organizer gate-key``): a
+    bridge key in that header is the bridge's to check, not a 401.
+    """
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token.startswith(f"{KEY_PREFIX}_"):
+        return token
+    return None
 
 
 def _gate_auth(request: Request, address: str) -> str | None:

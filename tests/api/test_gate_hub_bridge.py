@@ -87,3 +87,27 @@ def test_a_gate_key_of_another_event_is_refused(app_client: TestClient, organize
         headers={"X-API-Key": key},
     )
     assert r.status_code == 401
+
+
+def test_a_gate_device_syncs_with_a_bridge_key_as_its_bearer_token(
+    app_client: TestClient, organizer_key: str
+) -> None:
+    """``gate sync`` sends its key as ``Authorization: Bearer``: a bridge gate key (the one
+    ``fairgate organizer gate-key`` prints, ``fg_...``) must work there too, not answer 401."""
+    from gate.sync import HubClient
+
+    event = create_event(app_client, organizer_key, supply=5)
+    key = _gate_key(app_client, organizer_key, event)
+    path = f"/gate/events/{event['contract_address']}/checkins"
+    pushed = app_client.post(
+        path, json={"checkins": [_checkin(7, 1.0)]}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["accepted"] == 1
+    hub = HubClient("http://testserver", key, transport=app_client._transport)
+    try:
+        assert "checkins" in hub.pull(event["contract_address"], 0, 10)  # no 401
+    finally:
+        hub.close()
+    bad = app_client.get(path, headers={"Authorization": "Bearer fg_nope_nope"})
+    assert bad.status_code == 401
