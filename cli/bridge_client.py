@@ -54,6 +54,10 @@ class BridgeClient:
             raise BridgeError(f"bridge refused: {_message(response)}")
         return response.json()
 
+    def events(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/events")
+        return result
+
     def event(self, event_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/events/{event_id}")
         return result

@@ -44,6 +44,7 @@ from chain.deploy import ensure_platform
 from chain.ganache import dev_accounts, free_port, port_is_free
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
+from cli.names import resolve_account
 from cli.output import console, err_console, format_eth, parse_eth, spinner, table
 from cli.session import open_session
 from fairgate.errors import ConfigError, ToolchainError
@@ -333,9 +334,11 @@ def env() -> None:
     console.print("\n".join(lines), markup=False, highlight=False)
 
 
-@app.command(epilog="Example: fairgate dev fund 0xAbc... --eth 5")
+@app.command(epilog="Example: fairgate dev fund alice --eth 5   (or an address: dev fund 0xAbc...)")
 def fund(
-    address: Annotated[str, typer.Argument(help="Who gets the ETH.")],
+    address: Annotated[
+        str, typer.Argument(help="Who gets the ETH: a wallet name, dev:N, or an address.")
+    ],
     eth: Annotated[str, typer.Option(help="How much ETH.")] = "10",
     account: Annotated[int, typer.Option(help="Development account that pays.")] = 0,
 ) -> None:
@@ -344,12 +347,15 @@ def fund(
     if session.settings.env == "prod":
         raise ConfigError("dev fund is for local chains only")
     wei = parse_eth(eth)
+    name = address
+    address = resolve_account(session.settings, address, what="recipient")
     sender = session.sender(
         dev_signer(account, mnemonic=session.settings.ganache_mnemonic, env=session.settings.env)
     )
-    receipt = sender.send_and_wait({"to": Web3.to_checksum_address(address), "value": wei})
-    balance = int(session.w3.eth.get_balance(Web3.to_checksum_address(address)))
+    receipt = sender.send_and_wait({"to": address, "value": wei})
+    balance = int(session.w3.eth.get_balance(address))  # type: ignore[arg-type]
+    who = address if name == address else f"{name} ({address})"
     console.print(
-        f"sent {format_eth(wei)} to {address} (block {receipt['blockNumber']}); "
+        f"sent {format_eth(wei)} to {who} (block {receipt['blockNumber']}); "
         f"balance {format_eth(balance)}"
     )

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from cli.output import format_eth
-from fairgate.errors import ContractRevert, TicketError
+from cli.wallets import current_wallet
+from fairgate.errors import ChainError, ContractRevert, TicketError
 
-__all__ = ["explain"]
+__all__ = ["explain", "no_funds", "sold_out", "unreachable"]
 
 _ROLES = {0: "the organizer", 1: "a minter (or the organizer)", 2: "a gate (or the organizer)"}
 
@@ -29,9 +30,8 @@ _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
         f"{format_eth(_v(e, 'cap'))}"
     ),
     "ResaleClosed": lambda e: f"resale of ticket {_v(e, 'tokenId')} is closed",
-    "SoldOut": lambda e: (
-        f"tier {_v(e, 'tierId')} is sold out: {_v(e, 'requested')} requested, "
-        f"{_v(e, 'remaining')} left"
+    "SoldOut": lambda e: sold_out(
+        f"tier {_v(e, 'tierId')}", int(_v(e, "requested")), int(_v(e, "remaining"))
     ),
     "UnknownTier": lambda e: f"tier {_v(e, 'tierId')} does not exist in this event",
     "NonexistentTicket": lambda e: f"ticket {_v(e, 'tokenId')} does not exist",
@@ -67,8 +67,44 @@ _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
 }
 
 
+FUND_HINT = "fund this wallet: fairgate dev fund {name}"
+START_HINT = "start the stack: fairgate dev up"
+_NO_FUNDS = ("insufficient funds", "sender doesn't have enough funds", "exceeds balance")
+_UNREACHABLE = ("unreachable", "connection refused", "max retries exceeded")
+
+
+def sold_out(tier: str, requested: int, remaining: int) -> str:
+    """ "only 3 left" when some are left, "sold out" when none are (``tier``: its label)."""
+    if remaining <= 0:
+        return f"{tier} is sold out"
+    return f"only {remaining} left in {tier} ({requested} asked): ask for {remaining} or fewer"
+
+
+def no_funds() -> str:
+    """The line for a transaction the wallet cannot pay for, naming the wallet to fund."""
+    wallet = current_wallet()
+    if wallet is None:
+        return "this wallet has not enough ETH for the transaction and its gas"
+    name, address = wallet
+    return (
+        f"wallet {name} ({address}) has not enough ETH for this transaction and its gas: "
+        + FUND_HINT.format(name=name)
+    )
+
+
+def unreachable(what: str) -> str:
+    return f'{what}: {START_HINT} (and eval "$(fairgate dev env)")'
+
+
 def explain(exc: TicketError) -> str:
     """One plain line for ``exc``."""
+    text = exc.message.lower()
+    chain_failure = isinstance(exc, ChainError) and not isinstance(exc, ContractRevert)
+    if chain_failure and any(marker in text for marker in _NO_FUNDS):
+        return no_funds()
+    network = isinstance(exc, ChainError) or exc.code == "bridge_error"
+    if network and any(marker in text for marker in _UNREACHABLE):
+        return unreachable(exc.message)
     if isinstance(exc, ContractRevert):
         name = getattr(exc, "error_name", "")
         render = _MESSAGES.get(name)

@@ -13,12 +13,23 @@ from typing import Annotated
 import typer
 from eth_utils.address import to_checksum_address
 
-from chain.deploy import load_deployment
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from cli import bridge_client
+from cli.catalog import (
+    NoFunds,
+    QuantityOpt,
+    SoldOutHere,
+    TierArg,
+    all_events,
+    check_quantity,
+    register_catalog_commands,
+    resolve_tier,
+)
 from cli.challenge import parse_challenge
+from cli.errors import no_funds, sold_out
 from cli.ledger import read_history
+from cli.names import resolve_account, wallet_names
 from cli.output import console, err_console, format_eth, parse_eth, spinner, table
 from cli.session import Session, open_session
 from cli.ticket_keys import TicketKeys
@@ -96,6 +107,18 @@ def wallet_import(
     console.print(f"[green]imported[/] wallet {wallet}: {signer.address}")
 
 
+@wallet_app.command("list", epilog="Example: fairgate fan wallet list")
+def wallet_list() -> None:
+    """List this device's wallets: name and address (no password needed, no node needed)."""
+    settings = get_settings()
+    names = wallet_names(settings)
+    if not names:
+        console.print("no wallets yet: fairgate fan wallet create -w NAME")
+        return
+    rows = [(name, keystore_address(settings, name)) for name in names]
+    console.print(table(f"Wallets in {settings.home / 'wallets'}", ["name", "address"], rows))
+
+
 @wallet_app.command("show", epilog="Example: fairgate fan wallet show -w alice")
 def wallet_show(wallet: WalletOpt = "default") -> None:
     """Show a wallet's address and balance (no password needed)."""
@@ -112,16 +135,6 @@ def wallet_show(wallet: WalletOpt = "default") -> None:
 # ---------------------------------------------------------------------------------- tickets
 
 
-def _all_events(session: Session) -> list[str]:
-    found = dict.fromkeys(session.known_events())
-    deployment = load_deployment(session.w3, session.settings)
-    if deployment is not None:
-        factory = deployment.factory_client(session.w3)
-        for index in range(factory.event_count()):
-            found.setdefault(factory.event_at(index), None)
-    return list(found)
-
-
 @app.command(epilog="Example: fairgate fan tickets -w alice   or   fairgate fan tickets NIGHT1")
 def tickets(
     event: Annotated[str | None, typer.Argument(help="Only this event.")] = None,
@@ -130,7 +143,7 @@ def tickets(
     """My tickets: Transfer events to my address, kept where ownerOf is still me."""
     session = open_session()
     me = keystore_address(session.settings, wallet)
-    events = [session.resolve_event(event)] if event else _all_events(session)
+    events = [session.resolve_event(event)] if event else all_events(session)
     rows = []
     for address in events:
         client = TicketEventClient(session.w3, address)
@@ -180,25 +193,33 @@ def commitment(
         console.print(f"{signer.address},{value:#066x}")
 
 
-@app.command(epilog="Example: fairgate fan buy NIGHT1 0 -n 2 -w alice --yes")
+@app.command(epilog="Example: fairgate fan buy NIGHT1 General -n 2 -w alice --yes")
 def buy(
     event: EventArg,
-    tier: Annotated[int, typer.Argument(help="Tier number (0, 1, ...).")],
-    n: Annotated[int, typer.Option("-n", min=1, max=100, help="How many tickets.")] = 1,
+    tier: TierArg,
+    n: QuantityOpt = 1,
     yes: YesOpt = False,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Buy tickets at face value with ETH, straight from the event's contract."""
+    check_quantity(get_settings(), n)
     session, signer = _signed_in(wallet, password_file)
     client = session.event(event, signer)
-    price = client.tier(tier).face_value * n
+    tier_id = resolve_tier(session, client, tier)
+    info = client.tier(tier_id)
+    if info.remaining < n:
+        raise SoldOutHere(sold_out(session.tier_name(client.address, tier_id), n, info.remaining))
+    price = info.face_value * n
+    balance = int(session.w3.eth.get_balance(signer.address))
+    if balance < price:
+        raise NoFunds(no_funds())
     if not yes:
         typer.confirm(f"Pay {format_eth(price)} for {n} ticket(s) of {client.name()}?", abort=True)
     keys = TicketKeys(session.settings, signer, session.chain_id)
     commitments = keys.commitments(client.address, client.gate_scope(), n)
     with spinner(f"Buying {n} ticket(s)"):
-        result = client.purchase(tier, commitments)
+        result = client.purchase(tier_id, commitments)
     ids = [t for run in TicketEventClient.issued_runs(result) for t in run.token_ids]
     console.print(
         f"[green]bought[/] tickets {', '.join(map(str, ids))} for {format_eth(price)}"
@@ -210,7 +231,10 @@ def buy(
 def list_ticket(
     token: TokenArg,
     price: Annotated[str, typer.Argument(help="Price in ETH, at most the tier's resale cap.")],
-    to: Annotated[str | None, typer.Option("--to", help="Reserve the sale for one buyer.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Reserve the sale for one buyer (wallet name or address)."),
+    ] = None,
     event: EventOpt = None,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
@@ -220,6 +244,8 @@ def list_ticket(
     session, signer = _signed_in(wallet, password_file)
     address, token_id = parse_token(session, token, event)
     client = session.event(address, signer)
+    if to is not None:
+        to = resolve_account(session.settings, to, what="buyer")
     client.list(token_id, wei, to)
     console.print(
         f"[green]listed[/] ticket {token_id} at {format_eth(wei)}" + (f" for {to}" if to else "")
@@ -297,12 +323,14 @@ def buy_resale(
 
 
 @app.command(
-    epilog="Example: fairgate fan gift NIGHT1:3 0xAbc... -w bob   "
-    "(the friend accepts with `fairgate fan buy-resale NIGHT1:3`)"
+    epilog="Example: fairgate fan gift NIGHT1:3 dave -w bob   "
+    "(the friend accepts with `fairgate fan buy-resale NIGHT1:3 -w dave`)"
 )
 def gift(
     token: TokenArg,
-    address: Annotated[str, typer.Argument(help="The friend's wallet address.")],
+    address: Annotated[
+        str, typer.Argument(help="The friend: a wallet name of this device, or an address.")
+    ],
     event: EventOpt = None,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
@@ -310,9 +338,11 @@ def gift(
     """Gift a ticket: a listing at price 0 that only ADDRESS can take (with their own secret)."""
     session, signer = _signed_in(wallet, password_file)
     event_address, token_id = parse_token(session, token, event)
-    session.event(event_address, signer).gift(token_id, address)
+    friend = resolve_account(session.settings, address, what="friend")
+    session.event(event_address, signer).gift(token_id, friend)
+    who = friend if friend == address else f"{address} ({friend})"
     console.print(
-        f"[green]gifted[/] ticket {token_id} to {address}: they accept it with "
+        f"[green]gifted[/] ticket {token_id} to {who}: they accept it with "
         f"`fairgate fan buy-resale {token}`"
     )
 
@@ -392,3 +422,4 @@ def prove(
 
 
 bridge_client.register_fan_commands(app)
+register_catalog_commands(app)

@@ -2,36 +2,86 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
 
 from cli.bridge_client import (
+    BridgeClient,
     OrderArg,
     client_from_settings,
     load_order,
     save_order,
     wait_for,
 )
+from cli.catalog import QuantityOpt, SoldOutHere, check_quantity
+from cli.errors import sold_out
 from cli.output import console, err_console, spinner, table
 from cli.session import open_session
 from cli.ticket_keys import TicketKeys
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
-from fairgate.errors import NotFound
+from fairgate.errors import NotFound, TicketError
 
 __all__ = ["buy_card", "claim_custody", "order"]
 
 BUY_CARD_EPILOG = (
-    "Example: fairgate fan buy-card 1 2 -n 2 --email fan@example.org -w alice --wait "
-    "(EVENT_ID and TIER_ID are the bridge's ids: see its /events)"
+    "Example: fairgate fan buy-card NIGHT1 General -n 2 --email fan@example.org -w alice --wait "
+    "(the same event and tier names as `fan buy`; see `fairgate fan events`)"
 )
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class BadEmail(TicketError, ValueError):
+    code = "bad_email"
+
+
+def check_email(text: str) -> str:
+    """``text`` if it looks like an e-mail address; a plain refusal otherwise."""
+    if not EMAIL.match(text.strip()) or len(text) > 320:
+        raise BadEmail(
+            f"{text!r} does not look like an e-mail address (name@example.org): "
+            "the receipt goes there"
+        )
+    return text.strip()
+
+
+def find_bridge_event(bridge: BridgeClient, ref: str) -> dict[str, Any]:
+    """The bridge's event named ``ref``: its symbol, name, contract address, or bridge id."""
+    wanted = ref.strip().lower()
+    events = bridge.events()
+    for event in events:
+        if wanted in (
+            str(event["symbol"]).lower(),
+            str(event["name"]).lower(),
+            str(event.get("contract_address") or "").lower(),
+        ):
+            return event
+    if wanted.isdigit():
+        return bridge.event(int(wanted))
+    on_sale = ", ".join(str(e["symbol"]) for e in events) or "none"
+    raise NotFound(
+        f"the bridge sells no event {ref!r} (on sale by card: {on_sale}); an event made with "
+        "`organizer create` is sold by card when its organizer has signed up "
+        "(`fairgate organizer signup`)"
+    )
+
+
+def find_bridge_tier(event: dict[str, Any], ref: str) -> dict[str, Any]:
+    """The event's tier named ``ref``: its number (0, 1, ...) or its name."""
+    wanted = ref.strip().lower()
+    for tier in event["tiers"]:
+        if wanted in (str(tier["tier_index"]), str(tier["name"]).lower()):
+            return dict(tier)
+    listed = ", ".join(f"{t['tier_index']} ({t['name']})" for t in event["tiers"])
+    raise NotFound(f"{event['name']} has no tier {ref!r}: its tiers are {listed}")
 
 
 def buy_card(
-    event_id: Annotated[int, typer.Argument(help="The bridge's event id.")],
-    tier_id: Annotated[int, typer.Argument(help="The bridge's tier id.")],
+    event_ref: Annotated[str, typer.Argument(help="The event: symbol, name or contract address.")],
+    tier_ref: Annotated[str, typer.Argument(help="The tier: number (0, 1, ...) or name.")],
     email: Annotated[str, typer.Option(help="Where the receipt goes.")],
-    n: Annotated[int, typer.Option("-n", min=1, max=100, help="How many tickets.")] = 1,
+    n: QuantityOpt = 1,
     custody: Annotated[
         bool, typer.Option(help="Mint to the bridge's custody; claim later with claim-custody.")
     ] = False,
@@ -41,20 +91,25 @@ def buy_card(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Buy tickets by card through the bridge: commitments made here, a checkout URL to pay."""
+    email = check_email(email)
     session = open_session()
-    signer = load_signer(session.settings, wallet, password_file)
+    check_quantity(session.settings, n)
     bridge = client_from_settings(session.settings)
-    event = bridge.event(event_id)
+    event = find_bridge_event(bridge, event_ref)
+    tier = find_bridge_tier(event, tier_ref)
+    if int(tier["remaining"]) < n:
+        raise SoldOutHere(sold_out(str(tier["name"]), n, int(tier["remaining"])))
     address = event.get("contract_address")
     if not address:
-        raise NotFound(f"bridge event {event_id} has no contract yet")
+        raise NotFound(f"{event['name']} has no contract yet: try again in a minute")
+    signer = load_signer(session.settings, wallet, password_file)
     client = session.event(address)
     keys = TicketKeys(session.settings, signer, session.chain_id)
     commitments = keys.commitments(client.address, client.gate_scope(), n)
     created = bridge.create_order(
         {
-            "event_id": event_id,
-            "tier_id": tier_id,
+            "event_id": event["id"],
+            "tier_id": tier["id"],
             "quantity": n,
             "email": email,
             "wallet": "custody" if custody else signer.address,

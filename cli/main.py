@@ -1,7 +1,7 @@
 """The ``fairgate`` entry point and its one error boundary.
 
 Every command raises :class:`~fairgate.errors.TicketError` (or lets a library error through);
-:class:`FairgateApp` catches them in one place and prints one plain line on stderr with a non-zero
+:class:`FairgateGroup` catches them in one place and prints one plain line on stderr with a non-zero
 exit status, never a traceback (whose frames could hold a password). ``FAIRGATE_DEBUG=1`` shows
 the traceback instead, for developers.
 
@@ -17,30 +17,43 @@ from typing import Any
 
 import typer
 from requests.exceptions import RequestException
+from typer._click.core import Context
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from cli import dev, fan, gate, organizer
-from cli.errors import explain
+from cli.errors import explain, unreachable
 from cli.output import err_console
 from fairgate.errors import TicketError
 
 __all__ = ["app", "run"]
 
 
-class FairgateApp(typer.Typer):
-    """A Typer app whose call is wrapped in the error boundary."""
+class FairgateGroup(TyperGroup):
+    """The root command group: every command runs inside the one error boundary.
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    The boundary lives in the click group (not around ``app()``), so Typer's in-process test
+    runner sees exactly what a user sees: one line on stderr and the exit status.
+    """
+
+    def invoke(self, ctx: Context) -> Any:
         try:
-            return super().__call__(*args, **kwargs)
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
         except TicketError as exc:
             _fail(explain(exc), exc)
         except RequestException as exc:
-            _fail(f"network error: {type(exc).__name__} (is the node or the bridge running?)", exc)
+            _fail(unreachable(f"the chain node did not answer ({type(exc).__name__})"), exc)
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
         except Exception as exc:  # the last line of defence: one line, no traceback
-            _fail(f"unexpected error ({type(exc).__name__}): {exc}", exc)
+            _fail(
+                f"{exc} - this is a bug in fairgate ({type(exc).__name__}); "
+                "FAIRGATE_DEBUG=1 shows where",
+                exc,
+            )
 
 
 def _fail(message: str, exc: BaseException) -> None:
@@ -50,7 +63,8 @@ def _fail(message: str, exc: BaseException) -> None:
     sys.exit(1)
 
 
-app = FairgateApp(
+app = typer.Typer(
+    cls=FairgateGroup,
     name="fairgate",
     help="Fairgate: tickets on Ethereum with capped resale and zero-knowledge gate checks.",
     epilog="Example: fairgate fan wallet create; fairgate fan buy NIGHT1 0 -n 2. "

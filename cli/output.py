@@ -6,7 +6,8 @@ pass public values only (addresses, token ids, commitments, CIDs, proofs).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
@@ -31,6 +32,7 @@ __all__ = [
     "parse_eth",
     "progress",
     "spinner",
+    "steps_progress",
     "table",
 ]
 
@@ -83,6 +85,25 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[obj
     for row in rows:
         out.add_row(*(str(cell) for cell in row))
     return out
+
+
+@contextmanager
+def steps_progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
+    """Numbered steps of a long command on stderr (``[2/3] deploying... 4 s``), then the total.
+
+    Plain lines, not a live display: a step may itself show a spinner or a progress bar.
+    """
+    started = time.monotonic()
+    done = 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        done += 1
+        elapsed = time.monotonic() - started
+        err_console.print(f"[{done}/{total}] {text} ({elapsed:.0f} s)", markup=False)
+
+    yield step
+    err_console.print(f"{title}: done in {time.monotonic() - started:.1f} s", markup=False)
 
 
 @contextmanager

@@ -148,5 +148,5 @@ def open_session(settings: Settings | None = None) -> Session:
     try:
         chain_id = int(w3.eth.chain_id)
     except _NODE_ERRORS:
-        raise ChainError(f"chain node unreachable at {settings.rpc_url}") from None
+        raise ChainError(f"chain node unreachable at {settings.rpc_url}") from None  # cli.errors
     return Session(settings, w3, chain_id)

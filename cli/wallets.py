@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,13 @@ __all__ = [
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MIN_SCRYPT_N = 2**10
+MIN_PASSWORD_LENGTH = 8
+PASSWORD_RULE = (
+    f"a wallet password needs at least {MIN_PASSWORD_LENGTH} characters: it is all that protects "
+    "the key if the keystore file is copied (a short one is guessed offline in minutes)"
+)
+_PROMPT_TRIES = 3
+_CURRENT: ContextVar[tuple[str, str] | None] = ContextVar("fairgate_wallet", default=None)
 
 WalletOpt = Annotated[
     str,
@@ -102,6 +110,43 @@ def read_password(password_file: Path | None, prompt: str, *, confirm: bool = Fa
     return SecretStr(str(value))
 
 
+def remember_wallet(name: str, address: str) -> None:
+    """Record the wallet this command signs with (its name goes into error messages)."""
+    _CURRENT.set((name, address))
+
+
+def current_wallet() -> tuple[str, str] | None:
+    """``(name, address)`` of the wallet this command unlocked, if any."""
+    return _CURRENT.get()
+
+
+def _weak(password: SecretStr) -> bool:
+    return len(password.get_secret_value()) < MIN_PASSWORD_LENGTH
+
+
+def read_new_password(password_file: Path | None, name: str) -> SecretStr:
+    """A new wallet's password: from the file, or prompted twice; refused when too short, with
+    the reason (an empty answer is refused the same way, never re-asked silently)."""
+    if password_file is not None:
+        password = _read_password_file(password_file)
+        if _weak(password):
+            raise KeyStoreError(f"the password in {password_file} is too short: {PASSWORD_RULE}")
+        return password
+    for _ in range(_PROMPT_TRIES):
+        value = typer.prompt(
+            f"New password for wallet {name} (at least {MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+            default="",
+            show_default=False,
+        )
+        password = SecretStr(str(value))
+        if not _weak(password):
+            return password
+        typer.echo(f"too short: {PASSWORD_RULE}", err=True)
+    raise KeyStoreError(f"no wallet created: {PASSWORD_RULE}")
+
+
 def _check_scrypt(scrypt_n: int) -> int:
     if scrypt_n < MIN_SCRYPT_N or scrypt_n & (scrypt_n - 1):
         raise KeyStoreError(f"scrypt N must be a power of two >= {MIN_SCRYPT_N}")
@@ -120,7 +165,7 @@ def new_wallet(
     path = wallet_path(settings, name)
     if path.exists():
         raise KeyStoreError(f"wallet {name!r} already exists ({path})")
-    password = read_password(password_file, f"New password for wallet {name}", confirm=True)
+    password = read_new_password(password_file, name)
     if private_key is not None:
         return import_private_key(path, private_key, password, scrypt_n=_check_scrypt(scrypt_n))
     return create_keystore(path, password, scrypt_n=_check_scrypt(scrypt_n))
@@ -161,7 +206,10 @@ def _existing(settings: Settings, name: str) -> Path:
 def load_signer(settings: Settings, name: str, password_file: Path | None) -> Signer:
     """Unlock wallet ``name`` (prompting for its password) or take dev account ``dev:N``."""
     if name.startswith("dev:"):
-        return dev_signer(_dev_index(name), mnemonic=settings.ganache_mnemonic, env=settings.env)
-    path = _existing(settings, name)
-    password = read_password(password_file, f"Password for wallet {name}")
-    return load_keystore(path, password)
+        signer = dev_signer(_dev_index(name), mnemonic=settings.ganache_mnemonic, env=settings.env)
+    else:
+        path = _existing(settings, name)
+        password = read_password(password_file, f"Password for wallet {name}")
+        signer = load_keystore(path, password)
+    remember_wallet(name, signer.address)
+    return signer

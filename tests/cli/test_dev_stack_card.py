@@ -96,16 +96,15 @@ def test_stack_status(stack: tuple[Cli, dict[str, str]]) -> None:
 
 def test_card_purchase_wallet_and_custody(stack: tuple[Cli, dict[str, str]]) -> None:
     cli, exports = stack
-    event = _bridge_event(exports["FAIRGATE_PUBLIC_URL"], cli.home)
-    tier_id = str(event["tiers"][0]["id"])  # type: ignore[index]
+    _bridge_event(exports["FAIRGATE_PUBLIC_URL"], cli.home)
     address = re.findall(r"0x[0-9a-fA-F]{40}", cli.as_("dana", "fan", "wallet", "create").stdout)[0]
 
     order = cli.as_(
         "dana",
         "fan",
         "buy-card",
-        str(event["id"]),
-        tier_id,
+        "CARD1",
+        "GA",
         "-n",
         "2",
         "--email",
@@ -124,8 +123,8 @@ def test_card_purchase_wallet_and_custody(stack: tuple[Cli, dict[str, str]]) -> 
         "dana",
         "fan",
         "buy-card",
-        str(event["id"]),
-        tier_id,
+        "card1",
+        "0",
         "--custody",
         "--email",
         "dana@example.org",

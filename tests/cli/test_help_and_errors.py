@@ -38,7 +38,8 @@ def test_unreachable_node_is_one_plain_line(offline_cli: Cli) -> None:
     result = offline_cli("organizer", "sales", "NIGHT1", ok=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: chain node unreachable at {offline_cli.env['FAIRGATE_RPC_URL']}"
+        f"error: chain node unreachable at {offline_cli.env['FAIRGATE_RPC_URL']}: "
+        'start the stack: fairgate dev up (and eval "$(fairgate dev env)")'
     ]
     assert "Traceback" not in result.output
 
@@ -85,7 +86,7 @@ def test_unreachable_node_is_one_plain_line(offline_cli: Cli) -> None:
     ],
 )
 def test_event_file_validation(tmp_path: Path, body: str, message: str) -> None:
-    path = write_event_file(tmp_path, body, image=False)
+    path = write_event_file(tmp_path, body)
     with pytest.raises(EventFileError) as caught:
         load_event_file(path)
     assert str(caught.value).startswith(f"event file {path}")
@@ -107,6 +108,7 @@ def test_missing_event_file_and_image(cli: Cli, tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: event file {tmp_path / 'nope.toml'} not found"
     path = write_event_file(tmp_path, EVENT_TOML, image=False)
     result = cli.as_(ORGANIZER, "organizer", "create", str(path), ok=False)
-    assert (
-        result.stderr.strip() == f"error: image {tmp_path / 'poster.png'} not found or unreadable"
+    assert result.stderr.strip() == (
+        f"error: event file {path}: image: {tmp_path / 'poster.png'} not found "
+        "(the poster, relative to this file)"
     )

@@ -61,10 +61,21 @@ def test_new_wallet_password_is_asked_twice_without_echo(cli: Cli) -> None:
     secret = "tty-password-41"
     code, screen = _converse(cli, ["fan", "wallet", "create", "-w", "tty"], [secret, secret])
     assert code == 0, screen
-    assert "New password for wallet tty:" in screen and "Repeat for confirmation:" in screen
+    assert "New password for wallet tty (at least 8 characters):" in screen
+    assert "Repeat for confirmation:" in screen
     assert "created wallet tty: 0x" in screen
     assert secret not in screen
 
     code, screen = _converse(cli, ["fan", "commitment", "NOSUCH", "-w", "tty"], ["wrong-one"])
     assert code == 1
     assert "Password for wallet tty:" in screen and "wrong-one" not in screen
+
+
+def test_a_short_or_empty_new_password_is_refused_with_the_reason(cli: Cli) -> None:
+    code, screen = _converse(
+        cli, ["fan", "wallet", "create", "-w", "weak"], ["short", "short", "", "", "abc", "abc"]
+    )
+    assert code == 1, screen
+    assert screen.count("too short: a wallet password needs at least 8 characters") == 3
+    assert "error: no wallet created" in screen
+    assert not (cli.home / "wallets" / "weak.json").exists()

@@ -101,7 +101,9 @@ def test_unknown_event_and_tier(cli: Cli, story: dict[str, str]) -> None:
         "error: unknown event 'NOSUCH': give its contract address or its symbol"
     )
     result = cli.as_("alice", "fan", "buy", "NIGHT1", "7", "--yes", ok=False)
-    assert result.stderr.strip() == "error: tier 7 does not exist in this event"
+    assert result.stderr.strip() == (
+        "error: Night One has no tier '7': its tiers are 0 (General), 1 (VIP)"
+    )
 
 
 def test_market_story(cli: Cli, story: dict[str, str]) -> None:
