@@ -1,24 +1,7 @@
 """The organizer's event file (TOML), validated with pydantic into plain errors.
 
-Example (times are TOML offset date-times; prices are in ETH)::
-
-    name = "Fairgate Live: Night One"
-    symbol = "NIGHT1"
-    venue = "Warehouse 9, Rotterdam"
-    description = "Doors at 20:00."          # optional
-    start = 2026-12-01T20:00:00+01:00
-    end = 2026-12-02T02:00:00+01:00
-    image = "poster.png"                     # relative to this file
-    transfer_policy = "market-only"          # or "free", "locked" (optional)
-
-    [[tiers]]
-    name = "General"
-    price = "0.05"                           # face value in ETH
-    supply = 500
-    resale_cap_pct = 110                     # resale at most 110 % of face value
-    royalty_pct = 5                          # to the organizer on every resale
-    resale_opens = 2026-11-01T00:00:00Z      # optional: default now
-    resale_closes = 2026-12-01T18:00:00Z     # optional: default the start
+The format is :data:`FORMAT` (shown by ``fairgate organizer create --help``; a complete file is
+``examples/night-one.toml``).
 
 Why strings for prices are allowed: TOML floats are binary; ``"0.05"`` is exact. Floats are
 accepted too and read through their shortest decimal form.
@@ -37,7 +20,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chain.types import MAX_RESALE_CAP_BPS, MIN_RESALE_CAP_BPS, TransferPolicy
 from fairgate.errors import TicketError
 
-__all__ = ["EventFile", "EventFileError", "TierSpec", "load_event_file"]
+__all__ = ["FORMAT", "EventFile", "EventFileError", "TierSpec", "load_event_file"]
+
+FORMAT = """\
+name = "Fairgate Live: Night One"
+symbol = "NIGHT1"                        # letters and digits: the event's short name
+venue = "Warehouse 9, Rotterdam"
+description = "Doors at 20:00."          # optional
+start = 2027-06-01T20:00:00+01:00        # TOML date-times with an offset (Z or +01:00)
+end = 2027-06-02T02:00:00+01:00
+image = "poster.png"                     # the poster, relative to this file
+transfer_policy = "market-only"          # optional: or "free", "locked"
+
+[[tiers]]                                # one block per tier: tier 0, 1, ...
+name = "General"
+price = "0.05"                           # face value in ETH (a string is exact)
+card_price = "50.00"                     # optional: price by card through the bridge
+supply = 500
+resale_cap_pct = 110                     # resale at most 110 % of face value
+royalty_pct = 5                          # to the organizer on every resale
+resale_opens = 2027-05-01T00:00:00Z      # optional: default now
+resale_closes = 2027-06-01T18:00:00Z     # optional: default the start
+"""
 
 MAX_FACE_VALUE = 2**96 - 1
 POLICIES = {
@@ -69,6 +73,9 @@ class TierSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     price: Decimal = Field(description="face value in ETH")
+    card_price: Decimal | None = Field(
+        default=None, description="price by card through the bridge, in its currency (50.00)"
+    )
     supply: int = Field(ge=1, le=2**24 - 1)
     resale_cap_pct: Decimal = Decimal(100)
     royalty_pct: Decimal = Decimal(0)
@@ -76,7 +83,7 @@ class TierSpec(BaseModel):
     resale_closes: datetime | None = None
     description: str = ""
 
-    @field_validator("price", "resale_cap_pct", "royalty_pct", mode="before")
+    @field_validator("price", "card_price", "resale_cap_pct", "royalty_pct", mode="before")
     @classmethod
     def _decimal(cls, value: object) -> Decimal:
         if isinstance(value, bool):
@@ -95,6 +102,22 @@ class TierSpec(BaseModel):
         if wei > MAX_FACE_VALUE:
             raise ValueError("price is too large")
         return value
+
+    @field_validator("card_price")
+    @classmethod
+    def _card_price(cls, value: Decimal | None) -> Decimal | None:
+        if value is None:
+            return None
+        cents = value * 100
+        if not value.is_finite() or value < 0 or cents != cents.to_integral_value():
+            raise ValueError("card_price must be a non-negative amount with at most 2 decimals")
+        if cents > 100_000_000:
+            raise ValueError("card_price is too large (at most 1,000,000.00)")
+        return value
+
+    @property
+    def price_cents(self) -> int | None:
+        return None if self.card_price is None else int(self.card_price * 100)
 
     @property
     def face_value_wei(self) -> int:
@@ -169,16 +192,39 @@ def load_event_file(path: Path) -> EventFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise EventFileError(f"event file {path} is not valid TOML: {exc}") from None
+    problems: list[str] = []
+    spec: EventFile | None = None
     try:
         spec = EventFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _where(tuple(first["loc"]))
-        message = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise EventFileError(
-            f"event file {path}: {where + ': ' if where else ''}{message}{more}"
-        ) from None
+        for error in exc.errors():
+            where = _where(tuple(error["loc"]))
+            message = _MESSAGES.get(str(error["type"]), str(error["msg"]))
+            message = message.removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+    image = data.get("image") if isinstance(data, dict) else None
+    if isinstance(image, str) and image:
+        image_path = Path(image) if Path(image).is_absolute() else path.parent / image
+        if not image_path.is_file():
+            problems.append(f"image: {image_path} not found (the poster, relative to this file)")
+    if problems:
+        raise EventFileError(_report(path, problems))
+    assert spec is not None
     if not spec.image.is_absolute():
         spec = spec.model_copy(update={"image": (path.parent / spec.image)})
     return spec
+
+
+_MESSAGES = {
+    "missing": "missing (required)",
+    "extra_forbidden": "Extra inputs are not permitted (unknown key: see the format in "
+    "`fairgate organizer create --help`)",
+}
+
+
+def _report(path: Path, problems: list[str]) -> str:
+    """Every problem of the file, one per line (a first guess should not need five runs)."""
+    if len(problems) == 1:
+        return f"event file {path}: {problems[0]}"
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return f"event file {path} has {len(problems)} problems:\n{lines}"
