@@ -7,7 +7,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/build/solcx
 
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test
+.PHONY: setup demo test test-fast
 
 setup:
 	scripts/setup.sh
@@ -17,3 +17,7 @@ demo: setup
 
 test: setup
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+# pure logic only: no chain, database, browser, IPFS node or proof (lanes: tests/lanes.py)
+test-fast: setup
+	.venv/bin/pytest -m fast $(PYTEST_ARGS)

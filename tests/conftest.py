@@ -40,6 +40,8 @@ from zk.setup import Artifacts, local_setup
 from zk.verifier import GateVerifier
 
 BROWNIE_NETWORK = "ganache-cli"
+# test lanes (fast / ganache / postgres / ...) and the fast lane's guard: see tests/lanes.py
+pytest_plugins = ["tests.lanes"]
 logger = logging.getLogger(__name__)
 
 

@@ -48,6 +48,7 @@ def test_dev_accounts_are_ganaches_deterministic_accounts() -> None:
     assert first[1].address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_start_stop_leaves_no_process() -> None:
     runner = GanacheRunner(free_port(), accounts=2)
     with runner:
@@ -61,6 +62,7 @@ def test_start_stop_leaves_no_process() -> None:
     runner.stop()  # idempotent
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_port_taken_is_a_clear_error() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,12 +78,14 @@ def test_missing_ganache_is_a_clear_error(tmp_path: Path) -> None:
         runner.start()
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_missing_node_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ToolchainError, match="node is not on PATH"):
         GanacheRunner(free_port()).start()
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_start_failure_quotes_ganache_without_the_mnemonic() -> None:
     runner = GanacheRunner(free_port(), hardfork="no-such-fork", mnemonic=DEV_MNEMONIC)
     with pytest.raises(ToolchainError) as info:
@@ -92,6 +96,7 @@ def test_start_failure_quotes_ganache_without_the_mnemonic() -> None:
     assert not runner.running
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_cli_runs_until_sigterm_and_leaves_no_orphan() -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -115,6 +120,7 @@ def test_cli_runs_until_sigterm_and_leaves_no_orphan() -> None:
             proc.wait()
 
 
+@pytest.mark.ganache  # starts a Ganache of its own
 def test_sigkilled_owner_takes_ganache_with_it() -> None:
     """PR_SET_PDEATHSIG: even a SIGKILLed owner leaves no chain behind."""
     port = free_port()
