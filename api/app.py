@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,8 +94,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(f"/dashboard/login?next={quote(exc.after)}", status_code=303)
 
     @app.exception_handler(TicketError)
-    async def ticket_error(_: Request, exc: TicketError) -> JSONResponse:
+    async def ticket_error(request: Request, exc: TicketError) -> Response:
         status = status_of(exc)
+        if dashboard.wants_page(request):
+            return dashboard.error_page(request, exc, status)
         if status >= 500:
             log.warning("%s: %s", exc.code, exc.message)
         headers = (

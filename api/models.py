@@ -363,3 +363,32 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SecondFactor(Base):
+    """An organizer's TOTP (RFC 6238) second factor.
+
+    ``last_step`` is the 30-second time step of the last code accepted: a code of that step or an
+    earlier one is refused (a replayed code), by one conditional UPDATE. ``failures`` counts wrong
+    codes; at the limit the factor is locked until ``locked_until``.
+    """
+
+    __tablename__ = "second_factors"
+
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))  # base32
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    last_step: Mapped[int] = mapped_column(BigInteger, default=-1)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a second factor: 80 random bits, only its SHA-256 stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -108,6 +108,9 @@ class Settings(BaseModel):
     gate_hub_timeout_s: float = Field(default=3.0, gt=0)  # short: a door must not wait on it
     gate_sync_batch: int = Field(default=500, ge=1, le=5_000)  # check-ins per push or pull
     gate_anchor_batch: int = Field(default=200, ge=1, le=2_000)  # nullifiers per anchor tx
+    # the gate device's own web service as staff reach it (the scanner page is <url>/scanner): the
+    # dashboard's pairing link for a new gate key is <url>/scanner#key=<key>
+    gate_device_url: str | None = None
     gate_challenge_rotate_s: int | None = Field(default=None, gt=0)  # default challenge_ttl_s/2
     # NORMAL: fsync by a background WAL checkpoint every gate_flush_s (a power cut loses at most
     # that much); FULL: an fsync inside every check-in (~10 ms here). See gate/store.py.

@@ -10,20 +10,27 @@ event answers 404, as the API does.
 from __future__ import annotations
 
 import re
-from typing import Annotated
-from urllib.parse import urlsplit
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Cookie, Depends, Header, Request
+from eth_abi.abi import encode
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
+from fastapi import APIRouter, Cookie, Depends, Form, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.deps import ClientDep, SessionDep, SettingsDep
+from api.chain import BridgeChain
+from api.deps import ChainDep, ClientDep, SessionDep, SettingsDep
 from api.errors import Unauthorized
-from api.models import Event, Organizer
+from api.models import ApiKey, Event, EventState, Organizer, Role, utcnow
 from api.pages import TEMPLATES, render
-from api.services import accounts, audit
+from api.services import accounts, audit, auth, refunds, second_factor
 from api.services.accounts import COOKIE, SESSION_TTL_S, SignedIn
+from fairgate.errors import Conflict, NotFound, TicketError
 from fairgate.settings import Settings
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
@@ -69,6 +76,27 @@ class LoginRedirect(Exception):
 
 
 PageUserDep = Annotated[SignedIn, Depends(get_signed_in_page)]
+
+
+def wants_page(request: Request) -> bool:
+    """A browser's form post or page under /dashboard (not fetch() or a program): errors are
+    shown as a page then, not as JSON."""
+    return request.url.path.startswith("/dashboard") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def error_page(request: Request, exc: TicketError, status: int) -> HTMLResponse:
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = referer.path if referer.path.startswith("/dashboard") else "/dashboard"
+    return render(
+        request,
+        "dashboard/error.html",
+        status_code=status,
+        who=None,
+        message=exc.message,
+        back=back,
+    )
 
 
 async def csrf_protected(
@@ -202,4 +230,317 @@ def audit_csv(who: SignedInDep, session: SessionDep) -> Response:
         audit.csv_of(audit.rows(session, who.organizer_id, limit=100_000)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
+    )
+
+
+# ---- second factor ---------------------------------------------------------------------------
+
+
+@router.get("/security", response_class=HTMLResponse)
+def security_page(request: Request, who: PageUserDep, session: SessionDep) -> HTMLResponse:
+    return render(
+        request,
+        "dashboard/security.html",
+        nav="security",
+        who=who,
+        enrolled=second_factor.is_enrolled(session, who.organizer_id),
+        recovery_left=second_factor.unused_recovery_codes(session, who.organizer_id),
+    )
+
+
+@router.post("/security/totp", response_class=HTMLResponse)
+def totp_start(request: Request, who: CsrfDep, session: SessionDep) -> HTMLResponse:
+    secret = second_factor.start_enrolment(session, who.organizer_id)
+    session.commit()
+    uri = second_factor.provisioning_uri(secret, who.address)
+    return render(
+        request,
+        "dashboard/totp_enrol.html",
+        nav="security",
+        who=who,
+        secret=secret,
+        qr=second_factor.qr_svg_data_uri(uri),
+    )
+
+
+@router.post("/security/totp/confirm", response_class=HTMLResponse)
+def totp_confirm(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    client: ClientDep,
+    code: Annotated[str, Form(max_length=32)],
+) -> HTMLResponse:
+    codes = second_factor.confirm_enrolment(
+        session, who.organizer_id, code, actor=who.actor, client=client
+    )
+    return render(request, "dashboard/recovery_codes.html", nav="security", who=who, codes=codes)
+
+
+# ---- API keys (machines) ---------------------------------------------------------------------
+
+TotpCode = Annotated[str | None, Form(max_length=32)]
+
+
+@router.get("/keys", response_class=HTMLResponse)
+def keys_page(request: Request, who: PageUserDep, session: SessionDep) -> HTMLResponse:
+    keys = session.scalars(
+        select(ApiKey)
+        .where(ApiKey.organizer_id == who.organizer_id, ApiKey.role == Role.ORGANIZER)
+        .order_by(ApiKey.id)
+    ).all()
+    return render(request, "dashboard/keys.html", nav="keys", who=who, keys=keys)
+
+
+@router.post("/keys", response_class=HTMLResponse)
+def create_api_key(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    client: ClientDep,
+    label: Annotated[str, Form(max_length=100)] = "",
+    totp_code: TotpCode = None,
+) -> HTMLResponse:
+    used = second_factor.require_fresh(session, who.organizer_id, totp_code)
+    key = auth.issue_key(
+        session, Role.ORGANIZER, organizer_id=who.organizer_id, label=label or "dashboard key"
+    )
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="api_key_create",
+        target=f"key {key.split('_')[1]}",
+        after={"label": label, "second_factor": used},
+    )
+    session.commit()
+    return render(request, "dashboard/key_created.html", nav="keys", who=who, key=key, pairing=None)
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke_key(
+    who: CsrfDep,
+    session: SessionDep,
+    client: ClientDep,
+    key_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,32}$")],
+    totp_code: TotpCode = None,
+) -> Response:
+    row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+    if row is None or row.organizer_id != who.organizer_id:
+        raise NotFound("no such key")
+    used = second_factor.require_fresh(session, who.organizer_id, totp_code)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=who.actor,
+            organizer_id=who.organizer_id,
+            client=client,
+            action=f"{row.role}_key_revoke",
+            target=f"key {row.key_id}",
+            before={"revoked": False, "label": row.label},
+            after={"revoked": True, "second_factor": used},
+        )
+        session.commit()
+    back = f"/dashboard/events/{row.event_id}" if row.event_id else "/dashboard/keys"
+    return RedirectResponse(back, status_code=303)
+
+
+# ---- events ----------------------------------------------------------------------------------
+
+
+def my_event(session: Session, who: SignedIn, event_id: int) -> Event:
+    """The event if the signed-in organizer organizes it; 404 otherwise (no probing)."""
+    event = session.get(Event, event_id)
+    if event is None or event.organizer_id != who.organizer_id:
+        raise NotFound("no such event")
+    return event
+
+
+EventIdParam = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(
+    request: Request,
+    who: PageUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    event_id: EventIdParam,
+) -> HTMLResponse:
+    event = my_event(session, who, event_id)
+    gate_keys = session.scalars(
+        select(ApiKey)
+        .where(ApiKey.event_id == event.id, ApiKey.role == Role.GATE)
+        .order_by(ApiKey.id)
+    ).all()
+    return render(
+        request,
+        "dashboard/event.html",
+        nav="dashboard",
+        who=who,
+        event=event,
+        gate_keys=gate_keys,
+        currency=settings.currency,
+        enrolled=second_factor.is_enrolled(session, who.organizer_id),
+    )
+
+
+@router.post("/events/{event_id}/gate-keys", response_class=HTMLResponse)
+def create_gate_key(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    event_id: EventIdParam,
+    label: Annotated[str, Form(max_length=100)] = "",
+    totp_code: TotpCode = None,
+) -> HTMLResponse:
+    event = my_event(session, who, event_id)
+    used = second_factor.require_fresh(session, who.organizer_id, totp_code)
+    key = auth.issue_key(
+        session,
+        Role.GATE,
+        event_id=event.id,
+        organizer_id=event.organizer_id,
+        label=label or f"gate of event {event.id}",
+    )
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="gate_key_create",
+        target=f"event {event.id}",
+        after={"key_id": key.split("_")[1], "label": label, "second_factor": used},
+    )
+    session.commit()
+    return render(
+        request,
+        "dashboard/key_created.html",
+        nav="dashboard",
+        who=who,
+        key=key,
+        event=event,
+        pairing=pairing_link(settings, key),
+    )
+
+
+def pairing_link(settings: Settings, key: str) -> str | None:
+    """``<gate device>/scanner#key=<key>``: the fragment never reaches a server's logs."""
+    if not settings.gate_device_url:
+        return None
+    return f"{settings.gate_device_url.rstrip('/')}/scanner#key={quote(key, safe='')}"
+
+
+def owned_by_wallet(chain: BridgeChain, event: Event) -> bool:
+    """True when the organizer's wallet, not the bridge's operator, is the contract's organizer:
+    then only that wallet can cancel or withdraw, and the dashboard asks it to sign."""
+    return bool(event.contract_address) and (
+        chain.organizer_of(str(event.contract_address)) != chain.operator.address
+    )
+
+
+def wallet_call(signature: str, *args: Any) -> str:
+    """Calldata of ``signature`` (e.g. ``cancel()``) with ``args`` ABI-encoded."""
+    types = signature[signature.index("(") + 1 : -1]
+    encoded = encode([t for t in types.split(",") if t], list(args)) if types else b""
+    return "0x" + (function_signature_to_4byte_selector(signature) + encoded).hex()
+
+
+@router.post("/events/{event_id}/cancel", response_model=None)
+def cancel_event(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    chain: ChainDep,
+    client: ClientDep,
+    event_id: EventIdParam,
+    totp_code: TotpCode = None,
+) -> Response:
+    """Cancel (and so start the refunds of) an event, after a fresh second-factor code. An event
+    the organizer's wallet owns is cancelled by that wallet: the page asks it to send
+    ``cancel()``, and the bridge refunds the card orders when its indexer sees it."""
+    event = my_event(session, who, event_id)
+    used = second_factor.require_fresh(session, who.organizer_id, totp_code)
+    before = {"state": event.state}
+    if event.state == EventState.ACTIVE and owned_by_wallet(chain, event):
+        audit.record(
+            session,
+            actor=who.actor,
+            organizer_id=who.organizer_id,
+            client=client,
+            action="event_cancel_signing",
+            target=f"event {event.id}",
+            before=before,
+            after={"via": "organizer wallet", "second_factor": used},
+        )
+        session.commit()
+        return render(
+            request,
+            "dashboard/sign_tx.html",
+            nav="dashboard",
+            who=who,
+            event=event,
+            what="Cancel the event",
+            to=event.contract_address,
+            data=wallet_call("cancel()"),
+            owner=chain.organizer_of(str(event.contract_address)),
+        )
+    event = refunds.cancel_event(session, chain, event)
+    session.refresh(event)
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="event_cancel",
+        target=f"event {event.id}",
+        before=before,
+        after={"state": event.state, "second_factor": used},
+    )
+    session.commit()
+    return RedirectResponse(f"/dashboard/events/{event.id}", status_code=303)
+
+
+@router.post("/events/{event_id}/withdraw", response_class=HTMLResponse)
+def withdraw(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    chain: ChainDep,
+    client: ClientDep,
+    event_id: EventIdParam,
+    to: Annotated[str, Form(pattern=r"^0x[0-9a-fA-F]{40}$")],
+    totp_code: TotpCode = None,
+) -> HTMLResponse:
+    """Withdraw the event's proceeds to ``to``, after a fresh second-factor code: the organizer's
+    wallet signs ``withdrawProceeds(to)`` (the bridge never holds an event's money)."""
+    event = my_event(session, who, event_id)
+    if not owned_by_wallet(chain, event):
+        raise Conflict("the bridge's operator keeps this event: its proceeds are paid out by it")
+    used = second_factor.require_fresh(session, who.organizer_id, totp_code)
+    recipient = to_checksum_address(to)
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="withdraw_signing",
+        target=f"event {event.id}",
+        after={"to": recipient, "second_factor": used},
+    )
+    session.commit()
+    return render(
+        request,
+        "dashboard/sign_tx.html",
+        nav="dashboard",
+        who=who,
+        event=event,
+        what=f"Withdraw the proceeds to {recipient}",
+        to=event.contract_address,
+        data=wallet_call("withdrawProceeds(address)", recipient),
+        owner=chain.organizer_of(str(event.contract_address)),
     )

@@ -42,3 +42,42 @@ def sign_in(client: TestClient, account: LocalAccount) -> dict[str, Any]:
 def new_wallet() -> LocalAccount:
     account: LocalAccount = Account.create()
     return account
+
+
+def between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def enrol_totp(client: TestClient, csrf: str) -> tuple[str, list[str]]:
+    """Set up the signed-in organizer's authenticator: ``(secret, recovery codes)``."""
+    import pyotp
+
+    page = client.post("/dashboard/security/totp", data={"csrf_token": csrf})
+    assert page.status_code == 200, page.text
+    secret = between(page.text, 'id="totp-secret">', "<")
+    done = client.post(
+        "/dashboard/security/totp/confirm",
+        data={"csrf_token": csrf, "code": pyotp.TOTP(secret).now()},
+    )
+    assert done.status_code == 200, done.text
+    codes = [
+        line.strip().removeprefix("<li>").removesuffix("</li>")
+        for line in between(done.text, 'id="recovery-codes" class="mono">', "</ul>").split("</li>")
+        if line.strip()
+    ]
+    return secret, [c.removeprefix("<li>") for c in codes]
+
+
+def next_code(secret: str, used: set[int]) -> str:
+    """A code of a step not used yet, within the one-step drift the bridge allows."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // 30
+    for step in (now - 1, now, now + 1):
+        if step not in used and step > max(used, default=-1):
+            used.add(step)
+            return totp.generate_otp(step)
+    raise AssertionError("no fresh step left: wait for the next one")

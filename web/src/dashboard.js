@@ -64,6 +64,57 @@ function initSignIn() {
   }, 1500);
 }
 
+// An on-chain action of the organizer's wallet (cancel, withdraw) after the second factor passed
+function initSignTx() {
+  const box = document.getElementById("sign-tx");
+  if (!box) return;
+  const list = document.getElementById("tx-wallets");
+  const status = document.getElementById("tx-status");
+  const err = document.getElementById("tx-error");
+  const seen = new Set();
+  const send = async (detail) => {
+    err.hidden = true;
+    try {
+      const provider = detail.provider;
+      const [from] = await provider.request({ method: "eth_requestAccounts" });
+      if (from.toLowerCase() !== box.dataset.from.toLowerCase())
+        throw new Error(`switch your wallet to ${box.dataset.from}`);
+      const hash = await provider.request({
+        method: "eth_sendTransaction",
+        params: [{ from, to: box.dataset.to, data: box.dataset.data }],
+      });
+      status.textContent = `Sent (${hash}); waiting for it to be mined…`;
+      for (let i = 0; i < 120; i++) {
+        const receipt = await provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
+        if (receipt) {
+          if (receipt.status !== "0x1") throw new Error("the transaction reverted");
+          status.textContent = "Done.";
+          window.location.assign(box.dataset.done);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error("the transaction was not mined in time");
+    } catch (e) {
+      err.textContent = `Not sent: ${e?.message ?? e}`;
+      err.hidden = false;
+    }
+  };
+  createStore().subscribe((details) => {
+    for (const detail of details) {
+      if (seen.has(detail.info.uuid)) continue;
+      seen.add(detail.info.uuid);
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = `Confirm with ${detail.info.name}`;
+      b.addEventListener("click", () => send(detail));
+      list.appendChild(b);
+    }
+    if (seen.size) status.textContent = "Choose your wallet:";
+  }, { emitImmediately: true });
+}
+
 initSignIn();
+initSignTx();
 initForms(csrf);
 initEventPage(csrf);
