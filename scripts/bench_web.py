@@ -73,12 +73,14 @@ def bridge_without_chain() -> Iterator[str]:
     import uvicorn
 
     from api.app import create_app
+    from api.migrate import upgrade
     from chain.ganache import free_port
     from fairgate.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-web-") as home:
         settings = Settings(env="test", home=Path(home))
         app = create_app(settings, with_chain=False)
+        upgrade(app.state.engine)
         port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
