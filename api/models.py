@@ -14,7 +14,7 @@ appends an :class:`OrderEvent` (the visible history).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -111,6 +111,20 @@ class EventState(enum.StrEnum):
     FAILED = "failed"
 
 
+def utc_naive(when: datetime) -> tuple[datetime, int]:
+    """An aware time as (naive UTC, its offset in minutes): how events store their times, the
+    same on SQLite (which drops offsets) and PostgreSQL."""
+    offset = when.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    return when.astimezone(UTC).replace(tzinfo=None), minutes
+
+
+def local_time(stored: datetime, offset_min: int) -> datetime:
+    """A stored event time back as the aware time it was given (its offset restored)."""
+    aware = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+    return aware.astimezone(timezone(timedelta(minutes=offset_min)))
+
+
 class Event(Base):
     __tablename__ = "events"
 
@@ -119,8 +133,11 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200))
     symbol: Mapped[str] = mapped_column(String(16))
     venue: Mapped[str] = mapped_column(String(200), default="")
-    starts_at: Mapped[datetime] = mapped_column()
+    starts_at: Mapped[datetime] = mapped_column()  # UTC, naive (see local_time)
     ends_at: Mapped[datetime] = mapped_column()
+    # the UTC offsets the times were given with, in minutes: returned as they came
+    starts_at_offset_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ends_at_offset_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(16), default=EventState.DEPLOYING)
     contract_address: Mapped[str | None] = mapped_column(String(42), unique=True)
     deploy_block: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -24,7 +24,17 @@ from sqlalchemy import CursorResult, Engine, Update, case, func, select, text, u
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain, DeployRecord
-from api.models import Event, EventState, Order, OrderState, Organizer, Tier, utcnow
+from api.models import (
+    Event,
+    EventState,
+    Order,
+    OrderState,
+    Organizer,
+    Tier,
+    local_time,
+    utc_naive,
+    utcnow,
+)
 from api.schemas import EventCreate, EventOut, SalesOut, TierOut, TierSales
 from chain.errors import DecodedRevert
 from chain.sender import SendRefused
@@ -42,8 +52,8 @@ def event_out(event: Event, currency: str) -> EventOut:
         name=event.name,
         symbol=event.symbol,
         venue=event.venue,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
+        starts_at=local_time(event.starts_at, event.starts_at_offset_min),
+        ends_at=local_time(event.ends_at, event.ends_at_offset_min),
         state=EventState(event.state),
         contract_address=event.contract_address,
         tiers=[
@@ -170,14 +180,18 @@ def create_event(
     it is broadcast and the clone's address as soon as it is mined, so that
     :func:`reconcile_deployments` can finish (or fail) the event after a crash, exactly once."""
     account = session.get(Organizer, organizer_id)
+    starts, starts_offset = utc_naive(request.starts_at)
+    ends, ends_offset = utc_naive(request.ends_at)
     owner = request.organizer_address or (account.payout_address if account else None)
     event = Event(
         organizer_id=organizer_id,
         name=request.name,
         symbol=request.symbol,
         venue=request.venue,
-        starts_at=request.starts_at,
-        ends_at=request.ends_at,
+        starts_at=starts,
+        starts_at_offset_min=starts_offset,
+        ends_at=ends,
+        ends_at_offset_min=ends_offset,
         state=EventState.DEPLOYING,
         deploy_owner=to_checksum_address(owner) if owner else None,
         deploy_txs=[],
