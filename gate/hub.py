@@ -6,6 +6,7 @@ hub stores the secret's SHA-256 only, like the bridge's organizer keys)::
     POST /gate/events/{event}/checkins           a batch of this gate's check-ins (idempotent)
     GET  /gate/events/{event}/checkins?since=N   other gates' check-ins after cursor N
     GET  /gate/events/{event}/conflicts          nullifiers used at two or more gates
+    GET  /gate/events/{event}/entries            each gate's nullifiers (also for the organizer)
 
 Why these rules:
 
@@ -358,6 +359,29 @@ def list_conflicts(conn: Connection, event: str) -> ConflictsOut:
     return ConflictsOut(conflicts=[ConflictOut(nullifier=n, entries=e) for n, e in grouped.items()])
 
 
+class GateEntries(BaseModel):
+    gate_id: str
+    nullifiers: list[str]
+
+
+class EntriesOut(BaseModel):
+    gates: list[GateEntries]
+
+
+def list_entries(conn: Connection, event: str) -> EntriesOut:
+    """The nullifiers each gate pushed for ``event`` (counts only need them to tell anchored
+    entries from the rest; a nullifier identifies no one)."""
+    rows = conn.execute(
+        select(gate_checkins.c.gate_id, gate_checkins.c.nullifier)
+        .where(gate_checkins.c.event == event)
+        .order_by(gate_checkins.c.gate_id, gate_checkins.c.seq)
+    ).all()
+    by_gate: dict[str, list[str]] = {}
+    for gate_id, nullifier in rows:
+        by_gate.setdefault(str(gate_id), []).append(str(nullifier))
+    return EntriesOut(gates=[GateEntries(gate_id=g, nullifiers=n) for g, n in by_gate.items()])
+
+
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -436,6 +460,15 @@ def make_hub_router(
         device = gate_device(key, event, request)
         with get_engine().connect() as conn:
             return pull_checkins(conn, event, device.gate_id, since, limit)
+
+    @router.get("/events/{event}/entries", response_model=EntriesOut)
+    def entries(event: Event, key: GateKey, request: Request) -> EntriesOut:
+        """Every gate's check-ins of the event, counted per gate: what the hub knows before
+        anything is anchored on-chain (the organizer's sales view)."""
+        if organizer_check is None or not organizer_check(request, event):
+            gate_device(key, event, request)
+        with get_engine().connect() as conn:
+            return list_entries(conn, event)
 
     @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
     def conflicts(event: Event, key: GateKey, request: Request) -> ConflictsOut:

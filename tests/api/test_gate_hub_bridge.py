@@ -111,3 +111,24 @@ def test_a_gate_device_syncs_with_a_bridge_key_as_its_bearer_token(
         hub.close()
     bad = app_client.get(path, headers={"Authorization": "Bearer fg_nope_nope"})
     assert bad.status_code == 401
+
+
+def test_the_organizer_reads_each_gates_entries(
+    app_client: TestClient, organizer_key: str, other_organizer_key: str
+) -> None:
+    """What ``fairgate organizer sales`` shows as admitted at the gate, not yet anchored."""
+    event = create_event(app_client, organizer_key, supply=5)
+    address = event["contract_address"]
+    north = _gate_key(app_client, organizer_key, event)
+    app_client.post(
+        f"/gate/events/{address}/checkins",
+        json={"checkins": [_checkin(11, 1.0), _checkin(12, 2.0)]},
+        headers={"X-API-Key": north},
+    )
+    path = f"/gate/events/{address}/entries"
+    seen = app_client.get(path, headers={"X-API-Key": organizer_key})
+    assert seen.status_code == 200, seen.text
+    ((gate,),) = [seen.json()["gates"]]
+    assert [n[-2:] for n in gate["nullifiers"]] == ["0b", "0c"]
+    assert app_client.get(path, headers={"X-API-Key": other_organizer_key}).status_code == 401
+    assert app_client.get(path).status_code == 401
