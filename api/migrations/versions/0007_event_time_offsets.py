@@ -2,8 +2,8 @@
 SQLite and PostgreSQL alike) and ``*_offset_min`` the sender's UTC offset in minutes, so an event
 sent as ``20:00:00+01:00`` comes back as ``20:00:00+01:00`` (the same instant, the same wall time).
 
-Revision ID: 0006_event_time_offsets
-Revises: 0005_dashboard_accounts
+Revision ID: 0007_event_time_offsets
+Revises: 0006_second_factor
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_event_time_offsets"
-down_revision: str | None = "0005_dashboard_accounts"
+revision: str = "0007_event_time_offsets"
+down_revision: str | None = "0006_second_factor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
