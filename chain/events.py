@@ -21,6 +21,10 @@ Why these rules:
   depth (default 64 blocks, more than any Ethereum reorg since the merge).
 * **Chunks**: ``eth_getLogs`` over at most ``chunk_size`` blocks per call; nodes cap the range or
   the result size, so the chunk is halved on such errors and grows back after successes.
+* **Topic filters**: ``where`` narrows some events by their indexed arguments (``{"Transfer":
+  [None, ZERO_TOPIC]}``: only transfers *to* the zero address, i.e. burns). The node then sends
+  only those logs; a chunk is one ``eth_getLogs`` for the unfiltered events plus one per filtered
+  event, merged in chain order (block, log index).
 * **Consistency inside a chunk**: the hashes of the cursor block and of the chunk's last block are
   read before and after ``eth_getLogs``; if either changed meanwhile the chunk is re-read (or a
   rewind returned), so the logs and the cursor always come from the same chain.
@@ -44,11 +48,15 @@ from chain.logs import EventDecoder
 from fairgate.errors import ChainError
 from fairgate.settings import Settings, get_settings
 
-__all__ = ["Batch", "Cursor", "EventReader", "EventRecord"]
+__all__ = ["ZERO_TOPIC", "Batch", "Cursor", "EventReader", "EventRecord", "TopicFilter"]
 
 log = logging.getLogger(__name__)
 
 _NODE_ERRORS = (Web3Exception, RequestException, OSError, ValueError)
+#: The zero address as an indexed topic (``Transfer`` to it is a burn).
+ZERO_TOPIC = b"\x00" * 32
+#: Constraints on an event's topics 1..3: None = any, one value, or a list of allowed values.
+TopicFilter = Sequence[bytes | str | Sequence[bytes | str] | None]
 _TOO_MUCH = ("more than", "too many", "limit", "range", "too large", "exceed", "timeout")
 
 
@@ -108,7 +116,8 @@ class EventReader:
     """Reads (and decodes) the events of ``abi`` emitted by ``addresses``.
 
     ``addresses`` may be one address, several, or None for any emitter (decoding then relies on
-    the event signatures alone). ``event_names`` restricts to some events of the ABI.
+    the event signatures alone). ``event_names`` restricts to some events of the ABI; ``where``
+    narrows some of them by their indexed arguments (see the module doc).
     """
 
     def __init__(
@@ -122,6 +131,7 @@ class EventReader:
         chunk_size: int = 2_000,
         reorg_depth: int = 64,
         event_names: Iterable[str] | None = None,
+        where: Mapping[str, TopicFilter] | None = None,
         settings: Settings | None = None,
     ) -> None:
         if chunk_size < 1 or reorg_depth < 1 or start_block < 0:
@@ -139,6 +149,7 @@ class EventReader:
             None if addresses is None else [to_checksum_address(a) for a in addresses]
         )
         self._decoder = EventDecoder(w3, abi, event_names)
+        self._queries = self._topic_queries(dict(where or {}))
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -219,7 +230,7 @@ class EventReader:
             if last_hash is None:
                 raise _Retry
             try:
-                logs = self.w3.eth.get_logs(self._filter(first, last))
+                logs = self._get_logs(first, last)
             except _NODE_ERRORS as exc:
                 if self._chunk > 1 and any(t in str(exc).lower() for t in _TOO_MUCH):
                     self._chunk = max(1, self._chunk // 2)
@@ -238,15 +249,35 @@ class EventReader:
         log.debug("read %d events in blocks %d..%d", len(events), first, last)
         return Batch(events, Cursor(last, last_hash), first, last)
 
-    def _filter(self, first: int, last: int) -> Any:
-        params: dict[str, Any] = {
-            "fromBlock": first,
-            "toBlock": last,
-            "topics": [[HexBytes(t) for t in self._decoder.topics]],
-        }
+    def _topic_queries(self, where: dict[str, TopicFilter]) -> list[list[Any]]:
+        """The ``topics`` of each eth_getLogs a chunk needs (see the module doc)."""
+        queries: list[list[Any]] = []
+        for name, constraints in where.items():
+            if len(constraints) > 3:
+                raise ValueError(f"{name}: at most 3 indexed topics can be filtered")
+            topics: list[Any] = [HexBytes(self._decoder.topic_of(name))]
+            for c in constraints:
+                if c is None or isinstance(c, bytes | str):
+                    topics.append(None if c is None else HexBytes(c))
+                else:
+                    topics.append([HexBytes(v) for v in c])
+            queries.append(topics)
+        plain = [t for t in self._decoder.topics if t not in {bytes(q[0]) for q in queries}]
+        if plain:
+            queries.insert(0, [[HexBytes(t) for t in plain]])
+        return queries
+
+    def _filter(self, first: int, last: int, topics: list[Any]) -> Any:
+        params: dict[str, Any] = {"fromBlock": first, "toBlock": last, "topics": topics}
         if self.addresses is not None:
             params["address"] = self.addresses
         return params
+
+    def _get_logs(self, first: int, last: int) -> list[Any]:
+        logs: list[Any] = []
+        for topics in self._queries:
+            logs.extend(self.w3.eth.get_logs(self._filter(first, last, topics)))
+        return logs
 
     def _decode_all(self, logs: Iterable[Any], last: int, last_hash: str) -> list[EventRecord]:
         out: list[EventRecord] = []

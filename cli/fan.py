@@ -28,7 +28,7 @@ from cli.catalog import (
 )
 from cli.challenge import parse_challenge
 from cli.errors import no_funds, sold_out
-from cli.ledger import read_history
+from cli.ledger import read_history, read_tree_history
 from cli.names import resolve_account, wallet_names
 from cli.output import console, err_console, format_eth, parse_eth, spinner, table
 from cli.session import Session, open_session
@@ -391,7 +391,7 @@ def prove(
     if client.owner_of(token_id) != signer.address:
         raise KeyStoreError(f"ticket {token_id} is not held by wallet {wallet}")
     with spinner("Rebuilding the gate tree from chain events"):
-        tree = read_history(session, client).tree()
+        tree = read_tree_history(session, client).tree()
     root = tree.root
     if not client.is_accepted_root(root):
         raise ProofError(

@@ -2,6 +2,9 @@
 
 Everything here is rebuilt from contract events (the indexer's rule: state from events alone),
 read through :class:`chain.events.EventReader` in chunks up to ``head - confirmations``.
+:func:`read_tree_history` reads only what changes the gate tree (:mod:`chain.tree_logs`, the
+reader the gate and the demo share), plus ``RootPublished``: enough to rebuild and publish the
+tree without reading a ``Transfer`` per minted ticket.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from eth_utils.address import to_checksum_address
 
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import tree_log_reader
 from cli.output import err_console, progress
 from cli.session import Session
 from zk.tree import MerkleTree
 from zk.tree_sync import tree_from_events
 
-__all__ = ["History", "read_history"]
+__all__ = ["History", "read_history", "read_tree_history"]
 
 
 @dataclass
@@ -134,6 +138,25 @@ def read_history(
         event_names=names,
         settings=session.settings,
     )
+    return _read(reader, start)
+
+
+def read_tree_history(session: Session, event: TicketEventClient) -> History:
+    """The events that change the gate tree (burns only among transfers) and ``RootPublished``:
+    what ``History.tree`` and ``History.holders_changed_since_root`` need."""
+    start = int(session.event_record(event.address).get("block", 0))
+    reader = tree_log_reader(
+        session.w3,
+        event.artifact.abi,
+        event.address,
+        start_block=start,
+        extra_events=("RootPublished",),
+        settings=session.settings,
+    )
+    return _read(reader, start)
+
+
+def _read(reader: EventReader, start: int) -> History:
     head = reader.safe_head()
     events: list[EventRecord] = []
     last = start

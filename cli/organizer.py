@@ -25,7 +25,7 @@ from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from chain.types import EventParams, MintRun, Tier
 from cli.event_file import EventFile, EventFileError, load_event_file
-from cli.ledger import History, read_history
+from cli.ledger import History, read_history, read_tree_history
 from cli.output import console, err_console, format_eth, spinner, table
 from cli.session import Session, open_session
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
@@ -305,7 +305,7 @@ def publish_root(
     signer = load_signer(session.settings, wallet, password_file)
     client = session.event(event, signer)
     with spinner("Reading the event's history and building the gate tree"):
-        history = read_history(session, client)
+        history = read_tree_history(session, client)
         tree = history.tree()
     root = tree.root
     holders = sum(1 for leaf in tree.leaves() if leaf)

@@ -47,6 +47,7 @@ from typing import Any
 
 from chain.events import Cursor, EventReader
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import BURNS_ONLY
 from fairgate.errors import ChainError, ConfigError, ProofError
 from gate.store import hex32, norm_event, parse_hex32
 from zk.identity import gate_scope
@@ -312,6 +313,7 @@ class RootCache:
             start_block=self.start_block,
             confirmations=0,
             event_names=["RootPublished", *REMOVAL_EVENTS],
+            where=BURNS_ONLY,  # of the transfers, only burns: not one log per minted ticket
         )
         try:
             events, cursor = reader.read_all(old.cursor)

@@ -40,6 +40,7 @@ from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import read_tree_logs
 from chain.types import EventParams, MintRun, Tier
 from fairgate.settings import Settings
 from gate.checker import CheckResult
@@ -49,7 +50,7 @@ from zk import payload
 from zk.identity import TicketSecret, gate_scope
 from zk.prover import GateProver
 from zk.setup import local_setup
-from zk.tree_sync import TREE_EVENTS, tree_from_events
+from zk.tree_sync import tree_from_events
 from zk.verifier import GateVerifier
 
 log = logging.getLogger("bench_gate")
@@ -106,9 +107,8 @@ def run(tickets: int, port: int | None) -> dict[str, Any]:
         )
         TicketEventClient(w3, event.address, bridge).mint_batch(0, [run_])
         gate_client = TicketEventClient(w3, event.address, gate_account)
-        tree = tree_from_events(
-            [{"event": e.name, "args": e.args} for e in event.events(names=TREE_EVENTS)]
-        )
+        records, _ = read_tree_logs(w3, event.artifact.abi, event.address)
+        tree = tree_from_events(records)
         gate_client.publish_root(tree.root)
         scope = gate_scope(int(w3.eth.chain_id), event.address)
 

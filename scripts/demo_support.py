@@ -22,11 +22,11 @@ from web3 import Web3
 
 from chain.client import TxResult
 from chain.errors import error_class
-from chain.events import EventReader
 from chain.ganache import dev_accounts
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import read_tree_logs
 from cli.bridge_client import BridgeClient
 from fairgate.errors import ContractRevert, TicketError
 from zk.identity import TicketSecret, gate_scope, seed_from_account
@@ -166,11 +166,9 @@ def gate_tree(
 ) -> MerkleTree:
     """The event's gate tree, rebuilt from its chain events alone (anyone can do this), as of
     ``until_block`` (default: now)."""
-    records, _ = EventReader(
-        w3, event.artifact.abi, event.address, start_block=start_block, confirmations=0
-    ).read_all()
-    if until_block is not None:
-        records = [r for r in records if r["block_number"] <= until_block]
+    records, _ = read_tree_logs(
+        w3, event.artifact.abi, event.address, start_block=start_block, until_block=until_block
+    )
     return tree_from_events(records)
 
 

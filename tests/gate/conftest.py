@@ -34,6 +34,7 @@ from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import read_tree_logs
 from chain.types import EventParams, MintRun, Tier
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings
@@ -43,7 +44,7 @@ from zk import payload
 from zk.identity import TicketSecret, gate_scope
 from zk.prover import GateProver
 from zk.tree import MerkleTree
-from zk.tree_sync import TREE_EVENTS, tree_from_events
+from zk.tree_sync import tree_from_events
 from zk.verifier import GateVerifier
 
 ETH = 10**18
@@ -160,8 +161,8 @@ class EventWorld:
 
     def tree(self) -> MerkleTree:
         """The tree rebuilt from the contract's events, as anyone can."""
-        events = self.client.events(names=TREE_EVENTS)
-        return tree_from_events([{"event": e.name, "args": e.args} for e in events])
+        records, _ = read_tree_logs(self.client.w3, self.client.artifact.abi, self.client.address)
+        return tree_from_events(records)
 
     def publish(self) -> int:
         root = self.tree().root
