@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -60,6 +60,13 @@ from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
 S = OrderState
+#: Test hook: called at each named point of a batch (:data:`MINT_POINTS`), e.g. to kill the
+#: process exactly there (tests/api/test_crash_safety.py). None in production.
+MINT_HOOK: Callable[[str], None] | None = None
+#: "claimed": the batch row and its orders committed, nothing sent; "sent": the transaction
+#: broadcast, its hash not yet recorded; "recorded": the hash recorded, the receipt not awaited;
+#: "mined": the receipt in hand, the tickets not yet recorded; "finalized": the orders minted.
+MINT_POINTS = ("claimed", "sent", "recorded", "mined", "finalized")
 BASE_GAS = 120_000
 RUN_GAS = 40_000
 
@@ -214,6 +221,7 @@ class Minter:
     def process(self, claimed: ClaimedBatch) -> int:
         """Mint a claimed batch; returns the number of tickets minted by it."""
         try:
+            _hook("claimed")
             with self.sessions() as session:
                 orders = self._orders(session, claimed)
                 invalid = {o.id: "InvalidCommitment" for o in orders if not _valid(self._run(o))}
@@ -230,16 +238,21 @@ class Minter:
                     if shared:
                         NonceManager.reset(sender.chain, sender.address)
                     handle = sender.send(tx, gas=gas)
+                _hook("sent")
                 self._mark_sent(claimed.batch_id, handle.hashes)
+                _hook("recorded")
                 receipt = sender.wait(handle)
                 if handle.replacements:  # keep every hash the batch was sent under
                     self._mark_sent(claimed.batch_id, handle.hashes)
             except ContractRevert as exc:
                 self._isolate(claimed, runs, exc)
                 return 0
+            _hook("mined")
             found = self.chain.issued_in_receipt(claimed.contract, receipt)
             issued = {i.order_ref: i for i in found}
-            return self._finalize(claimed, issued)
+            minted = self._finalize(claimed, issued)
+            _hook("finalized")
+            return minted
         except TicketError as exc:
             log.warning("batch %d: %s (%s); reconciling", claimed.batch_id, exc.code, exc)
             try:
@@ -452,6 +465,11 @@ class Minter:
             batch.error = name
             batch.updated_at = utcnow()
             session.commit()
+
+
+def _hook(point: str) -> None:
+    if MINT_HOOK is not None:
+        MINT_HOOK(point)
 
 
 def _valid(run: MintRun) -> bool:

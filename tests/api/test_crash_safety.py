@@ -1,8 +1,13 @@
-"""Crash safety: minting workers SIGKILLed at random points, many times, while orders flow.
+"""Crash safety: minting workers SIGKILLed inside batches, many times, while orders flow.
 
 Afterwards every paid order has exactly its tickets on-chain (one TicketsIssued per orderRef,
 with the order's commitments, to its holder) and nothing was minted twice. Two workers share the
 minter key half of the time (the advisory send lock and nonce resync are exercised too).
+
+Where a kill lands matters, so it is not left to a random sleep (which, on a loaded machine, often
+killed a worker before its first batch): each worker kills itself at a named point of a batch
+(``api.services.minting.MINT_POINTS``: claimed, sent, recorded, mined, finalized; see
+mint_crash_child.py), every point several times, alone or beside a second worker.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from api_helpers import bridge_env, create_event, pay, place_order
@@ -24,6 +30,7 @@ from sqlalchemy import select
 
 from api.chain import TICKETS_ISSUED
 from api.models import MintBatch, Order, OrderState, Ticket
+from api.services.minting import MINT_POINTS
 from fairgate.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.ganache, pytest.mark.slow]
@@ -31,12 +38,21 @@ KILLS = 20
 ORDERS = 120
 
 
-def start_worker(settings) -> subprocess.Popen[bytes]:
+CHILD = Path(__file__).with_name("mint_crash_child.py")
+ROUND_TIMEOUT_S = 180  # a worker that never reaches its point is killed then, at the latest
+IDLE_S = 3.0  # ... or once nothing has been left to batch for this long
+
+
+def start_worker(settings, crash_at: str | None = None, landed: Path | None = None):
     env = bridge_env(
-        settings, FAIRGATE_MINT_BATCH_MAX_ORDERS="8", FAIRGATE_MINT_REPLACE_AFTER_S="5"
+        settings, FAIRGATE_MINT_BATCH_MAX_ORDERS="4", FAIRGATE_MINT_REPLACE_AFTER_S="5"
     )
+    if crash_at is None:
+        command = [sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"]
+    else:
+        command = [sys.executable, str(CHILD), crash_at, str(landed)]
     return subprocess.Popen(
-        [sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"],
+        command,
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -52,8 +68,11 @@ def test_sigkill_many_times_no_loss_no_double(
     bridge_chain,
     w3,
     fans: list[LocalAccount],
+    tmp_path: Path,
 ) -> None:
     rng = random.Random(1234)
+    landed = tmp_path / "landed.txt"
+    landed.touch()
     event = create_event(app_client, organizer_key, supply=1000)
     placed: list[dict] = []
     stop = threading.Event()
@@ -66,17 +85,32 @@ def test_sigkill_many_times_no_loss_no_double(
             order = place_order(app_client, event, rng.randint(1, 3), wallet)
             pay(app_client, order)
             placed.append(order)
-            time.sleep(rng.uniform(0, 0.03))
 
     feeder = threading.Thread(target=feed)
     feeder.start()
     kills = 0
     try:
         while kills < KILLS:
-            workers = [start_worker(settings) for _ in range(rng.choice([1, 2]))]
-            time.sleep(rng.uniform(1.0, 3.5))
-            for w in workers:
-                w.send_signal(signal.SIGKILL)
+            # every point in turn; every other round a second worker (same key) dies elsewhere
+            points = [MINT_POINTS[kills % len(MINT_POINTS)]]
+            if kills % 2:
+                points.append(MINT_POINTS[(kills + 2) % len(MINT_POINTS)])
+            workers = [start_worker(settings, p, landed) for p in points]
+            deadline = time.monotonic() + ROUND_TIMEOUT_S
+            idle_since: float | None = None
+            while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
+                with db() as s:
+                    paid = s.scalar(select(Order.id).where(Order.state == OrderState.PAID))
+                if paid is None and not feeder.is_alive():  # nothing left to batch
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > IDLE_S:
+                        break
+                else:
+                    idle_since = None
+                time.sleep(0.1)
+            for w in workers:  # a worker still alive never reached its point
+                if w.poll() is None:
+                    w.send_signal(signal.SIGKILL)
                 w.wait()
             kills += 1
     finally:
@@ -100,6 +134,8 @@ def test_sigkill_many_times_no_loss_no_double(
             select(MintBatch.error).where(MintBatch.error.like("reconciled%"))
         ).all()
     assert reconciled, "no kill landed inside a batch: the test proved nothing"
+    where = Counter(landed.read_text().split())
+    assert set(where) == set(MINT_POINTS), where  # a kill landed at every point
 
     contract = bridge_chain.event(event["contract_address"])
     logs = w3.eth.get_logs(
