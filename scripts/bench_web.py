@@ -12,7 +12,9 @@ Sections (each registered with :func:`section`; another engineer's section adds 
   (``/assets/js/prove.worker.js``, snarkjs) with the circuit files the bridge serves by hash,
   warm (median of N after one warm-up), timed in the page from ``postMessage`` to the answer;
   beside ``node_prove_s``, snarkjs ``groth16.fullProve`` in one warm Node process
-  (``zk/node/snarkjs_worker.js``) on the same input, in the same run.
+  (``zk/node/snarkjs_worker.js``) on the same input, in the same run: one proof each in turn,
+  so both see the same load. ``*_cpu_s`` are the CPU seconds of Chromium's processes and of
+  the Node process per proof (threads summed): the figure the machine's load moves least.
 
 The machine's load average is recorded beside the figures (other jobs share its two cores).
 Uses the cached ceremony (built on first use, minutes).
@@ -164,29 +166,52 @@ def prove_input() -> dict[str, Any]:
     }
 
 
-PAGE_PROVE = """async ([input, n]) => {
+PAGE_SETUP = """async () => {
   const circuit = await (await fetch("/zk/gate-circuit")).json();
   const worker = new Worker("/assets/js/prove.worker.js", { type: "module" });
   let next = 1;
-  const once = () => new Promise((resolve, reject) => {
+  window.__prove = (input) => new Promise((resolve, reject) => {
     const id = next++;
     const started = performance.now();
     worker.onmessage = (e) => e.data.error ? reject(new Error(e.data.error))
-      : resolve({ s: (performance.now() - started) / 1000, inWorker: e.data.ms / 1000,
-                  proof: e.data.proof, publicSignals: e.data.publicSignals });
+      : resolve({ s: (performance.now() - started) / 1000, proof: e.data.proof,
+                  publicSignals: e.data.publicSignals });
     worker.postMessage({ id, input, wasm: circuit.wasm, zkey: circuit.zkey });
   });
-  const cold = await once();
-  const warm = [];
-  let last = cold;
-  for (let i = 0; i < n; i++) { last = await once(); warm.push(last.s); }
-  worker.terminate();
-  return { cold: cold.s, warm, proof: last.proof, publicSignals: last.publicSignals };
 }"""
+
+
+def _cpu_s(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _chromium_pids() -> list[int]:
+    import psutil
+
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name().lower():
+                found.append(child.pid)
+        except psutil.Error:
+            pass
+    return found
 
 
 @section("prove")
 def bench_prove(ctx: Context) -> dict[str, Any]:
+    """Browser worker and Node, one proof each in turn (so both see the same machine load),
+    wall time and the CPU seconds of the processes (Chromium's, Node's) per proof."""
+    from zk.proof import GateProof, PublicSignals
     from zk.setup import current_artifacts
     from zk.snarkjs_node import SnarkjsNode
     from zk.verifier import GateVerifier
@@ -194,15 +219,31 @@ def bench_prove(ctx: Context) -> dict[str, Any]:
     artifacts = current_artifacts()
     inputs = prove_input()
     n = ctx.args.n_prove
-    with bridge_without_chain() as url:
+    files = {"wasm": str(artifacts.circuit.wasm), "zkey": str(artifacts.zkey)}
+    browser_s, browser_cpu, node_s, node_cpu = [], [], [], []
+    with bridge_without_chain() as url, SnarkjsNode() as node:
         page = ctx.browser.new_page()
         try:
             page.goto(url + "/me")
-            out = page.evaluate(PAGE_PROVE, [inputs, n])
+            page.evaluate(PAGE_SETUP)
+            started = time.perf_counter()
+            out = page.evaluate("(input) => window.__prove(input)", inputs)  # cold
+            cold = time.perf_counter() - started
+            node.call("fullprove", input=inputs, **files)  # warm the Node process
+            node_pid = [node._proc.pid]
+            for _ in range(n):
+                pids = _chromium_pids()
+                cpu = _cpu_s(pids)
+                out = page.evaluate("(input) => window.__prove(input)", inputs)
+                browser_cpu.append(_cpu_s(pids) - cpu)
+                browser_s.append(out["s"])
+                cpu = _cpu_s(node_pid)
+                started = time.perf_counter()
+                node.call("fullprove", input=inputs, **files)
+                node_s.append(time.perf_counter() - started)
+                node_cpu.append(_cpu_s(node_pid) - cpu)
         finally:
             page.close()
-    from zk.proof import GateProof, PublicSignals
-
     words = _words(out["proof"])
     proof = GateProof(
         proof=b"".join(w.to_bytes(32, "big") for w in words),
@@ -213,24 +254,16 @@ def bench_prove(ctx: Context) -> dict[str, Any]:
         verified = verifier.verify(proof)
     finally:
         verifier.close()
-    with SnarkjsNode() as node:
-        result = node.call(
-            "bench",
-            input=inputs,
-            wasm=str(artifacts.circuit.wasm),
-            zkey=str(artifacts.zkey),
-            vkey=artifacts.vkey_json(),
-            n_prove=n + 1,
-            n_verify=1,
-        )
-    node_times = result["prove_s"][1:]  # the first one warms the process
+    med = statistics.median
     return {
-        "browser_prove_s": round(statistics.median(out["warm"]), 3),
-        "browser_prove_cold_s": round(out["cold"], 3),
-        "browser_prove_all_s": [round(x, 3) for x in out["warm"]],
+        "browser_prove_s": round(med(browser_s), 3),
+        "browser_prove_cold_s": round(cold, 3),
+        "browser_prove_all_s": [round(x, 3) for x in browser_s],
+        "browser_prove_cpu_s": round(med(browser_cpu), 3),
         "browser_proof_verified_by_gate_verifier": verified,
-        "node_prove_s": round(statistics.median(node_times), 3),
-        "node_prove_all_s": [round(x, 3) for x in node_times],
+        "node_prove_s": round(med(node_s), 3),
+        "node_prove_all_s": [round(x, 3) for x in node_s],
+        "node_prove_cpu_s": round(med(node_cpu), 3),
     }
 
 
