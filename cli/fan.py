@@ -46,6 +46,7 @@ from cli.wallets import (
 from fairgate.errors import ContractRevert, KeyStoreError, NotFound, ProofError
 from fairgate.settings import get_settings
 from zk import payload
+from zk.identity import WINDOW_S, time_window, window_challenge
 
 __all__ = ["app"]
 
@@ -369,11 +370,18 @@ def refund(
 
 
 @app.command(
-    epilog="Example: fairgate fan prove NIGHT1:3 --challenge 0x2a -w carol --png ticket.png"
+    epilog="Examples: fairgate fan prove NIGHT1:3 -w carol --png ticket.png  (a rotating code "
+    "for the current 20 s window);  fairgate fan prove NIGHT1:3 --challenge FGC1:... -w carol"
 )
 def prove(
     token: TokenArg,
-    challenge: Annotated[str, typer.Option(help="The gate's challenge card (FGC1:...) or number.")],
+    challenge: Annotated[
+        str,
+        typer.Option(
+            help="The gate's challenge card (FGC1:...) or number, or 'window': the rotating "
+            "code of the current 20 s window, which the gate accepts without a card."
+        ),
+    ] = "window",
     png: Annotated[Path | None, typer.Option(help="Also write the QR code as a PNG.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the payload text to this file.")] = None,
     qr: Annotated[bool, typer.Option(help="Draw the QR code in the terminal.")] = True,
@@ -386,7 +394,8 @@ def prove(
 
     session, signer = _signed_in(wallet, password_file)
     address, token_id = parse_token(session, token, event)
-    value = parse_challenge(challenge, address)
+    window = challenge.strip().lower() == "window"
+    value = 0 if window else parse_challenge(challenge, address)
     client = session.event(address)
     if client.owner_of(token_id) != signer.address:
         raise KeyStoreError(f"ticket {token_id} is not held by wallet {wallet}")
@@ -399,6 +408,9 @@ def prove(
             "ask the organizer to run `fairgate organizer publish-root`"
         )
     scope = client.gate_scope()
+    if window:  # as late as possible: the code is good for its window (and the gate's skew)
+        number = time_window(time.time())
+        value = window_challenge(scope, number)
     keys = TicketKeys(session.settings, signer, session.chain_id)
     secret = keys.secret_for(address, scope, tree.leaf(token_id))
     with spinner("Proving (about a second)"):
@@ -419,6 +431,12 @@ def prove(
         f"proof for ticket {token_id} made in {elapsed:.1f} s "
         f"(QR version {payload.qr_version(proof)})"
     )
+    if window:
+        ends = time.strftime("%H:%M:%S", time.localtime((number + 1) * WINDOW_S))
+        err_console.print(
+            f"a rotating code: show it before {ends} (plus the gate's clock tolerance); "
+            "after that the gate says 'code expired'"
+        )
 
 
 bridge_client.register_fan_commands(app)

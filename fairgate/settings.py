@@ -112,6 +112,10 @@ class Settings(BaseModel):
     # dashboard's pairing link for a new gate key is <url>/scanner#key=<key>
     gate_device_url: str | None = None
     gate_challenge_rotate_s: int | None = Field(default=None, gt=0)  # default challenge_ttl_s/2
+    # rotating window codes (zk.identity.window_challenge, 20 s windows): accepted while the
+    # gate's clock is within the window, give or take this many seconds (phone/gate clock skew
+    # and the time between showing and scanning); an older window is refused as "code expired"
+    gate_window_skew_s: float = Field(default=10.0, ge=0, le=300)
     # NORMAL: fsync by a background WAL checkpoint every gate_flush_s (a power cut loses at most
     # that much); FULL: an fsync inside every check-in (~10 ms here). See gate/store.py.
     gate_sqlite_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"

@@ -16,6 +16,17 @@ are kept a day so a late proof is told "challenge expired" rather than "not from
 
 Screen payload (QR alphanumeric characters only): ``FGC1:<event address, 40 hex>:<challenge,
 64 hex>`` in upper case.
+
+Rotating window challenges (the fan's phone needs nothing from the gate): a proof may instead
+answer :func:`zk.identity.window_challenge` of the event's scope and a time window of
+``WINDOW_S`` (20) seconds, the code a fan's page rotates like a SafeTix barcode. Given the scope,
+the book accepts window ``w`` while the gate's clock is within ``[w * WINDOW_S - skew,
+(w + 1) * WINDOW_S + skew)``; ``skew`` (setting ``gate_window_skew_s``) absorbs the difference
+between the phone's and the gate's clocks and the seconds between showing and scanning. An older
+window is refused as "code expired" (:class:`WindowExpired`: a screenshot of an old code); a
+later one as "code ahead of this gate's clock" (:class:`WindowAhead`: the phone's clock is wrong).
+Window challenges are never stored: the book keeps the challenges of the last day's windows (and
+the next hour's) in a dict, recomputed as time moves, so recognising one is a dict lookup.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ import qrcode.constants
 from fairgate.errors import ProofError
 from gate.store import norm_event
 from zk.field import P
+from zk.identity import WINDOW_S, check_scope, time_window, window_challenge
 from zk.verifier import new_challenge
 
 __all__ = [
@@ -41,11 +53,15 @@ __all__ = [
     "ChallengeCard",
     "ChallengeExpired",
     "ChallengeUnknown",
+    "WindowAhead",
+    "WindowExpired",
     "parse_card",
 ]
 
 CARD_PREFIX = "FGC1:"
 KEEP_EXPIRED_S = 86_400
+KEEP_WINDOWS = KEEP_EXPIRED_S // WINDOW_S  # past windows still recognised as "expired"
+AHEAD_WINDOWS = 3_600 // WINDOW_S  # future windows recognised as "ahead of the gate's clock"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS challenges (
@@ -63,6 +79,18 @@ class ChallengeExpired(ProofError):
     """challenge expired"""
 
     code = "challenge_expired"
+
+
+class WindowExpired(ChallengeExpired):
+    """code expired"""
+
+    code = "code_expired"
+
+
+class WindowAhead(ProofError):
+    """code ahead of this gate's clock (check the phone's time)"""
+
+    code = "code_ahead"
 
 
 class ChallengeUnknown(ProofError):
@@ -122,10 +150,19 @@ class ChallengeBook:
         event: str,
         ttl_s: float,
         rotate_s: float | None = None,
+        scope: int | None = None,
+        window_skew_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``scope`` (the event's gate scope) turns on rotating window challenges."""
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
+        if window_skew_s < 0:
+            raise ValueError("window_skew_s must not be negative")
+        self.scope = None if scope is None else check_scope(scope)
+        self.window_skew_s = float(window_skew_s)
+        self._windows: dict[int, int] = {}  # window challenge -> window number
+        self._window_span: tuple[int, int] = (0, -1)  # windows held in _windows, inclusive
         self.gate_id = gate_id
         self.event = norm_event(event)
         self.ttl_s = float(ttl_s)
@@ -183,12 +220,63 @@ class ChallengeBook:
         return card
 
     def check(self, challenge: int) -> None:
-        """Pass if this gate issued ``challenge`` for this event and it has not expired.
+        """Pass if this gate issued ``challenge`` for this event and it has not expired, or if
+        it is the window challenge of a window the gate's clock is in (give or take the skew).
 
-        Raises :class:`ChallengeUnknown` or :class:`ChallengeExpired` (both ProofError).
+        Raises :class:`ChallengeUnknown`, :class:`ChallengeExpired`, :class:`WindowExpired` or
+        :class:`WindowAhead` (all ProofError).
         """
         found = self._issued.get(challenge)
-        if found is None:
-            raise ChallengeUnknown()
-        if self.clock() > found[1]:
-            raise ChallengeExpired()
+        if found is not None:
+            if self.clock() > found[1]:
+                raise ChallengeExpired()
+            return
+        if self.scope is not None:
+            now = self.clock()
+            window = self._window_of(challenge, now)
+            if window is not None:
+                self.check_window(window, now)
+                return
+        raise ChallengeUnknown()
+
+    def check_window(self, window: int, now: float | None = None) -> None:
+        """Pass if the gate's clock (``now``) is within window ``window``, give or take the skew."""
+        now = self.clock() if now is None else now
+        start, end = window * WINDOW_S, (window + 1) * WINDOW_S
+        if now >= end + self.window_skew_s:
+            ended = time.strftime("%H:%M:%S", time.localtime(end))
+            raise WindowExpired(f"code expired (its time window ended at {ended})")
+        if now < start - self.window_skew_s:
+            raise WindowAhead()
+
+    def window_card(self, now: float | None = None) -> tuple[int, int]:
+        """``(window, challenge)`` of the current window (what a fan's phone shows now)."""
+        if self.scope is None:
+            raise ProofError("window challenges need the event's scope")
+        window = time_window(self.clock() if now is None else now)
+        return window, window_challenge(self.scope, window)
+
+    def _window_of(self, challenge: int, now: float) -> int | None:
+        """The window whose challenge this is, among the last day's and the next hour's."""
+        assert self.scope is not None
+        current = time_window(now)
+        low, high = current - KEEP_WINDOWS, current + AHEAD_WINDOWS
+        if (low, high) != self._window_span:
+            with self._lock:
+                self._slide_windows(low, high)
+        return self._windows.get(challenge)
+
+    def _slide_windows(self, low: int, high: int) -> None:
+        """Hold exactly the challenges of windows ``low..high`` (computes only the new ones)."""
+        assert self.scope is not None
+        old_low, old_high = self._window_span
+        if low > old_high or high < old_low:
+            fresh = dict.fromkeys(range(max(low, 0), high + 1), 0)
+            windows = {}
+        else:
+            fresh = {w: 0 for w in range(max(low, 0), high + 1) if not old_low <= w <= old_high}
+            windows = {c: w for c, w in self._windows.items() if low <= w <= high}
+        for w in fresh:
+            windows[window_challenge(self.scope, w)] = w
+        self._windows = windows  # swapped whole: readers never see a half-built dict
+        self._window_span = (low, high)

@@ -6,6 +6,8 @@ Steps, cheapest first, each with the reason staff read on the screen::
     scope == the event's       -> "ticket not valid for this event"
     root accepted              -> "ticket list not recognised here" / "... out of date ..."
     challenge issued here      -> "challenge not from this gate" / "challenge expired"
+      or the current window's  -> "code expired (its time window ended at 19:02:40)" /
+                                  "code ahead of this gate's clock ..." (gate.challenges)
     nullifier unused           -> "already used at gate B at 19:02"
     Groth16 proof (native)     -> "proof invalid"
     record (atomic insert)     -> "admitted" (or "already used ..." if another scanner won)
@@ -43,8 +45,8 @@ class CheckResult:
 
     ``code`` is stable for machines (``admitted``, ``malformed``, ``wrong_event``,
     ``root_unknown``, ``root_expired``, ``root_superseded``, ``challenge_unknown``,
-    ``challenge_expired``,
-    ``nullifier_used``, ``proof_invalid``); ``reason`` is for people.
+    ``challenge_expired``, ``code_expired`` (a rotating window code from a past window),
+    ``code_ahead``, ``nullifier_used``, ``proof_invalid``); ``reason`` is for people.
     """
 
     admitted: bool

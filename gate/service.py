@@ -77,13 +77,6 @@ class GateService:
         store = NullifierStore(
             db, gate_id=s.gate_id, synchronous=s.gate_sqlite_synchronous, flush_s=s.gate_flush_s
         )
-        challenges = ChallengeBook(
-            db,
-            gate_id=s.gate_id,
-            event=address,
-            ttl_s=s.challenge_ttl_s,
-            rotate_s=s.gate_challenge_rotate_s,
-        )
         roots = RootCache(
             folder / f"roots-{chain}-{address}.json",
             event=address,
@@ -91,6 +84,15 @@ class GateService:
             grace_s=s.root_grace_s,
             client=client,
             start_block=start_block,
+        )
+        challenges = ChallengeBook(
+            db,
+            gate_id=s.gate_id,
+            event=address,
+            ttl_s=s.challenge_ttl_s,
+            rotate_s=s.gate_challenge_rotate_s,
+            scope=roots.scope,
+            window_skew_s=s.gate_window_skew_s,
         )
         checker = GateChecker(
             gate_id=s.gate_id,

@@ -16,6 +16,7 @@ from chain.devchain import increase_time
 from fairgate.errors import ProofError
 from gate.service import GateService
 from zk import payload
+from zk.identity import window_challenge
 from zk.proof import GateProof
 from zk.tree import MerkleTree
 
@@ -81,6 +82,21 @@ def test_a_proof_made_for_one_gate_is_refused_at_another(
 
     gate_a.challenges.clock = time.time
     assert gate_a.check(code).admitted  # refusals recorded nothing: in time, it enters
+
+
+def test_a_rotating_window_code_is_admitted_and_an_old_window_code_is_expired(
+    world: EventWorld, open_gate: OpenGate
+) -> None:
+    gate = open_gate(world, "gate-W")
+    window, challenge = gate.challenges.window_card()
+    assert challenge == window_challenge(world.scope, window)
+    # a screenshot of the code the phone showed a minute ago (three windows back)
+    old = gate.check(world.prove(1, window_challenge(world.scope, window - 3)))
+    assert (old.admitted, old.code) == (False, "code_expired")
+    assert old.reason.startswith("code expired (its time window ended at ")
+    assert gate.store.count(world.address) == 0  # nothing recorded
+    live = gate.check(world.prove(1, challenge))  # the live code, no card scanned first
+    assert (live.admitted, live.code) == (True, "admitted")
 
 
 def test_a_root_never_published_is_refused(world: EventWorld, open_gate: OpenGate) -> None:
