@@ -208,6 +208,12 @@ def test_publish_prove_and_verify_at_the_gate(
     assert "REFUSED challenge not issued by this gate" in elsewhere.stdout
     garbage = cli("gate", "verify", "NIGHT1", "-", stdin="FG1:XYZ", ok=False)
     assert "REFUSED unreadable code" in garbage.stdout
+    # without a card: the rotating code of this 20 s window passes the gate's challenge check
+    # (a wrong challenge would be refused before the nullifier), and the ticket is used already
+    live = cli.as_("carol", "fan", "prove", "NIGHT1:1", "--no-qr", "--out", str(text))
+    assert "a rotating code: show it before" in live.stderr
+    reused = cli("gate", "verify", "NIGHT1", str(text), ok=False)
+    assert "REFUSED already used at this gate" in reused.stdout
 
     # the gate keeps working from its cache when the node is gone
     offline = cli("gate", "offline", story["event"], env={"FAIRGATE_RPC_URL": "http://127.0.0.1:9"})
