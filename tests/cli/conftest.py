@@ -1,4 +1,11 @@
-"""End-to-end fixtures of the command line: the real ``fairgate`` executable as a subprocess.
+"""End-to-end fixtures of the command line: ``fairgate`` in this process, or the real executable.
+
+``cli`` runs each command in this process through Typer's runner (the same root group and error
+boundary a user meets, :class:`cli.main.FairgateGroup`, without a Python start-up and the imports
+of web3 per command, about 1.5 s of CPU each). The tests that are about the process itself run
+the installed ``fairgate`` as a subprocess: prompts and Ctrl-C on a terminal (test_prompts.py,
+``sales --watch``), an unreachable node (``offline_cli``) and the dev stack
+(test_dev_stack_card.py).
 
 Each test module gets its own ``FAIRGATE_HOME`` (wallets, event index, embedded IPFS store,
 platform deployment record) on the session's Ganache (``tests/conftest.py``), so modules never see
@@ -11,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +53,13 @@ class Result:
 
 
 class Cli:
-    """Runs ``fairgate`` with a fixed environment (chain URL, home, password file)."""
+    """Runs ``fairgate`` with a fixed environment (chain URL, home, password file): the real
+    executable as a subprocess (``real=True``), or in this process with Typer's runner."""
 
-    def __init__(self, env: dict[str, str], home: Path) -> None:
+    def __init__(self, env: dict[str, str], home: Path, *, real: bool = True) -> None:
         self.env = env
         self.home = home
+        self.real = real
         self.password_file = home / "password.txt"
         self.password_file.write_text(PASSWORD + "\n")
 
@@ -62,20 +72,23 @@ class Cli:
         timeout: float = 180,
     ) -> Result:
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        completed = subprocess.run(
-            [str(FAIRGATE), *args],
-            input=data,
-            capture_output=True,
-            env={**self.env, **(env or {})},
-            timeout=timeout,
-            check=False,
-        )
-        result = Result(
-            tuple(args),
-            completed.returncode,
-            completed.stdout.decode(errors="replace"),
-            completed.stderr.decode(errors="replace"),
-        )
+        if self.real:
+            completed = subprocess.run(
+                [str(FAIRGATE), *args],
+                input=data,
+                capture_output=True,
+                env={**self.env, **(env or {})},
+                timeout=timeout,
+                check=False,
+            )
+            result = Result(
+                tuple(args),
+                completed.returncode,
+                completed.stdout.decode(errors="replace"),
+                completed.stderr.decode(errors="replace"),
+            )
+        else:
+            result = _invoke(tuple(args), data, {**self.env, **(env or {})})
         if ok and result.returncode != 0:
             raise AssertionError(f"command failed:\n{result}")
         if not ok and result.returncode == 0:
@@ -88,6 +101,35 @@ class Cli:
         if not wallet.startswith("dev:"):
             extra += ["--password-file", str(self.password_file)]
         return self(*args, *extra, **kwargs)  # type: ignore[arg-type]
+
+
+def _invoke(args: tuple[str, ...], stdin: bytes | None, env: dict[str, str]) -> Result:
+    """``fairgate *args`` in this process: the command's FAIRGATE_* variables (and no others),
+    settings read afresh, what it printed on stdout and stderr, and its exit status. An exception
+    that escaped the CLI's error boundary is shown as the real process would show it."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from fairgate.settings import get_settings
+
+    environ: dict[str, str | None] = dict.fromkeys(
+        (k for k in os.environ if k.startswith("FAIRGATE_")), None
+    )
+    environ.update(
+        {k: v for k, v in env.items() if k.startswith("FAIRGATE_") or k in _TERMINAL_VARS}
+    )
+    get_settings.cache_clear()
+    try:
+        outcome = CliRunner().invoke(app, list(args), input=stdin, env=environ)
+    finally:
+        get_settings.cache_clear()
+    stderr = outcome.stderr
+    if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(outcome.exception))
+    return Result(args, outcome.exit_code, outcome.stdout, stderr)
+
+
+_TERMINAL_VARS = ("COLUMNS", "NO_COLOR", "TERM")
 
 
 def base_env(home: Path, rpc_url: str) -> dict[str, str]:
@@ -107,12 +149,12 @@ def base_env(home: Path, rpc_url: str) -> dict[str, str]:
 def cli(ganache: GanacheRunner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """The ``fairgate`` command against the session's Ganache, with a home of its own."""
     home = tmp_path_factory.mktemp("fairgate-home")
-    yield Cli(base_env(home, ganache.url), home)
+    yield Cli(base_env(home, ganache.url), home, real=False)
 
 
 @pytest.fixture(scope="module")
 def offline_cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    """``fairgate`` pointed at a port where no node listens."""
+    """The real ``fairgate`` executable pointed at a port where no node listens."""
     from chain.ganache import free_port
 
     home = tmp_path_factory.mktemp("fairgate-offline")
