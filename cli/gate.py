@@ -199,3 +199,60 @@ def anchor(
         f"anchored {report.anchored} ({report.already_on_chain} were already on-chain) in "
         f"{len(report.transactions)} transaction(s), gas {report.gas_used:,}"
     )
+
+
+@app.command(
+    epilog="Examples: fairgate gate serve NIGHT1;  fairgate gate serve NIGHT1 --host 0.0.0.0 "
+    "--tls-cert gate.pem --tls-key gate-key.pem"
+)
+def serve(
+    event: EventArg,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            help="TLS certificate (PEM): browsers give the camera to https pages only, "
+            "or to http://127.0.0.1 on the device itself."
+        ),
+    ] = None,
+    tls_key: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+    gate_id: GateIdOpt = None,
+) -> None:
+    """Run this device's scanner service: the staff's scanner page and its API, offline too."""
+    import uvicorn
+
+    from gate.app import create_gate_app, pairing_link, staff_key
+
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither")
+    settings = get_settings()
+    if gate_id:
+        settings = settings.model_copy(update={"gate_id": gate_id})
+    device = _open(event, gate_id)
+    if not device.online:
+        err_console.print("chain unreachable: judging with the cached ticket lists")
+    key = staff_key(settings)
+    app = create_gate_app(
+        device.service,
+        staff_key=key,
+        name=device.name,
+        sync_every_s=settings.gate_sync_every_s,
+        max_body=settings.gate_max_body,
+    )
+    scheme = "https" if tls_cert else "http"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
+    err_console.print(f"gate {device.service.gate_id} scanner for {device.name}")
+    err_console.print("pair a staff device with this link (it holds the gate's key):")
+    console.print(pairing_link(f"{scheme}://{shown}:{port}", key), markup=False, highlight=False)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
+        )
+    finally:
+        device.service.close()

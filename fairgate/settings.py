@@ -116,6 +116,11 @@ class Settings(BaseModel):
     # gate's clock is within the window, give or take this many seconds (phone/gate clock skew
     # and the time between showing and scanning); an older window is refused as "code expired"
     gate_window_skew_s: float = Field(default=10.0, ge=0, le=300)
+    # the device service (fairgate gate serve): staff pair with this key (default: one made on
+    # first start, kept in <gate_dir>/<gate_id>.staff-key); it syncs every gate_sync_every_s
+    gate_staff_key: SecretStr | None = None
+    gate_sync_every_s: float = Field(default=15.0, gt=0)
+    gate_max_body: int = Field(default=16_384, ge=1_024, le=1_048_576)  # bytes per request
     # NORMAL: fsync by a background WAL checkpoint every gate_flush_s (a power cut loses at most
     # that much); FULL: an fsync inside every check-in (~10 ms here). See gate/store.py.
     gate_sqlite_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"

@@ -1,0 +1,174 @@
+"""The gate device's HTTP service (gate/app.py) over real proofs: staff-only, hostile input
+refused with a reason and nothing recorded, offline admissions synced to the hub afterwards.
+
+The browser side (camera, page) is in tests/web/test_scanner_page.py; these are the same
+rules at the HTTP level, where each case costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gate.app import MAX_CODE, create_gate_app, pairing_link, staff_key
+from gate.service import GateService
+from zk import payload
+from zk.field import P
+from zk.identity import time_window, window_challenge
+from zk.proof import Q
+
+EventWorld = Any  # tests/gate/conftest.py's EventWorld
+OpenGate = Callable[..., GateService]
+KEY = "fgs_" + "k" * 40
+
+
+@pytest.fixture(scope="module")
+def world(new_world: type[EventWorld]) -> EventWorld:
+    w = new_world(600)
+    w.mint("alice", 3)
+    w.publish()
+    return w
+
+
+@pytest.fixture(scope="module")
+def window_codes(world: EventWorld) -> Iterator[Callable[[int], str]]:
+    """``code(token)``: the token's rotating code for the current window (cached per token)."""
+    made: dict[int, str] = {}
+
+    def code(token: int) -> str:
+        if token not in made:
+            challenge = window_challenge(world.scope, time_window(time.time()))
+            made[token] = world.prove(token, challenge)
+        return made[token]
+
+    yield code
+
+
+def client_for(gate: GateService, **kwargs: Any) -> TestClient:
+    app = create_gate_app(gate, staff_key=KEY, name="Gate test", sync_every_s=None, **kwargs)
+    return TestClient(app, headers={"Authorization": f"Bearer {KEY}"})
+
+
+def test_only_staff_with_the_gate_key_get_anything(world: EventWorld, open_gate: OpenGate) -> None:
+    gate = open_gate(world, "gate-1")
+    staff = client_for(gate)
+    fan = TestClient(staff.app)
+    page = fan.get("/scanner")
+    assert page.status_code == 200 and "scanner.js" in page.text
+    assert world.address.lower() not in page.text.lower()  # the shell holds no event data
+    assert page.headers["referrer-policy"] == "no-referrer"
+    for method, path in (("GET", "/api/status"), ("POST", "/api/scan"), ("POST", "/api/sync")):
+        assert fan.request(method, path, json={"code": "x"}).status_code == 401
+        wrong = {"Authorization": "Bearer " + "k" * 44}
+        assert fan.request(method, path, json={"code": "x"}, headers=wrong).status_code == 401
+    status = staff.get("/api/status").json()
+    assert (status["gate"], status["event"], status["entries"]) == ("gate-1", gate.event, 0)
+    assert pairing_link("http://10.0.0.5:8700/", KEY) == f"http://10.0.0.5:8700/scanner#key={KEY}"
+
+
+def test_the_staff_key_is_made_once_and_kept_private(tmp_path: Any) -> None:
+    from fairgate.settings import Settings
+
+    settings = Settings(env="test", home=tmp_path, gate_id="door-2")
+    first = staff_key(settings)
+    assert first.startswith("fgs_") and len(first) > 40
+    assert staff_key(settings) == first
+    assert ((tmp_path / "gate" / "door-2.staff-key").stat().st_mode & 0o777) == 0o600
+
+
+def test_a_scan_is_admitted_once_and_counted(
+    world: EventWorld, open_gate: OpenGate, window_codes: Callable[[int], str]
+) -> None:
+    gate = open_gate(world, "gate-1")
+    staff = client_for(gate)
+    code = window_codes(0)
+    first = staff.post("/api/scan", json={"code": code}).json()
+    assert (first["admitted"], first["title"]) == (True, "Admitted")
+    again = staff.post("/api/scan", json={"code": code}).json()
+    assert (again["admitted"], again["code"], again["title"]) == (
+        False,
+        "nullifier_used",
+        "Already used",
+    )
+    assert again["reason"].startswith("already used at this gate at ")
+    status = staff.get("/api/status").json()
+    assert status["counters"]["admitted"] == 1 and status["counters"]["already_used"] == 1
+    assert status["entries"] == 1
+    assert [v["code"] for v in status["recent"]] == ["nullifier_used", "admitted"]
+
+
+def _hostile_codes(valid: str) -> dict[str, tuple[str, str]]:
+    """name -> (code, expected reason fragment)."""
+    proof = payload.decode(valid)
+    body = proof.proof + b"".join(x.to_bytes(32, "big") for x in proof.public.as_list())
+    nullifier_at_p = bytearray(body)
+    nullifier_at_p[256:288] = (P + 7).to_bytes(32, "big")  # a field element out of the modulus
+    coordinate_at_q = bytearray(body)
+    coordinate_at_q[0:32] = Q.to_bytes(32, "big")
+    return {
+        "random text": ("https://example.com/win-a-prize?id=42", "not a Fairgate v1 gate payload"),
+        "random bytes": (secrets.token_hex(40), "not a Fairgate v1 gate payload"),
+        "truncated": (valid[:-30], "wrong size"),
+        "bad base45": ("FG1:" + "a" * 576, "character outside base45"),
+        "too long for a payload": (valid + "00" * 300, "wrong size"),
+        "too long for a QR code": ("FG1:" + "0" * MAX_CODE, "too long for a QR code"),
+        "nullifier >= p": (
+            "FG1:" + payload.b45encode(bytes(nullifier_at_p)),
+            "nullifier",
+        ),
+        "coordinate >= q": (
+            "FG1:" + payload.b45encode(bytes(coordinate_at_q)),
+            "outside the base field",
+        ),
+    }
+
+
+def test_hostile_input_is_refused_with_a_reason_and_nothing_recorded(
+    world: EventWorld, open_gate: OpenGate, window_codes: Callable[[int], str]
+) -> None:
+    gate = open_gate(world, "gate-1")
+    staff = client_for(gate)
+    for name, (code, reason) in _hostile_codes(window_codes(1)).items():
+        verdict = staff.post("/api/scan", json={"code": code}).json()
+        assert verdict["admitted"] is False, name
+        assert verdict["title"] == "Not a ticket code", (name, verdict)
+        assert reason in verdict["reason"], (name, verdict)
+    huge = staff.post("/api/scan", content=b'{"code": "' + b"A" * 20_000 + b'"}')
+    assert huge.status_code == 413 and "too large" in huge.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: refused when the limit is passed
+        yield b'{"code": "'
+        for _ in range(40):
+            yield b"B" * 1_000
+        yield b'"}'
+
+    chunked = staff.post("/api/scan", content=chunks())
+    assert chunked.status_code == 413
+    assert staff.post("/api/scan", json={"code": 5}).status_code == 422
+    status = staff.get("/api/status").json()
+    assert status["entries"] == 0 and gate.store.count(world.address) == 0  # nothing recorded
+    assert status["counters"]["unreadable"] == len(_hostile_codes(window_codes(1)))
+    assert staff.post("/api/scan", json={"code": window_codes(1)}).json()["admitted"]
+
+
+def test_the_gate_admits_with_the_hub_down_and_syncs_after(
+    world: EventWorld, open_gate: OpenGate, window_codes: Callable[[int], str], hub: Any
+) -> None:
+    key = hub.register(world.address, "gate-1")
+    gate = open_gate(world, "gate-1", hub_url=hub.url, api_key=key)
+    staff = client_for(gate)
+    assert staff.post("/api/sync").json()["hub"]["online"] is True
+    hub.stop()
+    assert staff.post("/api/scan", json={"code": window_codes(2)}).json()["admitted"]
+    down = staff.post("/api/sync").json()
+    assert (down["online"], down["hub"]["online"], down["hub"]["waiting"]) == (False, False, 1)
+    assert down["hub"]["last_error"].startswith("hub unreachable")
+    hub.start()
+    up = staff.post("/api/sync").json()
+    assert (up["online"], up["hub"]["waiting"]) == (True, 0)
+    assert up["hub"]["last_sync"] is not None
