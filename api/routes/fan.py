@@ -102,6 +102,7 @@ def get_holder(
     event = _event(session, event_id)
     client = fan.event_client(chain, event)
     records = fan.read_events(chain, event)
+    transfers = fan.read_transfers_to(chain, event, holder)
     tickets = [
         HeldTicketOut(
             token_id=t.token_id,
@@ -111,7 +112,7 @@ def get_holder(
             locked=t.locked,
             paid_in_eth=t.paid_in_eth,
         )
-        for t in fan.held_tickets(client, records, holder)
+        for t in fan.held_tickets(client, records, transfers, holder)
     ]
     return HolderOut(tickets=tickets, used_commitments=fan.used_commitments(records, holder))
 
@@ -128,7 +129,7 @@ def get_gate_path(
     proof that uses it is made in the browser, with a secret that never leaves it)."""
     event = _event(session, event_id)
     client = fan.event_client(chain, event)
-    path = fan.gate_path(client, fan.read_events(chain, event), token_id)
+    path = fan.gate_path(client, fan.read_events(chain, event, fan.GATE_EVENTS), token_id)
     return GatePathOut(
         token_id=path.token_id,
         root=str(path.root),

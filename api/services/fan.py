@@ -1,12 +1,14 @@
 """What the fan pages read from the chain, through the chain layer's typed client and log reader.
 
 The pages (``/event/{id}``, ``/me``) hold no key: they send transactions through the fan's own
-wallet and read what they need here. Everything is rebuilt from the event contract's logs
-(:class:`chain.events.EventReader`) and its view functions (:class:`TicketEventClient`); nothing
-is written. The gate path is built the way the CLI's ``fan prove`` builds it
-(:func:`zk.tree_sync.tree_from_events`), but from the events up to the *published* root's
-publication, so it is a path the gates accept, and only when that tree's root equals the
-published one.
+wallet and read what they need here. Everything is rebuilt from the event contract's logs and
+its view functions (:class:`TicketEventClient`); nothing is written. Logs come through the one
+reader of tree-changing logs (:func:`chain.tree_logs.tree_log_reader`, burns only among
+transfers) plus the few events a view needs, and a holder's incoming transfers through a
+``to``-topic filter. The gate path is built
+the way the CLI's ``fan prove`` builds it (:func:`zk.tree_sync.tree_from_events`), but from the
+events up to the *published* root's publication, so it is a path the gates accept, and only when
+that tree's root equals the published one.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils.address import to_checksum_address
+from eth_utils.address import to_canonical_address, to_checksum_address
 
 from api.chain import BridgeChain
 from api.models import Event
 from chain.compiler import load_artifact
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
+from chain.tree_logs import tree_log_reader
 from fairgate.errors import Conflict, NotFound, TicketError
 from metadata.store import ContentStore
-from zk.tree_sync import TREE_EVENTS, tree_from_events
+from zk.tree_sync import tree_from_events
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,9 @@ __all__ = [
     "tier_views",
 ]
 
-#: Events the fan views need: the tree's, the market's and the root's.
-FAN_EVENTS = (*TREE_EVENTS, "Listed", "ListingCancelled", "RootPublished", "CustodyReleased")
+#: Events the fan views read beside the tree's (chain.tree_logs: burns only among transfers).
+MARKET_EVENTS = ("Listed",)
+GATE_EVENTS = ("RootPublished",)
 
 
 def event_client(chain: BridgeChain, event: Event) -> TicketEventClient:
@@ -56,16 +60,34 @@ def event_client(chain: BridgeChain, event: Event) -> TicketEventClient:
 
 
 def read_events(
-    chain: BridgeChain, event: Event, names: Iterable[str] = FAN_EVENTS
+    chain: BridgeChain, event: Event, extra: Iterable[str] = MARKET_EVENTS
 ) -> list[EventRecord]:
-    """The event contract's decoded logs of ``names``, in chain order, up to the safe head."""
+    """The event's tree-changing logs (:func:`chain.tree_logs.tree_log_reader`, the reader the
+    gate and the CLI use) and ``extra`` events, in chain order, up to the safe head."""
     client = event_client(chain, event)
+    reader = tree_log_reader(
+        chain.w3,
+        client.artifact.abi,
+        client.address,
+        start_block=max(0, int(event.deploy_block or 0)),
+        extra_events=tuple(extra),
+        settings=chain.settings,
+    )
+    records, _ = reader.read_all()
+    return records
+
+
+def read_transfers_to(chain: BridgeChain, event: Event, holder: str) -> list[EventRecord]:
+    """The ``Transfer`` logs to ``holder`` only (the ``to`` topic filtered by the node)."""
+    client = event_client(chain, event)
+    topic = b"\x00" * 12 + to_canonical_address(holder)
     reader = EventReader(
         chain.w3,
         client.artifact.abi,
         client.address,
         start_block=max(0, int(event.deploy_block or 0)),
-        event_names=list(names),
+        event_names=["Transfer"],
+        where={"Transfer": [None, topic]},
         settings=chain.settings,
     )
     records, _ = reader.read_all()
@@ -227,15 +249,21 @@ def listings(client: TicketEventClient, records: list[EventRecord]) -> list[List
 
 
 def held_tickets(
-    client: TicketEventClient, records: list[EventRecord], holder: str
+    client: TicketEventClient,
+    records: list[EventRecord],
+    transfers_to: list[EventRecord],
+    holder: str,
 ) -> list[HeldTicket]:
-    """The tickets ``holder`` owns now, with their current commitment and listing."""
+    """The tickets ``holder`` owns now, with their current commitment and listing.
+
+    ``records``: the tree's logs (:func:`read_events`); ``transfers_to``: the transfers to the
+    holder (:func:`read_transfers_to`), each checked with ``ownerOf``."""
     me = to_checksum_address(holder)
     tiers = _tiers_of(records)
     received = {
         int(r["args"]["tokenId"])
-        for r in records
-        if r["event"] == "Transfer" and to_checksum_address(r["args"]["to"]) == me
+        for r in transfers_to
+        if to_checksum_address(r["args"]["to"]) == me
     }
     tree = tree_from_events(records)
     out = []

@@ -3,13 +3,14 @@ tree), the secret derived in the page from the wallet's signature, the Groth16 p
 snarkjs in the page's Web Worker with the circuit files the bridge serves by hash, and the QR of
 the rotating window challenge, a new one each window. Each code is checked with the gate's
 Python verifier (the proof, the event's scope, the published root, the window's challenge, the
-holder's nullifier); the gate device's own check of it is the scanner's (tests/gate)."""
+holder's nullifier), and the gate device (gate.service) admits it once and then refuses it."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from chain.ganache import GanacheRunner
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from fairgate.settings import Settings
+from gate.service import GateService
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
 from zk import payload
@@ -56,6 +59,7 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
     dev_accounts: list[LocalAccount],
     artifacts: Artifacts,
     verifier: GateVerifier,
+    tmp_path: Path,
 ) -> None:
     gate_account, erin = dev_accounts[2], dev_accounts[-7]
     event = create_event(bridge, gate=gate_account.address, name="Gate Night")
@@ -96,6 +100,23 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
     expect(dialog.locator(".gate-status")).to_contain_text("A new code comes in", timeout=180_000)
     first = _shown_code(page)
     _admitted(first, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
+    # the gate device itself (gate.service, online, synced from the chain) admits it once
+    gate_device = GateService.open(
+        event=address,
+        chain_id=1337,
+        client=TicketEventClient(w3, address),
+        verifier=verifier,
+        settings=Settings(env="test", home=tmp_path, gate_id="gate-1"),
+        folder=tmp_path / "gate-1",
+    )
+    try:
+        assert gate_device.roots.sync()
+        verdict = gate_device.check(first[0])
+        assert verdict.admitted, verdict.reason
+        again = gate_device.check(first[0])
+        assert not again.admitted and again.code == "nullifier_used"
+    finally:
+        gate_device.close()
     screenshot(page, "fan-gate-code-phone")
     assert_accessible(page)
     # the next window's code replaces it (proved ahead, in the worker)

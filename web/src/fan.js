@@ -456,7 +456,8 @@ async function showAtGate(t) {
     $("h2", dialog).focus();
     await state.gate.start();
   } catch (error) {
-    showError(error);
+    if (state.gate && !dialog.hidden) state.gate.status(plainError(error, state.abi || []), "bad");
+    else showError(error);
   }
 }
 
