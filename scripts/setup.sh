@@ -35,6 +35,12 @@ if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]; then
   echo "$py_hash" > "$py_stamp"
 fi
 
+# 1b. schemathesis in its own venv (.venv-schemathesis: it cannot share brownie's hypothesis pin),
+#     for the OpenAPI property run of tests/api; does nothing when the pinned version is there.
+if ! "$ROOT/scripts/setup_schemathesis.sh" >/dev/null; then
+  die "could not install schemathesis into .venv-schemathesis (scripts/setup_schemathesis.sh)"
+fi
+
 # 2. Node: solc (solcjs), Ganache, OpenZeppelin, circom2, snarkjs, circomlib from package-lock.json.
 command -v node >/dev/null || die "node not found: install Node.js 18+ (with npm)"
 node -e 'process.exit(+process.versions.node.split(".")[0] < 18 ? 1 : 0)' \
