@@ -93,6 +93,7 @@ def event_page(request: Request, session: SessionDep, event_id: int = EventId) -
         cancelled=cancelled,
         chain_error=chain_error,
         now=now,
+        currency=settings.currency,
     )
 
 

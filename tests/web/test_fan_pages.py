@@ -80,7 +80,7 @@ def test_the_event_page_shows_tiers_and_ipfs_metadata(
         page.goto(f"{bridge.url}/event/{event['id']}")
         tier = page.locator("section.tier").first
         expect(tier).to_contain_text("Standing")
-        expect(tier).to_contain_text("0.001 ETH")
+        expect(tier).to_contain_text("0.001 ETH · or 45.00 USD by card")
         expect(tier).to_contain_text("50 of 50")
         expect(tier).to_contain_text("0.0011 ETH (110% of face value)")
         expect(tier).to_contain_text("5% of each resale")

@@ -14,7 +14,7 @@ import { createClient, custom, formatEther, getAddress, parseEther, toHex } from
 import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import * as id from "./fan/identity.js";
 import { plainError } from "./fan/errors.js";
-import { GateCode } from "./fan/gate.js";
+import { GateCode, warmUp } from "./fan/gate.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
@@ -397,6 +397,10 @@ async function refreshMe() {
     json(`/events/${state.eventId}/holders/${state.account}`),
     json(`/events/${state.eventId}/listings`),
   ]);
+  if (holder.tickets.length && !state.event.cancelled && !state.warmed) {
+    state.warmed = true; // fetch the circuit into the prover before the fan asks for a code
+    warmUp().catch(() => (state.warmed = false));
+  }
   const note = $("#me-cancelled");
   if (note) note.hidden = !state.event.cancelled;
   mine.replaceChildren(...(holder.tickets.length ? holder.tickets.map(ticketCard) : [el("li", { class: "hint" }, "No tickets of this event in this wallet.")]));

@@ -4,6 +4,7 @@
 // visit proves without downloading. Warm path: the circuit's witness calculator is compiled once
 // (snarkjs's fullProve compiles the 1.8 MB wasm again for every proof) and the zkey bytes stay in
 // memory; each proof is then circom_runtime's calculateWTNSBin + snarkjs's groth16.prove.
+// A message with `warm: true` only loads the files (the page sends it when it lists tickets).
 import { groth16 } from "snarkjs";
 import { WitnessCalculatorBuilder } from "circom_runtime";
 
@@ -46,9 +47,13 @@ const calculator = (file) =>
   once(calculators, file.sha256, async () => WitnessCalculatorBuilder(await load(file)));
 
 self.onmessage = async (e) => {
-  const { id, input, wasm, zkey } = e.data;
+  const { id, input, wasm, zkey, warm } = e.data;
   try {
     const [wc, z] = await Promise.all([calculator(wasm), load(zkey)]);
+    if (warm) {
+      self.postMessage({ id, warm: true });
+      return;
+    }
     const started = performance.now();
     const witness = await wc.calculateWTNSBin(input, true);
     const { proof, publicSignals } = await groth16.prove(z, witness);

@@ -40,6 +40,17 @@ async function circuitFiles() {
   return circuit;
 }
 
+/** Load the circuit files into the worker ahead of the first "Show at the gate". */
+export async function warmUp() {
+  const files = await circuitFiles();
+  const w = proverWorker();
+  const jobId = nextJob++;
+  return new Promise((resolve, reject) => {
+    jobs.set(jobId, { resolve, reject });
+    w.postMessage({ id: jobId, warm: true, wasm: files.wasm, zkey: files.zkey });
+  });
+}
+
 /** Prove in the worker; resolves {proof, publicSignals, ms}. */
 export async function prove(input) {
   const files = await circuitFiles();
