@@ -105,3 +105,25 @@ def write_y4m(path: Path, image: Image.Image, *, seconds: float = 3.0, fps: int 
         for _ in range(max(1, int(seconds * fps))):
             out.write(b"FRAME\n" + grey + chroma + chroma)
     return path
+
+
+def write_y4m_sequence(
+    path: Path, scenes: list[tuple[Image.Image | None, float]], *, fps: int = 5
+) -> Path:
+    """A fake-camera video of scenes, each ``(image or None for an empty white view, seconds)``,
+    every image centred on white (640x480) as in :func:`write_y4m`. Chromium loops it."""
+    width, height = 640, 480
+    chroma = bytes([128]) * (width // 2 * height // 2)
+    header = f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode()
+    with path.open("wb") as out:
+        out.write(header)
+        for image, seconds in scenes:
+            frame = Image.new("L", (width, height), 255)
+            if image is not None:
+                picture = image.convert("L")
+                picture.thumbnail((width - 40, height - 40))
+                frame.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+            data = b"FRAME\n" + frame.tobytes() + chroma + chroma
+            for _ in range(max(1, round(seconds * fps))):
+                out.write(data)
+    return path

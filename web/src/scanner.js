@@ -102,24 +102,27 @@ function show(verdict) {
   box.dataset.seq = String(state.verdicts.length + 1);
   $("verdict-title").textContent = verdict.title;
   $("verdict-reason").textContent = verdict.admitted ? "Let them in." : verdict.reason;
+  $("verdict-ready").hidden = true;
   beep(verdict.admitted);
   state.verdicts.push(verdict);
   addRecent(verdict);
+  const seq = box.dataset.seq;
   setTimeout(() => {
-    if (box.dataset.seq === String(state.verdicts.length)) {
-      $("verdict-reason").textContent +=
-        " Ready for the next code.";
-    }
+    if (box.dataset.seq === seq) $("verdict-ready").hidden = false;
   }, READY_MS);
 }
 
-function addRecent(verdict) {
+function recentItem(verdict) {
   const li = document.createElement("li");
   li.className = verdict.admitted ? "admitted" : "refused";
   const at = new Date(verdict.at * 1000).toLocaleTimeString();
   li.textContent = `${at}: ${verdict.title}${verdict.admitted ? "" : ` (${verdict.reason})`}`;
+  return li;
+}
+
+function addRecent(verdict) {
   const list = $("recent");
-  list.prepend(li);
+  list.prepend(recentItem(verdict));
   while (list.children.length > 20) list.lastChild.remove();
 }
 
@@ -289,6 +292,8 @@ async function refreshStatus() {
     return li;
   });
   $("conflicts").replaceChildren(...conflicts);
+  // the gate's recent scans, from every staff device paired with it
+  $("recent").replaceChildren(...status.recent.map(recentItem));
   $("conflicts-none").hidden = conflicts.length > 0;
 }
 
