@@ -409,3 +409,44 @@ class RecoveryCode(Base):
     organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChainActivity(Base):
+    """One on-chain happening of an event, for the dashboard's analytics: a primary sale (by
+    card through the bridge, or for ETH), a resale, a revocation, a refund, a cancellation.
+
+    Written by :mod:`api.services.activity` from the contract's logs (idempotent: one row per
+    log); rows above a reorg's fork point are deleted and read again."""
+
+    __tablename__ = "chain_activity"
+    __table_args__ = (
+        UniqueConstraint("event_id", "tx_hash", "log_index"),
+        Index("ix_chain_activity_event_time", "event_id", "block_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # card_sale, eth_sale, resale, revoked, ...
+    tier_index: Mapped[int | None] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    token_id: Mapped[int | None] = mapped_column(BigInteger)  # the first one, for a sale
+    price_wei: Mapped[str] = mapped_column(String(78), default="0")
+    royalty_wei: Mapped[str] = mapped_column(String(78), default="0")
+    seller: Mapped[str | None] = mapped_column(String(42))
+    buyer: Mapped[str | None] = mapped_column(String(42))
+    order_ref: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[datetime] = mapped_column()
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)  # when the bridge read it
+
+
+class ActivityCursor(Base):
+    """Where :mod:`api.services.activity` stopped reading an event's logs (block and hash)."""
+
+    __tablename__ = "activity_cursors"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))

@@ -9,7 +9,14 @@ event answers 404, as the API does.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import re
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -18,21 +25,34 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Cookie, Depends, Form, Header, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.chain import BridgeChain
 from api.deps import ChainDep, ClientDep, SessionDep, SettingsDep
-from api.errors import Unauthorized
+from api.errors import InvalidRequest, Unauthorized
 from api.models import ApiKey, Event, EventState, Organizer, Role, utcnow
 from api.pages import TEMPLATES, render
-from api.services import accounts, audit, auth, refunds, second_factor
+from api.schemas import EventCreate, TierCreate
+from api.services import accounts, activity, analytics, audit, auth, catalog, refunds, second_factor
 from api.services.accounts import COOKIE, SESSION_TTL_S, SignedIn
 from fairgate.errors import Conflict, NotFound, TicketError
 from fairgate.settings import Settings
+from metadata import erc721
+from metadata.errors import MetadataError
+from metadata.store import store_from_settings
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 
 
@@ -361,7 +381,7 @@ def my_event(session: Session, who: SignedIn, event_id: int) -> Event:
 EventIdParam = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
-@router.get("/events/{event_id}", response_class=HTMLResponse)
+@router.get("/events/{event_id:int}", response_class=HTMLResponse)
 def event_page(
     request: Request,
     who: PageUserDep,
@@ -387,7 +407,7 @@ def event_page(
     )
 
 
-@router.post("/events/{event_id}/gate-keys", response_class=HTMLResponse)
+@router.post("/events/{event_id:int}/gate-keys", response_class=HTMLResponse)
 def create_gate_key(
     request: Request,
     who: CsrfDep,
@@ -450,7 +470,7 @@ def wallet_call(signature: str, *args: Any) -> str:
     return "0x" + (function_signature_to_4byte_selector(signature) + encoded).hex()
 
 
-@router.post("/events/{event_id}/cancel", response_model=None)
+@router.post("/events/{event_id:int}/cancel", response_model=None)
 def cancel_event(
     request: Request,
     who: CsrfDep,
@@ -505,7 +525,7 @@ def cancel_event(
     return RedirectResponse(f"/dashboard/events/{event.id}", status_code=303)
 
 
-@router.post("/events/{event_id}/withdraw", response_class=HTMLResponse)
+@router.post("/events/{event_id:int}/withdraw", response_class=HTMLResponse)
 def withdraw(
     request: Request,
     who: CsrfDep,
@@ -544,3 +564,241 @@ def withdraw(
         data=wallet_call("withdrawProceeds(address)", recipient),
         owner=chain.organizer_of(str(event.contract_address)),
     )
+
+
+# ---- live analytics --------------------------------------------------------------------------
+
+STREAM_POLL_S = 0.25  # how often an open dashboard looks for new logs, orders and check-ins
+STREAM_PING_S = 15.0
+_follow_locks: dict[int, threading.Lock] = {}
+
+
+def refresh(request: Request, event_id: int) -> tuple[list[int], dict[str, Any] | None]:
+    """Read the event's new on-chain activity (one follower per event per process at a time),
+    then its stats: ``(version, stats)``. Runs in the thread pool."""
+    chain: BridgeChain | None = request.app.state.chain
+    lock = _follow_locks.setdefault(event_id, threading.Lock())
+    with request.app.state.sessions() as session:
+        if chain is not None and lock.acquire(blocking=False):
+            try:
+                activity.follow(session, chain, event_id)
+            except TicketError as exc:  # the node is away: show what is known
+                log.warning("following event %d: %s", event_id, exc)
+                session.rollback()
+            finally:
+                lock.release()
+        event = session.get(Event, event_id)
+        if event is None:
+            return [], None
+        return list(analytics.version(session, event)), analytics.stats(session, event)
+
+
+@router.get("/events/{event_id:int}/stats.json")
+async def stats_json(
+    request: Request, who: SignedInDep, session: SessionDep, event_id: EventIdParam
+) -> JSONResponse:
+    await run_in_threadpool(my_event, session, who, event_id)
+    _, data = await run_in_threadpool(refresh, request, event_id)
+    return JSONResponse(data)
+
+
+@router.get("/events/{event_id:int}/stream")
+async def stream(
+    request: Request, who: SignedInDep, session: SessionDep, event_id: EventIdParam
+) -> StreamingResponse:
+    """Server-sent events: ``stats`` with the whole numbers each time they change (a sale, a
+    resale, a check-in, a paid order), a comment line as keep-alive otherwise."""
+    await run_in_threadpool(my_event, session, who, event_id)
+
+    async def events() -> AsyncIterator[str]:
+        sent: list[int] | None = None
+        quiet = 0.0
+        while not await request.is_disconnected():
+            current, data = await run_in_threadpool(refresh, request, event_id)
+            if data is not None and current != sent:
+                sent = current
+                quiet = 0.0
+                yield f"event: stats\ndata: {json.dumps(data)}\n\n"
+            elif quiet >= STREAM_PING_S:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(STREAM_POLL_S)
+            quiet += STREAM_POLL_S
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+CsvTable = Annotated[str, PathParam(pattern=r"^(sales|resales|checkins|tiers)$")]
+
+
+@router.get("/events/{event_id:int}/export/{table}.csv")
+def export_csv(
+    who: SignedInDep, session: SessionDep, event_id: EventIdParam, table: CsvTable
+) -> Response:
+    event = my_event(session, who, event_id)
+    body = analytics.csv_tables(session, event)[table]
+    name = f"{event.symbol.lower()}-{table}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# ---- create an event -------------------------------------------------------------------------
+
+TIER_SLOTS = 3  # tier fieldsets on the form (no script needed); blank ones are ignored
+MAX_FORM_IMAGE = 5 * 1024 * 1024
+
+
+def _new_event_page(
+    request: Request, who: SignedIn, *, values: dict[str, str], error: str | None, status: int
+) -> HTMLResponse:
+    return render(
+        request,
+        "dashboard/event_new.html",
+        status_code=status,
+        nav="new",
+        who=who,
+        values=values,
+        error=error,
+        slots=range(TIER_SLOTS),
+    )
+
+
+@router.get("/events/new", response_class=HTMLResponse)
+def new_event_page(request: Request, who: PageUserDep) -> HTMLResponse:
+    return _new_event_page(request, who, values={}, error=None, status=200)
+
+
+def _utc(value: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field}: enter a date and time") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _symbol(name: str) -> str:
+    letters = re.sub(r"[^A-Za-z0-9]", "", name).upper()
+    return (letters or "EVENT")[:11]
+
+
+def event_request(form: dict[str, str], address: str) -> tuple[EventCreate, list[str]]:
+    """The bridge's :class:`EventCreate` from the form's fields (times in UTC), and tier names.
+
+    Prices: the card price in the card currency (e.g. 45.00), the face value in ETH, the cap
+    and royalty in percent. Resale opens now and closes an hour before doors unless given."""
+    starts = _utc(form.get("starts_at", ""), "starts")
+    ends = _utc(form.get("ends_at", ""), "ends")
+    now = int(datetime.now(UTC).timestamp())
+    opens = (
+        int(_utc(form["resale_opens_at"], "resale opens").timestamp())
+        if form.get("resale_opens_at")
+        else now
+    )
+    closes = (
+        int(_utc(form["resale_closes_at"], "resale closes").timestamp())
+        if form.get("resale_closes_at")
+        else int(starts.timestamp()) - 3600
+    )
+    tiers = []
+    names = []
+    for i in range(TIER_SLOTS):
+        name = form.get(f"tier_name_{i}", "").strip()
+        if not name:
+            continue
+        try:
+            tiers.append(
+                TierCreate(
+                    name=name,
+                    price_cents=round(Decimal(form.get(f"tier_price_{i}") or "0") * 100),
+                    face_value_wei=int(Decimal(form.get(f"tier_face_eth_{i}") or "0") * 10**18),
+                    supply=int(form.get(f"tier_supply_{i}") or "0"),
+                    resale_cap_bps=round(Decimal(form.get(f"tier_cap_pct_{i}") or "110") * 100),
+                    royalty_bps=round(Decimal(form.get(f"tier_royalty_pct_{i}") or "5") * 100),
+                    resale_opens_at=opens,
+                    resale_closes_at=closes,
+                )
+            )
+        except (ArithmeticError, ValueError) as exc:
+            raise InvalidRequest(f"tier {i + 1} ({name}): {_first_error(exc)}") from exc
+        names.append(name)
+    if not tiers:
+        raise InvalidRequest("add at least one tier (a name, a price and a supply)")
+    try:
+        body = EventCreate(
+            name=form.get("name", "").strip(),
+            symbol=form.get("symbol", "").strip() or _symbol(form.get("name", "")),
+            venue=form.get("venue", "").strip(),
+            starts_at=starts,
+            ends_at=ends,
+            tiers=tiers,
+            organizer_address=address,
+            gate_address=address,
+        )
+    except ValueError as exc:
+        raise InvalidRequest(_first_error(exc)) from exc
+    return body, names
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+    return str(exc) or "not a number"
+
+
+@router.post("/events/new", response_class=HTMLResponse, response_model=None)
+async def create_event(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> Response:
+    """Pin the event's metadata (the image, event.json, one JSON per tier) to IPFS, then deploy
+    it through the bridge with the signed-in wallet as its on-chain organizer."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    upload = form.get("image")
+    try:
+        body, names = event_request(values, who.address)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidRequest("choose an image for the event (PNG, JPEG, GIF or WebP)")
+        image = await upload.read(MAX_FORM_IMAGE + 1)
+        if len(image) > MAX_FORM_IMAGE:
+            raise InvalidRequest("the image is larger than 5 MB")
+        bundle = erc721.build_event_bundle(
+            erc721.Event(
+                name=body.name,
+                description=values.get("description", "").strip() or body.name,
+                venue=body.venue,
+                start_time=body.starts_at,
+                image=image,
+            ),
+            [erc721.Tier(tier_id=i, name=n) for i, n in enumerate(names)],
+        )
+    except (InvalidRequest, MetadataError) as exc:
+        return _new_event_page(request, who, values=values, error=exc.message, status=422)
+    cid = await run_in_threadpool(store_from_settings(settings).put_directory, bundle.files)
+    body = body.model_copy(update={"base_uri": bundle.base_uri})
+    event = await run_in_threadpool(catalog.create_event, session, chain, who.organizer_id, body)
+    out = catalog.event_out(event, settings.currency)
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="event_create",
+        target=f"event {event.id}",
+        after={**out.model_dump(mode="json"), "metadata_cid": str(cid)},
+    )
+    await run_in_threadpool(session.commit)
+    return RedirectResponse(f"/dashboard/events/{event.id}", status_code=303)

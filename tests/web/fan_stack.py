@@ -69,8 +69,11 @@ class Bridge:
 
 
 @contextmanager
-def running_bridge(ganache: GanacheRunner, w3: Web3, home: Path) -> Iterator[Bridge]:
-    """The platform deployed on ``ganache`` and a bridge serving it over HTTP."""
+def running_bridge(
+    ganache: GanacheRunner, w3: Web3, home: Path, **overrides: Any
+) -> Iterator[Bridge]:
+    """The platform deployed on ``ganache`` and a bridge serving it over HTTP (``overrides``:
+    more settings, e.g. ``gate_device_url`` for the dashboard's pairing links)."""
     deploy_settings = Settings(home=home / "deploy", rpc_url=ganache.url)
     sender = TransactionSender(w3, dev_signer(0), settings=deploy_settings)
     factory = deploy_platform(sender, deploy_settings).factory
@@ -83,6 +86,7 @@ def running_bridge(ganache: GanacheRunner, w3: Web3, home: Path) -> Iterator[Bri
         admin_api_key=SecretStr(ADMIN_KEY),
         public_url=f"http://127.0.0.1:{port}",
         receipt_timeout_s=60,
+        **overrides,
     )
     engine = make_engine(settings)
     upgrade(engine)
