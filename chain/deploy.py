@@ -1,4 +1,4 @@
-"""Deploy the platform (TicketEvent implementation + TicketFactory) and remember where it is.
+"""Deploy the platform (TicketGate, TicketEvent implementation, TicketFactory) and remember where.
 
 A deployment is recorded per chain id in ``<home>/deployments/<chain_id>.json`` so the bridge,
 the command line and the demo find the factory without configuration. A record whose factory has
@@ -35,6 +35,7 @@ class Deployment:
     factory: str
     implementation: str
     block_number: int
+    gate: str
 
     def factory_client(
         self, w3: Web3, sender: TransactionSender | None = None
@@ -60,13 +61,16 @@ def deploy_contract(
 
 
 def deploy_platform(sender: TransactionSender, settings: Settings | None = None) -> Deployment:
-    """Deploy a fresh implementation and factory, and record them for this chain."""
+    """Deploy a fresh gate, implementation and factory, and record them for this chain."""
     settings = settings or get_settings()
-    implementation, _, _ = deploy_contract(sender, load_artifact("TicketEvent", settings=settings))
+    gate, _, _ = deploy_contract(sender, load_artifact("TicketGate", settings=settings))
+    implementation, _, _ = deploy_contract(
+        sender, load_artifact("TicketEvent", settings=settings), gate
+    )
     factory, _, block = deploy_contract(
         sender, load_artifact("TicketFactory", settings=settings), implementation
     )
-    deployment = Deployment(sender.chain_id, factory, implementation, block)
+    deployment = Deployment(sender.chain_id, factory, implementation, block, gate)
     _record_path(settings, sender.chain_id).parent.mkdir(parents=True, exist_ok=True)
     _record_path(settings, sender.chain_id).write_text(json.dumps(asdict(deployment), indent=2))
     return deployment

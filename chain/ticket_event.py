@@ -29,6 +29,7 @@ from chain.types import (
     TransferPolicy,
     commitment_bytes,
 )
+from zk.identity import gate_scope
 
 __all__ = ["IssuedRun", "TicketEventClient"]
 
@@ -133,23 +134,18 @@ class TicketEventClient(ContractClient):
         return int(self.call("rolesOf", to_checksum_address(account)))
 
     def gate_scope(self) -> int:
-        return int(self.call("gateScope"))
+        """The event's gate scope, as the TicketGate computes it (keccak of chain id, address)."""
+        return gate_scope(int(self.w3.eth.chain_id), self.address)
 
-    def current_root(self) -> int:
-        return int.from_bytes(self.call("currentRoot"), "big")
+    def ticket_gate(self) -> ChecksumAddress:
+        """The platform's TicketGate (see :class:`chain.ticket_gate.TicketGateClient`)."""
+        return to_checksum_address(self.call("ticketGate"))
 
-    def root_status(self, root: int) -> tuple[int, int]:
-        published, replaced = self.call("rootStatus", root.to_bytes(32, "big"))
-        return int(published), int(replaced)
+    def is_gate_operator(self, account: str) -> bool:
+        return bool(self.call("isGateOperator", to_checksum_address(account)))
 
-    def is_accepted_root(self, root: int) -> bool:
-        return bool(self.call("isAcceptedRoot", root.to_bytes(32, "big")))
-
-    def nullifier_used(self, nullifier: int) -> bool:
-        return bool(self.call("nullifierUsed", nullifier.to_bytes(32, "big")))
-
-    def verifier(self) -> ChecksumAddress:
-        return to_checksum_address(self.call("verifier"))
+    def root_grace_period(self) -> int:
+        return int(self.call("rootGracePeriod"))
 
     # ------------------------------------------------------------------ organizer
 
@@ -164,9 +160,6 @@ class TicketEventClient(ContractClient):
 
     def set_base_uri(self, base_uri: str) -> TxResult:
         return self.transact("setBaseURI", base_uri)
-
-    def set_verifier(self, verifier: str) -> TxResult:
-        return self.transact("setVerifier", to_checksum_address(verifier))
 
     def cancel(self) -> TxResult:
         return self.transact("cancel")
@@ -291,35 +284,3 @@ class TicketEventClient(ContractClient):
 
     def claim_refund(self, token_ids: Sequence[int]) -> TxResult:
         return self.transact("claimRefund", list(token_ids))
-
-    # ------------------------------------------------------------------ gate
-
-    def publish_root(self, root: int) -> TxResult:
-        return self.transact("publishRoot", root.to_bytes(32, "big"))
-
-    def retire_root(self, root: int) -> TxResult:
-        """End a replaced root's grace period (holders changed after it was published)."""
-        return self.transact("retireRoot", root.to_bytes(32, "big"))
-
-    def anchor_check_ins(self, nullifiers: Sequence[int]) -> TxResult:
-        return self.transact("anchorCheckIns", [n.to_bytes(32, "big") for n in nullifiers])
-
-    def check_in(
-        self,
-        a: Sequence[int],
-        b: Sequence[Sequence[int]],
-        c: Sequence[int],
-        root: int,
-        nullifier: int,
-        challenge: int,
-    ) -> TxResult:
-        """Verify a gate proof on-chain and spend its nullifier (needs a verifier set)."""
-        return self.transact(
-            "checkIn",
-            list(a),
-            [list(row) for row in b],
-            list(c),
-            root.to_bytes(32, "big"),
-            nullifier.to_bytes(32, "big"),
-            challenge,
-        )

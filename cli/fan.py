@@ -15,6 +15,7 @@ from eth_utils.address import to_checksum_address
 
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from cli import bridge_client
 from cli.catalog import (
     NoFunds,
@@ -402,7 +403,7 @@ def prove(
     with spinner("Rebuilding the gate tree from chain events"):
         tree = read_tree_history(session, client).tree()
     root = tree.root
-    if not client.is_accepted_root(root):
+    if not TicketGateClient.for_event(client).is_accepted_root(root):
         raise ProofError(
             "the gate tree with your ticket is not published yet: "
             "ask the organizer to run `fairgate organizer publish-root`"

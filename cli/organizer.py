@@ -23,6 +23,7 @@ from chain.deploy import Deployment, deploy_platform, load_deployment
 from chain.devchain import latest_timestamp
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from chain.types import EventParams, MintRun, Tier
 from cli.event_file import EventFile, EventFileError, load_event_file
 from cli.ledger import History, read_history, read_tree_history
@@ -309,19 +310,20 @@ def publish_root(
         tree = history.tree()
     root = tree.root
     holders = sum(1 for leaf in tree.leaves() if leaf)
-    if root == client.current_root():
+    gate = TicketGateClient.for_event(client)
+    if root == gate.current_root():
         console.print(f"root {root:#066x} ({holders} tickets) is already published")
         return
-    previous = client.current_root()
+    previous = gate.current_root()
     with spinner("Publishing the root"):
-        result = client.publish_root(root)
+        result = gate.publish_root(root)
     console.print(
         f"[green]published[/] root {root:#066x} ({holders} tickets, up to block "
         f"{history.last_block}) in tx {result.tx_hash}"
     )
     if previous and history.holders_changed_since_root(previous):
         # a seller's old secret is still a leaf of the previous root: no grace period for it
-        retired = client.retire_root(previous)
+        retired = gate.retire_root(previous)
         console.print(
             f"retired the previous root {previous:#066x} (holders changed since it was "
             f"published) in tx {retired.tx_hash}"

@@ -13,7 +13,6 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 import {ITicketEvent} from "./interfaces/ITicketEvent.sol";
 import {IERC5192} from "./interfaces/IERC5192.sol";
-import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {ResaleMath} from "./libraries/ResaleMath.sol";
 
 /// @title TicketEvent: one event's tickets, deployed as a minimal-proxy clone by TicketFactory
@@ -68,12 +67,6 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @dev In `_mintRun`'s `bits` only, never in a record: the event's policy locks tickets.
     uint256 private constant MINT_LOCKED = 1 << 255;
 
-    struct RootInfo {
-        uint64 publishedAt;
-        uint64 replacedAt;
-        bool retired;
-    }
-
     // slot: organizer and schedule
     address private _organizer;
     uint40 private _startsAt;
@@ -87,7 +80,6 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint16 private _tierCount;
     bool private _initialized;
     bool private _entered;
-    address private _verifier;
 
     string private _name;
     string private _symbol;
@@ -111,16 +103,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @dev Bit (ref & 255) of word (ref >> 8) is set once order `ref` is minted. Sequential order
     /// references (the bridge's order ids) share words: ~5,000 gas per order instead of 22,100.
     mapping(uint256 word => uint256) private _fulfilledOrders;
-    mapping(bytes32 root => RootInfo) private _roots;
-    bytes32 private _currentRoot;
-    mapping(bytes32 nullifier => bool) private _usedNullifiers;
     uint256 private _escrow;
     uint256 private _pendingTotal;
     mapping(address account => uint256) private _pending;
 
+    /// @dev The platform's TicketGate: in the implementation's code, so every clone shares it.
+    address private immutable _ticketGate;
+
     /// @dev The implementation itself can never be initialized; only its clones are.
-    constructor() EIP712("Fairgate Ticket", "1") {
+    /// @param ticketGate_ The gate contract of the platform (roots, anchoring, on-chain check-in).
+    constructor(address ticketGate_) EIP712("Fairgate Ticket", "1") {
         _initialized = true;
+        _ticketGate = ticketGate_;
     }
 
     // ================================================================ set-up and organizer
@@ -186,13 +180,6 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         _onlyOrganizer();
         _baseURI = baseURI;
         emit BatchMetadataUpdate(0, type(uint256).max);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function setVerifier(address newVerifier) external {
-        _onlyOrganizer();
-        _verifier = newVerifier;
-        emit VerifierSet(newVerifier);
     }
 
     /// @inheritdoc ITicketEvent
@@ -437,73 +424,6 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         _exit();
     }
 
-    // ================================================================ gate
-
-    /// @inheritdoc ITicketEvent
-    function publishRoot(bytes32 root) external {
-        _onlyRole(ROLE_GATE);
-        if (root == bytes32(0) || uint256(root) >= FIELD) revert InvalidParameter("root");
-        bytes32 previous = _currentRoot;
-        if (root == previous) return;
-        uint64 now_ = uint64(block.timestamp);
-        _roots[root] = RootInfo(now_, 0, false);
-        if (previous != bytes32(0)) _roots[previous].replacedAt = now_;
-        _currentRoot = root;
-        emit RootPublished(root, previous);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function retireRoot(bytes32 root) external {
-        _onlyRole(ROLE_GATE);
-        RootInfo storage info = _roots[root];
-        if (info.publishedAt == 0 || root == _currentRoot) revert UnknownRoot(root);
-        if (info.retired) return;
-        info.retired = true;
-        emit RootRetired(root);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function anchorCheckIns(bytes32[] calldata nullifiers) external {
-        _onlyRole(ROLE_GATE);
-        for (uint256 i; i < nullifiers.length; ++i) {
-            _usedNullifiers[nullifiers[i]] = true;
-        }
-        emit CheckInsAnchored(nullifiers);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function verifyCheckIn(
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        bytes32 root,
-        bytes32 nullifier,
-        uint256 challenge
-    ) public view returns (bool) {
-        address v = _verifier;
-        if (v == address(0)) revert NoVerifier();
-        if (!isAcceptedRoot(root) || _usedNullifiers[nullifier]) return false;
-        uint256[4] memory signals = [uint256(nullifier), uint256(root), gateScope(), challenge];
-        return IGroth16Verifier(v).verifyProof(a, b, c, signals);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function checkIn(
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        bytes32 root,
-        bytes32 nullifier,
-        uint256 challenge
-    ) external {
-        _onlyRole(ROLE_GATE);
-        if (!isAcceptedRoot(root)) revert UnknownRoot(root);
-        if (_usedNullifiers[nullifier]) revert NullifierUsed(nullifier);
-        if (!verifyCheckIn(a, b, c, root, nullifier, challenge)) revert InvalidProof();
-        _usedNullifiers[nullifier] = true;
-        emit CheckedIn(nullifier, root, challenge);
-    }
-
     // ================================================================ ERC-721
 
     /// @inheritdoc IERC721
@@ -719,36 +639,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     }
 
     /// @inheritdoc ITicketEvent
-    function gateScope() public view returns (uint256) {
-        return uint256(keccak256(abi.encodePacked(block.chainid, address(this)))) >> 8;
+    function ticketGate() external view returns (address) {
+        return _ticketGate;
     }
 
     /// @inheritdoc ITicketEvent
-    function currentRoot() external view returns (bytes32) {
-        return _currentRoot;
+    function isGateOperator(address account) external view returns (bool) {
+        return account == _organizer || _roles[account] & ROLE_GATE != 0;
     }
 
     /// @inheritdoc ITicketEvent
-    function rootStatus(bytes32 root) external view returns (uint64, uint64) {
-        RootInfo memory info = _roots[root];
-        return (info.publishedAt, info.replacedAt);
-    }
-
-    /// @inheritdoc ITicketEvent
-    function isAcceptedRoot(bytes32 root) public view returns (bool) {
-        RootInfo memory info = _roots[root];
-        if (info.publishedAt == 0 || info.retired) return false;
-        return info.replacedAt == 0 || block.timestamp <= uint256(info.replacedAt) + _rootGrace;
-    }
-
-    /// @inheritdoc ITicketEvent
-    function nullifierUsed(bytes32 nullifier) external view returns (bool) {
-        return _usedNullifiers[nullifier];
-    }
-
-    /// @inheritdoc ITicketEvent
-    function verifier() external view returns (address) {
-        return _verifier;
+    function rootGracePeriod() external view returns (uint256) {
+        return _rootGrace;
     }
 
     /// @inheritdoc ITicketEvent

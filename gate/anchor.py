@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from gate.store import NullifierStore, norm_event
 
 __all__ = ["AnchorReport", "Anchorer"]
@@ -39,11 +39,11 @@ class Anchorer:
     """Anchors one event's used nullifiers from one gate device's store."""
 
     def __init__(
-        self, store: NullifierStore, client: TicketEventClient, event: str, *, batch_size: int
+        self, store: NullifierStore, client: TicketGateClient, event: str, *, batch_size: int
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        if norm_event(client.address) != norm_event(event):
+        if norm_event(client.event_address) != norm_event(event):
             raise ValueError("the client is for another event")
         self.store = store
         self.client = client

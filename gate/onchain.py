@@ -6,7 +6,7 @@ alone, too slow and costly for a door, fine for disputes, audits or a small VIP 
 * :func:`verifier_artifact` compiles the verifier that ``snarkjs zkey export solidityverifier``
   made for the installed ceremony (:func:`zk.setup.solidity_verifier_path`), copied alone into
   ``build/gate/verifier`` so ``chain.compiler`` compiles just that file (cached by content hash);
-* :func:`deploy_verifier` deploys it; ``TicketEventClient.set_verifier`` (organizer) plugs it in;
+* :func:`deploy_verifier` deploys it; ``TicketGateClient.set_verifier`` (organizer) plugs it in;
 * :func:`check_in_onchain` sends ``checkIn`` (gate or organizer), :func:`verify_onchain` asks the
   ``verifyCheckIn`` view without spending the nullifier.
 """
@@ -21,7 +21,7 @@ from chain.client import TxResult
 from chain.compiler import Artifact, compile_contracts
 from chain.deploy import deploy_contract
 from chain.sender import TransactionSender
-from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings, get_settings
 from zk.proof import GateProof
@@ -61,7 +61,7 @@ def _args(proof: GateProof) -> tuple[list[int], list[list[int]], list[int]]:
     return a, b, c
 
 
-def check_in_onchain(client: TicketEventClient, proof: GateProof) -> TxResult:
+def check_in_onchain(client: TicketGateClient, proof: GateProof) -> TxResult:
     """``checkIn``: verify on-chain and spend the nullifier (reverts decoded: NullifierUsed,
     UnknownRoot, InvalidProof, NoVerifier)."""
     a, b, c = _args(proof)
@@ -69,18 +69,8 @@ def check_in_onchain(client: TicketEventClient, proof: GateProof) -> TxResult:
     return client.check_in(a, b, c, pub.root, pub.nullifier, pub.challenge)
 
 
-def verify_onchain(client: TicketEventClient, proof: GateProof) -> bool:
+def verify_onchain(client: TicketGateClient, proof: GateProof) -> bool:
     """``verifyCheckIn`` (a view): would ``checkIn`` accept this proof now?"""
     a, b, c = _args(proof)
     pub = proof.public
-    return bool(
-        client.call(
-            "verifyCheckIn",
-            a,
-            b,
-            c,
-            pub.root.to_bytes(32, "big"),
-            pub.nullifier.to_bytes(32, "big"),
-            pub.challenge,
-        )
-    )
+    return client.verify_check_in(a, b, c, pub.root, pub.nullifier, pub.challenge)

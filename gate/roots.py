@@ -1,17 +1,19 @@
 """The roots a gate accepts for one event: synced from the chain, cached on disk for offline use.
 
 A proof shows membership in *some* Merkle tree; only the root check makes it membership in the
-event's tree. The contract keeps the truth (``rootStatus(root) -> (publishedAt, replacedAt)``,
-``isAcceptedRoot``); this module mirrors it so a gate can decide without the network:
+event's tree. The platform's TicketGate contract keeps the truth (``rootStatus(event, root) ->
+(publishedAt, replacedAt)``, ``isAcceptedRoot``); this module mirrors it so a gate can decide
+without the network:
 
-* **Sync** (online): new ``RootPublished`` events are read from a persisted cursor
-  (:class:`chain.events.EventReader`, reorg-aware), then ``rootStatus`` is asked for every root
-  that may still be acceptable. The chain's answer wins over the events (a root published again
-  after being replaced is current again; a root whose publication was reorged away reads
-  ``publishedAt == 0`` and is dropped).
+* **Sync** (online): new ``RootPublished`` events of the event (emitted by the TicketGate, the
+  event's address their first topic) are read from a persisted cursor together with the ticket
+  contract's events (:class:`chain.events.EventReader` over both addresses, reorg-aware), then
+  ``rootStatus`` is asked for every root that may still be acceptable. The chain's answer wins
+  over the events (a root published again after being replaced is current again; a root whose
+  publication was reorged away reads ``publishedAt == 0`` and is dropped).
 * **Grace**: a replaced root stays acceptable ``grace_s`` seconds counted from ``replacedAt``,
-  in the chain's block time. The contract's ``rootGracePeriod`` has no getter, so the gate uses
-  its setting (``root_grace_s``) and, at each sync, also asks ``isAcceptedRoot`` for every
+  in the chain's block time. The gate uses its setting (``root_grace_s``) and, at each sync, also
+  asks ``isAcceptedRoot`` for every
   replaced root inside that window: a root the chain already refuses is refused here too, so a
   gate configured with a longer grace than the event's can never accept more than the event.
 * **No grace across a change of hands**: grace exists so a proof made against the previous
@@ -48,6 +50,7 @@ from typing import Any
 from chain.events import Cursor, EventReader
 from chain.ticket_event import TicketEventClient
 from chain.tree_logs import BURNS_ONLY
+from chain.ticket_gate import TicketGateClient
 from fairgate.errors import ChainError, ConfigError, ProofError
 from gate.store import hex32, norm_event, parse_hex32
 from zk.identity import gate_scope
@@ -303,13 +306,20 @@ class RootCache:
             raise ChainError(f"node unreachable: {type(exc).__name__}") from None
         if chain_id != old.chain_id:
             raise ConfigError(f"the node is on chain {chain_id}, the gate on {old.chain_id}")
-        scope = client.gate_scope()
+        try:
+            gate = TicketGateClient.for_event(client)
+            scope = gate.gate_scope()
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise ChainError(f"reading the event's gate failed: {type(exc).__name__}") from None
         if scope != old.scope:
             raise ConfigError("the contract's gateScope differs from the computed scope")
+        gate_abi = [e for e in gate.artifact.abi if e.get("name") in GATE_EVENTS]
         reader = EventReader(
             w3,
-            client.artifact.abi,
-            client.address,
+            [*client.artifact.abi, *gate_abi],
+            [client.address, gate.address],
             start_block=self.start_block,
             confirmations=0,
             event_names=["RootPublished", *REMOVAL_EVENTS],
@@ -325,7 +335,11 @@ class RootCache:
         for event in events:
             pos = (int(event["block_number"]), int(event["log_index"]))
             args = event["args"]
-            if event["event"] == "RootPublished":
+            if str(event["address"]).lower() == gate.address.lower():
+                if str(args.get("ticketEvent", "")).lower() != client.address.lower():
+                    continue  # another event's root on the shared gate
+                if event["event"] != "RootPublished":
+                    continue
                 published[int(str(args["root"]), 16)] = pos
                 previous = int(str(args["previous"]), 16)
                 if previous:
@@ -340,14 +354,14 @@ class RootCache:
             r.root: r for r in old.roots.values() if r.root not in candidates
         }
         try:
-            current = client.current_root() or None
+            current = gate.current_root() or None
             for root in candidates:
-                published_at, replaced = client.root_status(root)
+                published_at, replaced = gate.root_status(root)
                 if published_at == 0:
                     continue  # never published (or its publication was reorged away)
                 refused = False
                 if replaced and chain_time <= replaced + old.grace_s:
-                    refused = not client.is_accepted_root(root)
+                    refused = not gate.is_accepted_root(root)
                 known = old.roots.get(root)
                 pos = published.get(root, (0, 0))
                 if pos == (0, 0) and known is not None:

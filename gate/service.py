@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from fairgate.errors import ConfigError
 from fairgate.settings import Settings, get_settings
 from gate.anchor import Anchorer, AnchorReport
@@ -156,7 +157,8 @@ class GateService:
         """After doors: anchor every nullifier this device knows (needs the gate's sender)."""
         if self.client is None:
             raise ConfigError("anchoring needs a chain client")
-        return Anchorer(self.store, self.client, self.event, batch_size=self.anchor_batch).run()
+        gate = TicketGateClient.for_event(self.client)
+        return Anchorer(self.store, gate, self.event, batch_size=self.anchor_batch).run()
 
     def close(self) -> None:
         for stop, thread in self._background:

@@ -43,6 +43,7 @@ from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from chain.types import FIELD_MODULUS, EventParams, MintRun, Tier
 from scripts import gas_table
 from scripts.gas_table import TARGETS
@@ -141,7 +142,7 @@ def measure(w3: Web3, signers: list[Signer]) -> dict[str, dict[str, int]]:
     assert isinstance(fan, TicketEventClient)
     purchased = fan.purchase(1, [_commitment()])
     ours["purchase_single"] = purchased.gas_used
-    ours["publish_root"] = event.publish_root(_commitment()).gas_used
+    ours["publish_root"] = TicketGateClient.for_event(event).publish_root(_commitment()).gas_used
     event.cancel()
     token = TicketEventClient.issued_runs(purchased)[0].token_ids[0]
     ours["refund_claim"] = fan.claim_refund([token]).gas_used

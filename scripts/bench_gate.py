@@ -41,6 +41,7 @@ from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.tree_logs import read_tree_logs
+from chain.ticket_gate import TicketGateClient
 from chain.types import EventParams, MintRun, Tier
 from fairgate.settings import Settings
 from gate.checker import CheckResult
@@ -109,7 +110,8 @@ def run(tickets: int, port: int | None) -> dict[str, Any]:
         gate_client = TicketEventClient(w3, event.address, gate_account)
         records, _ = read_tree_logs(w3, event.artifact.abi, event.address)
         tree = tree_from_events(records)
-        gate_client.publish_root(tree.root)
+        gate_contract = TicketGateClient.for_event(gate_client)
+        gate_contract.publish_root(tree.root)
         scope = gate_scope(int(w3.eth.chain_id), event.address)
 
         out: dict[str, Any] = {"tickets": tickets}
@@ -142,14 +144,14 @@ def run(tickets: int, port: int | None) -> dict[str, Any]:
 
         # on-chain: the exported verifier alone (as a transaction), then the event's checkIn
         verifier_address = deploy_verifier(organizer)
-        TicketEventClient(w3, event.address, organizer).set_verifier(verifier_address)
+        gate_contract.with_sender(organizer).set_verifier(verifier_address)
         proof = prover.prove(secrets[0], tree.proof(0), scope, 1)
         a, b, c, inputs = proof.solidity_args()
         contract = w3.eth.contract(abi=verifier_artifact().abi)
         data = contract.encode_abi("verifyProof", [a, b, c, inputs])
         receipt = fan.send_and_wait({"to": verifier_address, "data": data})
         out["onchain_verify_gas"] = int(receipt["gasUsed"])
-        out["onchain_checkin_gas"] = check_in_onchain(gate_client, proof).gas_used
+        out["onchain_checkin_gas"] = check_in_onchain(gate_contract, proof).gas_used
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     return out
 

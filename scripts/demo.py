@@ -252,7 +252,7 @@ def play(home: Path) -> GasLog:
 
     gas.result(
         "publish the gate root after the first sales",
-        organizer.on(show).publish_root(gate_tree(w3, show, deploy_block).root),
+        organizer.gate_of(show).publish_root(gate_tree(w3, show, deploy_block).root),
     )
 
     # ---------------------------------------------------------------- 4. resale
@@ -290,10 +290,11 @@ def play(home: Path) -> GasLog:
     error = refused(lambda: alice.on(show).list(alice_tokens[1], cap), "ResaleClosed")
     detail(f"a late listing is refused: {error}")
     tree = gate_tree(w3, show, deploy_block)
-    previous_root = show.current_root()
-    gas.result("publish the gate root", organizer.on(show).publish_root(tree.root))
+    previous_root = organizer.gate_of(show).current_root()
+    gas.result("publish the gate root", organizer.gate_of(show).publish_root(tree.root))
     gas.result(
-        "retire the root from before the resale", organizer.on(show).retire_root(previous_root)
+        "retire the root from before the resale",
+        organizer.gate_of(show).retire_root(previous_root),
     )
     detail(
         f"the organizer published the root of {show.next_token_id()} tickets' commitments, "

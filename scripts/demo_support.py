@@ -27,6 +27,7 @@ from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.tree_logs import read_tree_logs
+from chain.ticket_gate import TicketGateClient
 from cli.bridge_client import BridgeClient
 from fairgate.errors import ContractRevert, TicketError
 from zk.identity import TicketSecret, gate_scope, seed_from_account
@@ -101,6 +102,10 @@ class Person:
         client = event.with_sender(self.sender)
         assert isinstance(client, TicketEventClient)
         return client
+
+    def gate_of(self, event: TicketEventClient) -> TicketGateClient:
+        """The event's gate contract, writing as this person."""
+        return TicketGateClient.for_event(event, self.sender)
 
     def new_secrets(self, event: TicketEventClient, count: int) -> list[TicketSecret]:
         """The next ``count`` ticket secrets of this event, derived from the wallet."""

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title Errors of the Fairgate ticket contracts
-/// @notice Every revert of TicketEvent and TicketFactory is one of these. The Python layer decodes
+/// @notice Every revert of TicketEvent, TicketGate and TicketFactory is one of these. The Python layer decodes
 /// each into an exception class of the same name (chain.errors), so keep names stable.
 interface ITicketErrors {
     /// @notice The contract was already initialized (clones are initialized once, by the factory).

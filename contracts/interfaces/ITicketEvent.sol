@@ -7,7 +7,8 @@ import {ITicketErrors} from "./ITicketErrors.sol";
 /// @notice Each ticket carries a holder commitment (a Poseidon hash of a secret on the holder's
 /// device). Commitments live in events only, never in storage: the gate's Merkle tree is rebuilt
 /// from `TicketsIssued`, `Resold`, `CommitmentRotated` and burns (`Transfer` to zero), and the
-/// organizer publishes its root with `publishRoot`.
+/// organizer publishes its root on the platform's TicketGate (`ticketGate()`), which also
+/// anchors check-ins and verifies proofs on-chain.
 ///
 /// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
 /// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
@@ -50,7 +51,8 @@ interface ITicketEvent is ITicketErrors {
     /// tier id (one ERC-721 metadata file per tier, see metadata/erc721.py).
     /// @param organizer The event's admin; receives proceeds and royalties.
     /// @param minter The fiat bridge's account (may be zero).
-    /// @param gate The gate's account for root publication and check-in anchoring (may be zero).
+    /// @param gate The gate's account for root publication and check-in anchoring on the
+    /// TicketGate (may be zero).
     /// @param currency Settlement token; address(0) is ETH, the only one supported now.
     /// @param transferPolicy See TransferPolicy.
     /// @param startsAt Doors (unix seconds).
@@ -135,16 +137,6 @@ interface ITicketEvent is ITicketErrors {
     event TicketRevoked(uint256 indexed tokenId);
     /// @notice The bridge moved a ticket from custody to the fan's own wallet.
     event CustodyReleased(uint256 indexed tokenId, address indexed to);
-    /// @notice A new gate root was published; the previous one enters its grace period.
-    event RootPublished(bytes32 indexed root, bytes32 indexed previous);
-    /// @notice A replaced root lost its grace period (holders changed after it was published).
-    event RootRetired(bytes32 indexed root);
-    /// @notice Nullifiers used at the gates were anchored on-chain after doors.
-    event CheckInsAnchored(bytes32[] nullifiers);
-    /// @notice A holder entered with a proof verified on-chain.
-    event CheckedIn(bytes32 indexed nullifier, bytes32 indexed root, uint256 challenge);
-    /// @notice The on-chain proof verifier changed.
-    event VerifierSet(address indexed verifier);
     /// @notice ERC-4906: metadata of tokens in the range changed.
     event BatchMetadataUpdate(uint256 fromTokenId, uint256 toTokenId);
 
@@ -171,9 +163,6 @@ interface ITicketEvent is ITicketErrors {
 
     /// @notice Change the metadata base (emits ERC-4906 BatchMetadataUpdate). Organizer only.
     function setBaseURI(string calldata baseURI) external;
-
-    /// @notice Set the snarkjs-exported Groth16 verifier for on-chain check-in (zero disables).
-    function setVerifier(address verifier) external;
 
     /// @notice Cancel the event: closes sales and resales and opens ETH refunds. Organizer only,
     /// before the event has ended (its escrow may be paid out after that).
@@ -236,40 +225,6 @@ interface ITicketEvent is ITicketErrors {
     /// The refund follows the ticket: whoever holds it claims it, once.
     function claimRefund(uint256[] calldata tokenIds) external;
 
-    // ---------------------------------------------------------------- gate
-
-    /// @notice Publish the root of the gate tree. Organizer or gate.
-    function publishRoot(bytes32 root) external;
-
-    /// @notice End a replaced root's grace period at once. Organizer or gate. Publishers call it
-    /// when holders changed after the root was published (a resale, a rotation, a burn): for the
-    /// grace period the old root would otherwise still let a seller's old secret enter.
-    function retireRoot(bytes32 root) external;
-
-    /// @notice Record nullifiers used at the gates (already recorded ones are kept). Organizer or gate.
-    function anchorCheckIns(bytes32[] calldata nullifiers) external;
-
-    /// @notice Check a gate proof on-chain without recording it.
-    /// @return True when the root is acceptable, the nullifier unused and the proof valid.
-    function verifyCheckIn(
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        bytes32 root,
-        bytes32 nullifier,
-        uint256 challenge
-    ) external view returns (bool);
-
-    /// @notice Verify a gate proof on-chain and spend its nullifier. Gate or organizer.
-    function checkIn(
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        bytes32 root,
-        bytes32 nullifier,
-        uint256 challenge
-    ) external;
-
     // ---------------------------------------------------------------- views
 
     /// @notice The event's organizer.
@@ -308,19 +263,12 @@ interface ITicketEvent is ITicketErrors {
     function royaltyBalance() external view returns (uint256);
     /// @notice A pull balance left by a failed push payment.
     function pendingOf(address account) external view returns (uint256);
-    /// @notice The gate scope bound into nullifiers: keccak256(chainid, this) >> 8.
-    function gateScope() external view returns (uint256);
-    /// @notice The latest published gate root.
-    function currentRoot() external view returns (bytes32);
-    /// @notice When a root was published and replaced (0 when still current or never published).
-    function rootStatus(bytes32 root) external view returns (uint64 publishedAt, uint64 replacedAt);
-    /// @notice Whether a root is acceptable now (current, or replaced within the grace period and
-    /// not retired).
-    function isAcceptedRoot(bytes32 root) external view returns (bool);
-    /// @notice Whether a nullifier was recorded on-chain.
-    function nullifierUsed(bytes32 nullifier) external view returns (bool);
-    /// @notice The on-chain proof verifier (zero when none).
-    function verifier() external view returns (address);
+    /// @notice The platform's TicketGate, which keeps this event's roots and check-ins.
+    function ticketGate() external view returns (address);
+    /// @notice Whether `account` may act for this event on the TicketGate (organizer or gate role).
+    function isGateOperator(address account) external view returns (bool);
+    /// @notice Seconds a replaced gate root stays acceptable on the TicketGate.
+    function rootGracePeriod() external view returns (uint256);
     /// @notice The EIP-712 digest of a sell order, as the holder signs it.
     function orderDigest(SellOrder calldata order) external view returns (bytes32);
 }

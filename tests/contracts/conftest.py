@@ -26,6 +26,7 @@ from .helpers import (
     MARKET_ONLY,
     POLICY_IDS,
     ZERO_ADDRESS,
+    BoundGate,
     commitments,
     order_ref,
 )
@@ -159,8 +160,14 @@ def dave(fans: list[Any]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def implementation(TicketEvent: Any, deployer: Any) -> Any:
-    return TicketEvent.deploy({"from": deployer})
+def ticket_gate(TicketGate: Any, deployer: Any) -> Any:
+    """The platform's TicketGate (roots, anchoring, on-chain check-in of every event)."""
+    return TicketGate.deploy({"from": deployer})
+
+
+@pytest.fixture(scope="module")
+def implementation(TicketEvent: Any, ticket_gate: Any, deployer: Any) -> Any:
+    return TicketEvent.deploy(ticket_gate, {"from": deployer})
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +252,18 @@ def ticket(create_event: Callable[..., Any], policy: int) -> Any:
 
 
 # ----------------------------------------------------------------------------- minting
+
+
+@pytest.fixture(scope="module")
+def gate_of(ticket_gate: Any) -> Callable[[Any], BoundGate]:
+    """The TicketGate seen from one event: ``gate_of(ticket).publishRoot(root, {"from": g})``."""
+    return lambda event: BoundGate(ticket_gate, event)
+
+
+@pytest.fixture(scope="module")
+def tgate(gate_of: Callable[[Any], BoundGate], ticket: Any) -> BoundGate:
+    """The module's event on the TicketGate."""
+    return gate_of(ticket)
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def _load_errors() -> None:
     if _error_types:
         return
     (project,) = brownie.project.get_loaded_projects()
-    for container in (project.TicketEvent, project.TicketFactory):
+    for container in (project.TicketEvent, project.TicketGate, project.TicketFactory):
         for item in container.abi:
             if item["type"] != "error":
                 continue
@@ -221,3 +221,25 @@ def model_cap(face_value: int, cap_bps: int) -> int:
 def model_split(price: int, royalty_bps: int) -> tuple[int, int]:
     royalty = price * royalty_bps // BPS
     return royalty, price - royalty
+
+
+# ----------------------------------------------------------------------------- TicketGate
+
+
+class BoundGate:
+    """The platform's TicketGate bound to one event: every function gets the event's address as
+    its first argument, so ``bound.publishRoot(root, {"from": gate})`` calls
+    ``ticket_gate.publishRoot(event, root, {"from": gate})``."""
+
+    def __init__(self, gate: Any, event: Any) -> None:
+        self.contract = gate
+        self.event = event
+        self.address = gate.address
+
+    def __getattr__(self, name: str) -> Any:
+        function = getattr(self.contract, name)
+
+        def bound(*args: Any) -> Any:
+            return function(self.event, *args)
+
+        return bound

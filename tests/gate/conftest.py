@@ -35,6 +35,7 @@ from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.tree_logs import read_tree_logs
+from chain.ticket_gate import TicketGateClient
 from chain.types import EventParams, MintRun, Tier
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings
@@ -135,6 +136,10 @@ class EventWorld:
         assert isinstance(client, TicketEventClient)
         return client
 
+    def gate_as(self, role: str) -> TicketGateClient:
+        """The event's TicketGate, writing as ``role``."""
+        return TicketGateClient.for_event(self.client, self.platform.senders[role])
+
     def mint(self, holder: str, count: int) -> list[int]:
         """Mint ``count`` tickets to ``holder`` (a role) with fresh secrets; their token ids."""
         fresh = [TicketSecret.generate() for _ in range(count)]
@@ -166,7 +171,7 @@ class EventWorld:
 
     def publish(self) -> int:
         root = self.tree().root
-        self.as_role("gate").publish_root(root)
+        self.gate_as("gate").publish_root(root)
         return root
 
     def prove(

@@ -27,14 +27,14 @@ def test_anchoring_writes_the_nullifiers_and_a_rerun_anchors_nothing_twice(
         event, [CheckIn(event.lower(), n, "gate-B", 1.0, 1, 2) for n in nullifiers[3:]]
     )
     # another device already anchored one of them (or this one crashed after sending)
-    world.as_role("gate").anchor_check_ins([nullifiers[1]])
+    world.gate_as("gate").anchor_check_ins([nullifiers[1]])
 
     report = gate.anchor()
     assert report.already_on_chain == 1
     assert report.anchored == 4
     assert len(report.transactions) == 2  # batches of two
-    assert all(world.client.nullifier_used(n) for n in nullifiers)
-    logged = world.client.events(names=["CheckInsAnchored"])
+    assert all(world.gate_as("gate").nullifier_used(n) for n in nullifiers)
+    logged = world.gate_as("gate").events(names=["CheckInsAnchored"])
     anchored = [int.from_bytes(n, "big") for e in logged for n in e.args["nullifiers"]]
     assert sorted(anchored) == sorted(nullifiers)  # each exactly once (1 by the other device)
 
@@ -42,4 +42,4 @@ def test_anchoring_writes_the_nullifiers_and_a_rerun_anchors_nothing_twice(
     assert (again.anchored, again.already_on_chain, again.transactions) == (0, 0, [])
     # a new admission after the run is anchored by the next run, alone
     gate.store.check_in(event, 106, root=1, challenge=2)
-    assert Anchorer(gate.store, world.as_role("gate"), event, batch_size=10).run().anchored == 1
+    assert Anchorer(gate.store, world.gate_as("gate"), event, batch_size=10).run().anchored == 1

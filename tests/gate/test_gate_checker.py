@@ -188,7 +188,7 @@ def test_grace_window_and_a_resold_ticket_entering_once(
 
     increase_time(w.platform.w3, 301)  # root_1's grace period is over
     assert gate.roots.sync() and gate.roots.accepted() == {root_2}
-    assert not w.client.is_accepted_root(root_1)
+    assert not w.gate_as("gate").is_accepted_root(root_1)
     stale = gate.check(bob_2_code)
     assert (stale.code, stale.reason) == (
         "root_expired",
@@ -205,7 +205,7 @@ def test_grace_window_and_a_resold_ticket_entering_once(
     assert gate.roots.sync() and not gate.roots.publication_due()
     # root_2 was replaced seconds ago, within the grace the contract still gives it, but a
     # ticket changed hands after it was published: the gate refuses it at once
-    assert w.client.is_accepted_root(root_2)
+    assert w.gate_as("gate").is_accepted_root(root_2)
     assert gate.roots.accepted() == {root_3}
     refused = gate.check(seller_code)
     assert (refused.code, refused.reason) == (

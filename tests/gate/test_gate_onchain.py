@@ -20,18 +20,18 @@ def test_onchain_check_in_with_the_exported_verifier(new_world: type[EventWorld]
     artifact = verifier_artifact()
     assert artifact.name == "Groth16Verifier"
     verifier = deploy_verifier(world.platform.senders["organizer"])
-    world.as_role("organizer").set_verifier(verifier)
-    gate = world.as_role("gate")
+    world.gate_as("organizer").set_verifier(verifier)
+    gate = world.gate_as("gate")
     tree = world.tree()
     proof = payload.decode(world.prove(0, 424242, tree=tree))
 
     # (each pairing costs Ganache seconds: the refusal of a tampered proof by the exported
-    # verifier is zk's test; here the gate path through the event contract is what is checked)
+    # verifier is zk's test; here the path through the TicketGate contract is what is checked)
     result = check_in_onchain(gate, proof)
     checked = result.first("CheckedIn").args
     assert int.from_bytes(checked["nullifier"], "big") == proof.public.nullifier
     assert 200_000 < result.gas_used < 400_000
-    assert world.client.nullifier_used(proof.public.nullifier)
+    assert gate.nullifier_used(proof.public.nullifier)
 
     with pytest.raises(error_class("NullifierUsed")):
         check_in_onchain(gate, proof)  # a replayed proof (or the same ticket again)
