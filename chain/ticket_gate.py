@@ -14,7 +14,7 @@ Reverts come back as the contracts' own errors (``chain.errors``): ``UnknownRoot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -84,6 +84,23 @@ class TicketGateClient(ContractClient):
             for e in super().events(from_block, to_block, names)
             if str(e.args.get("ticketEvent", "")).lower() == mine
         ]
+
+    def event_abi(self, names: Sequence[str] = GATE_EVENTS) -> list[dict[str, Any]]:
+        """The ABI entries of the gate's events among ``names``, to read them with the ticket
+        contract's in one :class:`chain.events.EventReader` over both addresses."""
+        return [
+            dict(e)
+            for e in self.artifact.abi
+            if e.get("type") == "event" and e.get("name") in names
+        ]
+
+    def concerns(self, record: Mapping[str, Any]) -> bool:
+        """False for a decoded log of the gate about another event (the gate is shared); True
+        for this event's gate logs and for any other contract's logs."""
+        if str(record.get("address", "")).lower() != self.address.lower():
+            return True
+        args = record.get("args") or {}
+        return str(args.get("ticketEvent", "")).lower() == self.event_address.lower()
 
     def _call(self, function: str, *args: Any) -> Any:
         return self.call(function, self.event_address, *args)

@@ -10,9 +10,11 @@ and a burn, ``Transfer(from, 0x0, tokenId)`` (a leaf cleared). Every mint also e
 :class:`chain.logs.EventDecoder` (``eth_abi`` from a precomputed plan, not web3's generic decoder).
 
 It is :class:`chain.events.EventReader` (chunks, confirmations, reorg rewinds, cursors) with those
-filters. ``extra_events`` adds other events of the contract read in the same queries (the CLI's
-``RootPublished``). Records come in chain order, ready for :func:`zk.tree_sync.tree_from_events`
-or :class:`zk.tree_sync.TreeSync`.
+filters. ``extra_events`` adds other events of the contract read in the same queries; with
+``gate`` (the event's :class:`chain.ticket_gate.TicketGateClient`) they may also be the gate's
+events about this event (the CLI's ``RootPublished``): the gate is shared by every event, so the
+node is asked only for logs whose first topic is this event. Records come in chain order, ready
+for :func:`zk.tree_sync.tree_from_events` or :class:`zk.tree_sync.TreeSync`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from chain.events import ZERO_TOPIC, Cursor, EventReader, EventRecord, TopicFilter
+from chain.ticket_gate import TicketGateClient
 from fairgate.settings import Settings
 
-__all__ = ["BURNS_ONLY", "TREE_EVENTS", "read_tree_logs", "tree_log_reader"]
+__all__ = ["BURNS_ONLY", "TREE_EVENTS", "address_topic", "read_tree_logs", "tree_log_reader"]
 
 #: The events that write leaves (``Transfer`` only when it burns: see :data:`BURNS_ONLY`).
 TREE_EVENTS = ("TicketsIssued", "Resold", "CommitmentRotated", "Transfer")
@@ -42,20 +46,37 @@ def tree_log_reader(
     confirmations: int | None = None,
     chunk_size: int = 5_000,
     extra_events: Iterable[str] = (),
+    gate: TicketGateClient | None = None,
     settings: Settings | None = None,
 ) -> EventReader:
-    """A reader of one ``TicketEvent``'s tree-changing logs (plus ``extra_events``)."""
+    """A reader of one ``TicketEvent``'s tree-changing logs (plus ``extra_events``, of the event
+    or of its ``gate``)."""
+    extra = list(extra_events)
+    abi = list(abi)
+    addresses = [address]
+    where = dict(BURNS_ONLY)
+    if gate is not None:
+        gate_abi = gate.event_abi(extra)
+        abi += gate_abi
+        addresses.append(gate.address)
+        for entry in gate_abi:  # only this event's logs of the shared gate
+            where[str(entry["name"])] = [address_topic(address)]
     return EventReader(
         w3,
         abi,
-        address,
+        addresses,
         start_block=start_block,
         confirmations=confirmations,
         chunk_size=chunk_size,
-        event_names=[*TREE_EVENTS, *extra_events],
-        where=BURNS_ONLY,
+        event_names=[*TREE_EVENTS, *extra],
+        where=where,
         settings=settings,
     )
+
+
+def address_topic(address: str) -> bytes:
+    """An address as an indexed topic (left-padded to 32 bytes)."""
+    return b"\x00" * 12 + bytes.fromhex(to_checksum_address(address)[2:])
 
 
 def read_tree_logs(
@@ -67,6 +88,7 @@ def read_tree_logs(
     confirmations: int | None = 0,
     until_block: int | None = None,
     extra_events: Iterable[str] = (),
+    gate: TicketGateClient | None = None,
     settings: Settings | None = None,
 ) -> tuple[list[EventRecord], Cursor | None]:
     """Every tree-changing log of ``address`` from ``start_block`` (up to ``until_block``)."""
@@ -77,6 +99,7 @@ def read_tree_logs(
         start_block=start_block,
         confirmations=confirmations,
         extra_events=extra_events,
+        gate=gate,
         settings=settings,
     )
     records, cursor = reader.read_all()

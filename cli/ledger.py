@@ -18,7 +18,8 @@ from eth_utils.address import to_checksum_address
 
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
-from chain.tree_logs import tree_log_reader
+from chain.ticket_gate import GATE_EVENTS, TicketGateClient
+from chain.tree_logs import address_topic, tree_log_reader
 from cli.output import err_console, progress
 from cli.session import Session
 from zk.tree import MerkleTree
@@ -130,12 +131,16 @@ def read_history(
     a progress bar follows the blocks read (a long-lived event spans many ``eth_getLogs`` chunks).
     """
     start = int(session.event_record(event.address).get("block", 0))
+    # roots and check-ins are the platform's TicketGate's logs, this event's only
+    gate = TicketGateClient.for_event(event)
+    gate_abi = gate.event_abi(GATE_EVENTS if names is None else list(names))
     reader = EventReader(
         session.w3,
-        event.artifact.abi,
-        event.address,
+        [*event.artifact.abi, *gate_abi],
+        [event.address, gate.address],
         start_block=start,
         event_names=names,
+        where={str(e["name"]): [address_topic(event.address)] for e in gate_abi},
         settings=session.settings,
     )
     return _read(reader, start)
@@ -151,6 +156,7 @@ def read_tree_history(session: Session, event: TicketEventClient) -> History:
         event.address,
         start_block=start,
         extra_events=("RootPublished",),
+        gate=TicketGateClient.for_event(event),
         settings=session.settings,
     )
     return _read(reader, start)

@@ -49,8 +49,8 @@ from typing import Any
 
 from chain.events import Cursor, EventReader
 from chain.ticket_event import TicketEventClient
-from chain.tree_logs import BURNS_ONLY
 from chain.ticket_gate import TicketGateClient
+from chain.tree_logs import BURNS_ONLY, address_topic
 from fairgate.errors import ChainError, ConfigError, ProofError
 from gate.store import hex32, norm_event, parse_hex32
 from zk.identity import gate_scope
@@ -315,15 +315,16 @@ class RootCache:
             raise ChainError(f"reading the event's gate failed: {type(exc).__name__}") from None
         if scope != old.scope:
             raise ConfigError("the contract's gateScope differs from the computed scope")
-        gate_abi = [e for e in gate.artifact.abi if e.get("name") in GATE_EVENTS]
         reader = EventReader(
             w3,
-            [*client.artifact.abi, *gate_abi],
+            [*client.artifact.abi, *gate.event_abi(["RootPublished"])],
             [client.address, gate.address],
             start_block=self.start_block,
             confirmations=0,
             event_names=["RootPublished", *REMOVAL_EVENTS],
-            where=BURNS_ONLY,  # of the transfers, only burns: not one log per minted ticket
+            # of the transfers, only burns: not one log per minted ticket; of the shared gate's
+            # roots, only this event's
+            where={**BURNS_ONLY, "RootPublished": [address_topic(client.address)]},
         )
         try:
             events, cursor = reader.read_all(old.cursor)
@@ -335,11 +336,9 @@ class RootCache:
         for event in events:
             pos = (int(event["block_number"]), int(event["log_index"]))
             args = event["args"]
-            if str(event["address"]).lower() == gate.address.lower():
-                if str(args.get("ticketEvent", "")).lower() != client.address.lower():
-                    continue  # another event's root on the shared gate
-                if event["event"] != "RootPublished":
-                    continue
+            if not gate.concerns(event):
+                continue  # another event's root on the shared gate
+            if event["event"] == "RootPublished":
                 published[int(str(args["root"]), 16)] = pos
                 previous = int(str(args["previous"]), 16)
                 if previous:

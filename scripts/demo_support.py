@@ -26,8 +26,8 @@ from chain.ganache import dev_accounts
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
-from chain.tree_logs import read_tree_logs
 from chain.ticket_gate import TicketGateClient
+from chain.tree_logs import read_tree_logs
 from cli.bridge_client import BridgeClient
 from fairgate.errors import ContractRevert, TicketError
 from zk.identity import TicketSecret, gate_scope, seed_from_account

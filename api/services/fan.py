@@ -26,6 +26,7 @@ from api.models import Event
 from chain.compiler import load_artifact
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from chain.tree_logs import tree_log_reader
 from fairgate.errors import Conflict, NotFound, TicketError
 from metadata.store import ContentStore
@@ -63,7 +64,8 @@ def read_events(
     chain: BridgeChain, event: Event, extra: Iterable[str] = MARKET_EVENTS
 ) -> list[EventRecord]:
     """The event's tree-changing logs (:func:`chain.tree_logs.tree_log_reader`, the reader the
-    gate and the CLI use) and ``extra`` events, in chain order, up to the safe head."""
+    gate and the CLI use) and ``extra`` events (``RootPublished`` is the platform's TicketGate's,
+    this event's only), in chain order, up to the safe head."""
     client = event_client(chain, event)
     reader = tree_log_reader(
         chain.w3,
@@ -71,6 +73,7 @@ def read_events(
         client.address,
         start_block=max(0, int(event.deploy_block or 0)),
         extra_events=tuple(extra),
+        gate=TicketGateClient.for_event(client),
         settings=chain.settings,
     )
     records, _ = reader.read_all()
@@ -335,7 +338,7 @@ def gate_path(client: TicketEventClient, records: list[EventRecord], token_id: i
     published, when the rebuilt tree does not give the published root, or when the ticket is
     not in it.
     """
-    root = client.current_root()
+    root = TicketGateClient.for_event(client).current_root()
     if root == 0:
         raise GateListNotReady("the organizer has not published the gate list yet")
     published = [r for r in records if r["event"] == "RootPublished" and _root_of(r) == root]

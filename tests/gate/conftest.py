@@ -34,8 +34,8 @@ from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
-from chain.tree_logs import read_tree_logs
 from chain.ticket_gate import TicketGateClient
+from chain.tree_logs import read_tree_logs
 from chain.types import EventParams, MintRun, Tier
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings
