@@ -24,6 +24,7 @@ from chain.ganache import GanacheRunner
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.ticket_gate import TicketGateClient
 from fairgate.settings import Settings
 from gate.service import GateService
 from tests.web.browser import assert_accessible, screenshot
@@ -75,8 +76,8 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
     # before the list is published the page says so in plain words
     early = bridge.get(f"/events/{event['id']}/tickets/{token}/gate-path")
     assert early.status_code == 409 and "not published" in early.json()["error"]["message"]
-    gate = TicketEventClient(
-        w3, address, TransactionSender(w3, dev_signer(2), settings=bridge.settings)
+    gate = TicketGateClient.for_event(
+        buyer, TransactionSender(w3, dev_signer(2), settings=bridge.settings)
     )
     root = tree_from_events(_records(bridge, event["id"])).root
     gate.publish_root(root)
