@@ -12,7 +12,15 @@
   ``TicketsIssued``/``Resold``/``CommitmentRotated``/``Transfer`` log read in the same chunks and
   decoded by web3's generic ``get_event_data`` (the reader before the topic filters). The split
   ``tree_rebuild_50k_read_s`` / ``..._hash_s`` says where the time goes.
-* ``gate_*``: see :func:`bench_gate_store`.
+* ``gate_*``: a gate store filled by hub merges (:meth:`gate.store.NullifierStore.apply_remote`,
+  batches of 500 as ``gate sync`` pulls them, 8 gates, a new challenge every 200 check-ins) up to
+  ``--nullifiers``: ``gate_store_bytes_per_nullifier`` (the database file after a checkpoint),
+  ``gate_wal_max_mb`` (the WAL's largest size seen after any batch), ``gate_merge_us_per_row``
+  (from 100,000 rows to the end) and ``gate_check_p95_ms`` (:meth:`gate.checker.GateChecker.check`
+  of an already-used ticket, the refuse path, 2,000 times at the full store). Baseline
+  (``..._today``): the store as it was at commit ``{BASELINE_STORE_COMMIT}`` (read with
+  ``git show``), same figures, same run; its file is the first format that the new store converts
+  on open (``gate_migrate_s`` times that conversion).
 
 The load average is printed beside the figures: seven other engineers share these two cores.
 """
@@ -48,14 +56,26 @@ from chain.ticket_event import TicketEventClient
 from chain.tree_logs import TREE_EVENTS, read_tree_logs
 from chain.types import EventParams, MintRun, Tier
 from fairgate.settings import Settings
+from gate.challenges import ChallengeBook
+from gate.checker import GateChecker
+from gate.roots import RootCache, RootRecord
+from gate.store import CheckIn, NullifierStore
+from zk import payload
 from zk.field import P
+from zk.identity import gate_scope
+from zk.proof import PROOF_BYTES, GateProof, PublicSignals
+from zk.setup import local_setup
 from zk.tree import CAPACITY, MerkleTree
 from zk.tree_sync import TreeSync, tree_from_events
+from zk.verifier import GateVerifier
 
 log = logging.getLogger("bench_scale")
 ETH = 10**18
 DAY = 86_400
 BATCH = 1_000
+#: The last commit whose gate/store.py is the first (hex text) format: today's store.
+BASELINE_STORE_COMMIT = "bdef2f9"
+EVENT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
 def loadavg() -> list[float]:
@@ -192,9 +212,131 @@ def bench_tree_rebuild(tickets: int, baseline: bool) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------ gate store
+
+
+def _baseline_store(tmp: Path) -> Any:
+    """gate/store.py as of :data:`BASELINE_STORE_COMMIT`, imported from ``git show``."""
+    import importlib.util
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(
+        ["git", "-C", str(root), "show", f"{BASELINE_STORE_COMMIT}:gate/store.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = tmp / "store_today.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("store_today", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["store_today"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _entries(start: int, n: int, cls: Any = CheckIn) -> list[Any]:
+    """Check-ins from 8 gates, a challenge per 200, 3 roots; nullifiers look random."""
+    out = []
+    for i in range(start, start + n):
+        nullifier = (i * 0x9E3779B97F4A7C15F39CC0605CEDC8341082276BF3A27251) % P
+        out.append(
+            cls(EVENT, nullifier, f"gate-{i % 8}", 1.7e9 + i * 0.01, 10 + i // 400_000,
+                P - 1 - i // 200, "hub")
+        )  # fmt: skip
+    return out
+
+
+def _fill(store: Any, cls: Any, n: int, out: dict[str, Any], suffix: str) -> None:
+    wal = Path(str(store.path) + "-wal")
+    wal_max = 0
+    started = mark = time.perf_counter()
+    for start in range(0, n, 500):
+        if start == 100_000:
+            mark = time.perf_counter()
+        store.apply_remote(EVENT, _entries(start, min(500, n - start), cls))
+        if wal.exists():
+            wal_max = max(wal_max, wal.stat().st_size)
+        if start and start % 200_000 == 0:
+            log.warning(
+                "%s: %d rows in %.0f s", suffix or "new", start, time.perf_counter() - started
+            )
+    end = time.perf_counter()
+    rows_after = max(1, n - 100_000)
+    out[f"gate_merge_us_per_row{suffix}"] = round((end - mark) / rows_after * 1e6, 1)
+    out[f"gate_merge_us_per_row_first_100k{suffix}"] = round(
+        (mark - started) / min(n, 100_000) * 1e6, 1
+    )
+    out[f"gate_wal_max_mb{suffix}"] = round(wal_max / 2**20, 1)
+
+
+def _check_p95(store: Any, folder: Path, verifier: GateVerifier) -> float:
+    """p95 ms of the checker's refuse path (a used ticket) at the store's size."""
+    chain_id = 1337
+    folder.mkdir(parents=True, exist_ok=True)
+    roots = RootCache(folder / "roots.json", event=EVENT, chain_id=chain_id, grace_s=600)
+    root = 10
+    roots.snapshot = roots.snapshot.__class__(
+        **{**roots.snapshot.__dict__, "roots": {root: RootRecord(root, 1)}, "current": root}
+    )
+    book = ChallengeBook(folder / "challenges.sqlite3", gate_id=store.gate_id, event=EVENT,
+                         ttl_s=3600)  # fmt: skip
+    challenge = book.current().challenge
+    used = _entries(7, 1)[0].nullifier  # merged from the hub: refused here
+    code = payload.encode(
+        GateProof(bytes(PROOF_BYTES), PublicSignals(used, root, gate_scope(chain_id, EVENT),
+                                                    challenge))
+    )  # fmt: skip
+    checker = GateChecker(gate_id=store.gate_id, event=EVENT, roots=roots, challenges=book,
+                          store=store, verifier=verifier)  # fmt: skip
+    logging.getLogger("gate.checker").setLevel(logging.WARNING)
+    times = []
+    for _ in range(2_000):
+        result = checker.check(code)
+        assert result.code == "nullifier_used", result
+        times.append(result.total_ms)
+    book.close()
+    times.sort()
+    return round(times[int(len(times) * 0.95) - 1], 4)
+
+
+def bench_gate_store(n: int, baseline: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"gate_nullifiers": n}
+    verifier = GateVerifier(local_setup().vkey)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        store = NullifierStore(folder / "new.sqlite3", gate_id="bench", synchronous="NORMAL")
+        _fill(store, CheckIn, n, out, "")
+        out["gate_check_p95_ms"] = _check_p95(store, folder / "new-check", verifier)
+        store.close()  # checkpoints (TRUNCATE) the WAL into the file
+        size = (folder / "new.sqlite3").stat().st_size
+        out["gate_store_bytes_per_nullifier"] = round(size / n, 1)
+        if baseline:
+            today = _baseline_store(folder)
+            old = today.NullifierStore(folder / "old.sqlite3", gate_id="bench")
+            _fill(old, today.CheckIn, n, out, "_today")
+            out["gate_check_p95_ms_today"] = _check_p95(old, folder / "old-check", verifier)
+            old.close()
+            import sqlite3
+
+            db = sqlite3.connect(folder / "old.sqlite3")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+            size = (folder / "old.sqlite3").stat().st_size
+            out["gate_store_bytes_per_nullifier_today"] = round(size / n, 1)
+            with timed(out, "gate_migrate_s"):
+                NullifierStore(folder / "old.sqlite3", gate_id="bench").close()
+            size = (folder / "old.sqlite3").stat().st_size
+            out["gate_store_bytes_per_nullifier_migrated"] = round(size / n, 1)
+    return out
+
+
 SECTIONS: Mapping[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "tree_append": lambda a: bench_tree_append(not a.no_baseline),
     "tree_rebuild": lambda a: bench_tree_rebuild(a.tickets, not a.no_baseline),
+    "gate": lambda a: bench_gate_store(a.nullifiers, not a.no_baseline),
 }
 
 
