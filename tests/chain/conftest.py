@@ -1,8 +1,12 @@
-"""Fixtures of the chain-layer tests: a private chain per module and the Reverter contract.
+"""Fixtures of the chain-layer tests: a private chain, as fresh in each module, and the Reverter.
 
-The sender and event tests stop mining, mine empty blocks and revert snapshots, so each module
-gets a Ganache of its own (``chain_node``/``node_w3``, module scope) instead of the session's
-shared ``ganache``/``w3`` (tests/conftest.py); names differ so nothing shadows those.
+The sender and event tests stop mining, mine empty blocks and revert snapshots, so they do not
+use the session's shared ``ganache``/``w3`` (tests/conftest.py) but a private Ganache
+(``chain_node``/``node_w3``; names differ so nothing shadows those). It is started once per
+session; each module starts from the state the chain had when it was started (``evm_snapshot``
+before the module, ``evm_revert`` after it, mining switched back on, and the process-wide nonce
+counters of its accounts forgotten), which is what a chain of its own per module gave, without a
+Ganache start-up per module.
 """
 
 from __future__ import annotations
@@ -11,19 +15,33 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chain_helpers import FIXTURES, start_node
+from chain_helpers import FIXTURES, rpc, start_node
 from web3 import Web3
 
 from chain.ganache import GanacheRunner
 from chain.keys import Signer, dev_signer
+from chain.sender import NonceManager
 from fairgate.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def chain_node() -> Iterator[GanacheRunner]:
+@pytest.fixture(scope="session")
+def private_node() -> Iterator[GanacheRunner]:
     node = start_node()
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="module")
+def chain_node(private_node: GanacheRunner) -> Iterator[GanacheRunner]:
+    """The private chain, in the state it started in; what the module does is reverted after it."""
+    w3 = Web3(Web3.HTTPProvider(private_node.url, request_kwargs={"timeout": 30}))
+    snapshot = rpc(w3, "evm_snapshot")
+    yield private_node
+    rpc(w3, "miner_start")
+    assert rpc(w3, "evm_revert", snapshot) is True
+    chain = (int(w3.eth.chain_id), "0x" + bytes(w3.eth.get_block(0)["hash"]).hex())
+    for account in private_node.accounts_with_keys():
+        NonceManager.reset(chain, account.address)  # nonces went back with the revert
 
 
 @pytest.fixture(scope="module")
