@@ -92,16 +92,7 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
     assert hashlib.sha256(zkey.content).hexdigest() == files["zkey"]["sha256"]
     assert bridge.get("/zk/files/" + "0" * 64).status_code == 404
 
-    context = wallet_context(browser, [wallet("Erin Wallet", erin.address, ganache)], phone=True)
-    page = context.new_page()
-    page.goto(f"{bridge.url}/me?event={event['id']}")
-    page.locator(".pick-wallet").first.click()
-    page.locator(f"#my-tickets li[data-token='{token}'] .show-gate").click()
-    dialog = page.locator("#gate")
-    expect(dialog.locator(".gate-status")).to_contain_text("A new code comes in", timeout=180_000)
-    first = _shown_code(page)
-    _admitted(first, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
-    # the gate device itself (gate.service, online, synced from the chain) admits it once
+    # the gate device (gate.service, online), its roots synced from the chain
     gate_device = GateService.open(
         event=address,
         chain_id=1337,
@@ -112,20 +103,33 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
     )
     try:
         assert gate_device.roots.sync()
+
+        wallets = [wallet("Erin Wallet", erin.address, ganache)]
+        context = wallet_context(browser, wallets, phone=True)
+        page = context.new_page()
+        page.goto(f"{bridge.url}/me?event={event['id']}")
+        page.locator(".pick-wallet").first.click()
+        page.locator(f"#my-tickets li[data-token='{token}'] .show-gate").click()
+        dialog = page.locator("#gate")
+        status = dialog.locator(".gate-status")
+        expect(status).to_contain_text("A new code comes in", timeout=180_000)
+        first = _shown_code(page)
+        # the gate device admits it once, then refuses it (checked at once: the code's window runs)
         verdict = gate_device.check(first[0])
         assert verdict.admitted, verdict.reason
         again = gate_device.check(first[0])
         assert not again.admitted and again.code == "nullifier_used"
+        _admitted(first, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
+        screenshot(page, "fan-gate-code-phone")
+        assert_accessible(page)
+        # the next window's code replaces it (proved ahead, in the worker)
+        expect(dialog).to_have_attribute("data-window", str(first[1] + 1), timeout=60_000)
+        second = _shown_code(page)
+        assert second[0] != first[0]
+        _admitted(second, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
+        context.close()
     finally:
         gate_device.close()
-    screenshot(page, "fan-gate-code-phone")
-    assert_accessible(page)
-    # the next window's code replaces it (proved ahead, in the worker)
-    expect(dialog).to_have_attribute("data-window", str(first[1] + 1), timeout=60_000)
-    second = _shown_code(page)
-    assert second[0] != first[0]
-    _admitted(second, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
-    context.close()
 
 
 def _shown_code(page: Page) -> tuple[str, int]:

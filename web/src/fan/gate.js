@@ -128,8 +128,9 @@ export class GateCode {
     const t = this.now();
     const window = id.timeWindow(t);
     const left = Math.ceil((window + 1) * id.WINDOW_S - t);
-    if (left <= 8) this.codeFor(window + 1).catch(() => {}); // ahead of the change
-    for (const w of this.codes.keys()) if (w < window) this.codes.delete(w);
+    // the next window's code is proved ahead (12 s: a loaded phone may take several seconds)
+    if (left <= 12) this.codeFor(window + 1).catch(() => {});
+    for (const w of this.codes.keys()) if (w < window - 1) this.codes.delete(w);
     let text;
     try {
       text = await this.codeFor(window);
@@ -137,15 +138,25 @@ export class GateCode {
       this.status(`Your code could not be made: ${error.message}`, "bad");
       return;
     }
-    if (this.stopped || id.timeWindow(this.now()) !== window) return;
-    if (this.shown !== window) {
-      this.shown = window;
-      const canvas = this.dialog.querySelector("canvas");
-      await QRCode.toCanvas(canvas, text, { errorCorrectionLevel: "M", margin: 4, width: 360 });
-      this.dialog.querySelector(".gate-payload").value = text;
-      this.dialog.dataset.window = String(window);
+    if (this.stopped) return;
+    // a code that came late is still shown when nothing newer is: gates accept the previous
+    // window for a few seconds (their clock skew), and a newer one replaces it as soon as made
+    const current = id.timeWindow(this.now());
+    if (current > window + 1 || (this.shown ?? -1) >= window) {
+      if (this.shown === current) this.showStatus(current);
+      return;
     }
+    this.shown = window;
+    const canvas = this.dialog.querySelector("canvas");
+    await QRCode.toCanvas(canvas, text, { errorCorrectionLevel: "M", margin: 4, width: 360 });
+    this.dialog.querySelector(".gate-payload").value = text;
+    this.dialog.dataset.window = String(window);
+    this.showStatus(window);
+  }
+
+  showStatus(window) {
     const from = window * id.WINDOW_S;
+    const left = Math.max(0, Math.ceil(from + id.WINDOW_S - this.now()));
     this.status(`Valid ${fmtTime(from)}–${fmtTime(from + id.WINDOW_S)} UTC. A new code comes in ${left} s.`, "ok");
   }
 
