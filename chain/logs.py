@@ -13,7 +13,7 @@ structs), and, for an indexed value of a dynamic type, the topic's 32 bytes (its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,7 @@ class _Plan:
     data: tuple[Mapping[str, Any], ...]
     data_types: tuple[str, ...]
     order: tuple[str, ...]  # the inputs' names in the ABI's order
+    words_only: bool  # data made of 32-byte words and arrays of them (see _decode_words)
 
     @classmethod
     def of(cls, entry: Mapping[str, Any]) -> _Plan:
@@ -75,6 +76,7 @@ class _Plan:
             data=data,
             data_types=tuple(_abi_type(i) for i in data),
             order=tuple(str(i["name"]) for i in inputs),
+            words_only=all(_abi_type(i) in _WORD_TYPES for i in data),
         )
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
@@ -89,10 +91,46 @@ class _Plan:
                 values[str(param["name"])] = topic
             else:
                 values[str(param["name"])] = _value(param, abi_decode([kind], topic)[0])
-        decoded = abi_decode(list(self.data_types), data) if self.data_types else ()
+        if not self.data_types:
+            decoded: Sequence[Any] = ()
+        elif self.words_only:
+            decoded = _decode_words(self.data_types, data)
+        else:
+            decoded = abi_decode(list(self.data_types), data)
         for param, value in zip(self.data, decoded, strict=True):
             values[str(param["name"])] = _value(param, value)
         return {name: values[name] for name in self.order}
+
+
+_WORD_TYPES = frozenset({"uint256", "bytes32", "uint256[]", "bytes32[]"})
+
+
+def _decode_words(types: Sequence[str], data: bytes) -> list[Any]:
+    """ABI data whose types are all in :data:`_WORD_TYPES`, sliced directly: eth_abi's
+    general decoder spends ~14 us per element of a ``bytes32[]`` (a 1,000-ticket
+    ``TicketsIssued`` took 14 ms); here an element is one slice. Offsets and lengths are checked
+    against the data's size; anything malformed raises DecodingError, as eth_abi would."""
+    out: list[Any] = []
+    size = len(data)
+    if size < 32 * len(types):
+        raise DecodingError("log data shorter than its head")
+    for i, kind in enumerate(types):
+        word = data[32 * i : 32 * i + 32]
+        if kind == "uint256":
+            out.append(int.from_bytes(word, "big"))
+        elif kind == "bytes32":
+            out.append(word)
+        else:
+            offset = int.from_bytes(word, "big")
+            if offset % 32 or offset + 32 > size:
+                raise DecodingError("bad array offset in log data")
+            count = int.from_bytes(data[offset : offset + 32], "big")
+            end = offset + 32 + 32 * count
+            if end > size:
+                raise DecodingError("array runs past the log data")
+            items = [data[j : j + 32] for j in range(offset + 32, end, 32)]
+            out.append(items if kind == "bytes32[]" else [int.from_bytes(x, "big") for x in items])
+    return out
 
 
 def _value(param: Mapping[str, Any], value: Any) -> Any:

@@ -78,6 +78,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 #: Page cache of the store's connection (KiB): the inner pages of a million-row tree fit.
 CACHE_KIB = 32 * 1024
+#: Pages are read through a memory map up to this size (no read() copy for each page).
+MMAP_BYTES = 256 * 1024 * 1024
 #: The WAL is truncated to this after a checkpoint (bytes), and checkpointed every N pages.
 WAL_LIMIT_BYTES = 16 * 1024 * 1024
 WAL_AUTOCHECKPOINT_PAGES = 1_000
@@ -183,9 +185,12 @@ def parse_hex32(text: str) -> int:
 
 def b32(value: int) -> bytes:
     """A 256-bit value as the stored 32-byte big-endian blob."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**256:
+    if type(value) is not int:  # bool and int subclasses are refused
         raise ProofError("expected a 256-bit unsigned value")
-    return value.to_bytes(32, "big")
+    try:
+        return value.to_bytes(32, "big")  # refuses negatives and values of 2**256 or more
+    except OverflowError:
+        raise ProofError("expected a 256-bit unsigned value") from None
 
 
 def norm_event(address: str) -> str:
@@ -285,6 +290,7 @@ class NullifierStore:
             self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self._db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             self._open_schema()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -468,13 +474,25 @@ class NullifierStore:
         )
 
     def _row(self, entry: CheckIn, event_id: int, flags: int) -> tuple[Any, ...]:
+        # roots and challenges repeat from row to row: their ids are cached by value
+        by_int = self._ids.setdefault("by_int", {})
+        root = by_int.get(("r", entry.root))
+        if root is None:
+            root = by_int[("r", entry.root)] = self._intern("root_ids", b32(entry.root))
+        challenge = by_int.get(("c", entry.challenge))
+        if challenge is None:
+            challenge = self._intern("challenge_ids", b32(entry.challenge))
+            by_int[("c", entry.challenge)] = challenge
+        gate = self._ids.get("gate_ids", {}).get(entry.gate_id)
+        if gate is None:
+            gate = self._intern("gate_ids", entry.gate_id)
         return (
             event_id,
             b32(entry.nullifier),
-            self._intern("gate_ids", entry.gate_id),
+            gate,
             float(entry.checked_at),
-            self._intern("root_ids", b32(entry.root)),
-            self._intern("challenge_ids", b32(entry.challenge)),
+            root,
+            challenge,
             flags,
         )
 
