@@ -222,10 +222,11 @@ def test_grace_window_and_a_resold_ticket_entering_once(
     assert gate.check(w.prove(bob_2, challenge)).admitted  # holders refresh against root_3
 
 
-def test_check_overhead_beyond_the_pairing_is_small(world: EventWorld, open_gate: OpenGate) -> None:
+def test_check_reports_its_timings(world: EventWorld, open_gate: OpenGate) -> None:
+    # how small the overhead is, is measured by scripts/bench_gate.py (no clock in a test)
     gate = open_gate(world, "gate-A")
     code = world.prove(0, gate.challenges.current().challenge)
-    gate.check("warm-up")
     result = gate.check(code)
     assert result.admitted
-    assert result.overhead_ms < 10, result
+    assert 0 < result.verify_ms <= result.total_ms
+    assert result.overhead_ms == pytest.approx(result.total_ms - result.verify_ms)
