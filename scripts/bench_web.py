@@ -8,6 +8,9 @@ Sections (each registered with :func:`section`; another engineer's section adds 
   ``/event/{id}`` and ``/me`` load; the circuit files excluded), with ``fan_page_js_contents``
   (minified bytes per npm package, from esbuild's metafile) and ``fan_worker_js_kb`` (the
   prover worker, loaded only when a fan shows a code).
+* ``scanner``: ``scan_to_verdict_p50_ms`` / ``_p95_ms``, a code on the gate scanner page's fake
+  camera to the verdict on screen, beside ``http_verdict_p50_ms`` / ``_p95_ms``, the same
+  verdicts over plain HTTP (``scripts/bench_gate_scanner.py``, which it runs).
 * ``prove``: ``browser_prove_s``, the gate proof made in the page's Web Worker
   (``/assets/js/prove.worker.js``, snarkjs) with the circuit files the bridge serves by hash,
   warm (median of N after one warm-up), timed in the page from ``postMessage`` to the answer;
@@ -273,6 +276,19 @@ def _words(proof: dict[str, Any]) -> list[int]:
     return [int(x) for x in raw]
 
 
+# ------------------------------------------------------------------ scanner: the gate's camera
+
+
+@section("scanner")
+def bench_scanner(ctx: Context) -> dict[str, Any]:
+    """``scan_to_verdict_p50_ms`` / ``_p95_ms`` beside ``http_verdict_*`` (the same verdicts
+    over plain HTTP): see ``scripts/bench_gate_scanner.py``, which launches its own Chromium
+    (the fake camera is a launch flag) and its own Ganache."""
+    from bench_gate_scanner import measure  # scripts/ is sys.path[0] when run as a script
+
+    return measure(ctx.args.scan_codes, ctx.args.scan_loops, ctx.browser.browser_type)
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -280,6 +296,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--n-prove", type=int, default=5)
+    parser.add_argument("--scan-codes", type=int, default=12, help="scanner: codes on camera")
+    parser.add_argument("--scan-loops", type=int, default=3, help="scanner: video loops")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="sections to run")
     args = parser.parse_args()
     from tests.web.browser import launch_chromium

@@ -172,3 +172,46 @@ def test_the_gate_admits_with_the_hub_down_and_syncs_after(
     up = staff.post("/api/sync").json()
     assert (up["online"], up["hub"]["waiting"]) == (True, 0)
     assert up["hub"]["last_sync"] is not None
+
+
+def test_fairgate_gate_serve_pairs_by_link_and_serves_offline(tmp_path: Any) -> None:
+    """The command a venue runs: no chain reachable, an event address, a pairing link."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from chain.ganache import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "FAIRGATE_HOME": str(tmp_path),
+        "FAIRGATE_RPC_URL": "http://127.0.0.1:9",
+        "FAIRGATE_GATE_ID": "door-1",
+    }
+    event = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    cmd = [sys.executable, "-m", "cli.main", "gate", "serve", event, "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        link = proc.stdout.readline().strip()
+        base, key = link.split("/scanner#key=")
+        assert base == f"http://127.0.0.1:{port}"
+        assert key == (tmp_path / "gate" / "door-1.staff-key").read_text().strip()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status = httpx.get(f"{base}/api/status", headers={"Authorization": f"Bearer {key}"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+                time.sleep(0.2)
+        assert status.status_code == 200
+        body = status.json()
+        assert (body["gate"], body["chain"]["configured"]) == ("door-1", False)
+        assert httpx.get(f"{base}/api/status").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -128,7 +128,7 @@ function addRecent(verdict) {
 
 async function submit(code, t0 = null) {
   state.busy = true;
-  $("verdict").classList.add("busy");
+  const asked = performance.now();
   let verdict;
   try {
     const response = await api("/api/scan", { method: "POST", body: JSON.stringify({ code }) });
@@ -153,13 +153,18 @@ async function submit(code, t0 = null) {
       reason: "the gate device did not answer; try again", at: Date.now() / 1000,
     };
   }
+  const answered = performance.now();
   show(verdict);
   state.busy = false;
   if (t0 !== null) {
-    // the verdict is in the DOM: it is on screen after the next frame is painted
+    // the verdict is in the DOM: it is on screen once the next frame is painted
     requestAnimationFrame(() =>
       requestAnimationFrame(() => {
-        state.timings.push({ ms: performance.now() - t0, code: verdict.code });
+        const shown = performance.now();
+        state.timings.push({
+          ms: shown - t0, code: verdict.code, decode_ms: asked - t0,
+          fetch_ms: answered - asked, paint_ms: shown - answered,
+        });
       }),
     );
   }
@@ -175,6 +180,7 @@ function onFrame(now, meta) {
   if (!state.stream) return;
   const video = $("camera");
   const frameTime = (meta && (meta.captureTime || meta.expectedDisplayTime)) || now;
+  state.timeBase = meta && meta.captureTime ? "captureTime" : "expectedDisplayTime";
   const presented = meta ? meta.presentedFrames : 0;
   if (!state.busy && video.videoWidth) {
     if (canvas.width !== video.videoWidth) {
