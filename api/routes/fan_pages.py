@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
 from api.deps import SessionDep
 from api.models import Event, EventState
@@ -99,11 +100,14 @@ def event_page(request: Request, session: SessionDep, event_id: int = EventId) -
 
 @router.get("/me", response_class=HTMLResponse)
 def me_page(request: Request, session: SessionDep, event: int | None = None) -> HTMLResponse:
-    events = [
-        e
-        for e in session.query(Event).order_by(Event.starts_at, Event.id)
-        if e.state in (EventState.ACTIVE, EventState.CANCELLED) and e.contract_address
-    ]
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.state.in_([EventState.ACTIVE, EventState.CANCELLED]))
+            .where(Event.contract_address.is_not(None))
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
     chosen = next((e for e in events if e.id == event), events[0] if events else None)
     return render(
         request,

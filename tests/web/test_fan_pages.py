@@ -368,3 +368,31 @@ def test_story_change_price_cancel_gift_accept_and_refund_after_cancellation(
     expect(page_event.locator(".notice.bad")).to_contain_text("This event is cancelled")
     expect(page_event.locator(".buy-eth")).to_have_count(0)
     page_event.close()
+
+
+def test_a_wallet_without_the_events_network_is_told_what_to_add(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+) -> None:
+    stranger = wallet("Other Chain Wallet", dev_accounts[-8].address, ganache, start_chain_id=5)
+    stranger["nodeChainId"] = 5  # this wallet only knows chain 5: switching answers 4902
+    context = wallet_context(browser, [stranger], phone=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{bridge.url}/event/{event['id']}")
+        page.locator(".pick-wallet").click()
+        expect(page.locator(".chain-wrong")).to_contain_text(
+            "Your wallet is on chain 5; this event's tickets are on chain 1337."
+        )
+        page.locator(".switch-chain").click()
+        expect(page.locator(".tx-log [role=alert]").first).to_have_text(
+            "Your wallet does not know this event's network (chain 1337). Add it in your "
+            "wallet's network settings, then try again."
+        )
+        screenshot(page, "fan-event-wrong-chain-phone")
+        assert_accessible(page)
+    finally:
+        context.close()

@@ -192,11 +192,12 @@ async function switchChain() {
   try {
     await provider().request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
   } catch (error) {
-    if (error?.code !== 4902) throw error;
-    await provider().request({
-      method: "wallet_addEthereumChain",
-      params: [{ chainId, chainName: `Fairgate (chain ${state.event.chain_id})`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: [location.origin] }],
-    });
+    // the bridge does not publish a node URL (it may carry a key), so the page cannot add the
+    // network for the fan: it says what to add
+    if (error?.code === 4902) {
+      throw new Error(`Your wallet does not know this event's network (chain ${state.event.chain_id}). Add it in your wallet's network settings, then try again.`);
+    }
+    throw error;
   }
   state.walletChain = Number(await provider().request({ method: "eth_chainId" }));
   renderWallet();

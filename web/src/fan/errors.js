@@ -90,10 +90,9 @@ export function plainError(error, abi) {
   const code = error?.code ?? error?.cause?.code;
   const walk = (pred) => (error instanceof BaseError ? error.walk(pred) : null);
   if (code === 4001 || walk((e) => e?.code === 4001)) return "You declined the request in your wallet.";
-  if (code === 4902) return "Your wallet does not know this network yet.";
   const text = String(error?.shortMessage || error?.message || error);
   if (/insufficient funds/i.test(text)) return "This wallet does not have enough ETH for this and its fee.";
   if (/reverted/i.test(text)) return "The contract refused this transaction.";
-  if (/fetch|network|Failed to/i.test(text)) return "The network could not be reached. Check your connection and try again.";
+  if (/Failed to fetch|NetworkError|Load failed/.test(text)) return "The network could not be reached. Check your connection and try again.";
   return text.split("\n")[0];
 }
