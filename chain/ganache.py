@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -323,9 +324,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=settings.ganache_port)
     parser.add_argument("--accounts", type=int, default=settings.ganache_accounts)
     parser.add_argument("--block-gas-limit", type=int, default=settings.ganache_block_gas_limit)
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="Keep the chain's state in this folder across restarts (Ganache's database.dbPath).",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    runner = GanacheRunner(args.port, accounts=args.accounts, block_gas_limit=args.block_gas_limit)
+    extra: tuple[str, ...] = ()
+    if args.db is not None:
+        args.db.mkdir(parents=True, exist_ok=True)
+        extra = ("--database.dbPath", str(args.db))
+    runner = GanacheRunner(
+        args.port,
+        accounts=args.accounts,
+        block_gas_limit=args.block_gas_limit,
+        extra_args=extra,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

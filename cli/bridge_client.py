@@ -72,6 +72,13 @@ class BridgeClient:
         )
         return result
 
+    def pay_checkout(self, payment_id: str, card_number: str) -> dict[str, Any]:
+        """Pay the local provider's checkout with a test card (the dev stack only)."""
+        result: dict[str, Any] = self._request(
+            "POST", f"/checkout/{payment_id}", json={"card_number": card_number}
+        )
+        return result
+
     def claim(self, order_id: str, token: str, signer: Signer) -> dict[str, Any]:
         headers = {"X-Order-Token": token}
         message = self._request(
@@ -121,6 +128,18 @@ def load_order(settings: Settings, order_id: str) -> dict[str, Any]:
     if not order_id.isalnum() or not path.is_file():
         raise NotFound(f"unknown order {order_id!r}: no order of that id was made on this device")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def last_order(settings: Settings) -> dict[str, Any]:
+    """The order made last on this device."""
+    folder = _orders_dir(settings)
+    files = (
+        sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    )
+    if not files:
+        raise NotFound("no card order was made on this device: `fairgate fan buy-card` first")
+    data: dict[str, Any] = json.loads(files[-1].read_text(encoding="utf-8"))
     return data
 
 

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -183,12 +184,14 @@ def up(
     try:
         port = _pick_port(chain_port)
         rpc_url = f"http://127.0.0.1:{port}"
-        chain = _spawn("chain", ["-m", "chain.ganache", "--port", str(port)], env, logs)
+        chain_args = ["-m", "chain.ganache", "--port", str(port), "--db", str(_chain_db(settings))]
+        chain = _spawn("chain", chain_args, env, logs)
         components["chain"] = {**chain, "url": rpc_url, "port": port}
         _save_state(settings, state)
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         with spinner(f"Starting Ganache on {rpc_url}"):
             _wait("Ganache", lambda: w3.eth.chain_id, chain)
+        _check_same_chain(settings, w3)
         env["FAIRGATE_RPC_URL"] = rpc_url
         platform_settings = settings.model_copy(update={"rpc_url": rpc_url})
         with spinner("Deploying the platform (factory)"):
@@ -217,6 +220,63 @@ def up(
         raise
     _print_status(settings, state)
     err_console.print('point other commands at it: eval "$(fairgate dev env)"')
+
+
+# ------------------------------------------------------------------ state across restarts
+
+#: What this home derives from one chain: wiped with the chain (``dev reset``), or when ``dev up``
+#: finds another chain than the one they were made on. Wallets (keys) and the IPFS store
+#: (content-addressed) are never wiped.
+DERIVED = (
+    "events.json",
+    "deployments",
+    "fairgate.db",
+    "fairgate.db-wal",
+    "fairgate.db-shm",
+    "gate",
+    "orders",
+    "tickets",
+    "organizer-key.json",
+)
+GENESIS_FILE = "chain-genesis"
+
+
+def _chain_db(settings: Settings) -> Path:
+    return settings.home / "dev" / "chain-db"
+
+
+def _wipe_derived(settings: Settings) -> list[str]:
+    removed = []
+    for name in DERIVED:
+        path = settings.home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    for lock in settings.home.glob("fairgate.db.deploy-*.lock"):
+        lock.unlink()
+    return removed
+
+
+def _check_same_chain(settings: Settings, w3: Web3) -> None:
+    """The chain's state is kept across ``dev down``/``dev up`` (``<home>/dev/chain-db``). If
+    the chain that started is not the one this home's events, bridge database and gate caches
+    were made on (its genesis block differs), they are wiped, and the user is told."""
+    genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+    path = settings.home / "dev" / GENESIS_FILE
+    recorded = path.read_text(encoding="utf-8").strip() if path.is_file() else None
+    if recorded != genesis:
+        removed = _wipe_derived(settings)
+        if removed:
+            err_console.print(
+                "a new chain: cleared what belonged to the previous one "
+                f"({', '.join(removed)}); wallets are kept"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(genesis + "\n", encoding="utf-8")
 
 
 def _ipfs_url(log: Path) -> str | None:
@@ -315,6 +375,68 @@ def down() -> None:
         console.print(f"{name}: {'stopped' if stopped else 'not running'}")
     with contextlib.suppress(FileNotFoundError):
         _state_path(settings).unlink()
+
+
+@app.command(epilog="Example: fairgate dev reset --yes; fairgate dev up")
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop the stack and wipe the chain with everything made on it (events, the bridge's
+    database, gate caches, orders); wallets are kept. The next `dev up` starts afresh."""
+    settings = get_settings()
+    if not yes:
+        typer.confirm(
+            f"Wipe the dev chain and every event, order and gate cache under {settings.home}?",
+            abort=True,
+        )
+    state = _load_state(settings)
+    for name, entry in reversed(list(state.get("components", {}).items())):
+        if _stop(entry):
+            console.print(f"{name}: stopped")
+    with contextlib.suppress(FileNotFoundError):
+        _state_path(settings).unlink()
+    removed = _wipe_derived(settings)
+    for path in (_chain_db(settings), settings.home / "dev" / GENESIS_FILE):
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(str(path.relative_to(settings.home)))
+        elif path.exists():
+            path.unlink()
+    console.print(f"removed {', '.join(removed) or 'nothing'}; wallets kept")
+
+
+@app.command(
+    epilog="Example: fairgate dev pay --wait   (the last order made here)  "
+    "or  fairgate dev pay 3f2a... --card 4000000000000002"
+)
+def pay(
+    order_id: Annotated[
+        str | None, typer.Argument(help="The order (default: the last one made on this device).")
+    ] = None,
+    card: Annotated[str, typer.Option(help="Test card number.")] = "4242 4242 4242 4242",
+    wait: Annotated[bool, typer.Option(help="Wait until the tickets are minted.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 300,
+) -> None:
+    """Pay a card order at the dev bridge's checkout with a test card, as a fan's browser would.
+
+    Local payment provider only (the dev stack's): with Stripe, pay on Stripe's page.
+    """
+    from cli.bridge_client import client_from_settings, last_order, load_order, wait_for
+
+    settings = get_settings()
+    if settings.env == "prod":
+        raise ConfigError("dev pay is for the local checkout only")
+    record = load_order(settings, order_id) if order_id else last_order(settings)
+    bridge = client_from_settings(settings)
+    order = bridge.order(record["id"], record["order_token"])
+    if not order.get("payment_ref"):
+        raise ConfigError(f"order {record['id']} has no checkout to pay (state {order['state']})")
+    paid = bridge.pay_checkout(str(order["payment_ref"]), card)
+    console.print(f"order {record['id']}: payment {paid['outcome']}")
+    if wait:
+        with spinner("Waiting for the mint"):
+            final = wait_for(bridge, record["id"], record["order_token"], timeout)
+        console.print(f"order {record['id']}: {final['state']}")
 
 
 @app.command(epilog='Example: eval "$(fairgate dev env)"')

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 
 from chain.deploy import Deployment, deploy_platform, load_deployment
 from chain.devchain import latest_timestamp
@@ -25,13 +26,24 @@ from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
 from chain.types import EventParams, MintRun, Tier
-from cli.event_file import EventFile, EventFileError, load_event_file
+from cli.bridge_client import client_from_settings
+from cli.event_file import FORMAT, EventFile, EventFileError, load_event_file
 from cli.ledger import History, read_history, read_tree_history
-from cli.output import console, err_console, format_eth, spinner, table
+from cli.names import resolve_account
+from cli.organizer_bridge import (
+    create_through_bridge,
+    find_my_event,
+    organizer_key,
+    save_organizer_key,
+    tier_body,
+)
+from cli.organizer_bridge import gate_key as issue_gate_key
+from cli.organizer_bridge import signup as signup_at_bridge
+from cli.output import console, err_console, format_eth, spinner, steps_progress, table
 from cli.session import Session, open_session
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
 from fairgate.errors import ConfigError, TicketError
-from fairgate.settings import Settings
+from fairgate.settings import Settings, get_settings
 from metadata.erc721 import Event as MetaEvent
 from metadata.erc721 import Tier as MetaTier
 from metadata.erc721 import build_event_bundle
@@ -104,22 +116,38 @@ def _tiers(spec: EventFile, now: int) -> tuple[Tier, ...]:
     )
 
 
+CREATE_HELP = (
+    "Upload an event's metadata to IPFS and create its ticket contract.\n\n"
+    "With an organizer account at the bridge (`fairgate organizer signup`), the bridge creates "
+    "it and hands it to your wallet, and it is sold by card too (tiers need a card_price); "
+    "without one, your wallet creates it through the factory (ETH sales only).\n\n"
+    "The event file (TOML; a complete one is examples/night-one.toml):\n\n" + escape(FORMAT)
+)
+
+
 @app.command(
-    epilog="Example: fairgate organizer create night-one.toml -w dev:1 "
-    "--minter 0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    help=CREATE_HELP,
+    epilog="Example: fairgate organizer create examples/night-one.toml -w dev:1",
 )
 def create(
     event_file: Annotated[Path, typer.Argument(help="The event's TOML file.")],
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
     minter: Annotated[
-        str | None, typer.Option(help="Grant the minter role (the bridge's hot wallet).")
+        str | None,
+        typer.Option(help="Grant the minter role (wallet name or address; factory path only)."),
     ] = None,
     gate: Annotated[
-        str | None, typer.Option(help="Grant the gate role (check-in anchoring).")
+        str | None, typer.Option(help="Grant the gate role (wallet name or address).")
+    ] = None,
+    bridge: Annotated[
+        bool | None,
+        typer.Option(
+            "--bridge/--no-bridge",
+            help="Create it through the bridge (default: when this device has an organizer key).",
+        ),
     ] = None,
 ) -> None:
-    """Upload an event's metadata to IPFS and create its ticket contract through the factory."""
     spec = load_event_file(event_file)
     session = open_session()
     taken = session.symbol_taken(spec.symbol)
@@ -128,42 +156,82 @@ def create(
             f"symbol {spec.symbol} is already used by event {taken} on this chain: "
             "choose another symbol (events are named by it)"
         )
+    key = organizer_key(session.settings)
+    if bridge and key is None:
+        raise ConfigError("no organizer key on this device: `fairgate organizer signup NAME` first")
+    use_bridge = key is not None if bridge is None else bridge
+    if use_bridge:
+        if minter:
+            raise ConfigError("--minter is for the factory path (--no-bridge): the bridge mints")
+        for index in range(len(spec.tiers)):
+            tier_body(spec, index, 0)  # a missing card_price is refused before any upload
     signer = load_signer(session.settings, wallet, password_file)
-    base_uri, cid = _upload(session.settings, spec)
-    deployment = _platform(session, signer)
-    factory = deployment.factory_client(session.w3, session.sender(signer))
-    params = EventParams(
-        name=spec.name,
-        symbol=spec.symbol,
-        organizer=signer.address,
-        starts_at=int(spec.start.timestamp()),
-        ends_at=int(spec.end.timestamp()),
-        tiers=_tiers(spec, latest_timestamp(session.w3)),
-        base_uri=base_uri,
-        transfer_policy=spec.policy,
-        root_grace_period=session.settings.root_grace_s,
-        **({"minter": minter} if minter else {}),
-        **({"gate": gate} if gate else {}),
-    )
-    with spinner(f"Creating {spec.name} through the factory"):
-        event, result = factory.create_event(params)
-    session.remember_event(
-        event.address,
-        {
+    minter = resolve_account(session.settings, minter, what="minter") if minter else None
+    gate = resolve_account(session.settings, gate, what="gate") if gate else None
+    steps = 3
+    with steps_progress(f"Creating {spec.name}", steps) as step:
+        step("uploading the metadata and the poster to IPFS")
+        base_uri, cid = _upload(session.settings, spec)
+        start_block = int(session.w3.eth.block_number)
+        now = latest_timestamp(session.w3)
+        bridge_id: int | None = None
+        if use_bridge:
+            assert key is not None
+            step("the bridge deploys the contract and hands it to your wallet")
+            out = create_through_bridge(
+                client_from_settings(session.settings),
+                key,
+                spec,
+                organizer=signer.address,
+                base_uri=base_uri,
+                now=now,
+                gate=gate,
+            )
+            address, bridge_id, gas = str(out["contract_address"]), int(out["id"]), None
+        else:
+            step("deploying the contract through the platform factory")
+            deployment = _platform(session, signer)
+            factory = deployment.factory_client(session.w3, session.sender(signer))
+            params = EventParams(
+                name=spec.name,
+                symbol=spec.symbol,
+                organizer=signer.address,
+                starts_at=int(spec.start.timestamp()),
+                ends_at=int(spec.end.timestamp()),
+                tiers=_tiers(spec, now),
+                base_uri=base_uri,
+                transfer_policy=spec.policy,
+                root_grace_period=session.settings.root_grace_s,
+                **({"minter": minter} if minter else {}),
+                **({"gate": gate} if gate else {}),
+            )
+            event, result = factory.create_event(params)
+            address, gas, start_block = event.address, result.gas_used, result.block_number
+        step("recording it on this device")
+        record: dict[str, Any] = {
             "name": spec.name,
             "symbol": spec.symbol,
             "tiers": [t.name for t in spec.tiers],
             "cid": cid,
-            "block": result.block_number,
-        },
+            "block": start_block,
+        }
+        if bridge_id is not None:
+            record["bridge_id"] = bridge_id
+            record["bridge"] = session.settings.public_url
+        session.remember_event(address, record)
+    console.print(f"[green]created[/] {spec.name} ({spec.symbol}) at [bold]{address}[/]")
+    how = (
+        f"through the bridge (its event {bridge_id}; on sale by card too)"
+        if bridge_id is not None
+        else f"through the factory, gas {gas:,} (ETH sales only)"
     )
-    console.print(f"[green]created[/] {spec.name} ({spec.symbol}) at [bold]{event.address}[/]")
-    console.print(f"metadata ipfs://{cid}  base URI {base_uri}  gas {result.gas_used:,}")
+    console.print(f"metadata ipfs://{cid}  base URI {base_uri}  {how}")
     rows = [
         (
             i,
             t.name,
             format_eth(t.face_value_wei),
+            f"{t.card_price} {session.settings.currency.upper()}" if t.card_price else "-",
             t.supply,
             f"{t.resale_cap_pct}%",
             f"{t.royalty_pct}%",
@@ -171,8 +239,57 @@ def create(
         for i, t in enumerate(spec.tiers)
     ]
     console.print(
-        table(None, ["#tier", "name", "face value", "#supply", "resale cap", "royalty"], rows)
+        table(
+            None,
+            ["#tier", "name", "face value", "by card", "#supply", "resale cap", "royalty"],
+            rows,
+        )
     )
+
+
+@app.command(
+    epilog='Example: fairgate organizer signup "Fairgate Live" --payout dev:3   '
+    "(then organizer create sells by card too)"
+)
+def signup(
+    name: Annotated[str, typer.Argument(help="Your organizer name at the bridge.")],
+    payout: Annotated[
+        str | None, typer.Option(help="Payout wallet (name or address) for card sales.")
+    ] = None,
+) -> None:
+    """Open an organizer account at the bridge; its key is kept on this device (mode 0600)."""
+    settings = get_settings()
+    payout_address = resolve_account(settings, payout, what="payout wallet") if payout else None
+    key = signup_at_bridge(settings, client_from_settings(settings), name, payout_address)
+    path = save_organizer_key(settings, key)
+    console.print(f"[green]signed up[/] {name} at {settings.public_url}; key kept in {path}")
+
+
+@app.command(
+    "gate-key",
+    epilog='Example: eval "$(fairgate organizer gate-key NIGHT1)"; fairgate gate sync NIGHT1',
+)
+def gate_key_command(event: EventArg) -> None:
+    """Issue a key for one gate device of an event (it syncs check-ins through the bridge).
+
+    Prints the two export lines the gate device needs; the key is shown once.
+    """
+    session = open_session()
+    client = session.event(event)
+    key = organizer_key(session.settings)
+    if key is None:
+        raise ConfigError("no organizer key on this device: `fairgate organizer signup NAME` first")
+    bridge = client_from_settings(session.settings)
+    record = session.event_record(client.address)
+    bridge_id = record.get("bridge_id") or find_my_event(bridge, key, client.address)["id"]
+    issued = issue_gate_key(bridge, key, int(bridge_id))
+    console.print(
+        f"export FAIRGATE_GATE_HUB_URL={session.settings.public_url}\n"
+        f"export FAIRGATE_GATE_API_KEY={issued}",
+        markup=False,
+        highlight=False,
+    )
+    err_console.print(f"a gate key for {client.name()}: give it to one gate device only")
 
 
 def _parse_comps(to: list[str], commitments: list[str], file: Path | None) -> list[MintRun]:
@@ -237,6 +354,21 @@ def mint(
         console.print(f"[green]minted[/] tickets {ids} to {run.holder}")
 
 
+def _hub_entries(session: Session, address: str) -> dict[str, list[int]] | None:
+    """Each gate's check-ins as the hub (the bridge) knows them, or None without an organizer
+    key or a reachable bridge (the view then shows the chain alone, and says so)."""
+    key = organizer_key(session.settings)
+    if key is None:
+        return None
+    try:
+        data = client_from_settings(session.settings)._request(
+            "GET", f"/gate/events/{address}/entries", headers={"X-API-Key": key}
+        )
+    except TicketError:
+        return None
+    return {str(g["gate_id"]): [int(n, 16) for n in g["nullifiers"]] for g in data.get("gates", [])}
+
+
 def _sales_view(session: Session, client: TicketEventClient, history: History) -> Group:
     summary = history.sales(
         lambda tx: str(session.w3.eth.get_transaction(tx)["from"])  # type: ignore[arg-type]
@@ -250,6 +382,7 @@ def _sales_view(session: Session, client: TicketEventClient, history: History) -
                 tier.supply,
                 tier.minted,
                 summary.resold[tier_id],
+                summary.gifted[tier_id],
                 summary.burned[tier_id],
                 tier.remaining,
             )
@@ -257,15 +390,24 @@ def _sales_view(session: Session, client: TicketEventClient, history: History) -
     tiers = table(
         f"{client.name()} - {'CANCELLED' if client.cancelled() else 'on sale'} "
         f"(block {history.last_block})",
-        ["#tier", "name", "#supply", "#sold", "#resold", "#refunded/revoked", "#left"],
+        ["#tier", "name", "#supply", "#sold", "#resold", "#gifted", "#refunded/revoked", "#left"],
         rows,
     )
-    rows_in = [(gate, how, n) for (gate, how), n in sorted(summary.check_ins.items())]
-    gates = table(
-        "Check-ins on-chain, per gate account (a gate's local entries appear once anchored)",
-        ["gate", "how", "#count"],
-        rows_in or [("(none yet)", "", 0)],
-    )
+    rows_in: list[tuple[str, str, int]] = [
+        (gate, how, n) for (gate, how), n in sorted(summary.check_ins.items())
+    ]
+    hub = _hub_entries(session, client.address)
+    for gate_id, nullifiers in sorted((hub or {}).items()):
+        waiting = len({n for n in nullifiers if n not in summary.on_chain})
+        if waiting:
+            rows_in.append((gate_id, "admitted at the gate, not yet anchored", waiting))
+    title = "Check-ins per gate: on-chain, and what the hub knows that is not yet anchored"
+    if hub is None:
+        title = (
+            "Check-ins on-chain per gate account (the gates' entries not yet anchored show "
+            "here with an organizer key: fairgate organizer signup)"
+        )
+    gates = table(title, ["gate", "how", "#count"], rows_in or [("(none yet)", "", 0)])
     return Group(tiers, gates)
 
 

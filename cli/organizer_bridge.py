@@ -1,0 +1,163 @@
+"""The organizer's account at the bridge: sign-up, events created through it, gate keys.
+
+One catalog: an event made with ``fairgate organizer create`` while this device holds an
+organizer key is created BY the bridge (``POST /organizer/events``), which deploys it through
+the platform factory and hands it to the organizer's own wallet. It is then the bridge's event
+(``/events``, sold by card with ``fan buy-card``) and this machine's (``events.json``, named by
+symbol in every command) at once.
+
+The organizer key (``fg_...``) is kept in ``<home>/organizer-key.json`` (mode 0600), one per
+bridge URL; ``FAIRGATE_ORGANIZER_API_KEY`` overrides it. ``signup`` needs the platform admin key:
+``FAIRGATE_ADMIN_API_KEY``, or on the dev stack the one ``dev up`` wrote (``<home>/dev/admin-key``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cli.bridge_client import BridgeClient, BridgeError
+from cli.event_file import EventFile, EventFileError
+from fairgate.errors import ConfigError, NotFound
+from fairgate.settings import Settings
+
+__all__ = [
+    "admin_key",
+    "create_through_bridge",
+    "find_my_event",
+    "organizer_key",
+    "save_organizer_key",
+    "tier_body",
+]
+
+KEY_FILE = "organizer-key.json"
+
+
+def _key_path(settings: Settings) -> Path:
+    return settings.home / KEY_FILE
+
+
+def organizer_key(settings: Settings) -> str | None:
+    """This device's organizer key for ``settings.public_url``, if any."""
+    env = os.environ.get("FAIRGATE_ORGANIZER_API_KEY")
+    if env:
+        return env
+    try:
+        data = json.loads(_key_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = data.get(settings.public_url.rstrip("/")) if isinstance(data, dict) else None
+    return str(key) if key else None
+
+
+def save_organizer_key(settings: Settings, key: str) -> Path:
+    path = _key_path(settings)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data[settings.public_url.rstrip("/")] = key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    return path
+
+
+def admin_key(settings: Settings) -> str:
+    """The platform admin key: the setting, else the dev stack's."""
+    if settings.admin_api_key is not None:
+        return settings.admin_api_key.get_secret_value()
+    path = settings.home / "dev" / "admin-key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    raise ConfigError(
+        "signing up needs the platform's admin key: set FAIRGATE_ADMIN_API_KEY "
+        "(on the dev stack, `fairgate dev up` keeps it under FAIRGATE_HOME/dev)"
+    )
+
+
+def _request(bridge: BridgeClient, method: str, path: str, key: str, **kwargs: Any) -> Any:
+    return bridge._request(method, path, headers={"X-API-Key": key}, **kwargs)
+
+
+def signup(settings: Settings, bridge: BridgeClient, name: str, payout: str | None) -> str:
+    body: dict[str, Any] = {"name": name}
+    if payout:
+        body["payout_address"] = payout
+    created = _request(bridge, "POST", "/admin/organizers", admin_key(settings), json=body)
+    return str(created["api_key"])
+
+
+def tier_body(spec: EventFile, index: int, now: int) -> dict[str, Any]:
+    tier = spec.tiers[index]
+    if tier.price_cents is None:
+        raise EventFileError(
+            f"tiers[{index}] ({tier.name}) has no card_price: the bridge sells every tier by "
+            "card too (give card_price, or create without the bridge: --no-bridge)"
+        )
+    start = int(spec.start.timestamp())
+    return {
+        "name": tier.name,
+        "price_cents": tier.price_cents,
+        "face_value_wei": tier.face_value_wei,
+        "supply": tier.supply,
+        "resale_cap_bps": tier.resale_cap_bps,
+        "royalty_bps": tier.royalty_bps,
+        "resale_opens_at": int(tier.resale_opens.timestamp()) if tier.resale_opens else now,
+        "resale_closes_at": int(tier.resale_closes.timestamp()) if tier.resale_closes else start,
+    }
+
+
+def create_through_bridge(
+    bridge: BridgeClient,
+    key: str,
+    spec: EventFile,
+    *,
+    organizer: str,
+    base_uri: str,
+    now: int,
+    gate: str | None = None,
+) -> dict[str, Any]:
+    """Ask the bridge to create the event for ``organizer``'s wallet; the bridge's EventOut."""
+    body: dict[str, Any] = {
+        "name": spec.name,
+        "symbol": spec.symbol,
+        "venue": spec.venue,
+        "starts_at": spec.start.isoformat(),
+        "ends_at": spec.end.isoformat(),
+        "tiers": [tier_body(spec, i, now) for i in range(len(spec.tiers))],
+        "organizer_address": organizer,
+        "base_uri": base_uri,
+    }
+    if gate:
+        body["gate_address"] = gate
+    created: dict[str, Any] = _request(bridge, "POST", "/organizer/events", key, json=body)
+    return created
+
+
+def find_my_event(bridge: BridgeClient, key: str, address: str) -> dict[str, Any]:
+    """The organizer's bridge event whose contract is ``address``."""
+    try:
+        mine: list[dict[str, Any]] = _request(bridge, "GET", "/organizer/events", key)
+    except BridgeError as exc:
+        if "(401)" in exc.message:
+            raise ConfigError(
+                "the bridge does not know this device's organizer key (a new bridge database?): "
+                "sign up again with `fairgate organizer signup NAME`"
+            ) from None
+        raise
+    for event in mine:
+        if str(event.get("contract_address") or "").lower() == address.lower():
+            return event
+    raise NotFound(
+        "this event is not one of your events at the bridge (it was created without it): "
+        "gate keys and card sales exist only for events created through the bridge"
+    )
+
+
+def gate_key(bridge: BridgeClient, key: str, bridge_event_id: int) -> str:
+    created = _request(bridge, "POST", f"/organizer/events/{bridge_event_id}/gate-keys", key)
+    return str(created["api_key"])
