@@ -103,21 +103,33 @@ class History:
             if name == "TicketsIssued":
                 summary.issued[int(args["tierId"])] += len(args["commitments"])
             elif name == "Resold":
-                summary.resold[tier_of.get(int(args["tokenId"]), -1)] += 1
+                counter = summary.gifted if int(args["price"]) == 0 else summary.resold
+                counter[tier_of.get(int(args["tokenId"]), -1)] += 1
             elif name == "Transfer" and int(args["to"], 16) == 0:
                 summary.burned[tier_of.get(int(args["tokenId"]), -1)] += 1
             elif name == "CheckedIn":
                 summary.check_ins[(gate_of(record["tx_hash"]), "verified on-chain")] += 1
+                summary.on_chain.add(_word(args["nullifier"]))
             elif name == "CheckInsAnchored":
                 key = (gate_of(record["tx_hash"]), "anchored")
                 summary.check_ins[key] += len(args["nullifiers"])
+                summary.on_chain.update(_word(n) for n in args["nullifiers"])
         return summary
+
+
+def _word(value: object) -> int:
+    """A bytes32 log value (hex text or bytes) as a number."""
+    if isinstance(value, bytes | bytearray):
+        return int.from_bytes(value, "big")
+    return int(str(value), 16)
 
 
 @dataclass
 class SalesSummary:
     issued: Counter[int] = field(default_factory=Counter)
-    resold: Counter[int] = field(default_factory=Counter)
+    resold: Counter[int] = field(default_factory=Counter)  # paid resales (price > 0)
+    gifted: Counter[int] = field(default_factory=Counter)  # gifts: resales at price 0
+    on_chain: set[int] = field(default_factory=set)  # nullifiers checked in on-chain
     burned: Counter[int] = field(default_factory=Counter)
     check_ins: Counter[tuple[str, str]] = field(default_factory=Counter)
 
