@@ -31,7 +31,15 @@ from cli.challenge import parse_challenge
 from cli.errors import no_funds, sold_out
 from cli.ledger import read_history, read_tree_history
 from cli.names import resolve_account, wallet_names
-from cli.output import console, err_console, format_eth, parse_eth, spinner, table
+from cli.output import (
+    console,
+    err_console,
+    format_eth,
+    parse_eth,
+    setup_progress,
+    spinner,
+    table,
+)
 from cli.session import Session, open_session
 from cli.ticket_keys import TicketKeys
 from cli.tokens import EventOpt, TokenArg, parse_token
@@ -46,6 +54,7 @@ from cli.wallets import (
 )
 from fairgate.errors import ContractRevert, KeyStoreError, NotFound, ProofError
 from fairgate.settings import get_settings
+from gate.challenges import CARD_PREFIX
 from zk import payload
 from zk.identity import WINDOW_S, time_window, window_challenge
 
@@ -383,7 +392,9 @@ def prove(
             "code of the current 20 s window, which the gate accepts without a card."
         ),
     ] = "window",
-    png: Annotated[Path | None, typer.Option(help="Also write the QR code as a PNG.")] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="Also write the QR code as a PNG file (e.g. ticket.png).")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the payload text to this file.")] = None,
     qr: Annotated[bool, typer.Option(help="Draw the QR code in the terminal.")] = True,
     event: EventOpt = None,
@@ -397,6 +408,12 @@ def prove(
     address, token_id = parse_token(session, token, event)
     window = challenge.strip().lower() == "window"
     value = 0 if window else parse_challenge(challenge, address)
+    if not window and not challenge.strip().startswith(CARD_PREFIX):
+        err_console.print(
+            "warning: a bare number is not a challenge a gate issued, and gates refuse proofs "
+            "against challenges they did not issue; take the card the gate shows "
+            "(`fairgate gate challenge EVENT`) or prove without --challenge (this window's code)"
+        )
     client = session.event(address)
     if client.owner_of(token_id) != signer.address:
         raise KeyStoreError(f"ticket {token_id} is not held by wallet {wallet}")
@@ -414,13 +431,21 @@ def prove(
         value = window_challenge(scope, number)
     keys = TicketKeys(session.settings, signer, session.chain_id)
     secret = keys.secret_for(address, scope, tree.leaf(token_id))
-    with spinner("Proving (about a second)"):
+    with setup_progress(), spinner("Proving (about a second)"):
         started = time.monotonic()
         proof = GateProver().prove(secret, tree.proof(token_id), scope, value)
         elapsed = time.monotonic() - started
     text = payload.encode(proof)
     if qr:
-        console.print(payload.qr_terminal(proof), markup=False, highlight=False)
+        art = payload.qr_terminal(proof)
+        width = max(len(line) for line in art.splitlines())
+        if console.width >= width:
+            console.print(art, markup=False, highlight=False)
+        else:  # a cut QR code cannot be scanned: say so instead of drawing it
+            err_console.print(
+                f"the QR code is {width} columns wide and this terminal has {console.width}: "
+                "write it with --png FILE (or widen the terminal); the payload text follows"
+            )
     if png is not None:
         png.write_bytes(payload.qr_png(proof))
         err_console.print(f"QR code written to {png}")

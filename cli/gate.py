@@ -21,7 +21,7 @@ import typer
 from eth_utils.address import is_address, to_checksum_address
 
 from chain.ticket_event import TicketEventClient
-from cli.output import console, err_console, spinner, table
+from cli.output import console, err_console, setup_progress, spinner, table
 from cli.qr import read_payload
 from cli.session import event_index, open_session
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
@@ -84,7 +84,7 @@ def _open(
     if signer_wallet is not None:
         sender = session.sender(load_signer(settings, signer_wallet, password_file))
     client = TicketEventClient(session.w3, session.resolve_event(event), sender)
-    with spinner("Loading the verifier and syncing the event's ticket lists"):
+    with setup_progress(), spinner("Loading the verifier and syncing the event's ticket lists"):
         service = GateService.open(client=client, chain_id=session.chain_id, settings=settings)
         service.roots.sync()
     return Device(service, True, client.name())

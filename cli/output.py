@@ -31,6 +31,7 @@ __all__ = [
     "format_eth",
     "parse_eth",
     "progress",
+    "setup_progress",
     "spinner",
     "steps_progress",
     "table",
@@ -104,6 +105,35 @@ def steps_progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
 
     yield step
     err_console.print(f"{title}: done in {time.monotonic() - started:.1f} s", markup=False)
+
+
+@contextmanager
+def setup_progress() -> Iterator[None]:
+    """Show the gate circuit's trusted set-up when it runs (the first time on a machine: minutes
+    of work): its phase and an estimated percentage, a line every few seconds on stderr."""
+    from zk.setup import SetupProgress, on_progress
+
+    last: dict[str, float | str] = {"phase": "", "at": 0.0}
+
+    def show(p: SetupProgress) -> None:
+        now = time.monotonic()
+        if p.phase == last["phase"] and now - float(last["at"]) < 5 and p.phase_fraction < 1:
+            return
+        if not last["phase"]:
+            err_console.print(
+                "first use on this machine: the gate circuit's trusted set-up runs once "
+                "(a few minutes; cached after)",
+                markup=False,
+            )
+        last.update(phase=p.phase, at=now)
+        err_console.print(
+            f"trusted set-up {p.overall:4.0%}  phase {p.number}/{p.total} {p.phase} "
+            f"({p.phase_fraction:.0%} of it, {p.elapsed_s:.0f} s)",
+            markup=False,
+        )
+
+    with on_progress(show):
+        yield
 
 
 @contextmanager

@@ -47,8 +47,9 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,6 +76,89 @@ SETUP_VERSION = "fairgate-zk-setup-1"
 T = TypeVar("T")
 
 
+# ---------------------------------------------------------------------------------------------
+# progress: the first set-up on a machine takes minutes; callers may follow it phase by phase
+
+#: The set-up's phases in order, with their expected seconds on 2 loaded cores (toolchain.md):
+#: the percentages are estimates from these, capped below 100 % until a phase really ends.
+SETUP_PHASES: dict[str, float] = {
+    "compile": 20.0,
+    "ptau start": 2.0,
+    "ptau contribute": 18.0,
+    "ptau beacon": 10.0,
+    "ptau prepare phase2": 234.0,
+    "groth16 setup": 26.0,
+    "zkey contribute": 5.0,
+    "zkey beacon": 5.0,
+    "export vkey": 2.0,
+    "export solidity": 2.0,
+}
+_TOTAL_S = sum(SETUP_PHASES.values())
+
+
+@dataclass(frozen=True)
+class SetupProgress:
+    """Where a running set-up is: its phase (``number`` of ``total``) and estimated shares."""
+
+    phase: str
+    number: int
+    total: int
+    phase_fraction: float
+    overall: float
+    elapsed_s: float
+
+
+ProgressHook = Callable[[SetupProgress], None]
+_hooks: list[ProgressHook] = []
+
+
+@contextlib.contextmanager
+def on_progress(hook: ProgressHook) -> Iterator[None]:
+    """Call ``hook`` (about twice a second) while set-up phases run in this process."""
+    _hooks.append(hook)
+    try:
+        yield
+    finally:
+        _hooks.remove(hook)
+
+
+def _report(phase: str, fraction: float, elapsed: float) -> None:
+    names = list(SETUP_PHASES)
+    number = names.index(phase) + 1 if phase in SETUP_PHASES else len(names)
+    before = sum(SETUP_PHASES[n] for n in names[: number - 1])
+    overall = (before + SETUP_PHASES.get(phase, 0.0) * fraction) / _TOTAL_S
+    progress = SetupProgress(phase, number, len(names), fraction, min(overall, 1.0), elapsed)
+    for hook in list(_hooks):
+        with contextlib.suppress(Exception):  # a display must never break the set-up
+            hook(progress)
+
+
+@contextlib.contextmanager
+def _phase(what: str) -> Iterator[None]:
+    """Report ``what`` while it runs: a ticker estimates its share from the expected time."""
+    if not _hooks:
+        yield
+        return
+    expected = SETUP_PHASES.get(what, 10.0)
+    started = time.monotonic()
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(0.5):
+            elapsed = time.monotonic() - started
+            _report(what, min(0.95, elapsed / expected), elapsed)
+
+    _report(what, 0.0, 0.0)
+    ticker = threading.Thread(target=tick, name="zk-setup-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+    _report(what, 1.0, time.monotonic() - started)
+
+
 def _zkpy(what: str, call: Callable[[], T]) -> T:
     """Run a zkpy call; its CalledProcessError/ValueError become ToolchainError (no secrets).
 
@@ -83,7 +167,7 @@ def _zkpy(what: str, call: Callable[[], T]) -> T:
     captured = io.StringIO()
     started = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(captured):
+        with _phase(what), contextlib.redirect_stdout(captured):
             result = call()
         log.info("zkpy %s: %.1f s", what, time.perf_counter() - started)
         log.debug("zkpy %s output: %s", what, captured.getvalue()[-4000:])
@@ -325,6 +409,12 @@ def _contribution_hash(stdout: str) -> str:
 
 def finalize_phase2(zkey_in: Path, zkey_out: Path, *, beacon: str, name: str = "beacon") -> Path:
     """Apply a public random beacon as the last phase-2 contribution."""
+    with _phase("zkey beacon"):
+        _beacon(zkey_in, zkey_out, beacon=beacon, name=name)
+    return zkey_out
+
+
+def _beacon(zkey_in: Path, zkey_out: Path, *, beacon: str, name: str) -> None:
     run_tool(
         "snarkjs",
         [
@@ -337,7 +427,6 @@ def finalize_phase2(zkey_in: Path, zkey_out: Path, *, beacon: str, name: str = "
             f"-n={name}",
         ],
     )
-    return zkey_out
 
 
 def verify_zkey(compiled: CompiledCircuit, ptau: Path, zkey: Path) -> None:

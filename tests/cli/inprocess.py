@@ -14,6 +14,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
+from cli.output import console, err_console
 from fairgate.settings import get_settings
 from tests.cli.conftest import PASSWORD, base_env
 
@@ -39,7 +40,8 @@ class InProcess:
     def __init__(self, home: Path, rpc_url: str, **extra: str) -> None:
         self.home = home
         self.env = {k: v for k, v in base_env(home, rpc_url).items() if k.startswith("FAIRGATE_")}
-        self.env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb", **extra)
+        self.env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
+        self.env.update(extra)
         self.password_file = home / "password.txt"
         self.password_file.write_text(PASSWORD + "\n")
         self.env["FAIRGATE_PASSWORD_FILE"] = str(self.password_file)  # every wallet's password
@@ -51,10 +53,14 @@ class InProcess:
         )
         env.update(self.env)
         get_settings.cache_clear()
+        # rich reads COLUMNS once, when cli.output is imported: a new process would read it anew
+        widths = console.width, err_console.width
+        console.width = err_console.width = int(self.env["COLUMNS"])
         try:
             result = self.runner.invoke(app, list(args), env=env, input=stdin)
         finally:
             get_settings.cache_clear()
+            console.width, err_console.width = widths
         outcome = Outcome(tuple(args), result.exit_code, result.stdout, result.stderr)
         if ok and outcome.code != 0:
             raise AssertionError(f"command failed:\n{outcome}") from result.exception

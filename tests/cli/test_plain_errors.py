@@ -204,3 +204,37 @@ def test_the_example_event_file_is_valid() -> None:
     spec = load_event_file(EXAMPLES / "night-one.toml")
     assert spec.symbol == "NIGHT1" and spec.image.is_file()
     assert [t.price_cents for t in spec.tiers] == [5000, 20000]
+
+
+def test_prove_says_when_the_qr_code_does_not_fit_and_warns_of_a_bare_challenge(
+    fg: InProcess, night: str
+) -> None:
+    fg.as_("alice", "fan", "buy", night, "General", "--yes")
+    fg.as_(ORGANIZER, "organizer", "publish-root", night)
+    tickets = fg("fan", "tickets", night, "-w", "alice").stdout
+    token = re.findall(r"NIGHT1:(\d+)", tickets)[0]
+    narrow = InProcess(fg.home, fg.env["FAIRGATE_RPC_URL"], COLUMNS="80")
+    proved = narrow.as_("alice", "fan", "prove", f"{night}:{token}", "--challenge", "0x2a")
+    assert "warning: a bare number is not a challenge a gate issued" in proved.stderr
+    assert "the QR code is 85 columns wide and this terminal has 80" in proved.stderr
+    assert "write it with --png FILE" in proved.stderr
+    assert "█" not in proved.stdout and "payload FG1:" in proved.stdout
+    wide = fg.as_("alice", "fan", "prove", f"{night}:{token}", "--challenge", "0x2a")
+    assert "█" in wide.stdout
+
+
+def test_the_trusted_setup_reports_its_phase_and_percentage() -> None:
+    """The first set-up on a machine takes minutes: each phase is reported while it runs."""
+    import time
+
+    from zk import setup
+
+    seen: list[setup.SetupProgress] = []
+    with setup.on_progress(seen.append):
+        setup._zkpy("export vkey", lambda: time.sleep(1.2))
+    assert {p.phase for p in seen} == {"export vkey"}
+    assert seen[0].phase_fraction == 0 and seen[-1].phase_fraction == 1
+    assert any(0 < p.phase_fraction < 1 for p in seen)  # the ticker ran while it worked
+    assert seen[-1].number == 9 and seen[-1].total == 10
+    assert 0.9 < seen[-1].overall < 1
+    assert not setup._hooks  # nothing left behind
