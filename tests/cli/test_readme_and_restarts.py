@@ -43,10 +43,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, str]]
     env["FAIRGATE_PASSWORD_FILE"] = str(home / "password.txt")  # the prompts of the block
     env["FAIRGATE_KEYSTORE_SCRYPT_N"] = "1024"
     script = "set -euo pipefail\n" + readme_block()
+    # a folder that looks like the checkout to the block (.venv/, examples/): what the block
+    # writes (ticket.png) lands there, not in the repository
+    work = tmp_path_factory.mktemp("readme-cwd")
+    for name in (".venv", "examples"):
+        (work / name).symlink_to(PROJECT_ROOT / name)
     try:
         run = subprocess.run(
             ["bash", "-c", script],
-            cwd=PROJECT_ROOT,
+            cwd=work,
             env=env,
             capture_output=True,
             text=True,
