@@ -40,6 +40,7 @@ from api.routes import (
     organizer,
     webhooks,
 )
+from api.routes.site import mount_site
 from fairgate.errors import TicketError
 from fairgate.settings import Settings, get_settings
 
@@ -57,6 +58,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        docs_url=None,  # served offline by api.routes.site (no CDN)
+        redoc_url=None,
         title="Fairgate bridge",
         version="1.0.0",
         description="Card orders, payments and exactly-once minting of Fairgate tickets.",
@@ -75,6 +78,7 @@ def create_app(
     app.include_router(hub_router(app))
     app.include_router(fan_pages.router)
     mount_assets(app)
+    mount_site(app, settings)
     _install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
