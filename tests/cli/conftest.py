@@ -110,6 +110,7 @@ def _invoke(args: tuple[str, ...], stdin: bytes | None, env: dict[str, str]) -> 
     from typer.testing import CliRunner
 
     from cli.main import app
+    from cli.output import console, err_console
     from fairgate.settings import get_settings
 
     environ: dict[str, str | None] = dict.fromkeys(
@@ -119,10 +120,15 @@ def _invoke(args: tuple[str, ...], stdin: bytes | None, env: dict[str, str]) -> 
         {k: v for k, v in env.items() if k.startswith("FAIRGATE_") or k in _TERMINAL_VARS}
     )
     get_settings.cache_clear()
+    # rich reads COLUMNS once, when cli.output is imported; a new process would read it anew
+    widths = console.width, err_console.width
+    if str(env.get("COLUMNS", "")).isdigit():
+        console.width = err_console.width = int(env["COLUMNS"])
     try:
         outcome = CliRunner().invoke(app, list(args), input=stdin, env=environ)
     finally:
         get_settings.cache_clear()
+        console.width, err_console.width = widths
     stderr = outcome.stderr
     if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
         stderr += "".join(traceback.format_exception(outcome.exception))
