@@ -37,14 +37,15 @@ def world(new_world: type[EventWorld]) -> EventWorld:
 
 @pytest.fixture(scope="module")
 def window_codes(world: EventWorld) -> Iterator[Callable[[int], str]]:
-    """``code(token)``: the token's rotating code for the current window (cached per token)."""
-    made: dict[int, str] = {}
+    """``code(token)``: the token's rotating code for the current window (one proof per token
+    and window)."""
+    made: dict[tuple[int, int], str] = {}
 
     def code(token: int) -> str:
-        if token not in made:
-            challenge = window_challenge(world.scope, time_window(time.time()))
-            made[token] = world.prove(token, challenge)
-        return made[token]
+        window = time_window(time.time())
+        if (token, window) not in made:
+            made[token, window] = world.prove(token, window_challenge(world.scope, window))
+        return made[token, window]
 
     yield code
 
@@ -215,3 +216,21 @@ def test_fairgate_gate_serve_pairs_by_link_and_serves_offline(tmp_path: Any) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_one_ticket_admitted_at_two_offline_gates_shows_as_the_hubs_conflict(
+    world: EventWorld, open_gate: OpenGate, window_codes: Callable[[int], str], hub: Any
+) -> None:
+    gates = [
+        open_gate(world, gate_id, hub_url=hub.url, api_key=hub.register(world.address, gate_id))
+        for gate_id in ("1", "2")
+    ]
+    staff = [client_for(g) for g in gates]
+    code = window_codes(0)
+    for client in staff:  # neither has synced: both admit the same ticket
+        assert client.post("/api/scan", json={"code": code}).json()["admitted"]
+    for client in (*staff, staff[0]):
+        client.post("/api/sync")
+    for client in staff:
+        (conflict,) = client.get("/api/status").json()["conflicts"]
+        assert [u["gate"] for u in conflict["uses"]] in (["gate 1", "gate 2"], ["gate 2", "gate 1"])

@@ -161,6 +161,7 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         assert seen[1]["reason"].startswith("already used at this gate at ")
         assert seen[2]["reason"].startswith("code expired (its time window ended at ")
         assert service.store.count(world.address) == 1  # refusals recorded nothing
+        assert page.get_attribute("#verdict", "data-sound") == "refused"  # the refusal tone
         screenshot(page, "scanner-desktop-verdict")
 
         # hostile codes typed or pasted: each refused with a reason, nothing recorded
