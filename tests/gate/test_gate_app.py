@@ -234,3 +234,29 @@ def test_one_ticket_admitted_at_two_offline_gates_shows_as_the_hubs_conflict(
     for client in staff:
         (conflict,) = client.get("/api/status").json()["conflicts"]
         assert [u["gate"] for u in conflict["uses"]] in (["gate 1", "gate 2"], ["gate 2", "gate 1"])
+
+
+def test_every_refusal_has_a_headline_in_plain_words() -> None:
+    from gate.app import COUNTERS, Verdict
+    from gate.checker import CheckResult
+
+    reasons = {
+        "wrong_event": ("ticket not valid for this event", "Not a ticket of this event"),
+        "root_expired": ("ticket list out of date (...)", "List out of date"),
+        "root_unknown": ("ticket list not recognised here (...)", "List out of date"),
+        "code_expired": ("code expired (its time window ended at 19:02:40)", "Code expired"),
+        "challenge_expired": ("challenge expired", "Code expired"),
+        "nullifier_used": ("already used at gate 3 at 19:02", "Already used"),
+        "proof_invalid": ("proof invalid", "Not a valid ticket"),
+        "challenge_unknown": ("challenge not issued by this gate", "Not for this gate"),
+    }
+    for code, (reason, title) in reasons.items():
+        verdict = Verdict.of(CheckResult(False, code, reason), 0.0)
+        assert (verdict.title, verdict.admitted) == (title, False)
+        assert verdict.counter in COUNTERS
+    assert Verdict.of(CheckResult(False, "wrong_event", "x"), 0).reason == (
+        "not a ticket of this event"
+    )
+    assert Verdict.of(CheckResult(False, "root_expired", "x"), 0).reason.startswith(
+        "list out of date: "
+    )
