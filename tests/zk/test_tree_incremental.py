@@ -5,7 +5,8 @@ consecutive as the contract gives them), resales, burns (``Transfer`` to the zer
 rotations (some to 0), and plain transfers that change nothing. ``TreeSync`` applies it event by
 event through :meth:`zk.tree.MerkleTree.update` (only the touched paths rehashed); after every
 event its root must equal :meth:`MerkleTree.from_leaves` of a plain leaf list kept beside it, and
-at the end :func:`tree_from_events` (the bulk rebuild) must agree too.
+at the end :func:`tree_from_events` (the bulk rebuild) must agree too. Histories that start near
+the tree's last index are compared once, at the end, with a tree built leaf by leaf.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ BOB = "0x" + "b0" * 20
 commitment = st.integers(min_value=1, max_value=P - 1)
 # ("mint", k, seed) | ("resell" | "rotate" | "burn" | "gift", pick, value)
 step = st.one_of(
-    st.tuples(st.just("mint"), st.integers(1, 70), st.integers(0, 2**32)),
+    st.tuples(st.just("mint"), st.integers(1, 40), st.integers(0, 2**32)),
     st.tuples(st.sampled_from(["resell", "rotate", "burn", "gift"]), st.integers(0), commitment),
     st.tuples(st.just("rotate"), st.integers(0), st.just(0)),
 )
@@ -97,15 +98,19 @@ def _model(leaves: dict[int, int], event: dict[str, Any]) -> None:
         leaves[index] = leaf
 
 
+def _flat(leaves: dict[int, int]) -> list[int]:
+    flat = [0] * (max(leaves, default=-1) + 1)
+    for index, leaf in leaves.items():
+        flat[index] = leaf
+    return flat
+
+
 def _from_scratch(leaves: dict[int, int]) -> MerkleTree:
     """A fresh tree from the final leaves: built in bulk when they are low, leaf by leaf (the
     single-leaf path) when they sit near the top of the tree, where a bulk build would hash a
     million leaves."""
     if not leaves or max(leaves) < 10_000:
-        flat = [0] * (max(leaves, default=-1) + 1)
-        for index, leaf in leaves.items():
-            flat[index] = leaf
-        return MerkleTree.from_leaves(flat)
+        return MerkleTree.from_leaves(_flat(leaves))
     tree = MerkleTree()
     for index, leaf in sorted(leaves.items()):
         if leaf:
@@ -113,10 +118,10 @@ def _from_scratch(leaves: dict[int, int]) -> MerkleTree:
     return tree
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix=st.integers(0, 40),
-    steps=st.lists(step, min_size=1, max_size=25),
+    steps=st.lists(step, min_size=1, max_size=15),
     high=st.booleans(),
 )
 def test_random_histories_give_the_same_roots_incrementally_and_from_scratch(
@@ -130,7 +135,9 @@ def test_random_histories_give_the_same_roots_incrementally_and_from_scratch(
     for event in events:
         sync.apply(event)
         _model(leaves, event)
-        assert sync.root == _from_scratch(leaves).root
+        if not high:  # near the top a from-scratch build is leaf by leaf: once, at the end
+            assert sync.root == MerkleTree.from_leaves(_flat(leaves)).root
+    assert sync.root == _from_scratch(leaves).root
     for index, leaf in leaves.items():
         assert sync.tree.leaf(index) == leaf
     if not high:  # the bulk rebuild from the whole history
