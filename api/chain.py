@@ -449,6 +449,11 @@ class BridgeChain:
     def simulate_revoke(self, address: str, token_ids: Sequence[int]) -> None:
         self.event(address).call("revoke", list(token_ids), sender=self.minter.address)
 
+    def held_sale(self, address: str, token_id: int) -> tuple[str, int]:
+        """The held first sale of a card ticket: (seller, price), price 0 when none is held."""
+        seller, price = self.event(address).call("heldSale", token_id)
+        return to_checksum_address(seller), int(price)
+
     def release_tx(self, address: str, token_id: int, to: str) -> dict[str, Any]:
         event = self.event(address)
         data = event.encode("releaseFromCustody", token_id, to_checksum_address(to))

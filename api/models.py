@@ -243,7 +243,7 @@ class OrderEvent(Base):
 class TicketState(enum.StrEnum):
     ISSUED = "issued"
     REVOKED = "revoked"
-    NOT_REVOCABLE = "not_revocable"  # resold in good faith on the market: a chargeback keeps it
+    NOT_REVOCABLE = "not_revocable"  # sold for a price on the market: its buyer keeps it
 
 
 class Ticket(Base):

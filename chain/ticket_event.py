@@ -29,6 +29,7 @@ from chain.types import (
     TransferPolicy,
     commitment_bytes,
 )
+from fairgate.errors import ConfigError
 from zk.identity import gate_scope
 
 __all__ = ["IssuedRun", "TicketEventClient"]
@@ -282,5 +283,19 @@ class TicketEventClient(ContractClient):
     def withdraw_pending(self) -> TxResult:
         return self.transact("withdrawPending")
 
-    def claim_refund(self, token_ids: Sequence[int]) -> TxResult:
-        return self.transact("claimRefund", list(token_ids))
+    def claim_refund(self, token_ids: Sequence[int], to: str | None = None) -> TxResult:
+        """Refund the tickets' face value to `to` (default: the sender)."""
+        if self.sender is None:
+            raise ConfigError(f"{self!r} has no sender: it can only read")
+        return self.transact("claimRefund", list(token_ids), to or self.sender.address)
+
+    def settle_held(self, token_ids: Sequence[int]) -> TxResult:
+        return self.transact("settleHeld", list(token_ids))
+
+    def held_sale(self, token_id: int) -> tuple[str, int]:
+        """The held first sale of a card ticket: (seller, price), or (zero address, 0)."""
+        seller, price = self.call("heldSale", token_id)
+        return str(seller), int(price)
+
+    def refund_deadline(self) -> int:
+        return int(self.call("refundDeadline"))

@@ -58,8 +58,20 @@ _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
     "TransferOutsideMarket": lambda e: "this event allows moving tickets only through its market",
     "NothingToWithdraw": lambda e: "nothing to withdraw",
     "NotRefundable": lambda e: (
-        f"ticket {_v(e, 'tokenId')} was not paid in ETH: card buyers are refunded by the bridge"
+        f"ticket {_v(e, 'tokenId')} was not bought with ETH or on the market: card buyers are "
+        "refunded by the bridge"
     ),
+    "PriceBelowFace": lambda e: (
+        f"a card ticket's first resale must be at least at face value "
+        f"({format_eth(_v(e, 'faceValue'))}): its price is held until the event has happened"
+    ),
+    "TakerNotExternallyOwned": lambda e: (
+        "a reserved listing or gift is taken by its own wallet, not through a contract"
+    ),
+    "StillHeld": lambda e: (
+        f"the sale price of ticket {_v(e, 'tokenId')} is held until the event has happened"
+    ),
+    "RefundDeadlinePassed": lambda e: "the refund deadline of this cancelled event has passed",
     "UnknownRoot": lambda e: "that gate tree root is not published (or expired)",
     "NullifierUsed": lambda e: "this ticket has already entered",
     "InvalidParameter": lambda e: f"the contract refused the parameter: {_v(e, 'what')}",

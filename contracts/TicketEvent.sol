@@ -59,13 +59,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint256 private constant ONE_MOVE = 1 << 176;
     uint256 private constant FLAG_PAID_IN_ETH = 1 << 208;
     uint256 private constant FLAG_BURNED = 1 << 209;
-    uint256 private constant FLAG_RESOLD = 1 << 210;
+    /// @dev The ticket was sold for a price at least once (a card ticket's first such sale is held).
+    uint256 private constant FLAG_SOLD = 1 << 210;
     uint256 private constant BALANCE_MASK = (1 << 64) - 1;
     uint256 private constant PRICE_BITS = 96;
     /// @dev No bitmap word loaded yet (a word index is at most 2**248 - 1).
     uint256 private constant NO_WORD = type(uint256).max;
     /// @dev In `_mintRun`'s `bits` only, never in a record: the event's policy locks tickets.
     uint256 private constant MINT_LOCKED = 1 << 255;
+    /// @dev A `_held` word reserved by `list` (no seller): the buyer then writes a warm slot.
+    uint256 private constant HELD_RESERVED = 1 << 160;
+    /// @dev How long after the scheduled end of a cancelled event its holders can claim refunds.
+    uint256 private constant REFUND_PERIOD = 180 days;
 
     // slot: organizer and schedule
     address private _organizer;
@@ -80,6 +85,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint16 private _tierCount;
     bool private _initialized;
     bool private _entered;
+    /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
+    /// has it warm).
+    uint96 private _heldTotal;
 
     string private _name;
     string private _symbol;
@@ -106,6 +114,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     uint256 private _escrow;
     uint256 private _pendingTotal;
     mapping(address account => uint256) private _pending;
+    /// @dev seller | price << 160: the held price of a card ticket's first sale for a price, until
+    /// `_settleHeld` (HELD_RESERVED or zero when nothing is held).
+    mapping(uint256 tokenId => uint256) private _held;
 
     /// @dev The platform's TicketGate: in the implementation's code, so every clone shares it.
     address private immutable _ticketGate;
@@ -207,8 +218,11 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function withdrawProceeds(address payable to) external {
         _onlyOrganizer();
         _enter();
-        uint256 royalties = address(this).balance - _escrow - _pendingTotal;
-        uint256 escrow = (!_cancelled && block.timestamp >= _endsAt) ? _escrow : 0;
+        uint256 royalties = address(this).balance - _escrow - _pendingTotal - _heldTotal;
+        // Escrow is the organizer's once the event has happened; after a cancellation, what no
+        // holder claimed by the refund deadline is swept to the organizer.
+        bool released = _cancelled ? block.timestamp > refundDeadline() : block.timestamp >= _endsAt;
+        uint256 escrow = released ? _escrow : 0;
         if (royalties + escrow == 0) revert NothingToWithdraw();
         _escrow -= escrow;
         emit ProceedsWithdrawn(to, royalties, escrow);
@@ -304,11 +318,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
             uint256 tokenId = tokenIds[i];
             uint256 record = _record(tokenId);
             if (record & FLAG_PAID_IN_ETH != 0) revert PaidInEth(tokenId);
-            // A chargeback must not take a ticket from someone who bought it in good faith on the
-            // market; a cancellation revokes every card ticket (their buyers are refunded).
-            if (record & FLAG_RESOLD != 0 && !cancelled_) revert NotAuthorized(tokenId, msg.sender);
-            _burn(tokenId, record);
-            emit TicketRevoked(tokenId);
+            if (record & FLAG_SOLD == 0) {
+                // Never sold for a price (gifts and plain transfers included): the card payment
+                // went back, so the ticket goes too.
+                _burn(tokenId, record);
+                emit TicketRevoked(tokenId);
+                continue;
+            }
+            // Sold for a price: its buyer keeps it. After a cancellation its holder claims the
+            // face value on-chain, so the bridge only refunds the card. On a chargeback, the held
+            // price of its first sale makes the organizer whole instead of the seller.
+            if (cancelled_ || _held[tokenId] <= HELD_RESERVED) revert NotAuthorized(tokenId, msg.sender);
+            _settleHeld(tokenId, record, true);
         }
     }
 
@@ -329,6 +350,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         // Give a never-moved ticket its own record now, at the seller's cost: the buyer's
         // transaction then updates a warm non-zero slot and skips the run lookup (~21,000 gas).
         if (_tickets[tokenId] == 0) _tickets[tokenId] = record;
+        // The same for the held price of a card ticket's first sale (see _settleResale).
+        if (record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0 && _held[tokenId] == 0) _held[tokenId] = HELD_RESERVED;
         _listings[tokenId] = price | (uint256(uint160(reservedFor)) << PRICE_BITS);
         emit Listed(tokenId, msg.sender, price, reservedFor);
     }
@@ -346,10 +369,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function buy(uint256 tokenId, bytes32 commitment) external payable {
         uint256 packedListing = _listings[tokenId];
         if (packedListing == 0) revert NotListed(tokenId);
-        address reservedFor = address(uint160(packedListing >> PRICE_BITS));
-        if (reservedFor != address(0) && reservedFor != msg.sender) {
-            revert ReservedForAnother(tokenId, reservedFor);
-        }
+        _requireTaker(tokenId, address(uint160(packedListing >> PRICE_BITS)));
         _settleResale(tokenId, _record(tokenId), packedListing & ((1 << PRICE_BITS) - 1), commitment);
     }
 
@@ -365,10 +385,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         ) revert InvalidOrder(tokenId);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(_orderHash(order)), signature);
         if (err != ECDSA.RecoverError.NoError || signer != seller) revert InvalidOrder(tokenId);
-        if (order.reservedFor != address(0) && order.reservedFor != msg.sender) {
-            revert ReservedForAnother(tokenId, order.reservedFor);
-        }
         if (order.price == 0 && order.reservedFor == address(0)) revert GiftNeedsRecipient();
+        _requireTaker(tokenId, order.reservedFor);
         _settleResale(tokenId, record, order.price, commitment);
     }
 
@@ -404,23 +422,43 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     // ================================================================ cancellation
 
     /// @inheritdoc ITicketEvent
-    function claimRefund(uint256[] calldata tokenIds) external {
+    function claimRefund(uint256[] calldata tokenIds, address to) external {
         if (!_cancelled) revert EventNotCancelled();
+        uint256 deadline = refundDeadline();
+        if (block.timestamp > deadline) revert RefundDeadlinePassed(deadline);
+        if (to == address(0)) revert InvalidReceiver(to);
         _enter();
         uint256 total;
         for (uint256 i; i < tokenIds.length; ++i) {
             uint256 tokenId = tokenIds[i];
             uint256 record = _record(tokenId);
             if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+            // A card ticket bought on the market: the held price of its first sale pays its face
+            // value into escrow here (a no-op for any other ticket).
+            if (record & FLAG_PAID_IN_ETH == 0) record = _settleHeld(tokenId, record, false);
             if (record & FLAG_PAID_IN_ETH == 0) revert NotRefundable(tokenId);
             uint256 amount = _tiers[_tierIdOf(record)].faceValue;
             _burn(tokenId, record);
-            emit RefundClaimed(tokenId, msg.sender, amount);
+            emit RefundClaimed(tokenId, msg.sender, to, amount);
             total += amount;
         }
         if (total == 0) revert NothingToWithdraw();
         _escrow -= total;
-        _sendValue(msg.sender, total);
+        _sendValue(to, total);
+        _exit();
+    }
+
+    /// @inheritdoc ITicketEvent
+    function settleHeld(uint256[] calldata tokenIds) external {
+        _enter();
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            if (_held[tokenId] <= HELD_RESERVED) revert NothingToWithdraw();
+            // Held until the card payment can no longer cost the organizer: the event happened,
+            // or it was cancelled (then the face value goes to escrow for the holder's refund).
+            if (!_cancelled && block.timestamp < _endsAt) revert StillHeld(tokenId);
+            _settleHeld(tokenId, _record(tokenId), false);
+        }
         _exit();
     }
 
@@ -449,7 +487,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && !_isApproved(tokenId, record, msg.sender)) {
             revert NotAuthorized(tokenId, msg.sender);
         }
-        _move(tokenId, record, owner, to, FLAG_RESOLD);
+        _move(tokenId, record, owner, to, 0); // a plain transfer never protects a card ticket
         // A plain transfer carries no commitment: the new holder sets one with rotateCommitment.
         emit CommitmentRotated(tokenId, bytes32(0));
     }
@@ -630,7 +668,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
 
     /// @inheritdoc ITicketEvent
     function royaltyBalance() external view returns (uint256) {
-        return address(this).balance - _escrow - _pendingTotal;
+        return address(this).balance - _escrow - _pendingTotal - _heldTotal;
+    }
+
+    /// @inheritdoc ITicketEvent
+    function heldSale(uint256 tokenId) external view returns (address seller, uint256 price) {
+        uint256 held = _held[tokenId];
+        if (held > HELD_RESERVED) (seller, price) = (address(uint160(held)), held >> 160);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function refundDeadline() public view returns (uint256) {
+        return uint256(_endsAt) + REFUND_PERIOD;
     }
 
     /// @inheritdoc ITicketEvent
@@ -844,11 +893,63 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
         if (price > cap) revert PriceAboveCap(price, cap);
         (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
-        // Only a paid sale protects the buyer from a chargeback revocation; a gift does not (its
+        // Only a paid sale protects its buyer from a chargeback revocation; a gift does not (its
         // receiver paid nothing), or a card buyer could shield a ticket by gifting it to himself.
-        _move(tokenId, record, seller, msg.sender, price == 0 ? 0 : FLAG_RESOLD);
+        // The first paid sale of a card ticket is held whole (see _settleHeld) and at least at
+        // face value: a chargeback of the card then costs its payer the price, not the organizer.
+        bool held = price != 0 && record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0;
+        if (held) {
+            if (price < t.faceValue) revert PriceBelowFace(price, t.faceValue);
+            if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
+        }
+        _move(tokenId, record, seller, msg.sender, price == 0 ? 0 : FLAG_SOLD);
         emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
-        _push(seller, proceeds);
+        if (held) {
+            _held[tokenId] = uint256(uint160(seller)) | (price << 160);
+            _heldTotal += uint96(price);
+        } else {
+            _push(seller, proceeds);
+        }
+    }
+
+    /// @dev The one road out of a held first-sale price (`price`, paid by the ticket's buyer to
+    /// `seller`). A chargeback of the card (`chargeback`): the face value goes to the ticket's
+    /// escrow (the ticket is then refundable and irrevocable like an ETH ticket) and the rest to
+    /// the organizer, who is made whole; the seller gets nothing. A cancellation: the face value
+    /// goes to escrow for the holder's refund, the royalty (at most what is left) to the
+    /// organizer, the rest to the seller, whose card payment the bridge refunds. After the event:
+    /// an ordinary sale (royalty to the organizer, proceeds to the seller). Returns the record.
+    function _settleHeld(uint256 tokenId, uint256 record, bool chargeback) private returns (uint256) {
+        uint256 held = _held[tokenId];
+        if (held <= HELD_RESERVED) return record;
+        address seller = address(uint160(held));
+        uint256 price = held >> 160;
+        Tier storage t = _tiers[_tierIdOf(record)];
+        (uint256 royalty, uint256 toSeller) = ResaleMath.split(price, t.royaltyBps);
+        uint256 toEscrow;
+        if (chargeback || _cancelled) {
+            toEscrow = t.faceValue;
+            uint256 rest = price - toEscrow;
+            toSeller = chargeback || rest < royalty ? 0 : rest - royalty;
+            record |= FLAG_PAID_IN_ETH;
+            _tickets[tokenId] = record;
+            _escrow += toEscrow;
+        }
+        delete _held[tokenId];
+        _heldTotal -= uint96(price);
+        emit HeldSaleSettled(tokenId, seller, toSeller, price - toSeller - toEscrow, toEscrow);
+        _push(seller, toSeller);
+        return record;
+    }
+
+    /// @dev A listing or order reserved for someone (a gift always is) is taken by that
+    /// externally owned account itself, never through a contract: a contract could take a gift
+    /// and pay the seller any amount in the same transaction, which would lift the cap without
+    /// trust between the parties.
+    function _requireTaker(uint256 tokenId, address reservedFor) private view {
+        if (reservedFor == address(0)) return;
+        if (reservedFor != msg.sender) revert ReservedForAnother(tokenId, reservedFor);
+        if (msg.sender != tx.origin) revert TakerNotExternallyOwned(msg.sender);
     }
 
     /// @dev The one place a live ticket changes holder. Clears its listing; approvals die with the

@@ -1,9 +1,16 @@
 """Burning the tickets of orders whose money went back (refund, chargeback, cancelled event).
 
 Exactly once without extra bookkeeping: a token that no longer exists (``ownerOf`` reverts) was
-already burned, by us before a crash or otherwise, and is recorded as revoked. A ticket resold on
-the market cannot be taken back from its good-faith buyer after a chargeback (the contract refuses
-with ``NotAuthorized``): it is recorded ``not_revocable`` and the order still ends ``revoked``.
+already burned, by us before a crash or otherwise, and is recorded as revoked. A ticket sold for a
+price on the market is never taken from its buyer (issue 9, items 1 and 2); it is recorded
+``not_revocable`` and the order still ends ``revoked``:
+
+* after a chargeback, while the price of its first sale is still held by the contract, ``revoke``
+  does not burn it but pays that held price to the organizer instead of the seller (the organizer
+  is made whole for the charged-back card); the bridge sends it for exactly that;
+* otherwise (the event was cancelled: its holder claims the face value on-chain, while the bridge
+  refunds the card; or the held price was already paid out) the contract refuses with
+  ``NotAuthorized`` or ``PaidInEth``, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ def _revoke(
     session: Session, chain: BridgeChain, locks: WorkerLocks, contract: str, tickets: list[Ticket]
 ) -> None:
     burn: list[Ticket] = []
+    kept: list[Ticket] = []  # sold on the market: revoke pays its held price to the organizer
     for ticket in tickets:
         try:
             chain.owner_of(contract, ticket.token_id)
@@ -69,7 +77,8 @@ def _revoke(
             continue
         try:
             chain.simulate_revoke(contract, [ticket.token_id])
-            burn.append(ticket)
+            _, held_price = chain.held_sale(contract, ticket.token_id)
+            (kept if held_price else burn).append(ticket)
         except ContractRevert as exc:
             log.warning(
                 "ticket %d of %s cannot be revoked: %s",
@@ -78,12 +87,20 @@ def _revoke(
                 type(exc).__name__,
             )
             ticket.state = TicketState.NOT_REVOCABLE
-    if burn:
+    if burn or kept:
         sender = chain.minter_sender
         with locks.sending(sender.address) as shared:
             if shared:
                 NonceManager.reset(sender.chain, sender.address)
-            handle = sender.send(chain.revoke_tx(contract, [t.token_id for t in burn]))
+            handle = sender.send(chain.revoke_tx(contract, [t.token_id for t in burn + kept]))
         sender.wait(handle)
         for ticket in burn:
             ticket.state = TicketState.REVOKED
+        for ticket in kept:
+            log.info(
+                "ticket %d of %s stays with its market buyer; its held sale price went to the "
+                "organizer",
+                ticket.token_id,
+                contract,
+            )
+            ticket.state = TicketState.NOT_REVOCABLE

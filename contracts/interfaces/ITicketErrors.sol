@@ -102,6 +102,22 @@ interface ITicketErrors {
     error NullifierUsed(bytes32 nullifier);
     /// @notice No on-chain proof verifier is configured for this event.
     error NoVerifier();
+    /// @notice The first sale for a price of a card-paid ticket must be at least at face value: its
+    /// price is held to make the organizer whole if the card payment is charged back.
+    /// @param price The price.
+    /// @param faceValue The tier's face value.
+    error PriceBelowFace(uint256 price, uint256 faceValue);
+    /// @notice A listing or order reserved for an address (every gift) is taken by that externally
+    /// owned account itself, not through a contract.
+    /// @param taker The calling contract.
+    error TakerNotExternallyOwned(address taker);
+    /// @notice The ticket's held first-sale price is released only once the event has ended or
+    /// was cancelled.
+    /// @param tokenId The ticket.
+    error StillHeld(uint256 tokenId);
+    /// @notice Refunds of this cancelled event closed at the deadline; the rest went to the organizer.
+    /// @param deadline The refund deadline (unix seconds).
+    error RefundDeadlinePassed(uint256 deadline);
     /// @notice The zero-knowledge proof did not verify.
     error InvalidProof();
 }

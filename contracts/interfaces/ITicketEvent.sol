@@ -131,8 +131,15 @@ interface ITicketEvent is ITicketErrors {
     event ProceedsWithdrawn(address indexed to, uint256 royalties, uint256 escrow);
     /// @notice The event was cancelled.
     event EventCancelledBy(address indexed organizer);
-    /// @notice An ETH-paid ticket was burned and its face value refunded to its holder.
-    event RefundClaimed(uint256 indexed tokenId, address indexed holder, uint256 amount);
+    /// @notice A ticket was burned after a cancellation and its face value refunded to `to`, named
+    /// by its holder.
+    event RefundClaimed(uint256 indexed tokenId, address indexed holder, address to, uint256 amount);
+    /// @notice The held first-sale price of a card ticket was paid out: `toSeller` to its seller,
+    /// `toOrganizer` to the organizer's royalties, `toEscrow` into escrow as the ticket's face
+    /// value (after a chargeback or a cancellation; the ticket is then refundable like an ETH one).
+    event HeldSaleSettled(
+        uint256 indexed tokenId, address indexed seller, uint256 toSeller, uint256 toOrganizer, uint256 toEscrow
+    );
     /// @notice A card-paid ticket was revoked (refund or chargeback at the payment provider).
     event TicketRevoked(uint256 indexed tokenId);
     /// @notice The bridge moved a ticket from custody to the fan's own wallet.
@@ -168,8 +175,8 @@ interface ITicketEvent is ITicketErrors {
     /// before the event has ended (its escrow may be paid out after that).
     function cancel() external;
 
-    /// @notice Withdraw royalties, plus the primary-sale escrow once the event has ended (never
-    /// escrow of a cancelled event). Organizer only.
+    /// @notice Withdraw royalties, plus the primary-sale escrow once the event has ended. Of a
+    /// cancelled event, the escrow no holder claimed by `refundDeadline` (swept). Organizer only.
     /// @param to Receiver of the ETH.
     function withdrawProceeds(address payable to) external;
 
@@ -189,7 +196,12 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Move a ticket the minter holds in custody to the fan's own wallet (commitment kept).
     function releaseFromCustody(uint256 tokenId, address to) external;
 
-    /// @notice Burn card-paid tickets after a refund or chargeback. Minter or organizer.
+    /// @notice After a refund or chargeback of the card payment: burn card-paid tickets never sold
+    /// for a price (a gift or a plain transfer protects nothing). A ticket sold for a price stays
+    /// with its buyer: before the cancellation, the held price of its first sale goes to the
+    /// organizer instead of the seller (the face value into the ticket's escrow, see
+    /// `HeldSaleSettled`); after a cancellation it is refused, its holder claims the face value on-chain.
+    /// Refused for ETH-paid tickets. Minter or organizer.
     function revoke(uint256[] calldata tokenIds) external;
 
     // ---------------------------------------------------------------- resale market
@@ -203,7 +215,9 @@ interface ITicketEvent is ITicketErrors {
     function cancelListing(uint256 tokenId) external;
 
     /// @notice Buy a listed ticket, paying exactly its price; royalty and seller are paid in this
-    /// transaction and the holder commitment becomes `commitment`.
+    /// transaction and the holder commitment becomes `commitment`. The first sale for a price of
+    /// a card-paid ticket is at least at face value and its price is held (see `settleHeld`).
+    /// A reserved listing is taken by its externally owned account itself, never by a contract.
     function buy(uint256 tokenId, bytes32 commitment) external payable;
 
     /// @notice Buy a ticket through an EIP-712 `SellOrder` signed by its holder.
@@ -221,9 +235,16 @@ interface ITicketEvent is ITicketErrors {
 
     // ---------------------------------------------------------------- cancellation
 
-    /// @notice After a cancellation, burn the caller's ETH-paid tickets and refund their face value.
-    /// The refund follows the ticket: whoever holds it claims it, once.
-    function claimRefund(uint256[] calldata tokenIds) external;
+    /// @notice After a cancellation and until `refundDeadline`, burn the caller's tickets and pay
+    /// their face value to `to`: ETH-paid tickets, and card tickets bought on the market (from the
+    /// held price of their first sale). The refund follows the ticket: whoever holds it claims
+    /// it, once. Card tickets never sold for a price are refunded by the bridge to the card.
+    /// @param to Receiver of the ETH (a holder contract that cannot receive ETH names another).
+    function claimRefund(uint256[] calldata tokenIds, address to) external;
+
+    /// @notice Pay out the held first-sale prices of card tickets (see `HeldSaleSettled`), once the
+    /// event has ended or was cancelled. Anyone may call it.
+    function settleHeld(uint256[] calldata tokenIds) external;
 
     // ---------------------------------------------------------------- views
 
@@ -269,6 +290,11 @@ interface ITicketEvent is ITicketErrors {
     function isGateOperator(address account) external view returns (bool);
     /// @notice Seconds a replaced gate root stays acceptable on the TicketGate.
     function rootGracePeriod() external view returns (uint256);
+    /// @notice The held first sale of a card ticket (zero when none is held).
+    function heldSale(uint256 tokenId) external view returns (address seller, uint256 price);
+    /// @notice Last moment (unix seconds) a cancelled event's holders can claim refunds: 180 days
+    /// after its scheduled end.
+    function refundDeadline() external view returns (uint256);
     /// @notice The EIP-712 digest of a sell order, as the holder signs it.
     function orderDigest(SellOrder calldata order) external view returns (bytes32);
 }

@@ -21,6 +21,34 @@ contract TicketLens {
         }
     }
 
+    /// @notice Everything the stateful test compares with its model after a step, in one call:
+    /// owners of tickets 0..count-1, balanceOf and pendingOf of each account, minted count of
+    /// tiers 0..tiers-1, and the contract's escrow, royalty balance, ETH balance and next id.
+    function summary(address ticket, address[] calldata accounts, uint256 count, uint256 tiers)
+        external
+        view
+        returns (
+            address[] memory owners_,
+            uint256[] memory balances,
+            uint256[] memory pending,
+            uint256[] memory minted,
+            uint256[4] memory money
+        )
+    {
+        owners_ = this.owners(ticket, count);
+        (balances, pending) = this.holdings(ticket, accounts);
+        minted = new uint256[](tiers);
+        for (uint256 i; i < tiers; ++i) {
+            minted[i] = ITicketEvent(ticket).tier(i).minted;
+        }
+        money = [
+            ITicketEvent(ticket).escrowBalance(),
+            ITicketEvent(ticket).royaltyBalance(),
+            ticket.balance,
+            ITicketEvent(ticket).nextTokenId()
+        ];
+    }
+
     /// @notice balanceOf and pendingOf of each account.
     function holdings(address ticket, address[] calldata accounts)
         external

@@ -1,14 +1,20 @@
 """Stateful property test (hypothesis via brownie's ``state_machine``): random sequences of mint,
-resent mint, purchase, list, buy, gift, cancel listing, revoke, cancel event, refund, withdrawal
-and attempts by non-holders, against a Python model that predicts every outcome (success or the
-exact custom error). After every step:
+resent mint, purchase, list, buy, gift, cancel listing, revoke (a card chargeback), cancel
+event, refund, withdrawal and attempts by non-holders, against a Python model that predicts
+every outcome (success or the exact custom error) and every payment. After every step:
 
 * supply is never exceeded, per tier (minted == model, <= supply);
 * no sale above the cap (every Resold event is checked against its tier's cap);
-* every wei is accounted for: balance == escrow + pending + royalties, each equal to the model,
-  and paid in == paid out + royalties + escrow + pending;
+* every wei is accounted for: balance == escrow + pending + royalties + held first-sale prices,
+  each equal to the model, and paid in == paid out + royalties + escrow + pending + held;
 * only the holder or the market moves a ticket: ownerOf and balanceOf equal the model;
-* a refund is paid once (RefundClaimed never repeats a ticket; its amount is the face value).
+* a refund is paid once (RefundClaimed never repeats a ticket; its amount is the face value);
+* no party gains value at another's expense (issue 9, items 1 and 2): a chargeback never leaves
+  its card payer the ticket or any of its sale's price, and leaves the organizer at least the
+  face value it lost; a ticket sold for a price is never taken from its buyer; after a
+  cancellation each ticket's face value goes back once to one party: the card payer (by the
+  bridge: card tickets never sold for a price, which are revoked) or the current holder (on-chain:
+  ETH tickets and card tickets bought on the market, whose held price pays it).
 
 One holder is a HostileHolder that rejects ETH, so sellers' proceeds also take the pull path.
 Effort is kept modest (examples x steps) so the suite stays within a few minutes on 2 cores.
@@ -54,10 +60,10 @@ TIERS = [
     (ETHER * 37 // 100 + 3, 4, 10_000, 750),  # an odd face value: rounding in every split
 ]
 HOSTILE = 4  # index of the HostileHolder among the holders; fans are 0-3
-# hypothesis 6.27 starts with tiny examples: 20 examples of at most 20 steps come to about 200
-# steps in all (about 50 s here). derandomize makes them the same sequences every run, so the
-# check at the end that the run reached every path (sales, gifts, deferred payments, refunds)
-# is stable.
+# hypothesis 6.27 starts with tiny examples: 20 examples of at most 20 steps come to about 250
+# steps in all (47 s here; 85 s before the chain state was read in one call per step).
+# derandomize makes them the same sequences every run, so the check at the end that the run
+# reached every path (sales, gifts, held sales, chargebacks, deferred payments, refunds) is stable.
 SETTINGS = settings(max_examples=20, stateful_step_count=20, deadline=None, derandomize=True)
 
 ACTOR = st.integers(min_value=0, max_value=3)
@@ -65,7 +71,9 @@ HOLDER = st.integers(min_value=0, max_value=HOSTILE)
 TIER = st.integers(min_value=0, max_value=len(TIERS) - 1)
 COUNT = st.integers(min_value=1, max_value=3)
 PICK = st.integers(min_value=0, max_value=63)
-PRICE_PERMILLE = st.sampled_from([0, 1, 500, 999, 1_000, 1_001, 1_200])  # of the cap
+# of the cap; 950 lies between face value and the cap of tier 0 (a card ticket's first paid sale
+# must be at least at face value)
+PRICE_PERMILLE = st.sampled_from([0, 1, 500, 950, 999, 1_000, 1_001, 1_200])
 RESERVE = st.integers(min_value=-1, max_value=HOSTILE)  # -1: anyone
 
 
@@ -73,8 +81,11 @@ RESERVE = st.integers(min_value=-1, max_value=HOSTILE)  # -1: anyone
 class Ticket:
     holder: int | None  # None once burned
     tier: int
-    paid_in_eth: bool
-    resold: bool = False
+    paid_in_eth: bool  # escrow holds its face value (ETH purchase, or a settled card sale)
+    payer: int | None = None  # the card payer (the holder it was minted to); None: ETH
+    sold: bool = False  # sold for a price at least once
+    held: tuple[int, int] | None = None  # a card ticket's first paid sale: (seller, price)
+    charged_back: bool = False
     listing: tuple[int, int | None] | None = None  # (price, reserved holder index)
 
 
@@ -89,7 +100,11 @@ class Model:
     pending: int = 0  # the hostile seller's pull balance
     paid_in: int = 0
     paid_out: int = 0
+    held: int = 0  # sum of held first-sale prices
+    settled_checked: int = 0
     refunded: set[int] = field(default_factory=set)
+    revoked: set[int] = field(default_factory=set)  # burned by revoke
+    card_refunded: set[int] = field(default_factory=set)  # by the bridge, to the card payer
     resold_checked: int = 0
 
 
@@ -109,6 +124,7 @@ class TicketLedger(RuleBasedStateMachine):
         self.model = copy.deepcopy(self.seed)
         self.resold_events = []
         self.refund_events = []
+        self.settle_events = []  # (HeldSaleSettled, was it a chargeback)
 
     # ------------------------------------------------------------------------- helpers
 
@@ -137,6 +153,42 @@ class TicketLedger(RuleBasedStateMachine):
             self.resold_events.extend(tx.events["Resold"])
         if "RefundClaimed" in tx.events:
             self.refund_events.extend(tx.events["RefundClaimed"])
+
+    def _pay(self, to, amount):
+        """The contract pushes `amount` to holder index `to`: the hostile one rejects it."""
+        if to == HOSTILE and amount:
+            self.stats["deferred"] += 1
+            self.model.pending += amount
+        else:
+            self.model.paid_out += amount
+
+    def _settle_held(self, tx, token, chargeback):
+        """Model _settleHeld: the one road out of a held first-sale price; checks the event."""
+        m = self.model
+        t = m.tickets[token]
+        seller, price = t.held
+        face, _, _, royalty_bps = TIERS[t.tier]
+        royalty, to_seller = model_split(price, royalty_bps)
+        to_escrow = 0
+        if chargeback or m.cancelled:
+            to_escrow = face
+            rest = price - face
+            to_seller = 0 if chargeback or rest < royalty else rest - royalty
+            t.paid_in_eth = True
+            m.escrow += face
+        to_organizer = price - to_seller - to_escrow
+        (event,) = [e for e in tx.events["HeldSaleSettled"] if e["tokenId"] == token]
+        assert event["seller"] == self.holders[seller]
+        assert (event["toSeller"], event["toOrganizer"], event["toEscrow"]) == (
+            to_seller,
+            to_organizer,
+            to_escrow,
+        )
+        self.settle_events.append((event, chargeback, t.payer))
+        m.held -= price
+        m.royalties += to_organizer
+        self._pay(seller, to_seller)
+        t.held = None
 
     # ------------------------------------------------------------------------- minting
 
@@ -167,7 +219,7 @@ class TicketLedger(RuleBasedStateMachine):
         self.stats["mint"] += 1
         m.refs.append((ref, n))
         m.minted[tier_id] += n
-        m.tickets.extend(Ticket(holder, tier_id, False) for _ in range(n))
+        m.tickets.extend(Ticket(holder, tier_id, False, payer=holder) for _ in range(n))
 
     @rule(buyer=ACTOR, tier_id=TIER, n=COUNT)
     def purchase(self, buyer, tier_id, n):
@@ -252,20 +304,30 @@ class TicketLedger(RuleBasedStateMachine):
             with reverts("ResaleClosed", token):
                 call()
             return
+        face = TIERS[t.tier][0]
+        held = price > 0 and not t.paid_in_eth and not t.sold
+        if held and price < face:
+            with reverts("PriceBelowFace", price, face):
+                call()
+            return
         tx = call()
         self._record(tx)
         royalty, proceeds = model_split(price, TIERS[t.tier][3])
         assert tx.events["Resold"]["royalty"] == royalty
         self.stats["sale" if price else "gift"] += 1
         m.paid_in += price
-        m.royalties += royalty
-        if t.holder == HOSTILE and proceeds:
-            self.stats["deferred"] += 1
-            m.pending += proceeds
-            assert tx.events["PaymentDeferred"]["amount"] == proceeds
+        if held:  # the first paid sale of a card ticket: the whole price is held
+            self.stats["held"] += 1
+            t.held = (t.holder, price)
+            m.held += price
+            assert "PaymentDeferred" not in tx.events
         else:
-            m.paid_out += proceeds
-        t.holder, t.listing, t.resold = buyer, None, True
+            m.royalties += royalty
+            if t.holder == HOSTILE and proceeds:
+                assert tx.events["PaymentDeferred"]["amount"] == proceeds
+            self._pay(t.holder, proceeds)
+        t.holder, t.listing = buyer, None
+        t.sold = t.sold or price > 0
 
     @rule(pick=PICK, buyer=ACTOR)
     def buy(self, pick, buyer):
@@ -326,10 +388,12 @@ class TicketLedger(RuleBasedStateMachine):
     # ------------------------------------------------------------------------- burning and money
 
     @rule(pick=PICK)
-    def revoke(self, pick):
+    def revoke_pick(self, pick):
         token = self._token(pick, lambda t: t.holder is not None and not t.paid_in_eth)
-        if token is None:
-            return
+        if token is not None:
+            self.revoke(token)
+
+    def revoke(self, token):
         t = self.model.tickets[token]
         call = lambda: self.ticket.revoke([token], {"from": self.minter})  # noqa: E731
         if t.holder is None:
@@ -338,12 +402,32 @@ class TicketLedger(RuleBasedStateMachine):
         elif t.paid_in_eth:
             with reverts("PaidInEth", token):
                 call()
-        elif t.resold and not self.model.cancelled:
+        elif not t.sold:  # never sold for a price (gifts included): burned
+            call()
+            self.stats["revoke"] += 1
+            self.model.revoked.add(token)
+            t.holder, t.listing, t.charged_back = None, None, not self.model.cancelled
+        elif self.model.cancelled or t.held is None:
             with reverts("NotAuthorized", token, self.minter):
                 call()
-        else:
-            call()
-            t.holder, t.listing = None, None
+        else:  # a chargeback of a ticket sold on the market: the buyer keeps it
+            tx = call()
+            self.stats["chargeback"] += 1
+            t.charged_back = True
+            self._settle_held(tx, token, chargeback=True)
+
+    @rule(pick=PICK, buyer=ACTOR, permille=st.sampled_from([950, 1_000]))
+    def sell_card_ticket_then_charge_back(self, pick, buyer, permille):
+        """A card ticket's first paid sale, then the chargeback of its card (issue 9, item 1)."""
+        token = self._token(pick, lambda t: t.holder is not None and t.payer is not None)
+        if token is None:
+            return
+        t = self.model.tickets[token]
+        if not t.sold and t.holder is not None:
+            cap = self._cap(t.tier)
+            if self._list(token, cap * permille // 1_000, None):
+                self._buy(token, buyer)
+        self.revoke(token)
 
     @rule()
     def cancel_event(self):
@@ -353,30 +437,42 @@ class TicketLedger(RuleBasedStateMachine):
             return
         self.ticket.cancel({"from": self.organizer})
         self.model.cancelled = True
+        # The bridge refunds the card payment of every card ticket not charged back (and revokes
+        # those never sold for a price): modelled, it is off-chain.
+        for token, t in enumerate(self.model.tickets):
+            if t.payer is not None and not t.charged_back and token not in self.model.revoked:
+                self.model.card_refunded.add(token)
 
     @rule(pick=PICK)
     def claim_refund(self, pick):
         m = self.model
-        token = self._token(pick, lambda t: t.paid_in_eth and t.holder is not None)
+        token = self._token(
+            pick, lambda t: (t.paid_in_eth or t.held is not None) and t.holder is not None
+        )
         if token is None:
             return
         t = m.tickets[token]
         holder = t.holder if t.holder is not None else 0
-        call = lambda: self._send(holder, self.ticket.claimRefund, [token])  # noqa: E731
+        to = self.fans[0] if holder == HOSTILE else self.holders[holder]  # a named recipient
+        call = lambda: self._send(holder, self.ticket.claimRefund, [token], to)  # noqa: E731
         if not m.cancelled:
             with reverts("EventNotCancelled"):
                 call()
         elif t.holder is None:
             with reverts("NonexistentTicket", token):  # a second claim finds it burned
                 call()
-        elif not t.paid_in_eth:
+        elif not t.paid_in_eth and t.held is None:
             with reverts("NotRefundable", token):
                 call()
         else:
             assert token not in m.refunded
             tx = call()
             self._record(tx)
+            if t.held is not None:  # a card ticket bought on the market
+                self.stats["held_refund"] += 1
+                self._settle_held(tx, token, chargeback=False)
             face = TIERS[t.tier][0]
+            assert tx.events["RefundClaimed"][-1]["to"] == to
             self.stats["refund"] += 1
             m.refunded.add(token)
             m.escrow -= face
@@ -407,11 +503,19 @@ class TicketLedger(RuleBasedStateMachine):
     # ------------------------------------------------------------------------- invariants
 
     @invariant()
-    def supply_never_exceeded(self):
+    def chain_matches_model(self):
+        """One eth_call (TicketLens.summary) reads all the chain state compared here, instead of
+        nine round trips per step."""
         self.stats["checks"] += 1  # one per step (and one per example start)
+        chain = self.lens.summary(self.ticket, self.holders, len(self.model.tickets), len(TIERS))
+        self._supply_never_exceeded(chain)
+        self._every_wei_accounted_for(chain)
+        self._only_holder_or_market_moves_tickets(chain)
+
+    def _supply_never_exceeded(self, chain):
+        minted = chain[3]
         for tier_id, (_, supply, _, _) in enumerate(TIERS):
-            minted = self.ticket.tier(tier_id)[2]
-            assert minted == self.model.minted[tier_id] <= supply
+            assert minted[tier_id] == self.model.minted[tier_id] <= supply
 
     @invariant()
     def no_sale_above_cap(self):
@@ -421,28 +525,48 @@ class TicketLedger(RuleBasedStateMachine):
             assert event["royalty"] == model_split(event["price"], TIERS[tier_id][3])[0]
         self.model.resold_checked = len(self.resold_events)
 
-    @invariant()
-    def every_wei_accounted_for(self):
+    def _every_wei_accounted_for(self, chain):
         m = self.model
-        balance = self.ticket.balance()
-        escrow = self.ticket.escrowBalance()
-        royalties = self.ticket.royaltyBalance()
-        _, pending = self.lens.holdings(self.ticket, self.holders)
-        assert balance == escrow + sum(pending) + royalties
+        _, _, pending, _, (escrow, royalties, balance, _) = chain
+        assert balance == escrow + sum(pending) + royalties + m.held
         assert (escrow, royalties) == (m.escrow, m.royalties)
         assert list(pending) == [0, 0, 0, 0, m.pending]  # fans are EOAs: pushes to them land
-        assert m.paid_in == m.paid_out + m.royalties + m.escrow + m.pending == m.paid_out + balance
+        assert m.paid_in == m.paid_out + m.royalties + m.escrow + m.pending + m.held
+        assert m.paid_in == m.paid_out + balance
 
-    @invariant()
-    def only_holder_or_market_moves_tickets(self):
+    def _only_holder_or_market_moves_tickets(self, chain):
         tickets = self.model.tickets
-        owners = self.lens.owners(self.ticket, len(tickets))
+        owners, balances, _, _, (_, _, _, next_id) = chain
         expected = [ZERO_ADDRESS if t.holder is None else self.holders[t.holder] for t in tickets]
         assert list(owners) == expected
-        balances, _ = self.lens.holdings(self.ticket, self.holders)
         counts = [sum(t.holder == h for t in tickets) for h in range(len(self.holders))]
         assert list(balances) == counts
-        assert self.ticket.nextTokenId() == len(tickets)
+        assert next_id == len(tickets)
+
+    @invariant()
+    def no_party_gains_at_anothers_expense(self):
+        m = self.model
+        for event, chargeback, payer in self.settle_events[m.settled_checked :]:
+            t = m.tickets[event["tokenId"]]
+            face = TIERS[t.tier][0]
+            price = event["toSeller"] + event["toOrganizer"] + event["toEscrow"]
+            assert price >= face  # a card ticket's first paid sale was at least at face value
+            assert event["toEscrow"] == face  # the face value backs the holder (never twice)
+            if chargeback:
+                # the chargeback's payer gets none of the price; the organizer, who lost the
+                # card's face value, gets all of it
+                assert event["toSeller"] == 0
+                assert event["toOrganizer"] + event["toEscrow"] >= face
+                assert payer is not None  # a card ticket
+        m.settled_checked = len(self.settle_events)
+        for token, t in enumerate(m.tickets):
+            # a ticket sold for a price is never taken from its buyer
+            assert not (t.sold and token in m.revoked)
+            # after a cancellation a face value goes back once per payment: an on-chain refund
+            # only for a ticket whose escrow or held price pays it
+            assert not (token in m.refunded and token in m.revoked)
+            if token in m.refunded and token in m.card_refunded:
+                assert t.sold  # the holder's refund comes from its market buyer's price
 
     @invariant()
     def refund_paid_once(self):
@@ -467,19 +591,26 @@ def test_ticket_ledger_invariants(
     TicketLedger.fans, TicketLedger.holders = fans, [*fans, hostile]
     TicketLedger.organizer, TicketLedger.minter, TicketLedger.deployer = organizer, minter, deployer
     # Seed a market once, before the snapshot, so every example starts with tickets: card runs
-    # for a fan and the hostile holder (one of its tickets listed at the cap), ETH purchases for
-    # two other fans.
+    # for a fan and the hostile holder, ETH purchases for two other fans and for the hostile
+    # holder (listed at the cap: its sale is paid at once, so the push to it fails and defers).
     TicketLedger.stats.clear()
     seeding = TicketLedger.__new__(TicketLedger)
     seeding.model, seeding.resold_events, seeding.refund_events = Model(), [], []
+    seeding.settle_events = []
     TicketLedger.mint(seeding, holder=0, tier_id=0, n=2, resend=False)
     TicketLedger.mint(seeding, holder=HOSTILE, tier_id=0, n=2, resend=False)
     TicketLedger.purchase(seeding, buyer=2, tier_id=0, n=1)
     TicketLedger.purchase(seeding, buyer=3, tier_id=1, n=1)
-    TicketLedger._list(seeding, token=2, price=TicketLedger._cap(seeding, 0), reserved=None)
+    face = TIERS[0][0]
+    hostile.act(ticket.purchase.encode_input(0, commitments(1)), {"from": deployer, "value": face})
+    seeding.model.tickets.append(Ticket(HOSTILE, 0, True))
+    seeding.model.minted[0] += 1
+    seeding.model.escrow += face
+    seeding.model.paid_in += face
+    TicketLedger._list(seeding, token=6, price=TicketLedger._cap(seeding, 0), reserved=None)
     TicketLedger.seed = seeding.model
     brownie.chain.snapshot()
     run_state_machine_as_test(TicketLedger, settings=SETTINGS)
     # The run must have exercised the paths the invariants are about.
-    for what in ("mint", "purchase", "sale", "gift", "refund", "deferred"):
+    for what in ("mint", "purchase", "sale", "gift", "refund", "deferred", "held", "chargeback"):
         assert TicketLedger.stats[what] > 0, (what, dict(TicketLedger.stats))

@@ -62,7 +62,8 @@ def test_digest_binds_the_clone(create_event, ticket, token, make_order):
     assert ticket.orderDigest(order_tuple(order)) != other.orderDigest(order_tuple(order))
 
 
-def test_buy_with_order_pays_like_a_listing(ticket, token, make_order, alice, bob):
+def test_buy_with_order_pays_like_a_listing(ticket, buy_primary, make_order, alice, bob):
+    (token,) = buy_primary(alice)  # an ETH ticket: paid at once (a card's first sale is held)
     order = make_order(token)
     signature = sign_order(alice.private_key, ticket, order)
     seller_before = alice.balance()

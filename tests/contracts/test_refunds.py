@@ -67,7 +67,7 @@ def test_cancel_also_closes_a_window_that_had_not_opened(
 def test_refunds_are_closed_until_cancellation(ticket, buy_primary, alice):
     (token,) = buy_primary(alice)
     with reverts("EventNotCancelled"):
-        ticket.claimRefund([token], {"from": alice})
+        ticket.claimRefund([token], alice, {"from": alice})
 
 
 def test_holder_claims_face_value_refund_exactly_once(ticket, buy_primary, organizer, alice):
@@ -75,7 +75,7 @@ def test_holder_claims_face_value_refund_exactly_once(ticket, buy_primary, organ
     ticket.cancel({"from": organizer})
     before = alice.balance()
 
-    tx = ticket.claimRefund(tokens, {"from": alice})
+    tx = ticket.claimRefund(tokens, alice, {"from": alice})
 
     refunds = [(e["tokenId"], e["holder"], e["amount"]) for e in tx.events["RefundClaimed"]]
     assert refunds == [
@@ -92,16 +92,16 @@ def test_holder_claims_face_value_refund_exactly_once(ticket, buy_primary, organ
             ticket.ownerOf(token)
     # A second claim of the same ticket finds it burned: no double refund.
     with reverts("NonexistentTicket", tokens[0]):
-        ticket.claimRefund([tokens[0]], {"from": alice})
+        ticket.claimRefund([tokens[0]], alice, {"from": alice})
     with reverts("NonexistentTicket", tokens[1]):
-        ticket.claimRefund([tokens[1], tokens[1]], {"from": alice})
+        ticket.claimRefund([tokens[1], tokens[1]], alice, {"from": alice})
 
 
 def test_the_same_ticket_twice_in_one_claim_is_refused(ticket, buy_primary, organizer, alice):
     (token,) = buy_primary(alice)
     ticket.cancel({"from": organizer})
     with reverts("NonexistentTicket", token):
-        ticket.claimRefund([token, token], {"from": alice})
+        ticket.claimRefund([token, token], alice, {"from": alice})
     assert ticket.escrowBalance() == GA_FACE
 
 
@@ -112,9 +112,9 @@ def test_refund_follows_the_ticket_to_its_current_holder(
     _resell(ticket, token, alice, bob)
     ticket.cancel({"from": organizer})
     with reverts("NotTicketHolder", token, alice):
-        ticket.claimRefund([token], {"from": alice})
+        ticket.claimRefund([token], alice, {"from": alice})
     before = bob.balance()
-    tx = ticket.claimRefund([token], {"from": bob})
+    tx = ticket.claimRefund([token], bob, {"from": bob})
     assert bob.balance() - before == GA_FACE - gas_cost(tx)  # face value, not the resale price
     assert ticket.escrowBalance() == 0
     assert ticket.royaltyBalance() == model_split(GA_CAP, 500)[0]
@@ -125,10 +125,10 @@ def test_card_tickets_are_not_refunded_on_chain(ticket, mint, buy_primary, organ
     (eth,) = buy_primary(alice)
     ticket.cancel({"from": organizer})
     with reverts("NotRefundable", card):
-        ticket.claimRefund([eth, card], {"from": alice})
+        ticket.claimRefund([eth, card], alice, {"from": alice})
     assert ticket.ownerOf(eth) == alice  # the whole claim was undone
     with reverts("NothingToWithdraw"):
-        ticket.claimRefund([], {"from": alice})
+        ticket.claimRefund([], alice, {"from": alice})
 
 
 # ----------------------------------------------------------------------------- proceeds
@@ -185,8 +185,8 @@ def test_cancelled_event_never_releases_escrow(
     assert ticket.escrowBalance() == 2 * GA_FACE
     with reverts("NothingToWithdraw"):
         ticket.withdrawProceeds(organizer, {"from": organizer})
-    ticket.claimRefund([tokens[0]], {"from": bob})
-    ticket.claimRefund([tokens[1]], {"from": alice})
+    ticket.claimRefund([tokens[0]], bob, {"from": bob})
+    ticket.claimRefund([tokens[1]], alice, {"from": alice})
     assert ticket.escrowBalance() == 0
     assert ticket.balance() == 0
 

@@ -321,7 +321,7 @@ function ticketCard(t) {
   if (state.event.cancelled) {
     if (t.paid_in_eth) {
       actions.append(button("Claim refund", "refund", async () => {
-        if (await transact(`Refund of ticket #${t.token_id}`, "claimRefund", [[BigInt(t.token_id)]])) refresh();
+        if (await transact(`Refund of ticket #${t.token_id}`, "claimRefund", [[BigInt(t.token_id)], state.account])) refresh();
       }));
     } else {
       actions.append(el("p", { class: "hint" }, "Bought by card: refunded to the card by the organizer."));

@@ -1,0 +1,369 @@
+"""The value leaks of issue 9 (items 1, 2, 3 and 5), each played as the attacker did, now
+failing to profit:
+
+1. a card buyer shields a ticket from the chargeback (a 1-wei sale to a second wallet, a gift, a
+   plain transfer): the first paid sale of a card ticket is at least at face value and its price
+   is held until the event has happened; a chargeback sends it to the organizer, never to the
+   payer, and the good-faith buyer keeps the ticket;
+2. cancellation with a resold card ticket: the market buyer (the current holder) claims the face
+   value on-chain, the bridge can only refund the card, never also revoke the ticket;
+3. the cap bypassed through a helper contract taking a reserved gift, listing or order and paying
+   the seller on the side in the same transaction: a reserved offer is taken by an EOA only;
+5. refunds to a named recipient, a refund deadline, and the unclaimed escrow swept to the
+   organizer after it.
+
+Alice is the card buyer, Bob her second wallet (or a buyer), Carol a good-faith market buyer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import GA_FACE
+from .helpers import (
+    DAY,
+    FREE,
+    ZERO_ADDRESS,
+    commitment,
+    gas_cost,
+    model_split,
+    order_tuple,
+    reverts,
+    sign_order,
+    warp,
+)
+
+GA_CAP = GA_FACE * 11_000 // 10_000
+ROYALTY_BPS = 500
+REFUND_PERIOD = 180 * DAY
+
+
+@pytest.fixture(scope="module")
+def helper(CapBypassHelper, deployer):
+    return CapBypassHelper.deploy({"from": deployer})
+
+
+def _sell(ticket, token, seller, buyer, price):
+    ticket.list(token, price, ZERO_ADDRESS, {"from": seller})
+    return ticket.buy(token, commitment(), {"from": buyer, "value": price})
+
+
+def _organizer_value(ticket):
+    """What the organizer can withdraw now plus the escrow it gets when the event happens."""
+    return ticket.royaltyBalance() + ticket.escrowBalance()
+
+
+# ----------------------------------------------------------------------------- 1. chargebacks
+
+
+def test_a_1_wei_sale_to_a_second_wallet_is_refused(ticket, mint, alice, bob):
+    """The attack: list the card ticket at 1 wei to one's own second wallet, buy it, dispute the
+    card. The first paid sale of a card ticket must be at least at face value."""
+    (token,) = mint(alice)
+    ticket.list(token, 1, bob, {"from": alice})
+    with reverts("PriceBelowFace", 1, GA_FACE):
+        ticket.buy(token, commitment(), {"from": bob, "value": 1})
+    assert ticket.ownerOf(token) == alice
+
+
+def test_a_self_sale_at_face_then_a_chargeback_leaves_the_payer_nothing(
+    ticket, mint, minter, organizer, alice, bob, schedule
+):
+    """At face value the self-sale goes through, but its price is held: on the chargeback it
+    goes to the organizer, so the payer's second wallet holds a ticket it paid face value for
+    in ETH, and the seller wallet gets nothing."""
+    (token,) = mint(alice)
+    alice_before = alice.balance()
+    listed = ticket.list(token, GA_FACE, bob, {"from": alice})
+    bought = ticket.buy(token, commitment(), {"from": bob, "value": GA_FACE})
+    assert tuple(ticket.heldSale(token)) == (alice, GA_FACE)
+    assert ticket.royaltyBalance() == 0  # the royalty is held too
+
+    tx = ticket.revoke([token], {"from": minter})  # the chargeback of Alice's card
+
+    assert "TicketRevoked" not in tx.events
+    settled = tx.events["HeldSaleSettled"]
+    assert (settled["seller"], settled["toSeller"]) == (alice, 0)
+    assert (settled["toOrganizer"], settled["toEscrow"]) == (0, GA_FACE)
+    assert alice.balance() == alice_before - gas_cost(listed)  # no proceeds, ever
+    assert ticket.ownerOf(token) == bob and ticket.paidInEth(token)
+    # The organizer lost the card's face value and holds it again (escrow, paid at the end).
+    assert _organizer_value(ticket) == GA_FACE
+    with reverts("PaidInEth", token):  # a second chargeback claim changes nothing
+        ticket.revoke([token], {"from": minter})
+    warp(schedule.ends)
+    with reverts("NothingToWithdraw"):
+        ticket.settleHeld([token], {"from": alice})
+    before = organizer.balance()
+    withdrawn = ticket.withdrawProceeds(organizer, {"from": organizer})
+    assert organizer.balance() - before == GA_FACE - gas_cost(withdrawn)
+    assert gas_cost(bought) > 0
+
+
+def test_a_good_faith_buyer_keeps_the_ticket_and_the_organizer_is_made_whole(
+    ticket, mint, minter, alice, carol
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, carol, GA_CAP)
+    tx = ticket.revoke([token], {"from": minter})
+    assert ticket.ownerOf(token) == carol
+    assert tx.events["HeldSaleSettled"]["toOrganizer"] == GA_CAP - GA_FACE
+    assert _organizer_value(ticket) == GA_CAP  # the whole price: at least the lost face value
+    assert ticket.balance() == GA_CAP
+
+
+@pytest.mark.parametrize("how", ["gift", "free-transfer"])
+def test_a_gift_or_plain_transfer_never_protects_a_card_ticket(
+    create_event, minter, organizer, alice, bob, how
+):
+    ticket = create_event(policy=FREE)
+    tx = ticket.mintBatch(0, [(alice, "0x" + "77" * 32, [commitment()])], {"from": minter})
+    token = tx.events["TicketsIssued"]["firstTokenId"]
+    if how == "gift":
+        ticket.list(token, 0, bob, {"from": alice})
+        ticket.buy(token, commitment(), {"from": bob, "value": 0})
+    else:
+        ticket.transferFrom(alice, bob, token, {"from": alice})
+    assert ticket.ownerOf(token) == bob
+    revoked = ticket.revoke([token], {"from": minter})
+    assert revoked.events["TicketRevoked"]["tokenId"] == token
+    assert ticket.balanceOf(bob) == 0
+
+
+def test_the_giftee_who_sells_forfeits_the_price_on_the_chargeback(
+    ticket, mint, minter, alice, bob, carol
+):
+    (token,) = mint(alice)
+    ticket.list(token, 0, bob, {"from": alice})
+    ticket.buy(token, commitment(), {"from": bob, "value": 0})
+    _sell(ticket, token, bob, carol, GA_CAP)
+    assert tuple(ticket.heldSale(token)) == (bob, GA_CAP)
+    tx = ticket.revoke([token], {"from": minter})
+    assert (tx.events["HeldSaleSettled"]["seller"], tx.events["HeldSaleSettled"]["toSeller"]) == (
+        bob,
+        0,
+    )
+    assert ticket.ownerOf(token) == carol
+
+
+def test_without_a_chargeback_the_held_price_is_paid_once_the_event_has_happened(
+    ticket, mint, minter, alice, bob, carol, schedule
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, bob, GA_CAP)
+    _sell(ticket, token, bob, carol, GA_CAP)  # later sales are paid at once, never held
+    assert tuple(ticket.heldSale(token)) == (alice, GA_CAP)
+    with reverts("StillHeld", token):
+        ticket.settleHeld([token], {"from": alice})
+    warp(schedule.ends)
+    before = alice.balance()
+    tx = ticket.settleHeld([token], {"from": carol})  # anyone may settle
+    royalty, proceeds = model_split(GA_CAP, ROYALTY_BPS)
+    assert alice.balance() - before == proceeds
+    assert tx.events["HeldSaleSettled"]["toOrganizer"] == royalty
+    assert ticket.royaltyBalance() == 2 * royalty
+    assert tuple(ticket.heldSale(token)) == (ZERO_ADDRESS, 0)
+    with reverts("NotAuthorized", token, minter):  # a late chargeback takes nothing back
+        ticket.revoke([token], {"from": minter})
+    with reverts("NothingToWithdraw"):
+        ticket.settleHeld([token], {"from": carol})
+
+
+def test_an_eth_ticket_sale_is_never_held(ticket, buy_primary, alice, bob):
+    (token,) = buy_primary(alice)
+    before = alice.balance()
+    _sell(ticket, token, alice, bob, GA_FACE // 2)  # below face is fine: nothing to protect
+    assert alice.balance() - before > 0
+    assert tuple(ticket.heldSale(token)) == (ZERO_ADDRESS, 0)
+
+
+# ----------------------------------------------------------------------------- 2. cancellation
+
+
+def test_cancellation_refunds_the_market_buyer_and_the_bridge_cannot_also_revoke(
+    ticket, mint, minter, organizer, alice, carol
+):
+    """The attack: the bridge refunded Alice's card and revoked the ticket from Carol, who paid
+    up to the cap and got nothing. Now the revocation is refused, Carol claims the face value,
+    and Alice gets her proceeds less the face value (the bridge refunds her card)."""
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, carol, GA_CAP)
+    ticket.cancel({"from": organizer})
+    with reverts("NotAuthorized", token, minter):
+        ticket.revoke([token], {"from": minter})
+
+    alice_before, carol_before = alice.balance(), carol.balance()
+    tx = ticket.claimRefund([token], carol, {"from": carol})
+
+    assert carol.balance() - carol_before == GA_FACE - gas_cost(tx)
+    royalty, _ = model_split(GA_CAP, ROYALTY_BPS)
+    assert alice.balance() - alice_before == GA_CAP - GA_FACE - royalty
+    assert tx.events["HeldSaleSettled"]["toOrganizer"] == royalty
+    assert ticket.royaltyBalance() == royalty == ticket.balance()
+    assert ticket.escrowBalance() == 0
+    with reverts("NonexistentTicket", token):  # exactly once
+        ticket.claimRefund([token], carol, {"from": carol})
+
+
+def test_cancellation_at_face_gives_the_seller_nothing_beyond_the_card_refund(
+    ticket, mint, organizer, alice, carol
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, carol, GA_FACE)
+    ticket.cancel({"from": organizer})
+    alice_before = alice.balance()
+    tx = ticket.claimRefund([token], carol, {"from": carol})
+    assert alice.balance() == alice_before  # price - face = 0 left: no royalty either
+    assert tx.events["HeldSaleSettled"]["toOrganizer"] == 0
+    assert ticket.balance() == 0
+
+
+def test_a_ticket_resold_twice_refunds_its_last_buyer(
+    ticket, mint, organizer, alice, bob, carol, minter
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, bob, GA_CAP)
+    _sell(ticket, token, bob, carol, GA_FACE)
+    ticket.cancel({"from": organizer})
+    with reverts("NotTicketHolder", token, bob):
+        ticket.claimRefund([token], bob, {"from": bob})
+    ticket.claimRefund([token], carol, {"from": carol})
+    assert ticket.escrowBalance() == 0
+    assert ticket.balance() == ticket.royaltyBalance()
+
+
+def test_after_a_chargeback_and_a_cancellation_the_holder_is_refunded_from_escrow(
+    ticket, mint, minter, organizer, alice, carol
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, carol, GA_CAP)
+    ticket.revoke([token], {"from": minter})
+    ticket.cancel({"from": organizer})
+    with reverts("PaidInEth", token):
+        ticket.revoke([token], {"from": minter})
+    before = carol.balance()
+    tx = ticket.claimRefund([token], carol, {"from": carol})
+    assert carol.balance() - before == GA_FACE - gas_cost(tx)
+    assert ticket.balance() == ticket.royaltyBalance() == GA_CAP - GA_FACE
+
+
+def test_cancellation_still_revokes_unsold_card_tickets(ticket, mint, minter, organizer, alice):
+    (token,) = mint(alice)
+    ticket.cancel({"from": organizer})
+    with reverts("NotRefundable", token):
+        ticket.claimRefund([token], alice, {"from": alice})
+    assert ticket.revoke([token], {"from": minter}).events["TicketRevoked"]["tokenId"] == token
+
+
+# ----------------------------------------------------------------------------- 3. cap bypass
+
+
+def test_a_helper_contract_cannot_take_a_gift_and_pay_the_seller_on_the_side(
+    ticket, mint, helper, alice, bob
+):
+    (token,) = mint(alice)
+    ticket.list(token, 0, helper, {"from": alice})
+    alice_before = alice.balance()
+    side_payment = 5 * 10**18  # against a cap of 0.11 ETH
+    with reverts("TakerNotExternallyOwned", helper):
+        helper.takeListing(
+            ticket, token, 0, commitment(), alice, {"from": bob, "value": side_payment}
+        )
+    assert ticket.ownerOf(token) == alice
+    assert alice.balance() == alice_before
+
+
+def test_a_helper_contract_cannot_take_a_reserved_listing_at_the_cap_either(
+    ticket, buy_primary, helper, alice, bob
+):
+    (token,) = buy_primary(alice)
+    ticket.list(token, GA_CAP, helper, {"from": alice})
+    with reverts("TakerNotExternallyOwned", helper):
+        helper.takeListing(
+            ticket, token, GA_CAP, commitment(), alice, {"from": bob, "value": 10**18}
+        )
+    assert ticket.ownerOf(token) == alice
+
+
+def test_a_helper_contract_cannot_take_a_signed_gift_order(ticket, mint, helper, alice, bob):
+    (token,) = mint(alice)
+    order = {
+        "tokenId": token,
+        "price": 0,
+        "reservedFor": helper.address,
+        "moves": ticket.movesOf(token),
+        "nonce": ticket.orderNonce(alice),
+        "deadline": 2**40,
+    }
+    signature = sign_order(alice.private_key, ticket, order)
+    with reverts("TakerNotExternallyOwned", helper):
+        helper.takeOrder(
+            ticket,
+            order_tuple(order),
+            signature,
+            commitment(),
+            alice,
+            {"from": bob, "value": 10**18},
+        )
+    assert ticket.ownerOf(token) == alice
+
+
+def test_an_open_listing_can_still_be_bought_through_a_contract(
+    ticket, buy_primary, helper, alice, bob
+):
+    """An open listing is not the bypass: anyone may take it at its capped price, so the seller
+    cannot count on a side payment. Contract wallets keep buying open listings."""
+    (token,) = buy_primary(alice)
+    ticket.list(token, GA_CAP, ZERO_ADDRESS, {"from": alice})
+    helper.takeListing(ticket, token, GA_CAP, commitment(), alice, {"from": bob, "value": GA_CAP})
+    assert ticket.ownerOf(token) == helper
+
+
+# ----------------------------------------------------------------------------- 5. refunds
+
+
+def test_a_holder_contract_that_rejects_eth_names_another_recipient(
+    ticket, hostile_holder, organizer, deployer, alice
+):
+    hostile_holder.act(
+        ticket.purchase.encode_input(0, [commitment()]), {"from": deployer, "value": GA_FACE}
+    )
+    ticket.cancel({"from": organizer})
+    hostile_holder.configure(b"", True, {"from": deployer})
+    before = alice.balance()
+    tx = hostile_holder.act(ticket.claimRefund.encode_input([0], alice), {"from": deployer})
+    assert alice.balance() - before == GA_FACE
+    event = tx.events["RefundClaimed"]
+    assert (event["holder"], event["to"], event["amount"]) == (hostile_holder, alice, GA_FACE)
+    with reverts("InvalidReceiver", ZERO_ADDRESS):
+        ticket.claimRefund([0], ZERO_ADDRESS, {"from": alice})
+
+
+def test_refunds_close_at_the_deadline_and_the_rest_is_swept_to_the_organizer(
+    ticket, buy_primary, mint, organizer, alice, bob, carol, schedule
+):
+    claimed, unclaimed = buy_primary(alice, 2)
+    (card,) = mint(bob)
+    _sell(ticket, card, bob, carol, GA_CAP)  # a held sale nobody settles in time
+    ticket.cancel({"from": organizer})
+    deadline = ticket.refundDeadline()
+    assert deadline == schedule.ends + REFUND_PERIOD
+    warp(deadline - 60)
+    ticket.claimRefund([claimed], alice, {"from": alice})
+    with reverts("NothingToWithdraw"):  # no sweep before the deadline
+        ticket.withdrawProceeds(organizer, {"from": organizer})
+    warp(deadline + 1)
+    with reverts("RefundDeadlinePassed", deadline):
+        ticket.claimRefund([unclaimed], alice, {"from": alice})
+
+    tx = ticket.withdrawProceeds(organizer, {"from": organizer})
+
+    assert tx.events["ProceedsWithdrawn"]["escrow"] == GA_FACE
+    # The held sale still settles: its seller is paid, its face value goes to the organizer.
+    bob_before = bob.balance()
+    ticket.settleHeld([card], {"from": bob})
+    royalty, _ = model_split(GA_CAP, ROYALTY_BPS)
+    assert bob.balance() - bob_before > GA_CAP - GA_FACE - royalty - 10**16
+    swept = ticket.withdrawProceeds(organizer, {"from": organizer})
+    assert swept.events["ProceedsWithdrawn"]["escrow"] == GA_FACE
+    assert ticket.balance() == 0
