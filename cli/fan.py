@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
@@ -52,7 +52,7 @@ from cli.wallets import (
     new_wallet,
     read_password,
 )
-from fairgate.errors import ConfigError, ContractRevert, KeyStoreError, NotFound, ProofError
+from fairgate.errors import ContractRevert, KeyStoreError, NotFound, ProofError
 from fairgate.settings import get_settings
 from gate.challenges import CARD_PREFIX
 from zk import payload
@@ -364,7 +364,7 @@ def refund(
     event: EventOpt = None,
     to: Annotated[
         str | None,
-        typer.Option(help="Send the refund to this address instead of the wallet."),
+        typer.Option(help="Send the refund here (a wallet name or an address), not to the wallet."),
     ] = None,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
@@ -376,9 +376,8 @@ def refund(
     if len({a for a, _ in parsed}) != 1:
         raise NotFound("refund tickets of one event at a time")
     client = session.event(parsed[0][0], signer)
-    if to is not None and not is_address(to):
-        raise ConfigError(f"--to {to!r} is not an Ethereum address")
-    result = client.claim_refund([t for _, t in parsed], to=to_checksum_address(to) if to else None)
+    recipient = resolve_account(session.settings, to, what="recipient") if to else None
+    result = client.claim_refund([t for _, t in parsed], to=recipient)
     total = sum(int(e.args["amount"]) for e in result.named("RefundClaimed"))
     console.print(f"[green]refunded[/] {format_eth(total)} for {len(parsed)} ticket(s)")
 
