@@ -233,12 +233,19 @@ def serve(
     if not device.online:
         err_console.print("chain unreachable: judging with the cached ticket lists")
     key = staff_key(settings)
+    address = device.service.event
+
+    def connect() -> TicketEventClient:  # a device started offline picks the chain up later
+        session = open_session(settings)  # ChainError while the node is still unreachable
+        return TicketEventClient(session.w3, session.resolve_event(address))
+
     app = create_gate_app(
         device.service,
         staff_key=key,
         name=device.name,
         sync_every_s=settings.gate_sync_every_s,
         max_body=settings.gate_max_body,
+        connect=None if device.online else connect,
     )
     scheme = "https" if tls_cert else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only

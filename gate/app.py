@@ -35,7 +35,7 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +50,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chain.ticket_event import TicketEventClient
 from fairgate.settings import Settings
 from gate.checker import CheckResult
 from gate.service import GateService
@@ -123,6 +124,7 @@ class SyncState:
     """What the background sync last saw (all times are the device's clock)."""
 
     hub_configured: bool
+    chain_configured: bool = False
     hub_online: bool | None = None
     chain_online: bool | None = None
     last_sync_at: float | None = None  # last time the hub answered a whole sync
@@ -139,6 +141,7 @@ class GateApp:
     service: GateService
     staff_key: str
     name: str
+    connect: Callable[[], TicketEventClient | None] | None = None
     counters: Counter[str] = field(default_factory=Counter)
     recent: deque[Verdict] = field(default_factory=lambda: deque(maxlen=RECENT))
     sync_state: SyncState = field(init=False)
@@ -148,7 +151,10 @@ class GateApp:
     _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        self.sync_state = SyncState(hub_configured=self.service.hub is not None)
+        self.sync_state = SyncState(
+            hub_configured=self.service.hub is not None,
+            chain_configured=self.service.client is not None or self.connect is not None,
+        )
 
     # ---------------------------------------------------------------- scans
 
@@ -173,6 +179,8 @@ class GateApp:
         with self._sync_lock:
             state = self.sync_state
             state.last_attempt_at = time.time()
+            if self.service.client is None and self.connect is not None:
+                self._reconnect()
             if self.service.client is not None:
                 try:
                     state.chain_online = self.service.roots.sync()
@@ -193,6 +201,20 @@ class GateApp:
                         state.pushed += report.pushed
                         state.pulled += report.pulled
             return state
+
+    def _reconnect(self) -> None:
+        """A device that started without the chain tries to reach it at each sync."""
+        assert self.connect is not None
+        try:
+            client = self.connect()
+        except Exception as exc:  # still unreachable: the cached roots go on serving
+            log.info("chain still unreachable: %s", exc)
+            return
+        if client is not None:
+            self.service.client = client
+            self.service.roots.client = client
+            self.sync_state.chain_configured = True
+            log.info("chain reachable again: roots will sync from it")
 
     def start_sync(self, every_s: float) -> None:
         """Sync now and every ``every_s`` seconds in a daemon thread, until :meth:`stop`."""
@@ -237,7 +259,7 @@ class GateApp:
                 "last_error": sync.last_error,
                 "waiting": len(svc.store.unpushed(svc.event, 10_000)),
             },
-            "chain": {"configured": svc.client is not None, "online": sync.chain_online},
+            "chain": {"configured": sync.chain_configured, "online": sync.chain_online},
             "lists": svc.roots.describe(),
             "entries": svc.store.count(svc.event),
             "counters": counters,
@@ -359,12 +381,14 @@ def create_gate_app(
     name: str | None = None,
     sync_every_s: float | None = 15.0,
     max_body: int = MAX_BODY,
+    connect: Callable[[], TicketEventClient | None] | None = None,
 ) -> FastAPI:
     """The device service for ``service``; ``sync_every_s=None`` turns the background sync off
-    (``POST /api/sync`` still syncs on demand)."""
+    (``POST /api/sync`` still syncs on demand). ``connect`` makes the chain client of a
+    device that started offline (tried at each sync until it answers)."""
     if len(staff_key) < 16:
         raise ValueError("the gate's staff key must have at least 16 characters")
-    state = GateApp(service, staff_key, name or service.event)
+    state = GateApp(service, staff_key, name or service.event, connect)
     env = Environment(
         loader=FileSystemLoader([str(p) for p in TEMPLATES]),
         autoescape=select_autoescape(["html"]),

@@ -215,6 +215,13 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         screenshot(phone, "scanner-phone-verdict")
         assert_accessible(phone)
 
+        tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
+        tab = tablet.new_page()
+        tab.goto(pairing_link(server.url, KEY))
+        expect(tab.locator("#online")).to_have_text("Online", timeout=15_000)
+        expect(tab.locator("#recent li").first).to_contain_text("Already used")  # the gate's list
+        screenshot(tab, "scanner-tablet")
+
         # a browser without the key gets only the pairing form
         stranger = browser.new_context(viewport=PHONE).new_page()
         stranger.goto(server.url + "/scanner")
