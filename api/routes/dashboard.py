@@ -632,7 +632,18 @@ async def stream(
     )
 
 
-CsvTable = Annotated[str, PathParam(pattern=r"^(sales|resales|checkins|tiers)$")]
+@router.get("/events/{event_id:int}/insights.json")
+def insights_json(
+    request: Request, who: SignedInDep, session: SessionDep, event_id: EventIdParam
+) -> JSONResponse:
+    """Sell-out forecasts per tier (with intervals) and scalping/fraud signals (with evidence)."""
+    event = my_event(session, who, event_id)
+    refresh(request, event_id)
+    session.expire_all()
+    return JSONResponse(analytics.insights(session, event))
+
+
+CsvTable = Annotated[str, PathParam(pattern=r"^(sales|resales|checkins|tiers|forecast|signals)$")]
 
 
 @router.get("/events/{event_id:int}/export/{table}.csv")
@@ -640,7 +651,10 @@ def export_csv(
     who: SignedInDep, session: SessionDep, event_id: EventIdParam, table: CsvTable
 ) -> Response:
     event = my_event(session, who, event_id)
-    body = analytics.csv_tables(session, event)[table]
+    if table in ("forecast", "signals"):
+        body = analytics.insight_csvs(analytics.insights(session, event))[table]
+    else:
+        body = analytics.csv_tables(session, event)[table]
     name = f"{event.symbol.lower()}-{table}.csv"
     return Response(
         body,

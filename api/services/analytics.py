@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import ChainActivity, Event, Order, OrderState
+from api.models import ChainActivity, Event, Order, OrderEvent, OrderState
+from api.services import forecast, signals
 from api.services.audit import csv_table
 from gate.hub import gate_checkins
 
@@ -228,3 +229,97 @@ def csv_tables(session: Session, event: Event) -> dict[str, str]:
         "checkins": csv_table(["minute", "gate", "checkins"], checkin_rows),
         "tiers": tiers,
     }
+
+
+def market_view(session: Session, event: Event) -> signals.MarketView:
+    """What the signals read: sales and resales from the chain, card orders (the client is the
+    order's e-mail address: the bridge keeps no network address per order) and chargebacks."""
+    rows = activity_rows(session, event)
+    tiers = {t.tier_index: t for t in event.tiers}
+    view = signals.MarketView(
+        caps={i: int(t.face_value_wei) * t.resale_cap_bps // 10_000 for i, t in tiers.items()},
+        token_tier=tier_of_token(rows),
+    )
+    for r in rows:
+        if r.kind in SALE_KINDS and r.buyer:
+            sale = {"wallet": r.buyer, "tier": r.tier_index, "quantity": r.quantity}
+            view.sales.append(
+                {**sale, "t": unix(r.block_time), "tx": r.tx_hash, "token": r.token_id}
+            )
+        elif r.kind == "resale" and r.seller and r.buyer:
+            resale = {"token": r.token_id, "seller": r.seller, "buyer": r.buyer}
+            view.resales.append({**resale, "price": int(r.price_wei), "t": unix(r.block_time)})
+    index_of = {t.id: t.tier_index for t in event.tiers}
+    for order_id, email, tier_id, quantity, created in session.execute(
+        select(Order.id, Order.email, Order.tier_id, Order.quantity, Order.created_at).where(
+            Order.event_id == event.id
+        )
+    ):
+        order = {"client": email.strip().lower(), "tier": index_of.get(tier_id)}
+        view.orders.append({**order, "quantity": quantity, "t": unix(created), "order": order_id})
+    paid = dict(
+        session.execute(
+            select(Order.tier_id, func.count(Order.id))
+            .where(Order.event_id == event.id, Order.paid_at.is_not(None))
+            .group_by(Order.tier_id)
+        ).all()
+    )
+    charged = dict(
+        session.execute(
+            select(Order.tier_id, func.count(func.distinct(Order.id)))
+            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            .where(Order.event_id == event.id, OrderEvent.reason.like("chargeback%"))
+            .group_by(Order.tier_id)
+        ).all()
+    )
+    view.chargebacks = {
+        index_of[tier_id]: (int(charged.get(tier_id, 0)), int(count))
+        for tier_id, count in paid.items()
+        if tier_id in index_of
+    }
+    return view
+
+
+def insights(session: Session, event: Event, now: float | None = None) -> dict[str, Any]:
+    """Sell-out forecasts per tier and the scalping/fraud signals."""
+    now = datetime.now(UTC).timestamp() if now is None else now
+    rows = activity_rows(session, event)
+    start = unix(event.created_at)
+    doors = unix(event.starts_at)
+    out = []
+    for t in event.tiers:
+        sales = [r for r in rows if r.kind in SALE_KINDS and r.tier_index == t.tier_index]
+        times = [unix(r.block_time) for r in sales]
+        start_t = min([start, *times])
+        result = forecast.forecast_tier(
+            t.tier_index,
+            times,
+            [r.quantity for r in sales],
+            supply=t.supply,
+            start=start_t,
+            now=now,
+            doors=doors,
+        )
+        out.append({**result.as_dict(), "name": t.name})
+    found = signals.detect(market_view(session, event))
+    return {"forecasts": out, "signals": [s.as_dict() for s in found], "at": now}
+
+
+def _when(ts: float | None) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="minutes")
+
+
+def insight_csvs(data: dict[str, Any]) -> dict[str, str]:
+    forecasts = csv_table(
+        ["tier", "name", "sold", "supply", "sells_out", "sellout_at", "sellout_low",
+         "sellout_high", "left_at_doors", "left_low", "left_high", "probability_sellout",
+         "reason"],
+        [[f["tier"], f["name"], f["sold"], f["supply"], f["sells_out"], _when(f["sellout_at"]),
+          _when(f["sellout_low"]), _when(f["sellout_high"]), f["left_at_doors"], f["left_low"],
+          f["left_high"], f["probability_sellout"], f["reason"]] for f in data["forecasts"]],
+    )  # fmt: skip
+    found = csv_table(
+        ["kind", "subject", "score", "evidence"],
+        [[s["kind"], s["subject"], s["score"], s["evidence"]] for s in data["signals"]],
+    )
+    return {"forecast": forecasts, "signals": found}

@@ -311,6 +311,12 @@ def test_a_sale_and_a_scan_appear_without_reload(
     assert page.locator("#chart-doors canvas").count() == 1
     csv = page.request.get(f"{bridge.url}/dashboard/events/{event['id']}/export/sales.csv")
     assert csv.ok and csv.text().count("\n") == 2 and ",eth,0,2," in csv.text()
+    # forecasts and signals: too few sales for a forecast yet, nobody suspicious
+    expect(page.locator("#forecast")).to_contain_text("fewer than 8 tickets sold yet")
+    expect(page.locator("#forecast")).to_contain_text("2 / 40")
+    expect(page.locator("#signals")).to_contain_text("None so far")
+    insights = page.request.get(f"{bridge.url}/dashboard/events/{event['id']}/insights.json")
+    assert insights.json()["forecasts"][0]["sold"] == 2
     assert_accessible(page)
     screenshot(page, f"dashboard-event-live-{size}")
     context.close()

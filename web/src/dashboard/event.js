@@ -77,6 +77,7 @@ export function initEventPage() {
   let doors = null;
   let gates = [];
   window.__FG_LIVE__ = { updates: [] };
+  const insightsChanged = initInsights(id);
 
   const render = (data) => {
     // each sale is a step up; the line runs on to now
@@ -116,6 +117,7 @@ export function initEventPage() {
     live.dataset.total = data.sales.total;
     live.dataset.checkins = data.doors.total;
     window.__FG_LIVE__.updates.push({ at: Date.now(), total: data.sales.total, checkins: data.doors.total });
+    insightsChanged(data.sales.total);
   };
 
   fetch(`/dashboard/events/${id}/stats.json`, { credentials: "same-origin" })
@@ -130,4 +132,98 @@ export function initEventPage() {
     sales.setSize({ width: width(salesEl), height: 220 });
     doors?.setSize({ width: width(doorsEl), height: 220 });
   });
+}
+
+// ---- forecasts and signals (recomputed on the server: fetched on load, then at most every 20 s
+// while sales keep coming)
+const KINDS = {
+  accumulating: "Accumulating wallet",
+  quick_flip: "Quick flip at the cap",
+  ring: "Ring of wallets",
+  order_burst: "Burst of card orders",
+  chargebacks: "Chargebacks",
+};
+
+function cell(label, value, cls) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.textContent = value;
+  if (cls) td.className = cls;
+  return td;
+}
+
+const day = (ts) => new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+const short = (s) => (s.startsWith("0x") && s.length === 42 ? `${s.slice(0, 6)}…${s.slice(-4)}` : s);
+
+export function renderInsights(data) {
+  const f = document.querySelector("#forecast tbody");
+  f?.replaceChildren(
+    ...data.forecasts.map((x) => {
+      const tr = document.createElement("tr");
+      let what = x.reason || "";
+      let range = "";
+      if (x.sells_out === true && !x.reason) {
+        what = `Sells out ${day(x.sellout_at)}`;
+        range = `${day(x.sellout_low)} – ${day(x.sellout_high)}`;
+      } else if (x.sells_out === false && !x.reason) {
+        what = `${x.left_at_doors} left at doors`;
+        range = `${x.left_low} – ${x.left_high} left`;
+      } else if (x.sells_out === true) {
+        what = "Sold out";
+      }
+      tr.append(
+        cell("Tier", x.name),
+        cell("Sold", `${x.sold} / ${x.supply}`),
+        cell("Forecast", what, "forecast-what"),
+        cell("Range", range),
+        cell("Chance to sell out", x.probability_sellout === null ? "" : `${Math.round(x.probability_sellout * 100)} %`),
+      );
+      return tr;
+    }),
+  );
+  const s = document.querySelector("#signals tbody");
+  if (!s) return;
+  if (!data.signals.length) {
+    const tr = document.createElement("tr");
+    const none = cell("Signal", "None so far");
+    none.colSpan = 3;
+    tr.append(none);
+    s.replaceChildren(tr);
+    return;
+  }
+  s.replaceChildren(
+    ...data.signals.map((x) => {
+      const tr = document.createElement("tr");
+      tr.dataset.kind = x.kind;
+      const who = cell("Who", short(x.subject), "mono");
+      who.title = x.subject;
+      tr.append(cell("Signal", KINDS[x.kind] ?? x.kind), who, cell("Evidence", x.evidence));
+      return tr;
+    }),
+  );
+}
+
+export function initInsights(id) {
+  let loaded = null; // the sales total the table shows
+  let timer = null;
+  const load = async (total) => {
+    try {
+      const r = await fetch(`/dashboard/events/${id}/insights.json`, { credentials: "same-origin" });
+      if (r.ok) {
+        renderInsights(await r.json());
+        loaded = total;
+      }
+    } catch {
+      /* shown again at the next change */
+    }
+  };
+  load(null);
+  // a new sale: recompute a moment later (sales in a burst are taken together)
+  return (total) => {
+    if (total === loaded || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      load(total);
+    }, 1500);
+  };
 }
