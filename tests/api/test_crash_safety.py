@@ -6,12 +6,14 @@ minter key half of the time (the advisory send lock and nonce resync are exercis
 
 Where a kill lands matters, so it is not left to a random sleep (which, on a loaded machine, often
 killed a worker before its first batch): each worker kills itself at a named point of a batch
-(``api.services.minting.MINT_POINTS``: claimed, sent, recorded, mined, finalized; see
-mint_crash_child.py), every point several times, alone or beside a second worker.
+(``api.services.minting.MINT_POINTS``: claimed, sent, recorded, mined, finalized), every point
+several times, alone or beside a second worker. Those workers are forks of one process that
+imported the worker once (mint_crash_child.py), not a Python start-up each.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -43,21 +45,65 @@ ROUND_TIMEOUT_S = 180  # a worker that never reaches its point is killed then, a
 IDLE_S = 3.0  # ... or once nothing has been left to batch for this long
 
 
-def start_worker(settings, crash_at: str | None = None, landed: Path | None = None):
-    env = bridge_env(
+def worker_env(settings) -> dict[str, str]:
+    return bridge_env(
         settings, FAIRGATE_MINT_BATCH_MAX_ORDERS="4", FAIRGATE_MINT_REPLACE_AFTER_S="5"
     )
-    if crash_at is None:
-        command = [sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"]
-    else:
-        command = [sys.executable, str(CHILD), crash_at, str(landed)]
+
+
+def start_worker(settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        command,
+        [sys.executable, "-m", "api.worker", "--no-index", "--log-level", "warning"],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=worker_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+class Zygote:
+    """mint_crash_child.py: forks workers that kill themselves at a point (pids, not Popens)."""
+
+    def __init__(self, settings, landed: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), str(landed)],
+            cwd=PROJECT_ROOT,
+            env=worker_env(settings),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def fork(self, point: str) -> int:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(point + "\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    @staticmethod
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)  # the zygote reaps its workers: a dead one is gone
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill(self, pid: int) -> None:
+        if self.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while self.alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def test_sigkill_many_times_no_loss_no_double(
@@ -88,6 +134,7 @@ def test_sigkill_many_times_no_loss_no_double(
 
     feeder = threading.Thread(target=feed)
     feeder.start()
+    zygote = Zygote(settings, landed)
     kills = 0
     try:
         while kills < KILLS:
@@ -95,10 +142,10 @@ def test_sigkill_many_times_no_loss_no_double(
             points = [MINT_POINTS[kills % len(MINT_POINTS)]]
             if kills % 2:
                 points.append(MINT_POINTS[(kills + 2) % len(MINT_POINTS)])
-            workers = [start_worker(settings, p, landed) for p in points]
+            workers = [zygote.fork(p) for p in points]
             deadline = time.monotonic() + ROUND_TIMEOUT_S
             idle_since: float | None = None
-            while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
+            while any(map(zygote.alive, workers)) and time.monotonic() < deadline:
                 with db() as s:
                     paid = s.scalar(select(Order.id).where(Order.state == OrderState.PAID))
                 if paid is None and not feeder.is_alive():  # nothing left to batch
@@ -109,11 +156,10 @@ def test_sigkill_many_times_no_loss_no_double(
                     idle_since = None
                 time.sleep(0.1)
             for w in workers:  # a worker still alive never reached its point
-                if w.poll() is None:
-                    w.send_signal(signal.SIGKILL)
-                w.wait()
+                zygote.kill(w)
             kills += 1
     finally:
+        zygote.close()
         feeder.join()
     # one last worker drains the queue (and reconciles whatever the killed ones left)
     final = start_worker(settings)
