@@ -3,6 +3,8 @@ travel as decimal strings: JavaScript numbers lose precision above 2^53."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from api.schemas import Model
 from api.services.fan import TierView
 
@@ -65,6 +67,10 @@ class HeldTicketOut(Model):
     listing: ListingOut | None
     locked: bool
     paid_in_eth: bool
+    refundable: bool = Field(
+        description="After a cancellation its holder claims the face value on-chain: bought with "
+        "ETH, or a card ticket bought on the market (its held sale price pays it)"
+    )
 
 
 class HolderOut(Model):

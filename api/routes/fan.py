@@ -111,6 +111,7 @@ def get_holder(
             listing=_listing(t.listing),
             locked=t.locked,
             paid_in_eth=t.paid_in_eth,
+            refundable=t.refundable,
         )
         for t in fan.held_tickets(client, records, transfers, holder)
     ]

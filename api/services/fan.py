@@ -217,6 +217,7 @@ class HeldTicket:
     listing: ListingView | None
     locked: bool
     paid_in_eth: bool
+    refundable: bool  # claimable on-chain after a cancellation: bought with ETH or on the market
 
 
 def _tiers_of(records: Iterable[EventRecord]) -> dict[int, int]:
@@ -283,7 +284,8 @@ def held_tickets(
                 commitment=f"0x{tree.leaf(token):064x}",
                 listing=_listing(client, token, tiers.get(token, 0)),
                 locked=client.locked(token),
-                paid_in_eth=client.paid_in_eth(token),
+                paid_in_eth=(paid := client.paid_in_eth(token)),
+                refundable=paid or client.held_sale(token)[1] > 0,
             )
         )
     return out

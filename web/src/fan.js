@@ -319,7 +319,7 @@ function ticketCard(t) {
   };
   const button = (label, cls, fn) => el("button", { type: "button", class: `secondary ${cls}`, onclick: fn }, label);
   if (state.event.cancelled) {
-    if (t.paid_in_eth) {
+    if (t.refundable) {
       actions.append(button("Claim refund", "refund", async () => {
         if (await transact(`Refund of ticket #${t.token_id}`, "claimRefund", [[BigInt(t.token_id)], state.account])) refresh();
       }));
