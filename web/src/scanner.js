@@ -75,10 +75,26 @@ function unpair(message) {
 
 // ------------------------------------------------------------------------------- verdicts
 
+function audio() {
+  try {
+    if (!state.audio) {
+      state.audio = new AudioContext();
+      state.audio.onstatechange = () => {
+        $("sound-on").hidden = state.audio.state !== "suspended";
+      };
+    }
+  } catch {
+    return null; // no audio device: the verdict is on screen anyway
+  }
+  // browsers keep sound off until a person touches the page
+  $("sound-on").hidden = state.audio.state !== "suspended";
+  return state.audio;
+}
+
 function beep(admitted) {
   try {
-    state.audio = state.audio || new AudioContext();
-    const ctx = state.audio;
+    const ctx = audio();
+    if (!ctx) return;
     const tones = admitted ? [[880, 0, 0.15]] : [[220, 0, 0.18], [220, 0.25, 0.18]];
     for (const [freq, at, length] of tones) {
       const osc = ctx.createOscillator();
@@ -315,6 +331,7 @@ function start() {
   $("scanner").hidden = false;
   refreshStatus();
   startCamera();
+  audio();
 }
 
 $("pair-form").addEventListener("submit", (event) => {
@@ -340,5 +357,11 @@ $("sync-now").addEventListener("click", async () => {
   }
 });
 $("unpair").addEventListener("click", () => unpair(""));
+$("sound-on").addEventListener("click", async () => {
+  const ctx = audio();
+  if (ctx) await ctx.resume();
+  $("sound-on").hidden = true;
+});
+document.addEventListener("pointerdown", () => audio() && state.audio.resume(), { once: true });
 setInterval(refreshStatus, STATUS_EVERY_MS);
 start();
