@@ -331,7 +331,9 @@ def _parse_comps(to: list[str], commitments: list[str], file: Path | None) -> li
 def mint(
     event: EventArg,
     tier: Annotated[int, typer.Argument(help="Tier number (0, 1, ...).")],
-    to: Annotated[list[str], typer.Option("--to", help="Recipient address (repeat).")] = [],  # noqa: B006
+    to: Annotated[
+        list[str], typer.Option("--to", help="Recipient: wallet name or address (repeat).")
+    ] = [],  # noqa: B006
     commitment: Annotated[
         list[str], typer.Option("--commitment", help="The recipient's ticket commitment (repeat).")
     ] = [],  # noqa: B006
@@ -342,6 +344,8 @@ def mint(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Mint complimentary tickets to fans' addresses, one per commitment they made."""
+    settings = get_settings()
+    to = [resolve_account(settings, who, what="recipient") for who in to]
     runs = _parse_comps(to, commitment, file)
     session = open_session()
     signer = load_signer(session.settings, wallet, password_file)
@@ -496,7 +500,10 @@ def cancel(
 @app.command(epilog="Example: fairgate organizer withdraw NIGHT1 -w dev:1 --to 0xAbc...")
 def withdraw(
     event: EventArg,
-    to: Annotated[str | None, typer.Option(help="Where to send (default: the organizer).")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="Where to send: wallet name or address (default: the organizer)."),
+    ] = None,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
@@ -504,7 +511,8 @@ def withdraw(
     session = open_session()
     signer = load_signer(session.settings, wallet, password_file)
     client = session.event(event, signer)
-    result = client.withdraw_proceeds(to or signer.address)
+    target = resolve_account(session.settings, to, what="recipient") if to else signer.address
+    result = client.withdraw_proceeds(target)
     args = result.first("ProceedsWithdrawn").args
     console.print(
         f"[green]withdrawn[/] royalties {format_eth(int(args['royalties']))}, escrow "

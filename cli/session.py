@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from eth_utils.address import is_address, to_checksum_address
 from requests.exceptions import RequestException
 from web3 import Web3
@@ -85,8 +86,25 @@ class Session:
         return self.known_events().get(to_checksum_address(address), {})
 
     def tier_name(self, address: str, tier_id: int) -> str:
-        names = self.event_record(address).get("tiers", [])
+        names = self.event_record(address).get("tiers") or self._bridge_tier_names(address)
         return str(names[tier_id]) if tier_id < len(names) else f"tier {tier_id}"
+
+    def _bridge_tier_names(self, address: str) -> list[str]:
+        """Tier names from the bridge's catalog, for an event this machine did not create (a
+        fan's device): the same names as ``buy-card``. Empty when the bridge does not answer."""
+        cache: dict[str, list[str]] = self.__dict__.setdefault("_tier_cache", {})
+        key = to_checksum_address(address)
+        if key not in cache:
+            cache[key] = []
+            try:
+                events = httpx.get(f"{self.settings.public_url.rstrip('/')}/events", timeout=3)
+                for event in events.json() if events.status_code == 200 else []:
+                    if str(event.get("contract_address") or "").lower() == key.lower():
+                        tiers = sorted(event["tiers"], key=lambda t: int(t["tier_index"]))
+                        cache[key] = [str(t["name"]) for t in tiers]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                log.info("no tier names from the bridge at %s", self.settings.public_url)
+        return cache[key]
 
     def resolve_event(self, ref: str) -> str:
         """The contract address of event ``ref``; NotFound with a plain message otherwise."""

@@ -101,6 +101,12 @@ def test_the_cli_event_is_the_bridges_event(stack: tuple[Cli, str]) -> None:
     (address,) = [a for r in record.values() for a in r if r[a]["symbol"] == "NIGHT1"]
     assert event["contract_address"] == address
     assert [t["name"] for t in event["tiers"]] == ["General", "VIP"]
+    # a fan's other device (no events.json): the same event and tier names, from the catalog
+    other = cli.home / "other-device"
+    other.mkdir()
+    shown = cli("fan", "events", "NIGHT1", env={"FAIRGATE_HOME": str(other)}).stdout
+    assert re.search(r"0\s+│\s+General\s+│\s+0.05 ETH", shown), shown
+    assert re.search(r"1\s+│\s+VIP\s+│\s+0.2 ETH", shown), shown
 
 
 def _gate_env(cli: Cli) -> dict[str, str]:
