@@ -89,22 +89,28 @@ class Session:
         names = self.event_record(address).get("tiers") or self._bridge_tier_names(address)
         return str(names[tier_id]) if tier_id < len(names) else f"tier {tier_id}"
 
-    def _bridge_tier_names(self, address: str) -> list[str]:
-        """Tier names from the bridge's catalog, for an event this machine did not create (a
-        fan's device): the same names as ``buy-card``. Empty when the bridge does not answer."""
-        cache: dict[str, list[str]] = self.__dict__.setdefault("_tier_cache", {})
-        key = to_checksum_address(address)
-        if key not in cache:
-            cache[key] = []
+    def bridge_events(self) -> list[dict[str, Any]]:
+        """The bridge's catalog (``FAIRGATE_PUBLIC_URL``/events), read once per command; empty
+        when no bridge answers. The catalog names events on a device that did not create them."""
+        cached = self.__dict__.get("_bridge_events")
+        if cached is None:
+            cached = []
             try:
-                events = httpx.get(f"{self.settings.public_url.rstrip('/')}/events", timeout=3)
-                for event in events.json() if events.status_code == 200 else []:
-                    if str(event.get("contract_address") or "").lower() == key.lower():
-                        tiers = sorted(event["tiers"], key=lambda t: int(t["tier_index"]))
-                        cache[key] = [str(t["name"]) for t in tiers]
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                log.info("no tier names from the bridge at %s", self.settings.public_url)
-        return cache[key]
+                answer = httpx.get(f"{self.settings.public_url.rstrip('/')}/events", timeout=3)
+                if answer.status_code == 200 and isinstance(answer.json(), list):
+                    cached = [e for e in answer.json() if e.get("contract_address")]
+            except (httpx.HTTPError, ValueError):
+                log.info("no catalog from the bridge at %s", self.settings.public_url)
+            self.__dict__["_bridge_events"] = cached
+        return list(cached)
+
+    def _bridge_tier_names(self, address: str) -> list[str]:
+        """Tier names from the bridge's catalog (the same names as ``buy-card``)."""
+        for event in self.bridge_events():
+            if str(event["contract_address"]).lower() == address.lower():
+                tiers = sorted(event.get("tiers", []), key=lambda t: int(t["tier_index"]))
+                return [str(t["name"]) for t in tiers]
+        return []
 
     def resolve_event(self, ref: str) -> str:
         """The contract address of event ``ref``; NotFound with a plain message otherwise."""
@@ -128,6 +134,11 @@ class Session:
         found = self._from_factory(wanted)
         if found:
             return found
+        for event in self.bridge_events():
+            if wanted in (str(event.get("symbol", "")).lower(), str(event.get("name", "")).lower()):
+                address = to_checksum_address(str(event["contract_address"]))
+                if self._call(lambda a=address: self.w3.eth.get_code(a)):
+                    return address
         raise NotFound(f"unknown event {ref!r}: give its contract address or its symbol")
 
     def _from_factory(self, wanted: str) -> str | None:
