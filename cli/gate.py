@@ -220,9 +220,7 @@ def serve(
     gate_id: GateIdOpt = None,
 ) -> None:
     """Run this device's scanner service: the staff's scanner page and its API, offline too."""
-    import uvicorn
-
-    from gate.app import create_gate_app, pairing_link, staff_key
+    from gate.app import serve_device
 
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("give both --tls-cert and --tls-key, or neither")
@@ -232,34 +230,25 @@ def serve(
     device = _open(event, gate_id)
     if not device.online:
         err_console.print("chain unreachable: judging with the cached ticket lists")
-    key = staff_key(settings)
     address = device.service.event
 
     def connect() -> TicketEventClient:  # a device started offline picks the chain up later
         session = open_session(settings)  # ChainError while the node is still unreachable
         return TicketEventClient(session.w3, session.resolve_event(address))
 
-    app = create_gate_app(
+    def announce(link: str) -> None:
+        err_console.print(f"gate {device.service.gate_id} scanner for {device.name}")
+        err_console.print("pair a staff device with this link (it holds the gate's key):")
+        console.print(link, markup=False, highlight=False)
+
+    serve_device(
         device.service,
-        staff_key=key,
+        settings,
         name=device.name,
-        sync_every_s=settings.gate_sync_every_s,
-        max_body=settings.gate_max_body,
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         connect=None if device.online else connect,
+        announce=announce,
     )
-    scheme = "https" if tls_cert else "http"
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
-    err_console.print(f"gate {device.service.gate_id} scanner for {device.name}")
-    err_console.print("pair a staff device with this link (it holds the gate's key):")
-    console.print(pairing_link(f"{scheme}://{shown}:{port}", key), markup=False, highlight=False)
-    try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            ssl_certfile=tls_cert,
-            ssl_keyfile=tls_key,
-        )
-    finally:
-        device.service.close()

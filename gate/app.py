@@ -56,7 +56,15 @@ from gate.checker import CheckResult
 from gate.service import GateService
 from gate.store import gate_label, when
 
-__all__ = ["BodyLimit", "GateApp", "Verdict", "create_gate_app", "pairing_link", "staff_key"]
+__all__ = [
+    "BodyLimit",
+    "GateApp",
+    "Verdict",
+    "create_gate_app",
+    "pairing_link",
+    "serve_device",
+    "staff_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -439,3 +447,46 @@ def create_gate_app(
 
     app.add_middleware(BodyLimit, max_bytes=max_body)
     return app
+
+
+def serve_device(
+    service: GateService,
+    settings: Settings,
+    *,
+    name: str,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    connect: Callable[[], TicketEventClient | None] | None = None,
+    announce: Callable[[str], None] = log.warning,
+) -> None:
+    """Serve ``service`` until interrupted (``fairgate gate serve``, ``python -m gate serve``):
+    ``announce`` gets the pairing link first. Closes the service at the end."""
+    import uvicorn
+
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("give both a TLS certificate and its key, or neither")
+    key = staff_key(settings)
+    app = create_gate_app(
+        service,
+        staff_key=key,
+        name=name,
+        sync_every_s=settings.gate_sync_every_s,
+        max_body=settings.gate_max_body,
+        connect=connect,
+    )
+    scheme = "https" if tls_cert else "http"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
+    announce(pairing_link(f"{scheme}://{shown}:{port}", key))
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
+        )
+    finally:
+        service.close()

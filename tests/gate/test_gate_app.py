@@ -25,6 +25,7 @@ from zk.proof import Q
 EventWorld = Any  # tests/gate/conftest.py's EventWorld
 OpenGate = Callable[..., GateService]
 KEY = "fgs_" + "k" * 40
+EVENT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +176,10 @@ def test_the_gate_admits_with_the_hub_down_and_syncs_after(
     assert up["hub"]["last_sync"] is not None
 
 
-def test_fairgate_gate_serve_pairs_by_link_and_serves_offline(tmp_path: Any) -> None:
-    """The command a venue runs: no chain reachable, an event address, a pairing link."""
+@pytest.mark.parametrize("command", [["cli.main", "gate", "serve", EVENT], ["gate", "serve"]])
+def test_gate_serve_pairs_by_link_and_serves_offline(tmp_path: Any, command: list[str]) -> None:
+    """The commands a venue runs (``fairgate gate serve EVENT``, ``python -m gate serve``): no
+    chain reachable, an event address, a pairing link."""
     import os
     import subprocess
     import sys
@@ -191,9 +194,9 @@ def test_fairgate_gate_serve_pairs_by_link_and_serves_offline(tmp_path: Any) -> 
         "FAIRGATE_HOME": str(tmp_path),
         "FAIRGATE_RPC_URL": "http://127.0.0.1:9",
         "FAIRGATE_GATE_ID": "door-1",
+        "FAIRGATE_GATE_EVENT": EVENT,
     }
-    event = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-    cmd = [sys.executable, "-m", "cli.main", "gate", "serve", event, "--port", str(port)]
+    cmd = [sys.executable, "-m", *command, "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
