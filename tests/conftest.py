@@ -10,13 +10,15 @@ Tests that change mining (``evm_mine``, ``miner_stop``, snapshots) should start 
 their own (module scope) rather than disturb this shared chain.
 
 Brownie's pytest plugin is loaded too (``brownie-config.yaml`` makes this a brownie project): it
-compiles ``contracts/`` before this file is imported, and starts its own Ganache once collection
-is done, whenever a session collects any test. This file, imported in between, prepares that
-launch (:func:`_prepare_brownie`): ``node_modules/.bin`` on ``PATH`` (brownie runs
+compiles ``contracts/`` before this file is imported, and would start its own Ganache once
+collection is done, whenever a session collects any test. This file, imported in between,
+prepares that chain (:func:`_prepare_brownie`): ``node_modules/.bin`` on ``PATH`` (brownie runs
 ``ganache-cli`` by bare name), ``ganache-cli`` as the default network (brownie's config loader
 cannot take ``networks: default:``; a ``--network`` in addopts would break
 ``pytest -p no:pytest-brownie``), and a free port per session, so two test runs on one machine
-never attach to each other's chain nor to a demo's.
+never attach to each other's chain nor to a demo's. The chain is started only before the first
+test that uses a brownie fixture, by our runner, and brownie attaches to it
+(:func:`_connect_brownie`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from chain.ganache import dev_accounts as derive_dev_accounts
 from fairgate.errors import ToolchainError
 from fairgate.settings import get_settings
 from metadata.jsipfs import JsIpfsNode
+from tests.lanes import uses_brownie
 from zk.prover import GateProver
 from zk.setup import Artifacts, local_setup
 from zk.verifier import GateVerifier
@@ -62,6 +65,79 @@ def _prepare_brownie() -> None:
 
 
 _prepare_brownie()
+_brownie_chain: GanacheRunner | None = None
+
+
+def _brownie_loaded(config: pytest.Config) -> bool:
+    brownie = sys.modules.get("brownie")
+    return (
+        brownie is not None
+        and config.pluginmanager.has_plugin("pytest-brownie")
+        and bool(brownie.project.get_loaded_projects())
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> Iterator[None]:
+    """Keep brownie's plugin from connecting when collection ends: it would launch its Ganache
+    whichever tests were selected (the fast lane, one folder, each xdist worker), and give it
+    only about 10 s to answer, which a loaded 2-core machine exceeds. The first test that uses a
+    brownie fixture connects instead (:func:`pytest_runtest_setup`)."""
+    if not _brownie_loaded(session.config):
+        return (yield)
+    import brownie
+
+    real = brownie.network.is_connected
+    brownie.network.is_connected = lambda: True  # its hook connects only when not connected
+    try:
+        return (yield)
+    finally:
+        brownie.network.is_connected = real
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _brownie_loaded(item.config) and uses_brownie(item):
+        _connect_brownie()
+
+
+def _connect_brownie() -> None:
+    """Start brownie's Ganache with our runner (its own start-up timeout, a new port if the free
+    one was taken meanwhile), with the settings brownie would launch it with; brownie then
+    attaches to it (``network.connect`` finds a node on its port)."""
+    global _brownie_chain
+    import brownie
+    from brownie._config import CONFIG
+
+    if brownie.network.is_connected():
+        return
+    network = CONFIG.argv.get("network") or CONFIG.settings["networks"]["default"]
+    if network == BROWNIE_NETWORK:
+        cmd = CONFIG.networks[network]["cmd_settings"]
+        for attempt in range(3):
+            runner = GanacheRunner(
+                int(cmd["port"]),
+                accounts=int(cmd["accounts"]),
+                balance_eth=int(cmd["default_balance"]),
+                block_gas_limit=int(cmd["gas_limit"]),
+                chain_id=int(cmd["chain_id"]),
+                hardfork=str(cmd["evm_version"]),
+                mnemonic=str(cmd["mnemonic"]),
+                extra_args=("--chain.vmErrorsOnRPCResponse", "true"),
+            )
+            try:
+                _brownie_chain = runner.start()
+                break
+            except ToolchainError:
+                if attempt == 2:
+                    raise
+                cmd["port"] = free_port()
+    brownie.network.connect(network)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _brownie_chain is not None:
+        _brownie_chain.stop()
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -270,27 +269,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(name)
         if not found and item.get_closest_marker("slow") is None:
             item.add_marker(FAST)
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_collection_finish(session: pytest.Session) -> Iterator[None]:
-    """Brownie's plugin starts its Ganache when collection ends if *any* test was selected; keep it
-    from doing so when no selected test uses a brownie fixture (the fast lane, a run of one
-    folder), which saves a chain start-up and a process."""
-    brownie = sys.modules.get("brownie")
-    lazy = (
-        brownie is not None
-        and session.config.pluginmanager.has_plugin("pytest-brownie")
-        and not any(uses_brownie(i) for i in session.items)
-    )
-    if lazy:
-        real = brownie.network.is_connected  # type: ignore[union-attr]
-        brownie.network.is_connected = lambda: True  # type: ignore[union-attr]
-    try:
-        return (yield)
-    finally:
-        if lazy:
-            brownie.network.is_connected = real  # type: ignore[union-attr]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
