@@ -74,6 +74,11 @@ def test_cancellation_refunds_the_card_once_and_the_market_buyer_on_chain(
     }
     buyer = _client(w3, event, fans[1])
     assert buyer.owner_of(sold) == fans[1].address
+    # the fan page offers the market buyer the on-chain refund
+    held = app_client.get(f"/events/{event['id']}/holders/{fans[1].address}").json()["tickets"]
+    assert [(t["token_id"], t["paid_in_eth"], t["refundable"]) for t in held] == [
+        (sold, False, True)
+    ]
     before = w3.eth.get_balance(fans[2].address)
     refund = buyer.claim_refund([sold], to=fans[2].address)  # to a named recipient
     assert [int(e.args["amount"]) for e in refund.named("RefundClaimed")] == [FACE]
