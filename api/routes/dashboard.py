@@ -573,9 +573,12 @@ STREAM_PING_S = 15.0
 _follow_locks: dict[int, threading.Lock] = {}
 
 
-def refresh(request: Request, event_id: int) -> tuple[list[int], dict[str, Any] | None]:
+def refresh(
+    request: Request, event_id: int, known: list[int] | None = None
+) -> tuple[list[int], dict[str, Any] | None]:
     """Read the event's new on-chain activity (one follower per event per process at a time),
-    then its stats: ``(version, stats)``. Runs in the thread pool."""
+    then its stats: ``(version, stats)``; stats None when the version is still ``known`` (or
+    the event is gone). Runs in the thread pool."""
     chain: BridgeChain | None = request.app.state.chain
     lock = _follow_locks.setdefault(event_id, threading.Lock())
     with request.app.state.sessions() as session:
@@ -590,7 +593,10 @@ def refresh(request: Request, event_id: int) -> tuple[list[int], dict[str, Any] 
         event = session.get(Event, event_id)
         if event is None:
             return [], None
-        return list(analytics.version(session, event)), analytics.stats(session, event)
+        current = list(analytics.version(session, event))
+        if current == known:
+            return current, None
+        return current, analytics.stats(session, event)
 
 
 @router.get("/events/{event_id:int}/stats.json")
@@ -614,7 +620,7 @@ async def stream(
         sent: list[int] | None = None
         quiet = 0.0
         while not await request.is_disconnected():
-            current, data = await run_in_threadpool(refresh, request, event_id)
+            current, data = await run_in_threadpool(refresh, request, event_id, sent)
             if data is not None and current != sent:
                 sent = current
                 quiet = 0.0

@@ -88,3 +88,23 @@ def test_ordinary_fans_are_not_flagged() -> None:
     view.chargebacks = {0: (9, 100)}
     (signal,) = detect(view)
     assert signal.kind == "chargebacks" and "9 of 100" in signal.evidence
+
+
+def test_the_benchmark_script_writes_its_figures(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "bench.json"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_dashboard.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--only", "scalpers", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert {"scalper_precision", "scalper_recall", "load_avg_before"} <= set(figures)
+    assert figures["scalper_precision_target"].endswith("met")
