@@ -11,7 +11,8 @@ of the design:
 2. Alice pays two tickets by card: checkout, signed webhook, batch mint by the worker.
 3. Bob buys one with ETH straight from the contract.
 4. Alice lists one above the cap (refused by the contract), then at the cap; Carol buys it: the
-   organizer gets the royalty, Alice the rest, and the ticket's commitment becomes Carol's.
+   price is held until the show has happened (Alice paid by card), then the organizer gets the
+   royalty and Alice the rest; the ticket's commitment becomes Carol's.
 5. Bob gifts his ticket to Dave.
 6. The resale window closes; the organizer publishes the gate tree's root. At the gate, Alice and
    Carol enter with zero-knowledge proofs; a replayed proof and Alice's old secret are refused;
@@ -269,10 +270,13 @@ def play(home: Path) -> GasLog:
         "resale buy", carol.on(show).buy(alice_tokens[0], carol_secret.commitment(), price=cap)
     )
     royalty = sale.first("Resold").args["royalty"]
+    paid_now = w3.eth.get_balance(to_checksum_address(alice.address)) - alice_balance
+    _, held = show.held_sale(alice_tokens[0])
     detail(
-        f"royalty {eth(royalty)} stays for the organizer, "
-        f"{eth(w3.eth.get_balance(to_checksum_address(alice.address)) - alice_balance)} "
-        "went to Alice; the ticket's commitment is now Carol's"
+        f"Alice paid by card, so the contract holds the {eth(held)} until the show has happened "
+        f"({eth(paid_now)} to her now): a chargeback of her card would pay the organizer, not "
+        f"her. Then the royalty {eth(royalty)} goes to the organizer and the rest to Alice. "
+        "The ticket's commitment is now Carol's"
     )
 
     # ---------------------------------------------------------------- 5. gift
