@@ -99,6 +99,17 @@ class EventCreate(Model):
             raise ValueError("ends_at must be after starts_at")
         if not 0 < self.starts_at.timestamp() < 2**40 or self.ends_at.timestamp() >= 2**40:
             raise ValueError("times out of range")
+        doors = int(self.starts_at.timestamp())
+        for index, tier in enumerate(self.tiers):
+            # as the contract: after doors no ticket may move or change its secret (it could
+            # enter, be resold or rotated, and enter again)
+            if tier.resale_opens_at > tier.resale_closes_at:
+                raise ValueError(f"tier {index}: resale_opens_at is after resale_closes_at")
+            if tier.resale_closes_at > doors:
+                raise ValueError(
+                    f"tier {index}: the resale window must close by starts_at (doors), "
+                    "not during the event"
+                )
         return self
 
 

@@ -148,6 +148,10 @@ class TicketEventClient(ContractClient):
     def root_grace_period(self) -> int:
         return int(self.call("rootGracePeriod"))
 
+    def holders_changed_at(self) -> int:
+        """When holders last changed (0: never); replaced roots published by then are refused."""
+        return int(self.call("holdersChangedAt"))
+
     # ------------------------------------------------------------------ organizer
 
     def add_tier(self, tier: Tier) -> TxResult:

@@ -113,6 +113,10 @@ class TicketGateClient(ContractClient):
     def gate_scope(self) -> int:
         return int(self._call("gateScope"))
 
+    def window_challenge(self, window: int) -> int:
+        """The rotating challenge of time window ``window`` (``zk.identity.window_challenge``)."""
+        return int(self._call("windowChallenge", window))
+
     def current_root(self) -> int:
         """The event's latest published root (0 when none)."""
         return int.from_bytes(self._call("currentRoot"), "big")

@@ -166,6 +166,16 @@ class EventFile(BaseModel):
             raise ValueError("start and end need a timezone offset (e.g. Z or +01:00)")
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        for index, tier in enumerate(self.tiers, 1):
+            # as the contract: after doors no ticket may move or change its secret (it could
+            # enter, be resold or rotated, and enter again)
+            if tier.resale_closes is not None and tier.resale_closes > self.start:
+                raise ValueError(
+                    f"tier {index} ({tier.name}): resale_closes is after start; the resale "
+                    "window must close by the doors"
+                )
+            if tier.resale_opens is not None and tier.resale_opens > self.start:
+                raise ValueError(f"tier {index} ({tier.name}): resale_opens is after start")
         return self
 
     @property

@@ -468,11 +468,11 @@ def publish_root(
         f"{history.last_block}) in tx {result.tx_hash}"
     )
     if previous and history.holders_changed_since_root(previous):
-        # a seller's old secret is still a leaf of the previous root: no grace period for it
-        retired = gate.retire_root(previous)
+        # nothing to retire: the gate contract refuses every replaced root published before
+        # the last change of holders (a seller's old secret is a leaf of those), whichever it is
         console.print(
-            f"retired the previous root {previous:#066x} (holders changed since it was "
-            f"published) in tx {retired.tx_hash}"
+            f"the previous root {previous:#066x} is refused from now on: holders changed since "
+            "it was published"
         )
 
 

@@ -88,6 +88,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
     /// has it warm).
     uint96 private _heldTotal;
+    /// @dev When holders last changed (resale, gift, transfer, rotation, burn): the TicketGate
+    /// refuses a replaced root published at or before it. 32 bits (until 2106) to share this slot.
+    uint32 private _holdersChangedAt;
 
     string private _name;
     string private _symbol;
@@ -164,7 +167,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     function setResaleWindow(uint256 tierId, uint40 opensAt, uint40 closesAt) external {
         _onlyOrganizer();
         if (_cancelled) revert EventCancelled();
-        if (opensAt > closesAt) revert InvalidParameter("window");
+        _requireWindow(opensAt, closesAt);
         Tier storage t = _existingTier(tierId);
         t.resaleOpensAt = opensAt;
         t.resaleClosesAt = closesAt;
@@ -404,6 +407,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
         if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert ResaleClosed(tokenId);
         _requireCommitment(commitment);
+        _holdersChanged();
         emit CommitmentRotated(tokenId, commitment);
     }
 
@@ -565,9 +569,11 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     }
 
     /// @inheritdoc IERC5192
+    /// @dev True exactly when a plain transfer by the holder would revert: always under
+    /// MarketOnly and Locked, and under Free outside the tier's resale window.
     function locked(uint256 tokenId) external view returns (bool) {
         uint256 record = _record(tokenId);
-        return _policy == TransferPolicy.Locked || !_resaleOpen(_tiers[_tierIdOf(record)]);
+        return _policy != TransferPolicy.Free || !_resaleOpen(_tiers[_tierIdOf(record)]);
     }
 
     /// @inheritdoc IERC165
@@ -703,6 +709,11 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     }
 
     /// @inheritdoc ITicketEvent
+    function holdersChangedAt() external view returns (uint256) {
+        return _holdersChangedAt;
+    }
+
+    /// @inheritdoc ITicketEvent
     function orderDigest(SellOrder calldata order) external view returns (bytes32) {
         return _hashTypedDataV4(_orderHash(order));
     }
@@ -715,7 +726,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         if (t.resaleCapBps < ResaleMath.MIN_CAP_BPS || t.resaleCapBps > ResaleMath.MAX_CAP_BPS) {
             revert InvalidParameter("resale cap");
         }
-        if (t.resaleOpensAt > t.resaleClosesAt) revert InvalidParameter("window");
+        _requireWindow(t.resaleOpensAt, t.resaleClosesAt);
         uint256 total = uint256(_supplyTotal) + t.supply;
         if (total > MAX_TICKETS) revert InvalidParameter("supply");
         _supplyTotal = uint32(total);
@@ -962,6 +973,7 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
         }
         _holders[to] += 1;
         if (_listings[tokenId] != 0) delete _listings[tokenId];
+        _holdersChanged();
         emit Transfer(from, to, tokenId);
     }
 
@@ -972,7 +984,19 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
             _holders[owner] -= 1;
         }
         if (_listings[tokenId] != 0) delete _listings[tokenId];
+        _holdersChanged();
         emit Transfer(owner, address(0), tokenId);
+    }
+
+    /// @dev A holder commitment left the gate tree: roots published until now lose their grace.
+    function _holdersChanged() private {
+        _holdersChangedAt = uint32(block.timestamp);
+    }
+
+    /// @dev A resale window opens before it closes and closes by doors: after doors no ticket may
+    /// change holder or commitment, or it could enter, move, and enter again with a new secret.
+    function _requireWindow(uint40 opensAt, uint40 closesAt) private view {
+        if (opensAt > closesAt || closesAt > _startsAt) revert InvalidParameter("window");
     }
 
     /// @dev Pay with bounded gas so the receiver cannot re-enter; on failure credit a pull balance.

@@ -14,6 +14,8 @@ import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 contract TicketGate is ITicketGate {
     /// @dev BN254 scalar field: roots and nullifiers are elements of it.
     uint256 private constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev Seconds per rotating-challenge window: `zk.identity.WINDOW_S`, the browser's too.
+    uint256 private constant WINDOW_S = 20;
 
     struct RootInfo {
         uint64 publishedAt;
@@ -79,6 +81,7 @@ contract TicketGate is ITicketGate {
         address v = _verifiers[ticketEvent];
         if (v == address(0)) revert NoVerifier();
         if (!isAcceptedRoot(ticketEvent, root) || _usedNullifiers[ticketEvent][nullifier]) return false;
+        if (!_freshChallenge(ticketEvent, challenge)) return false;
         uint256[4] memory signals = [uint256(nullifier), uint256(root), gateScope(ticketEvent), challenge];
         return IGroth16Verifier(v).verifyProof(a, b, c, signals);
     }
@@ -96,12 +99,23 @@ contract TicketGate is ITicketGate {
         _onlyGate(ticketEvent);
         if (!isAcceptedRoot(ticketEvent, root)) revert UnknownRoot(root);
         if (_usedNullifiers[ticketEvent][nullifier]) revert NullifierUsed(nullifier);
+        if (!_freshChallenge(ticketEvent, challenge)) revert StaleChallenge(challenge);
         if (!verifyCheckIn(ticketEvent, a, b, c, root, nullifier, challenge)) revert InvalidProof();
         _usedNullifiers[ticketEvent][nullifier] = true;
         emit CheckedIn(ticketEvent, nullifier, root, challenge);
     }
 
     // ================================================================ views
+
+    /// @inheritdoc ITicketGate
+    function windowSeconds() external pure returns (uint256) {
+        return WINDOW_S;
+    }
+
+    /// @inheritdoc ITicketGate
+    function windowChallenge(address ticketEvent, uint64 window) public view returns (uint256) {
+        return uint256(keccak256(abi.encodePacked("fairgate/window/v1", gateScope(ticketEvent), window))) >> 8;
+    }
 
     /// @inheritdoc ITicketGate
     function gateScope(address ticketEvent) public view returns (uint256) {
@@ -124,7 +138,11 @@ contract TicketGate is ITicketGate {
         RootInfo memory info = _roots[ticketEvent][root];
         if (info.publishedAt == 0 || info.retired) return false;
         if (info.replacedAt == 0) return true;
-        return block.timestamp <= uint256(info.replacedAt) + ITicketEvent(ticketEvent).rootGracePeriod();
+        ITicketEvent e = ITicketEvent(ticketEvent);
+        // A replaced root published at or before the last change of holders may hold a seller's
+        // (or a revoked ticket's) commitment: no grace for it.
+        if (info.publishedAt <= e.holdersChangedAt()) return false;
+        return block.timestamp <= uint256(info.replacedAt) + e.rootGracePeriod();
     }
 
     /// @inheritdoc ITicketGate
@@ -138,6 +156,14 @@ contract TicketGate is ITicketGate {
     }
 
     // ================================================================ internals
+
+    /// @dev The challenge of the current time window or of the previous one (a code shown at the
+    /// turn of a window still enters; a photographed code stops within two windows).
+    function _freshChallenge(address ticketEvent, uint256 challenge) private view returns (bool) {
+        uint64 window = uint64(block.timestamp / WINDOW_S);
+        return challenge == windowChallenge(ticketEvent, window)
+            || (window > 0 && challenge == windowChallenge(ticketEvent, window - 1));
+    }
 
     /// @dev The event's organizer and its gate accounts act for it here.
     function _onlyGate(address ticketEvent) private view {

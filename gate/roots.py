@@ -23,10 +23,15 @@ without the network:
   ("replaced after tickets changed hands"), whatever the grace. The sync therefore also reads
   ``Resold``, ``CommitmentRotated`` and burning ``Transfer`` events and keeps the position
   (block, log index) of the latest one; a root is superseded when replaced and published before
-  it. (The contract's ``isAcceptedRoot`` still accepts such a root for its grace period; the
-  gate is stricter on purpose.) A *current* root published before a change of hands stays
+  it. (The TicketGate contract's ``isAcceptedRoot`` refuses such a root too, by time:
+  ``publishedAt <= holdersChangedAt``.) A *current* root published before a change of hands stays
   accepted (refusing it would stop every holder until the organizer publishes), and
   :meth:`RootCache.describe` says a publication is due.
+* **Entries on-chain**: the same read brings the gate contract's ``CheckedIn`` (an entry
+  verified on-chain) and ``CheckInsAnchored`` (entries anchored by a gate) of this event; their
+  nullifiers are handed to ``on_chain_used`` (the service copies them into the nullifier store)
+  before the new cursor is saved, so an online gate refuses a ticket that entered on the other
+  path, and a failed hand-over is read again at the next sync.
 * **Time offline**: the chain's clock is estimated as the last synced block's timestamp plus the
   wall-clock time elapsed since that sync (never less than that timestamp).
 * **Cache**: the snapshot is written atomically (temp file + rename) after every sync and read at
@@ -55,7 +60,7 @@ from fairgate.errors import ChainError, ConfigError, ProofError
 from gate.store import hex32, norm_event, parse_hex32
 from zk.identity import gate_scope
 
-__all__ = ["RootCache", "RootExpired", "RootRecord", "RootSnapshot", "RootUnknown"]
+__all__ = ["ChainUse", "RootCache", "RootExpired", "RootRecord", "RootSnapshot", "RootUnknown"]
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +189,21 @@ def _position(value: Any) -> Position:
     return int(block), int(index)
 
 
+@dataclass(frozen=True)
+class ChainUse:
+    """A nullifier the chain records as used: ``entered`` when verified by ``checkIn`` (an
+    entry at an on-chain entrance), else anchored by a gate (a copy of a gate's entry)."""
+
+    nullifier: int
+    entered: bool
+    at: float  # the block's timestamp
+    root: int = 0
+    challenge: int = 0
+
+
+GATE_LOGS = ("RootPublished", "CheckedIn", "CheckInsAnchored")
+
+
 class RootCache:
     """The acceptable roots of one event on one gate device.
 
@@ -201,9 +221,11 @@ class RootCache:
         client: TicketEventClient | None = None,
         start_block: int = 0,
         clock: Callable[[], float] = time.time,
+        on_chain_used: Callable[[list[ChainUse]], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.client = client
+        self.on_chain_used = on_chain_used
         self.start_block = start_block
         self.clock = clock
         self._lock = threading.Lock()
@@ -283,10 +305,12 @@ class RootCache:
             return False
         with self._lock:
             try:
-                snapshot = self._fetch(self.snapshot, self.client)
+                snapshot, used = self._fetch(self.snapshot, self.client)
             except ChainError as exc:
                 log.warning("root sync failed, keeping cached roots: %s", exc)
                 return False
+            if used and self.on_chain_used is not None:
+                self.on_chain_used(used)  # before the cursor moves past them
             self._save(snapshot)
             self.snapshot = snapshot
         log.info(
@@ -297,7 +321,9 @@ class RootCache:
         )
         return True
 
-    def _fetch(self, old: RootSnapshot, client: TicketEventClient) -> RootSnapshot:
+    def _fetch(
+        self, old: RootSnapshot, client: TicketEventClient
+    ) -> tuple[RootSnapshot, list[ChainUse]]:
         w3 = client.w3
         try:
             chain_id = int(w3.eth.chain_id)
@@ -317,14 +343,14 @@ class RootCache:
             raise ConfigError("the contract's gateScope differs from the computed scope")
         reader = EventReader(
             w3,
-            [*client.artifact.abi, *gate.event_abi(["RootPublished"])],
+            [*client.artifact.abi, *gate.event_abi(GATE_LOGS)],
             [client.address, gate.address],
             start_block=self.start_block,
             confirmations=0,
-            event_names=["RootPublished", *REMOVAL_EVENTS],
+            event_names=[*GATE_LOGS, *REMOVAL_EVENTS],
             # of the transfers, only burns: not one log per minted ticket; of the shared gate's
-            # roots, only this event's
-            where={**BURNS_ONLY, "RootPublished": [address_topic(client.address)]},
+            # logs, only this event's
+            where={**BURNS_ONLY, **{name: [address_topic(client.address)] for name in GATE_LOGS}},
         )
         try:
             events, cursor = reader.read_all(old.cursor)
@@ -333,12 +359,37 @@ class RootCache:
         chain_time = int(block["timestamp"])
         last_removal = old.last_removal
         published: dict[int, Position] = {}
+        used: list[ChainUse] = []
+        block_times: dict[int, float] = {}
+
+        def block_time(number: int) -> float:
+            if number not in block_times:
+                try:
+                    block_times[number] = float(w3.eth.get_block(number)["timestamp"])
+                except Exception as exc:  # requests/web3 raise many types
+                    raise ChainError(f"reading block {number} failed: {exc}") from None
+            return block_times[number]
+
         for event in events:
             pos = (int(event["block_number"]), int(event["log_index"]))
             args = event["args"]
             if not gate.concerns(event):
-                continue  # another event's root on the shared gate
-            if event["event"] == "RootPublished":
+                continue  # another event's log on the shared gate
+            if event["event"] == "CheckedIn":
+                at = block_time(pos[0])
+                used.append(
+                    ChainUse(
+                        _int(args["nullifier"]),
+                        True,
+                        at,
+                        _int(args["root"]),
+                        int(args["challenge"]),
+                    )
+                )
+            elif event["event"] == "CheckInsAnchored":
+                at = block_time(pos[0])
+                used += [ChainUse(_int(n), False, at) for n in args["nullifiers"]]
+            elif event["event"] == "RootPublished":
                 published[int(str(args["root"]), 16)] = pos
                 previous = int(str(args["previous"]), 16)
                 if previous:
@@ -370,7 +421,7 @@ class RootCache:
             raise
         except Exception as exc:
             raise ChainError(f"reading root status failed: {type(exc).__name__}") from None
-        return replace(
+        snapshot = replace(
             old,
             roots=roots,
             current=current,
@@ -380,6 +431,7 @@ class RootCache:
             cursor=cursor if cursor is not None else old.cursor,
             last_removal=last_removal,
         )
+        return snapshot, used
 
     # ------------------------------------------------------------------ disk
 
@@ -405,6 +457,13 @@ class RootCache:
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(self.path)
+
+
+def _int(value: Any) -> int:
+    """A decoded bytes32 (hex text or bytes) as an integer."""
+    if isinstance(value, bytes | bytearray):
+        return int.from_bytes(value, "big")
+    return int(str(value), 16)
 
 
 def _ago(seconds: float) -> str:

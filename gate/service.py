@@ -21,14 +21,28 @@ from fairgate.settings import Settings, get_settings
 from gate.anchor import Anchorer, AnchorReport
 from gate.challenges import ChallengeBook
 from gate.checker import CheckResult, GateChecker
-from gate.roots import RootCache
-from gate.store import NullifierStore, norm_event
+from gate.roots import ChainUse, RootCache
+from gate.store import ANCHORED, ON_CHAIN, CheckIn, NullifierStore, norm_event
 from gate.sync import GateSync, HubClient, SyncReport
 from zk.verifier import GateVerifier
 
 __all__ = ["GateService"]
 
 log = logging.getLogger(__name__)
+
+
+def copy_chain_uses(store: NullifierStore, event: str, uses: list[ChainUse]) -> None:
+    """Copy the nullifiers the chain records as used into the device's store (at each root
+    sync): an entry at an on-chain entrance is a use like any other gate's (a conflict if this
+    gate admitted it too); an anchored one is a copy of some gate's use, added only if unknown."""
+    entered = [
+        CheckIn(event, u.nullifier, ON_CHAIN, u.at, u.root, u.challenge) for u in uses if u.entered
+    ]
+    anchored = [CheckIn(event, u.nullifier, ANCHORED, u.at, 0, 0) for u in uses if not u.entered]
+    if entered:
+        store.apply_remote(event, entered)
+    if anchored:
+        store.apply_remote(event, anchored, copies=True)
 
 
 @dataclass
@@ -85,6 +99,7 @@ class GateService:
             grace_s=s.root_grace_s,
             client=client,
             start_block=start_block,
+            on_chain_used=lambda uses: copy_chain_uses(store, address, uses),
         )
         challenges = ChallengeBook(
             db,

@@ -140,7 +140,7 @@ _INSERT = (
 _SELECT = "SELECT event, nullifier, gate, checked_at, root, challenge, flags FROM checkins "
 # a merge's probe: which of _PROBE nullifiers are known (a short batch repeats its last key)
 _PROBE_SQL = (
-    "SELECT nullifier, gate FROM checkins WHERE event = ? AND nullifier IN ("  # noqa: S608
+    "SELECT nullifier, gate, checked_at FROM checkins WHERE event = ? AND nullifier IN ("  # noqa: S608
     + ",".join("?" * _PROBE)
     + ")"
 )
@@ -602,11 +602,17 @@ class NullifierStore:
     def mark_pushed(self, event: str, nullifiers: Iterable[int]) -> None:
         self._mark(event, nullifiers, PUSHED)
 
-    def apply_remote(self, event: str, entries: Iterable[CheckIn]) -> tuple[int, int]:
+    def apply_remote(
+        self, event: str, entries: Iterable[CheckIn], *, copies: bool = False
+    ) -> tuple[int, int]:
         """Merge other gates' check-ins; returns ``(new nullifiers, new conflicting uses)``.
 
         A nullifier unknown here becomes a ``hub`` check-in (this gate will refuse it). A
-        nullifier already known from another gate is kept as an extra use: a conflict.
+        nullifier already known from another use is kept as an extra use: a conflict, also when
+        both uses carry the same gate id (two devices configured alike): the same use seen again
+        is the same gate id *and* the same admission time. With ``copies`` the entries are copies
+        of uses recorded elsewhere (nullifiers anchored on-chain): only unknown ones are added,
+        never as a conflict.
 
         One transaction: the batch's keys are probed in a few statements, then the new rows go
         in with one ``executemany`` in key order (B-tree pages are filled in order); per row
@@ -628,11 +634,13 @@ class NullifierStore:
                 else:
                     firsts[key] = (entry, row)
             keys = sorted(firsts)
-            known: dict[bytes, int] = {}  # nullifier -> gate id of its first use here
+            # nullifier -> (gate id, admission time) of its first use here
+            known: dict[bytes, tuple[int, float]] = {}
             for i in range(0, len(keys), _PROBE):
                 chunk = keys[i : i + _PROBE]
                 chunk += [chunk[-1]] * (_PROBE - len(chunk))
-                known.update(db.execute(_PROBE_SQL, (event_id, *chunk)).fetchall())
+                for nullifier, gate, at in db.execute(_PROBE_SQL, (event_id, *chunk)):
+                    known[nullifier] = (gate, float(at))
             fresh = [firsts[k][1] for k in keys if k not in known]
             fresh_keys = {row[1] for row in fresh}
             if fresh:
@@ -643,13 +651,15 @@ class NullifierStore:
                 )
                 new = len(fresh)
                 for row in fresh:
-                    known[row[1]] = row[2]
+                    known[row[1]] = (row[2], float(row[3]))
+            if copies:
+                return new, 0
             # further uses: an entry whose nullifier was known here before, or a second entry
             # of the batch for one nullifier
             others = [firsts[k] for k in keys if k not in fresh_keys] + extras
             for entry, row in others:
-                first_gate = known[row[1]]
-                if first_gate == row[2]:
+                first_gate, first_at = known[row[1]]
+                if (first_gate, first_at) == (row[2], float(row[3])):
                     continue  # the same use, seen again
                 if db.execute(_INSERT_OTHER, row[:6]).rowcount == 1:
                     conflicts += 1

@@ -100,6 +100,10 @@ interface ITicketErrors {
     /// @notice The nullifier was already used to enter.
     /// @param nullifier The nullifier.
     error NullifierUsed(bytes32 nullifier);
+    /// @notice An on-chain check-in's challenge is not the current or the previous time window's
+    /// (`ITicketGate.windowChallenge`): a code made earlier, e.g. photographed, is refused.
+    /// @param challenge The challenge the proof answers.
+    error StaleChallenge(uint256 challenge);
     /// @notice No on-chain proof verifier is configured for this event.
     error NoVerifier();
     /// @notice The first sale for a price of a card-paid ticket must be at least at face value: its

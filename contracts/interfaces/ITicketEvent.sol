@@ -33,7 +33,8 @@ interface ITicketEvent is ITicketErrors {
     /// 10000 to 20000: a ticket can always be resold at face, never above twice face.
     /// @param royaltyBps Organizer's share of each resale, in basis points (at most 10000).
     /// @param resaleOpensAt Resale window start (unix seconds).
-    /// @param resaleClosesAt Resale window end (unix seconds); set it before doors open.
+    /// @param resaleClosesAt Resale window end (unix seconds): at or before doors (`startsAt`),
+    /// so that after doors no ticket changes holder or commitment (InvalidParameter("window")).
     struct Tier {
         uint96 faceValue;
         uint24 supply;
@@ -159,7 +160,9 @@ interface ITicketEvent is ITicketErrors {
     /// @return tierId The new tier's id.
     function addTier(Tier calldata tier) external returns (uint256 tierId);
 
-    /// @notice Set a tier's resale window. Organizer only; not after cancellation.
+    /// @notice Set a tier's resale window. Organizer only; not after cancellation. It must open
+    /// before it closes and close at or before doors, so it can never be reopened during the
+    /// event (InvalidParameter("window")).
     function setResaleWindow(uint256 tierId, uint40 opensAt, uint40 closesAt) external;
 
     /// @notice Give an account roles (bit 1 minter, bit 2 gate); 0 removes them. Organizer only.
@@ -295,6 +298,9 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Last moment (unix seconds) a cancelled event's holders can claim refunds: 180 days
     /// after its scheduled end.
     function refundDeadline() external view returns (uint256);
+    /// @notice When holders last changed (a resale, gift, plain transfer, rotation or burn; 0
+    /// never): the TicketGate refuses every replaced root published at or before it.
+    function holdersChangedAt() external view returns (uint256);
     /// @notice The EIP-712 digest of a sell order, as the holder signs it.
     function orderDigest(SellOrder calldata order) external view returns (bytes32);
 }

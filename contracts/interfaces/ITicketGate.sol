@@ -13,7 +13,16 @@ import {ITicketErrors} from "./ITicketErrors.sol";
 ///
 /// Roots: the organizer's publisher rebuilds the gate tree from the event's logs and publishes
 /// its root. A replaced root stays acceptable for the event's `rootGracePeriod` (proofs made a
-/// moment before a publication keep working while only new tickets were added) unless retired.
+/// moment before a publication keep working while only new tickets were added), unless retired
+/// or published at or before the last change of holders (`ITicketEvent.holdersChangedAt`: a
+/// resale, a gift, a plain transfer, a rotation, a burn). Such a root may hold a seller's old
+/// commitment, so it is refused as soon as it is replaced, whoever publishes and whatever they
+/// retire. (A root published in the same second as a change counts as before it.)
+///
+/// Challenges: an on-chain check-in answers the rotating challenge of a time window,
+/// `windowChallenge(event, block.timestamp / 20)` or the previous window's, the formula of
+/// `zk.identity.window_challenge`; any other challenge is refused (`StaleChallenge`), so a
+/// photographed code stops working within 40 seconds.
 interface ITicketGate is ITicketErrors {
     /// @notice A new gate root of `ticketEvent` was published; `previous` enters its grace period.
     event RootPublished(address indexed ticketEvent, bytes32 indexed root, bytes32 indexed previous);
@@ -41,7 +50,8 @@ interface ITicketGate is ITicketErrors {
     function setVerifier(address ticketEvent, address verifier) external;
 
     /// @notice Check a gate proof on-chain without recording it.
-    /// @return True when the root is acceptable, the nullifier unused and the proof valid.
+    /// @return True when the root is acceptable, the nullifier unused, the challenge that of the
+    /// current or previous time window, and the proof valid.
     function verifyCheckIn(
         address ticketEvent,
         uint256[2] calldata a,
@@ -53,6 +63,8 @@ interface ITicketGate is ITicketErrors {
     ) external view returns (bool);
 
     /// @notice Verify a gate proof on-chain and spend its nullifier. Gate or organizer of the event.
+    /// Reverts UnknownRoot, NullifierUsed, StaleChallenge (not the current or previous window's
+    /// challenge), NoVerifier or InvalidProof.
     function checkIn(
         address ticketEvent,
         uint256[2] calldata a,
@@ -62,6 +74,13 @@ interface ITicketGate is ITicketErrors {
         bytes32 nullifier,
         uint256 challenge
     ) external;
+
+    /// @notice Seconds per rotating-challenge window (20, as `zk.identity.WINDOW_S`).
+    function windowSeconds() external pure returns (uint256);
+
+    /// @notice The challenge of time window `window` in the event's scope:
+    /// `uint256(keccak256(abi.encodePacked("fairgate/window/v1", scope, uint64(window)))) >> 8`.
+    function windowChallenge(address ticketEvent, uint64 window) external view returns (uint256);
 
     /// @notice The gate scope bound into the event's nullifiers: keccak256(chainid, event) >> 8.
     function gateScope(address ticketEvent) external view returns (uint256);
@@ -76,7 +95,7 @@ interface ITicketGate is ITicketErrors {
         returns (uint64 publishedAt, uint64 replacedAt);
 
     /// @notice Whether a root is acceptable now: the current root, or a replaced root within the
-    /// event's grace period and not retired.
+    /// event's grace period, not retired, and published after the last change of holders.
     function isAcceptedRoot(address ticketEvent, bytes32 root) external view returns (bool);
 
     /// @notice Whether a nullifier was recorded on-chain for the event.

@@ -4,17 +4,33 @@ check-in through a configurable mock Groth16 verifier, each event in its own nam
 from __future__ import annotations
 
 import pytest
+from brownie import chain
 from eth_abi.packed import encode_packed
 from eth_utils import keccak
 
-from .helpers import FIELD, HOUR, ZERO_ADDRESS, ZERO_BYTES32, as_bytes32_hex, bytes32, reverts, warp
+from .conftest import GA_FACE
+from .helpers import (
+    FIELD,
+    HOUR,
+    ZERO_ADDRESS,
+    ZERO_BYTES32,
+    as_bytes32_hex,
+    bytes32,
+    commitment,
+    reverts,
+    warp,
+)
 
 A = [1, 2]
 B = [[3, 4], [5, 6]]
 C = [7, 8]
 ROOT_1, ROOT_2, ROOT_3 = bytes32(111), bytes32(222), bytes32(333)
 NULLIFIER = bytes32(4242)
-CHALLENGE = 987654321
+
+
+def _challenge(tgate, back=0):
+    """The rotating challenge of the current time window (``back`` windows earlier)."""
+    return tgate.windowChallenge(chain.time() // 20 - back)
 
 
 def _published_at(tgate, root):
@@ -148,11 +164,12 @@ def with_verifier(tgate, organizer, gate, mock_verifier):
 
 
 def test_no_verifier_configured(tgate, gate):
+    ch = _challenge(tgate)
     tgate.publishRoot(ROOT_1, {"from": gate})
     with reverts("NoVerifier"):
-        tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+        tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     with reverts("NoVerifier"):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
 
 
 def test_set_verifier_is_for_the_organizer(tgate, organizer, gate, mock_verifier):
@@ -166,42 +183,46 @@ def test_set_verifier_is_for_the_organizer(tgate, organizer, gate, mock_verifier
 
 
 def test_check_in_spends_the_nullifier_once(tgate, gate, with_verifier):
-    assert tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
-    tx = tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+    ch = _challenge(tgate)
+    assert tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
+    tx = tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
     event = tx.events["CheckedIn"]
     assert as_bytes32_hex(event["nullifier"]) == NULLIFIER
     assert as_bytes32_hex(event["root"]) == ROOT_1
-    assert event["challenge"] == CHALLENGE
+    assert event["challenge"] == ch
     assert tgate.nullifierUsed(NULLIFIER)
-    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     with reverts("NullifierUsed", NULLIFIER):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE + 1, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch + 1, {"from": gate})
 
 
 def test_check_in_refuses_a_nullifier_anchored_by_another_gate(tgate, gate, with_verifier):
+    ch = _challenge(tgate)
     tgate.anchorCheckIns([NULLIFIER], {"from": gate})
-    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     with reverts("NullifierUsed", NULLIFIER):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
 
 
 def test_check_in_refuses_unknown_and_expired_roots(tgate, gate, with_verifier):
-    assert not tgate.verifyCheckIn(A, B, C, ROOT_2, NULLIFIER, CHALLENGE)
+    ch = _challenge(tgate)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_2, NULLIFIER, ch)
     with reverts("UnknownRoot", ROOT_2):
-        tgate.checkIn(A, B, C, ROOT_2, NULLIFIER, CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_2, NULLIFIER, ch, {"from": gate})
     replaced_at = tgate.publishRoot(ROOT_2, {"from": gate}).timestamp
-    tgate.checkIn(A, B, C, ROOT_1, bytes32(1), CHALLENGE, {"from": gate})  # in grace
+    tgate.checkIn(A, B, C, ROOT_1, bytes32(1), ch, {"from": gate})  # in grace
     warp(replaced_at + HOUR + 1)
     with reverts("UnknownRoot", ROOT_1):
-        tgate.checkIn(A, B, C, ROOT_1, bytes32(2), CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, bytes32(2), ch, {"from": gate})
     assert not tgate.nullifierUsed(bytes32(2))
 
 
 def test_check_in_refuses_an_invalid_proof(tgate, gate, deployer, with_verifier):
+    ch = _challenge(tgate)
     with_verifier.setResult(False, {"from": deployer})
-    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     with reverts("InvalidProof"):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
     assert not tgate.nullifierUsed(NULLIFIER)
 
 
@@ -214,36 +235,39 @@ def test_gate_scope_binds_chain_and_contract(tgate, ticket, chain):
 def test_public_signals_are_nullifier_root_scope_challenge(
     tgate, gate_of, create_event, organizer, gate, deployer, with_verifier
 ):
+    ch = _challenge(tgate)
     scope = tgate.gateScope()
     with_verifier.expectSignals(
-        [int(NULLIFIER, 16), int(ROOT_1, 16), scope, CHALLENGE], {"from": deployer}
+        [int(NULLIFIER, 16), int(ROOT_1, 16), scope, ch], {"from": deployer}
     )
-    assert tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    assert tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     # The same proof at another challenge, or at another event (another scope), fails.
     with reverts("InvalidProof"):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE + 1, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, _challenge(tgate, back=1), {"from": gate})
     other_gate = gate_of(create_event())
     other_gate.setVerifier(with_verifier, {"from": organizer})
     other_gate.publishRoot(ROOT_1, {"from": gate})
     assert other_gate.gateScope() != scope
-    assert not other_gate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
-    tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
+    assert not other_gate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
+    tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
 
 
 def test_check_in_needs_the_gate_role(tgate, minter, alice, with_verifier):
+    ch = _challenge(tgate)
     for account in (minter, alice):
         with reverts("MissingRole", account, 2):
-            tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": account})
+            tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": account})
 
 
 def test_check_in_refuses_a_retired_root_within_its_grace(tgate, gate, with_verifier):
+    ch = _challenge(tgate)
     # A resale after ROOT_1: the seller's old secret must not enter through ROOT_1's grace.
     tgate.publishRoot(ROOT_2, {"from": gate})
     tgate.retireRoot(ROOT_1, {"from": gate})
-    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
     with reverts("UnknownRoot", ROOT_1):
-        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, CHALLENGE, {"from": gate})
-    tgate.checkIn(A, B, C, ROOT_2, NULLIFIER, CHALLENGE, {"from": gate})
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
+    tgate.checkIn(A, B, C, ROOT_2, NULLIFIER, ch, {"from": gate})
     assert tgate.nullifierUsed(NULLIFIER)
 
 
@@ -271,3 +295,96 @@ def test_the_event_names_its_gate(ticket, ticket_gate, gate, organizer, minter):
     assert ticket.isGateOperator(gate) and ticket.isGateOperator(organizer)
     assert not ticket.isGateOperator(minter)
     assert ticket.rootGracePeriod() == HOUR
+
+
+# ----------------------------------------------------------------------------- issue 9 item 6
+
+
+@pytest.fixture
+def holder_change(ticket, mint, minter, alice, bob):
+    """Ways a ticket's holder commitment leaves the tree (a resale, a rotation, a burn)."""
+
+    def change(kind):
+        (token,) = mint(alice)
+        if kind == "resale":
+            ticket.list(token, GA_FACE, ZERO_ADDRESS, {"from": alice})
+            return ticket.buy(token, commitment(), {"from": bob, "value": GA_FACE})
+        if kind == "rotation":
+            return ticket.rotateCommitment(token, commitment(), {"from": alice})
+        return ticket.revoke([token], {"from": minter})
+
+    return change
+
+
+@pytest.mark.parametrize("kind", ["resale", "rotation", "burn"])
+def test_roots_published_before_holders_changed_lose_their_grace(
+    tgate, ticket, gate, mint, alice, holder_change, with_verifier, kind
+):
+    # the attack as found: R1 published; mints; R2 published (R1 in grace, not retired); a
+    # resale; R3 published and only R2 retired. R1 stayed accepted, so the seller's old secret
+    # entered through R1 while the buyer entered through R3. Nobody retires anything here.
+    mint(alice)
+    tgate.publishRoot(ROOT_2, {"from": gate})  # ROOT_1 (with_verifier) replaced: in grace
+    assert tgate.isAcceptedRoot(ROOT_1)  # only new tickets since ROOT_1: grace holds
+    changed_at = holder_change(kind).timestamp
+    assert ticket.holdersChangedAt() == changed_at
+    warp(changed_at + 5)
+    tgate.publishRoot(ROOT_3, {"from": gate})
+    assert not tgate.isAcceptedRoot(ROOT_1)  # replaced, published before the change
+    assert not tgate.isAcceptedRoot(ROOT_2)  # replaced seconds ago, but also before it
+    assert tgate.isAcceptedRoot(ROOT_3)
+    ch = _challenge(tgate)
+    assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, ch)
+    with reverts("UnknownRoot", ROOT_1):
+        tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, ch, {"from": gate})
+    with reverts("UnknownRoot", ROOT_2):
+        tgate.checkIn(A, B, C, ROOT_2, NULLIFIER, ch, {"from": gate})
+    tgate.checkIn(A, B, C, ROOT_3, NULLIFIER, ch, {"from": gate})
+
+
+def test_the_current_root_and_roots_after_the_change_keep_their_grace(
+    tgate, ticket, gate, alice, holder_change
+):
+    tgate.publishRoot(ROOT_1, {"from": gate})
+    changed_at = holder_change("resale").timestamp
+    # the current root stays accepted (refusing it would stop every holder until the next
+    # publication), even though it predates the change
+    assert tgate.isAcceptedRoot(ROOT_1)
+    warp(changed_at + 5)
+    tgate.publishRoot(ROOT_2, {"from": gate})
+    tgate.publishRoot(ROOT_3, {"from": gate})  # only new tickets after ROOT_2: it keeps grace
+    assert not tgate.isAcceptedRoot(ROOT_1)
+    assert tgate.isAcceptedRoot(ROOT_2) and tgate.isAcceptedRoot(ROOT_3)
+
+
+def test_mints_do_not_count_as_a_change_of_holders(ticket, mint, alice):
+    assert ticket.holdersChangedAt() == 0
+    mint(alice, 3)
+    assert ticket.holdersChangedAt() == 0
+
+
+# ----------------------------------------------------------------------------- issue 9 item 8
+
+
+def test_the_window_challenge_is_zk_identitys_formula(tgate, ticket, chain):
+    from zk.identity import gate_scope, window_challenge
+
+    scope = gate_scope(chain.id, ticket.address)
+    for window in (0, 1, 88_000_000, 2**64 - 1):
+        assert tgate.windowChallenge(window) == window_challenge(scope, window)
+    assert tgate.contract.windowSeconds() == 20
+
+
+def test_check_in_takes_only_this_or_the_previous_windows_challenge(
+    tgate, gate, deployer, with_verifier
+):
+    now_window = chain.time() // 20
+    # a photographed code: made two windows ago, or for another challenge altogether
+    for stale in (tgate.windowChallenge(now_window - 2), 987654321):
+        assert not tgate.verifyCheckIn(A, B, C, ROOT_1, NULLIFIER, stale)
+        with reverts("StaleChallenge", stale):
+            tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, stale, {"from": gate})
+    assert not tgate.nullifierUsed(NULLIFIER)
+    # a code shown at the turn of a window (the previous window's) still enters
+    tgate.checkIn(A, B, C, ROOT_1, NULLIFIER, _challenge(tgate, back=1), {"from": gate})
+    assert tgate.nullifierUsed(NULLIFIER)
