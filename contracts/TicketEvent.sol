@@ -334,6 +334,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
             if (cancelled_ || _held[tokenId] <= HELD_RESERVED) revert NotAuthorized(tokenId, msg.sender);
             _settleHeld(tokenId, record, true);
         }
+        // a revoked ticket's commitment must not enter through a root published before
+        if (tokenIds.length != 0) _holdersChanged();
     }
 
     // ================================================================ resale market
@@ -984,7 +986,8 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
             _holders[owner] -= 1;
         }
         if (_listings[tokenId] != 0) delete _listings[tokenId];
-        _holdersChanged();
+        // not _holdersChanged(): a refund needs a cancelled event, which has no doors; revoke
+        // records the change itself
         emit Transfer(owner, address(0), tokenId);
     }
 

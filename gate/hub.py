@@ -10,11 +10,16 @@ hub stores the secret's SHA-256 only, like the bridge's organizer keys)::
 
 Why these rules:
 
-* **Idempotent pushes**: a row is unique per ``(event, nullifier, gate_id)``; a gate that lost
-  the answer to a push sends the same batch again and nothing changes.
-* **Conflicts are kept**: the same nullifier from two gates is two rows, both flagged
-  ``conflict``; nothing is dropped, and both gates (through their pulls and ``/conflicts``)
-  and the organizer see it.
+* **Idempotent pushes**: a use is unique per ``(event, nullifier, gate_id, checked_at)`` (the
+  device's own timestamp of the admission); a gate that lost the answer to a push sends the same
+  batch again and nothing changes.
+* **Conflicts are kept**: the same nullifier admitted twice is two rows, both flagged
+  ``conflict``, whether at two gates or at two devices sharing one gate id (a second scanner
+  configured with the same id, a restored backup): nothing is dropped, and both devices (through
+  their pulls and ``/conflicts``) and the organizer see it.
+* **Each device sees the others**: a row records the device that pushed it (a digest of its
+  key, ``device``); a pull leaves out only the puller's own rows, so devices sharing a gate id
+  still refuse each other's admissions.
 * **Cursor without gaps**: pushes of one event are serialised by a row lock on
   ``gate_event_heads`` (the first statement of the push's transaction, an upsert: a lock on
   PostgreSQL and SQLite alike), so sequence numbers of one event become visible in increasing
@@ -56,7 +61,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     select,
     update,
 )
@@ -113,7 +120,10 @@ gate_checkins = Table(
     Column("challenge", String(66), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("conflict", Boolean, nullable=False, default=False),
-    UniqueConstraint("event", "nullifier", "gate_id", name="gate_checkins_one_use_per_gate"),
+    Column("device", String(32), nullable=True),
+    UniqueConstraint(
+        "event", "nullifier", "gate_id", "checked_at", name="gate_checkins_one_use_per_device"
+    ),
     Index("gate_checkins_event_seq", "event", "seq"),
 )
 
@@ -275,21 +285,26 @@ def _lock_event(conn: Connection, event: str) -> None:
 
 
 def push_checkins(
-    conn: Connection, event: str, gate_id: str, checkins: Sequence[CheckInIn]
+    conn: Connection,
+    event: str,
+    gate_id: str,
+    checkins: Sequence[CheckInIn],
+    *,
+    device: str | None = None,
 ) -> PushOut:
     """Store a gate's batch in the caller's transaction; see the module doc for the rules."""
     _lock_event(conn, event)
     wanted: dict[str, CheckInIn] = {}
     for item in checkins:
         wanted.setdefault(item.nullifier, item)  # a batch naming a nullifier twice: first wins
-    uses: dict[str, set[str]] = {}
+    uses: dict[str, set[tuple[str, float]]] = {}
     for chunk in _chunks(list(wanted), 500):
         for row in conn.execute(
-            select(gate_checkins.c.nullifier, gate_checkins.c.gate_id).where(
-                gate_checkins.c.event == event, gate_checkins.c.nullifier.in_(chunk)
-            )
+            select(
+                gate_checkins.c.nullifier, gate_checkins.c.gate_id, gate_checkins.c.checked_at
+            ).where(gate_checkins.c.event == event, gate_checkins.c.nullifier.in_(chunk))
         ):
-            uses.setdefault(row.nullifier, set()).add(row.gate_id)
+            uses.setdefault(row.nullifier, set()).add((row.gate_id, float(row.checked_at)))
     now = datetime.now(UTC)
     new_rows: list[dict[str, Any]] = [
         {
@@ -301,9 +316,12 @@ def push_checkins(
             "challenge": item.challenge,
             "received_at": now,
             "conflict": bool(uses.get(n)),
+            "device": device,
         }
         for n, item in wanted.items()
-        if gate_id not in uses.get(n, set())
+        # the same use pushed again is a duplicate; any other use (another gate, or another
+        # device with this gate id: another time) is a conflict
+        if (gate_id, float(item.checked_at)) not in uses.get(n, set())
     ]
     if new_rows:
         conn.execute(gate_checkins.insert(), new_rows)
@@ -324,9 +342,16 @@ def push_checkins(
 
 
 def pull_checkins(
-    conn: Connection, event: str, gate_id: str | None, since: int, limit: int
+    conn: Connection,
+    event: str,
+    gate_id: str | None,
+    since: int,
+    limit: int,
+    *,
+    device: str | None = None,
 ) -> PullOut:
-    """Check-ins of ``event`` after ``since`` not made by ``gate_id`` (None: all)."""
+    """Check-ins of ``event`` after ``since`` not pushed by the puller: by ``device`` when
+    given (other devices with the same gate id are included), else by ``gate_id`` (None: all)."""
     # The head is read first: every row at or below it has committed (pushes of an event are
     # serialised), so rows are read up to it and a cursor at it skips nothing, even on
     # PostgreSQL's READ COMMITTED where each statement has its own snapshot.
@@ -337,7 +362,14 @@ def pull_checkins(
     query = select(gate_checkins).where(
         gate_checkins.c.event == event, gate_checkins.c.seq > since, gate_checkins.c.seq <= head
     )
-    if gate_id is not None:
+    if device is not None:
+        mine = gate_checkins.c.device == device
+        if gate_id is not None:  # rows from before devices were recorded
+            mine = or_(
+                mine, and_(gate_checkins.c.device.is_(None), gate_checkins.c.gate_id == gate_id)
+            )
+        query = query.where(~mine)
+    elif gate_id is not None:
         query = query.where(gate_checkins.c.gate_id != gate_id)
     rows = conn.execute(query.order_by(gate_checkins.c.seq).limit(limit + 1)).fetchall()
     more = len(rows) > limit
@@ -380,6 +412,14 @@ def list_entries(conn: Connection, event: str) -> EntriesOut:
     for gate_id, nullifier in rows:
         by_gate.setdefault(str(gate_id), []).append(str(nullifier))
     return EntriesOut(gates=[GateEntries(gate_id=g, nullifiers=n) for g, n in by_gate.items()])
+
+
+def _device_of(key: HTTPAuthorizationCredentials | None, device: GateDevice) -> str:
+    """Which device pushed or pulls: a digest of its bearer key (one key per device), so that
+    devices sharing a gate id are told apart whoever issued their keys."""
+    if key is None:
+        return device.key_id
+    return hashlib.sha256(key.credentials.encode()).hexdigest()[:32]
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -447,7 +487,9 @@ def make_hub_router(
     def push(event: Event, body: PushIn, key: GateKey, request: Request) -> PushOut:
         device = gate_device(key, event, request)
         with get_engine().begin() as conn:
-            return push_checkins(conn, event, device.gate_id, body.checkins)
+            return push_checkins(
+                conn, event, device.gate_id, body.checkins, device=_device_of(key, device)
+            )
 
     @router.get("/events/{event}/checkins", response_model=PullOut)
     def pull(
@@ -459,7 +501,9 @@ def make_hub_router(
     ) -> PullOut:
         device = gate_device(key, event, request)
         with get_engine().connect() as conn:
-            return pull_checkins(conn, event, device.gate_id, since, limit)
+            return pull_checkins(
+                conn, event, device.gate_id, since, limit, device=_device_of(key, device)
+            )
 
     @router.get("/events/{event}/entries", response_model=EntriesOut)
     def entries(event: Event, key: GateKey, request: Request) -> EntriesOut:

@@ -11,8 +11,9 @@ revision there (``alembic revision -m "gate hub tables"``) or call them from one
     def downgrade() -> None:
         gate_hub_downgrade()
 
-It creates exactly what :func:`gate.hub.create_hub_tables` creates (a test checks that Alembic's
-autogenerate finds no difference).
+``upgrade`` then ``upgrade_one_use_per_device`` (revision 0009) create exactly what
+:func:`gate.hub.create_hub_tables` creates (a test checks that Alembic's autogenerate finds no
+difference).
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("event", "nullifier", "gate_id", name="gate_checkins_one_use_per_gate"),
     )
     op.create_index("gate_checkins_event_seq", "gate_checkins", ["event", "seq"])
+
+
+def upgrade_one_use_per_device() -> None:
+    """Revision 0009: a use is unique per (event, nullifier, gate_id, checked_at), and rows say
+    which device pushed them: two devices sharing a gate id are a conflict, not a duplicate."""
+    with op.batch_alter_table("gate_checkins") as batch:
+        batch.add_column(sa.Column("device", sa.String(32), nullable=True))
+        batch.drop_constraint("gate_checkins_one_use_per_gate", type_="unique")
+        batch.create_unique_constraint(
+            "gate_checkins_one_use_per_device", ["event", "nullifier", "gate_id", "checked_at"]
+        )
+
+
+def downgrade_one_use_per_device() -> None:
+    with op.batch_alter_table("gate_checkins") as batch:
+        batch.drop_constraint("gate_checkins_one_use_per_device", type_="unique")
+        batch.create_unique_constraint(
+            "gate_checkins_one_use_per_gate", ["event", "nullifier", "gate_id"]
+        )
+        batch.drop_column("device")
 
 
 def downgrade() -> None:
