@@ -417,9 +417,9 @@ def list_entries(conn: Connection, event: str) -> EntriesOut:
 def _device_of(key: HTTPAuthorizationCredentials | None, device: GateDevice) -> str:
     """Which device pushed or pulls: a digest of its bearer key (one key per device), so that
     devices sharing a gate id are told apart whoever issued their keys."""
-    if key is None:
-        return device.key_id
-    return hashlib.sha256(key.credentials.encode()).hexdigest()[:32]
+    # the bridge's own keys (gate_auth) name the device in its gate id: one per key
+    who = key.credentials if key is not None else f"{device.key_id}:{device.gate_id}"
+    return hashlib.sha256(who.encode()).hexdigest()[:32]
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

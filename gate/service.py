@@ -22,7 +22,7 @@ from gate.anchor import Anchorer, AnchorReport
 from gate.challenges import ChallengeBook
 from gate.checker import CheckResult, GateChecker
 from gate.roots import ChainUse, RootCache
-from gate.store import ANCHORED, ON_CHAIN, CheckIn, NullifierStore, norm_event
+from gate.store import ANCHORED_GATE, ON_CHAIN_GATE, CheckIn, NullifierStore, norm_event
 from gate.sync import GateSync, HubClient, SyncReport
 from zk.verifier import GateVerifier
 
@@ -36,9 +36,13 @@ def copy_chain_uses(store: NullifierStore, event: str, uses: list[ChainUse]) -> 
     sync): an entry at an on-chain entrance is a use like any other gate's (a conflict if this
     gate admitted it too); an anchored one is a copy of some gate's use, added only if unknown."""
     entered = [
-        CheckIn(event, u.nullifier, ON_CHAIN, u.at, u.root, u.challenge) for u in uses if u.entered
+        CheckIn(event, u.nullifier, ON_CHAIN_GATE, u.at, u.root, u.challenge)
+        for u in uses
+        if u.entered
     ]
-    anchored = [CheckIn(event, u.nullifier, ANCHORED, u.at, 0, 0) for u in uses if not u.entered]
+    anchored = [
+        CheckIn(event, u.nullifier, ANCHORED_GATE, u.at, 0, 0) for u in uses if not u.entered
+    ]
     if entered:
         store.apply_remote(event, entered)
     if anchored:

@@ -232,8 +232,18 @@ def when(timestamp: float, now: float | None = None) -> str:
     return time.strftime("%d %b %H:%M", local).lstrip("0")
 
 
+#: The gate id of an entry verified on-chain (``TicketGate.checkIn``), copied in at a root sync.
+ON_CHAIN_GATE = "on-chain"
+#: The gate id of a nullifier a gate anchored on-chain, when no gate here knew it.
+ANCHORED_GATE = "anchored"
+
+
 def gate_label(gate_id: str) -> str:
     """``gate B`` for id ``B``, ``gate-2`` as is: how staff read a gate's name."""
+    if gate_id == ON_CHAIN_GATE:
+        return "the on-chain entrance"
+    if gate_id == ANCHORED_GATE:
+        return "another gate (anchored on-chain)"
     return gate_id if gate_id.lower().startswith("gate") else f"gate {gate_id}"
 
 

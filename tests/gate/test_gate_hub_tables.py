@@ -23,6 +23,7 @@ from gate.hub import (
     list_conflicts,
     make_hub_router,
     metadata,
+    pull_checkins,
     push_checkins,
     register_gate,
 )
@@ -33,7 +34,8 @@ EVENT = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 
 def _upgrade(engine: Engine) -> None:
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
-        hub_migration.upgrade()
+        hub_migration.upgrade()  # revision 0002
+        hub_migration.upgrade_one_use_per_device()  # revision 0009
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -117,3 +119,32 @@ def test_the_bridge_can_authenticate_gates_with_its_own_keys(tmp_path: Path) -> 
     with engine.connect() as conn:
         assert list_conflicts(conn, EVENT).conflicts == []
         assert conn.execute(select(gate_checkins.c.gate_id)).scalars().all() == ["gate-7"]
+
+
+def test_two_devices_sharing_a_gate_id_are_a_conflict_not_a_duplicate(tmp_path: Path) -> None:
+    """Issue 9 item 9: two scanners configured with the same gate id that each admit the same
+    ticket. A use is (gate id, admission time): a retried push is a duplicate, the other
+    device's admission a conflict; each device's pull brings the other's rows, not its own."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_hub_tables(engine)
+    use = {"nullifier": "0x" + "11" * 32, "root": "0x" + "22" * 32, "challenge": "0x" + "33" * 32}
+    first, second = CheckInIn(**use, checked_at=100.0), CheckInIn(**use, checked_at=160.5)
+    other = CheckInIn(**{**use, "nullifier": "0x" + "44" * 32}, checked_at=101.0)
+    with engine.begin() as conn:
+        pushed = push_checkins(conn, EVENT, "gate-A", [first, other], device="scanner-1")
+        assert (pushed.accepted, pushed.conflicts) == (2, [])
+        again = push_checkins(conn, EVENT, "gate-A", [first], device="scanner-1")
+        assert (again.accepted, again.duplicates, again.conflicts) == (0, 1, [])
+        clash = push_checkins(conn, EVENT, "gate-A", [second], device="scanner-2")
+        assert (clash.accepted, clash.conflicts) == (1, [use["nullifier"]])
+        (conflict,) = list_conflicts(conn, EVENT).conflicts
+        assert [(e.gate_id, e.checked_at) for e in conflict.entries] == [
+            ("gate-A", 100.0),
+            ("gate-A", 160.5),
+        ]
+        # scanner 2 sees scanner 1's admissions (same gate id), never its own
+        seen = pull_checkins(conn, EVENT, "gate-A", 0, 10, device="scanner-2").checkins
+        assert sorted((c.nullifier[-2:], c.checked_at) for c in seen) == [
+            ("11", 100.0),
+            ("44", 101.0),
+        ]

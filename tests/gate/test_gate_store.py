@@ -102,3 +102,23 @@ def test_normal_mode_flushes_the_wal_in_the_background(tmp_path: Path) -> None:
     assert frames == done
     probe.close()
     s.close()
+
+
+def test_the_same_gate_id_at_another_time_is_a_conflict(tmp_path: Path) -> None:
+    """Issue 9 item 9 on the device: a use learned from the hub with this device's own gate id
+    but another admission time is another scanner's (configured alike): a conflict. The same
+    use pulled back again changes nothing."""
+    s = store(tmp_path, "gate-A")
+    mine = s.check_in(EVENT, 9, root=1, challenge=2, at=100.0)
+    assert s.apply_remote(EVENT, [mine]) == (0, 0)  # our own use, seen again
+    twin = CheckIn(EVENT.lower(), 9, "gate-A", 160.5, 1, 3)
+    assert s.apply_remote(EVENT, [twin]) == (0, 1)
+    (conflict,) = s.conflicts(EVENT)
+    assert sorted(e.checked_at for e in conflict.entries) == [100.0, 160.5]
+    # a nullifier anchored on-chain (a copy of some gate's use) only fills a gap, never conflicts
+    copy = CheckIn(EVENT.lower(), 9, "anchored", 170.0, 0, 0)
+    assert s.apply_remote(EVENT, [copy], copies=True) == (0, 0)
+    fresh = CheckIn(EVENT.lower(), 10, "anchored", 170.0, 0, 0)
+    assert s.apply_remote(EVENT, [fresh], copies=True) == (1, 0)
+    with pytest.raises(NullifierUsed, match="another gate \\(anchored on-chain\\)"):
+        s.check_in(EVENT, 10, root=1, challenge=2)
