@@ -12,8 +12,11 @@ import {ITicketErrors} from "./ITicketErrors.sol";
 ///
 /// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
 /// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
-/// cancellation); resale royalties are withdrawable by the organizer at any time; sellers are
-/// paid in the same transaction (a push with bounded gas that falls back to a pull balance).
+/// cancellation, until `refundDeadline`; what nobody claimed then goes to the organizer); resale
+/// royalties are withdrawable by the organizer at any time; sellers are paid in the same
+/// transaction (a push with bounded gas that falls back to a pull balance), except for the first
+/// sale for a price of a card-paid ticket, whose whole price is held until the event has happened
+/// (`settleHeld`), so that a chargeback of the card never pays its payer.
 interface ITicketEvent is ITicketErrors {
     /// @notice How tickets may move outside the resale market.
     /// MarketOnly: only the market (capped) moves tickets; approvals and transfers revert.
@@ -118,7 +121,9 @@ interface ITicketEvent is ITicketErrors {
     event Listed(uint256 indexed tokenId, address indexed seller, uint256 price, address reservedFor);
     /// @notice A listing was cancelled by its seller.
     event ListingCancelled(uint256 indexed tokenId);
-    /// @notice A ticket was resold (or gifted); `commitment` is the new holder commitment.
+    /// @notice A ticket was resold (or gifted); `commitment` is the new holder commitment. For the
+    /// first sale for a price of a card-paid ticket, `price` (royalty included) is held: see
+    /// `heldSale` and `HeldSaleSettled`.
     event Resold(uint256 indexed tokenId, address indexed seller, address indexed buyer, uint256 price, uint256 royalty, bytes32 commitment);
     /// @notice A holder replaced the ticket's commitment (zero: cleared by a plain transfer).
     event CommitmentRotated(uint256 indexed tokenId, bytes32 commitment);
