@@ -43,6 +43,8 @@ from zk.identity import WINDOW_S, time_window, window_challenge
 
 EventWorld = Any  # tests/gate/conftest.py's EventWorld
 KEY = "fgs_" + "s" * 40
+NO_CAMERA = """navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("no camera here", "NotFoundError"));"""
 SKEW_S = 60  # generous: the live code must stay valid while a loaded machine starts Chromium
 
 
@@ -205,10 +207,15 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         assert counters["expired"] == "1" and counters["unreadable"] == "3"
         assert_accessible(page)
 
-        # a phone-sized staff device, paired by the same link
-        phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        # a phone-sized staff device without a camera, paired by the same link: it types codes
+        phone_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        phone_context.add_init_script(NO_CAMERA)
+        phone = phone_context.new_page()
         phone.goto(pairing_link(server.url, KEY))
         expect(phone.locator("#online")).to_have_text("Online", timeout=15_000)
+        expect(phone.locator("#camera-state")).to_have_text(
+            "No camera (NotFoundError): type or paste codes below."
+        )
         phone.fill("#paste-code", live)
         phone.click("text=Check code")
         expect(phone.locator("#verdict-title")).to_have_text("Already used")
@@ -216,6 +223,7 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         assert_accessible(phone)
 
         tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
+        tablet.add_init_script(NO_CAMERA)  # this test's camera video plays for one page only
         tab = tablet.new_page()
         tab.goto(pairing_link(server.url, KEY))
         expect(tab.locator("#online")).to_have_text("Online", timeout=15_000)

@@ -235,6 +235,7 @@ async function startCamera() {
     });
   } catch (error) {
     state.stream = null;
+    $("camera").parentElement.hidden = true; // no picture to show: the typing field moves up
     $("camera-state").textContent =
       `No camera (${error.name}): type or paste codes below.`;
     return;
@@ -243,6 +244,7 @@ async function startCamera() {
   const rate = track.getSettings().frameRate;
   if (rate) state.frameMs = 1000 / rate;
   const video = $("camera");
+  video.parentElement.hidden = false;
   video.srcObject = state.stream;
   await video.play();
   $("camera-state").textContent = `Camera on (${track.label || "camera"}): scanning.`;
