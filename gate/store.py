@@ -468,8 +468,23 @@ class NullifierStore:
         return values[ident]
 
     def _event_id(self, event: str, *, make: bool = False) -> int | None:
+        # the address as the caller spells it -> its id: a checksummed address costs a keccak
+        # to check, which a door should pay once, not on every scan
+        raw = self._ids.setdefault("raw_event", {})
+        found = raw.get(event)
+        if found is not None:
+            return found
         key = norm_event(event)
-        return self._intern("event_ids", key) if make else self._known("event_ids", key)
+        ident = self._intern("event_ids", key) if make else self._known("event_ids", key)
+        if ident is not None:
+            raw[event] = ident
+        return ident
+
+    def _made_event_id(self, event: str) -> int:
+        """The id of ``event``, made if new (call inside a write)."""
+        ident = self._event_id(event, make=True)
+        assert ident is not None
+        return ident
 
     def _checkin(self, row: Sequence[Any]) -> CheckIn:
         event, nullifier, gate, checked_at, root, challenge, flags = row
@@ -517,16 +532,12 @@ class NullifierStore:
         store can never both admit the same ticket. The row and its two queue entries are
         written in one transaction.
         """
-        entry = CheckIn(
-            norm_event(event),
-            nullifier,
-            self.gate_id,
-            time.time() if at is None else at,
-            root,
-            challenge,
-        )
+        at = time.time() if at is None else at
         with self._write() as db:
-            event_id = self._intern("event_ids", entry.event)
+            event_id = self._made_event_id(event)
+            entry = CheckIn(
+                self._value("event_ids", event_id), nullifier, self.gate_id, at, root, challenge
+            )
             row = self._row(entry, event_id, 0)
             if db.execute(_INSERT, row).rowcount == 1:
                 db.execute(
@@ -633,7 +644,7 @@ class NullifierStore:
             return 0, 0
         new = conflicts = 0
         with self._write() as db:
-            event_id = self._intern("event_ids", norm_event(event))
+            event_id = self._made_event_id(event)
             firsts: dict[bytes, tuple[CheckIn, tuple[Any, ...]]] = {}
             extras: list[tuple[CheckIn, tuple[Any, ...]]] = []
             for entry in batch:
@@ -723,7 +734,7 @@ class NullifierStore:
             db.execute(
                 "INSERT INTO state (event, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (event, key) DO UPDATE SET value = excluded.value",
-                (self._intern("event_ids", norm_event(event)), key, value),
+                (self._made_event_id(event), key, value),
             )
 
     # ------------------------------------------------------------------ anchoring
