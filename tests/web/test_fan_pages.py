@@ -290,6 +290,18 @@ def test_a_card_buyer_claims_custody_tickets_into_a_wallet(
     page.reload()
     _pick(page)
     expect(page.locator(f"#my-tickets li[data-token='{token}']")).to_contain_text("Yours")
+    # its key was made by the card buyer's device: the wallet replaces it with its own
+    page.locator(f"#my-tickets li[data-token='{token}'] .show-gate").click()
+    expect(page.locator("#gate .gate-status")).to_contain_text("not made by this wallet")
+    screenshot(page, "fan-me-new-key-desktop")
+    assert_accessible(page)
+    page.locator("#gate .rotate-key").click()
+    expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+        f"New key for ticket #{token}: confirmed"
+    )
+    client = TicketEventClient(w3, event["contract_address"])
+    dave_secret = TicketSecret.derive(seed_from_account(dave), client.gate_scope(), 0)
+    assert tree_from_events(_tree_events(bridge, event)).leaf(token) == dave_secret.commitment()
     context.close()
 
 

@@ -14,7 +14,7 @@ import { createClient, custom, formatEther, getAddress, parseEther, toHex } from
 import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import * as id from "./fan/identity.js";
 import { plainError } from "./fan/errors.js";
-import { GateCode, warmUp } from "./fan/gate.js";
+import { ForeignKey, GateCode, warmUp } from "./fan/gate.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
@@ -453,6 +453,7 @@ async function showAtGate(t) {
   const dialog = $("#gate");
   if (!dialog) return;
   state.gate?.stop();
+  $(".gate-actions", dialog)?.replaceChildren();
   try {
     await ensureChain();
     const s = await seed();
@@ -461,7 +462,27 @@ async function showAtGate(t) {
     $("h2", dialog).focus();
     await state.gate.start();
   } catch (error) {
-    if (state.gate && !dialog.hidden) state.gate.status(plainError(error, state.abi || []), "bad");
+    if (error instanceof ForeignKey && !t.locked && !dialog.hidden) {
+      // rotateCommitment: the holder replaces the ticket's key with one this wallet derives
+      state.gate.status(`${error.message} Make a new key for it with this wallet: one transaction, and the old key stops working.`, "warn");
+      $(".gate-actions", dialog).replaceChildren(
+        el("button", {
+          type: "button",
+          class: "rotate-key",
+          onclick: async () => {
+            try {
+              const [commitment] = await freshCommitments(1);
+              if (await transact(`New key for ticket #${t.token_id}`, "rotateCommitment", [BigInt(t.token_id), commitment])) {
+                dialog.hidden = true;
+                refresh();
+              }
+            } catch (e) {
+              showError(e);
+            }
+          },
+        }, "Make a new key with this wallet"),
+      );
+    } else if (state.gate && !dialog.hidden) state.gate.status(plainError(error, state.abi || []), "bad");
     else showError(error);
   }
 }

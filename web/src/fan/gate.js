@@ -62,6 +62,10 @@ export async function prove(input) {
   });
 }
 
+/** The ticket's current commitment was not made by this wallet's seed (a card purchase made on
+ * another device, or a key made before the wallet was used): a new key can replace it. */
+export class ForeignKey extends Error {}
+
 const fmtTime = (unix) => new Date(unix * 1000).toISOString().slice(11, 19);
 
 export class GateCode {
@@ -83,17 +87,20 @@ export class GateCode {
     this.dialog.querySelector(".gate-payload").value = "";
     const canvas = this.dialog.querySelector("canvas");
     canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    canvas.hidden = true; // until a code is drawn
+    this.dialog.querySelector("details").hidden = true;
+    this.status("Preparing your code: finding your ticket's key…");
+    const found = await id.recoverSecrets(this.seed, this.scope, [this.ticket.commitment]);
+    const secret = found.get(BigInt(this.ticket.commitment));
+    if (secret === undefined) {
+      throw new ForeignKey("This ticket's key was not made by this wallet (it was bought by card, or on another device).");
+    }
     this.status("Preparing your code: finding your ticket in the gate list…");
     const r = await fetch(`/events/${this.eventId}/tickets/${this.ticket.token_id}/gate-path`);
     const path = await r.json();
     if (!r.ok) throw new Error(path?.error?.message || "The gate list could not be read.");
     if (BigInt(path.leaf) !== BigInt(this.ticket.commitment)) {
-      throw new Error("The published gate list still has this ticket's previous holder. The organizer publishes a new list before doors; try again then.");
-    }
-    const found = await id.recoverSecrets(this.seed, this.scope, [path.leaf]);
-    const secret = found.get(BigInt(path.leaf));
-    if (secret === undefined) {
-      throw new Error("This wallet did not make this ticket's key, so it cannot make its gate code here.");
+      throw new Error("The published gate list still has this ticket's previous key. The organizer publishes a new list before doors; try again then.");
     }
     this.base = {
       root: path.root,
@@ -151,6 +158,8 @@ export class GateCode {
     await QRCode.toCanvas(canvas, text, { errorCorrectionLevel: "M", margin: 4, width: 360 });
     this.dialog.querySelector(".gate-payload").value = text;
     this.dialog.dataset.window = String(window);
+    canvas.hidden = false;
+    this.dialog.querySelector("details").hidden = false;
     this.showStatus(window);
   }
 
