@@ -109,7 +109,7 @@ def stats(session: Session, event: Event) -> dict[str, Any]:
     for r in rows:
         if r.kind != "resale":
             continue
-        tier = tiers.get(token_tier.get(r.token_id or -1, -1))
+        tier = tiers.get(token_tier.get(r.token_id if r.token_id is not None else -1, -1))
         cap = int(tier.face_value_wei) * tier.resale_cap_bps // 10_000 if tier else None
         royalties_wei += int(r.royalty_wei)
         resales.append(

@@ -317,6 +317,30 @@ def test_a_sale_and_a_scan_appear_without_reload(
     expect(page.locator("#signals")).to_contain_text("None so far")
     insights = page.request.get(f"{bridge.url}/dashboard/events/{event['id']}/insights.json")
     assert insights.json()["forecasts"][0]["sold"] == 2
+    if not phone:
+        # the buyer flips a ticket at the cap minutes later: a resale, and a signal with evidence
+        first = client.next_token_id() - 2
+        client.list(first, client.resale_cap(0))
+        flipper_buyer = TransactionSender(w3, dev_signer(9), settings=bridge.settings)
+        TicketEventClient(w3, event["contract_address"], flipper_buyer).buy(
+            first, secrets.randbelow(FIELD_MODULUS - 1) + 1
+        )
+        expect(page.locator("#resales-count")).to_have_text("1", timeout=10_000)
+        expect(page.locator("#resales-at-cap")).to_have_text("1")
+        expect(page.locator("#resales")).to_contain_text(f"#{first}")
+        flip = page.locator("#signals tr[data-kind='quick_flip']")
+        expect(flip).to_contain_text("Quick flip at the cap", timeout=15_000)
+        expect(flip).to_contain_text("100% of cap")
+        seller = dev_signer(8).address
+        expect(flip.locator("td.mono")).to_have_attribute("title", seller)
+        royalty = page.locator("#revenue-royalties")
+        expect(royalty).not_to_have_text("0.0000")
     assert_accessible(page)
     screenshot(page, f"dashboard-event-live-{size}")
+    if phone:  # the other pages at phone size
+        for path, name in (("/dashboard/events/new", "new-event"), ("/dashboard/security",
+                           "security"), ("/dashboard/keys", "keys")):  # fmt: skip
+            page.goto(bridge.url + path)
+            assert_accessible(page)
+            screenshot(page, f"dashboard-{name}-phone")
     context.close()
