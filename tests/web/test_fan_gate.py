@@ -127,6 +127,27 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
         second = _shown_code(page)
         assert second[0] != first[0]
         _admitted(second, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
+        # the circuit files are kept in the Cache Storage under their immutable URLs
+        cached = page.evaluate(
+            """async () => (await (await caches.open("fairgate-circuit-v1")).keys())
+                .map((r) => new URL(r.url).pathname).sort()"""
+        )
+        assert cached == sorted([files["wasm"]["url"], files["zkey"]["url"]])
+        context.close()
+
+        # a zkey that does not match its hash is refused: no proof is made with it
+        context = wallet_context(browser, wallets, phone=True)
+        context.route(
+            bridge.url + files["zkey"]["url"],
+            lambda route: route.fulfill(body=zkey.content[:-1] + b"\x00"),
+        )
+        page = context.new_page()
+        page.goto(f"{bridge.url}/me?event={event['id']}")
+        page.locator(".pick-wallet").first.click()
+        page.locator(f"#my-tickets li[data-token='{token}'] .show-gate").click()
+        expect(page.locator("#gate .gate-status")).to_contain_text(
+            "a circuit file does not match its hash: refusing to prove with it"
+        )
         context.close()
     finally:
         gate_device.close()
