@@ -15,6 +15,12 @@ Components:
 * bridge: ``python -m api`` (uvicorn) on SQLite ``<home>/fairgate.db``, migrated first;
 * worker: ``python -m api.worker``.
 
+Restarts keep their word: the chain's state lives in ``<home>/dev/chain-db`` (Ganache's
+``database.dbPath``), so ``down`` then ``up`` brings back the same chain, and the bridge's
+database, the event index and the gate caches still match it. ``up`` records the chain's genesis
+hash; a different chain (the folder deleted by hand) wipes what belonged to the old one, and says
+so. ``reset`` stops the stack and wipes the chain with all of it (wallets are kept).
+
 The bridge's admin API key (to create organizers: ``POST /admin/organizers``) is random per home,
 in ``<home>/dev/admin-key`` (mode 0600).
 
@@ -366,7 +372,8 @@ def status() -> None:
 
 @app.command(epilog="Example: fairgate dev down")
 def down() -> None:
-    """Stop every component of the recorded stack."""
+    """Stop every component of the recorded stack (the chain's state and the bridge's database
+    stay for the next `dev up`; `dev reset` wipes them)."""
     settings = get_settings()
     state = _load_state(settings)
     components = state.get("components", {})
@@ -375,6 +382,11 @@ def down() -> None:
         console.print(f"{name}: {'stopped' if stopped else 'not running'}")
     with contextlib.suppress(FileNotFoundError):
         _state_path(settings).unlink()
+    if _chain_db(settings).is_dir():
+        err_console.print(
+            "the chain and the bridge's database are kept for the next `fairgate dev up` "
+            "(`fairgate dev reset` wipes them)"
+        )
 
 
 @app.command(epilog="Example: fairgate dev reset --yes; fairgate dev up")

@@ -124,7 +124,7 @@ def test_a_gate_key_syncs_through_the_bridge_across_a_restart(stack: tuple[Cli, 
     sales = cli("organizer", "sales", "NIGHT1").stdout
     assert "not yet anchored" in sales  # the README's entry, known to the hub only
 
-    cli("dev", "down")
+    assert "kept for the next `fairgate dev up`" in cli("dev", "down").stderr
     cli("dev", "up", timeout=300)
     cli.env.update(dict(re.findall(r"export (FAIRGATE_\w+)=(\S+)", cli("dev", "env").stdout)))
     # the same chain (state kept) and the same bridge database: the same key still works
