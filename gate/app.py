@@ -122,7 +122,9 @@ class Verdict:
         reason = result.reason
         if result.code == "wrong_event":
             reason = "not a ticket of this event"
-        elif result.code in ("root_unknown", "root_expired", "root_superseded"):
+        elif result.code == "root_unknown":  # published while this gate was offline, or forged
+            reason = f"list out of date: {reason}; sync this gate, then ask for a fresh code"
+        elif result.code in ("root_expired", "root_superseded"):
             reason = f"list out of date: {reason}; ask the holder to refresh the ticket"
         return cls(result.admitted, result.code, title, reason, counter, at, result.total_ms)
 

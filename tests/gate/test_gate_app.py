@@ -261,8 +261,11 @@ def test_every_refusal_has_a_headline_in_plain_words() -> None:
     assert Verdict.of(CheckResult(False, "wrong_event", "x"), 0).reason == (
         "not a ticket of this event"
     )
-    assert Verdict.of(CheckResult(False, "root_expired", "x"), 0).reason.startswith(
-        "list out of date: "
+    assert Verdict.of(CheckResult(False, "root_expired", "x"), 0).reason == (
+        "list out of date: x; ask the holder to refresh the ticket"
+    )
+    assert Verdict.of(CheckResult(False, "root_unknown", "x"), 0).reason == (
+        "list out of date: x; sync this gate, then ask for a fresh code"
     )
 
 
