@@ -404,6 +404,7 @@ def event_page(
         gate_keys=gate_keys,
         currency=settings.currency,
         enrolled=second_factor.is_enrolled(session, who.organizer_id),
+        pending=pending_organizer(request.app.state.chain, event),
     )
 
 
@@ -453,6 +454,60 @@ def pairing_link(settings: Settings, key: str) -> str | None:
     if not settings.gate_device_url:
         return None
     return f"{settings.gate_device_url.rstrip('/')}/scanner#key={quote(key, safe='')}"
+
+
+def pending_organizer(chain: BridgeChain | None, event: Event) -> str | None:
+    """The wallet proposed as the event's next organizer, waiting to accept (two-step hand-over),
+    or None: none proposed, no chain, or a contract build without the two-step hand-over."""
+    if chain is None or not event.contract_address:
+        return None
+    contract = chain.event(str(event.contract_address))
+    if not any(e.get("name") == "pendingOrganizer" for e in contract.artifact.abi):
+        return None
+    try:
+        pending = to_checksum_address(contract.call("pendingOrganizer"))
+    except TicketError:
+        return None
+    return None if int(pending, 16) == 0 else pending
+
+
+@router.post("/events/{event_id:int}/accept", response_class=HTMLResponse)
+def accept_organizer(
+    request: Request,
+    who: CsrfDep,
+    session: SessionDep,
+    chain: ChainDep,
+    client: ClientDep,
+    event_id: EventIdParam,
+) -> HTMLResponse:
+    """The second step of the organizer hand-over: the proposed wallet (the signed-in one)
+    accepts the event by sending ``acceptOrganizer()`` from the wallet."""
+    event = my_event(session, who, event_id)
+    pending = pending_organizer(chain, event)
+    if pending is None or pending != who.address:
+        raise Conflict(f"{who.address} is not the wallet proposed as this event's organizer")
+    audit.record(
+        session,
+        actor=who.actor,
+        organizer_id=who.organizer_id,
+        client=client,
+        action="organizer_accept_signing",
+        target=f"event {event.id}",
+        before={"organizer": chain.organizer_of(str(event.contract_address))},
+        after={"organizer": pending},
+    )
+    session.commit()
+    return render(
+        request,
+        "dashboard/sign_tx.html",
+        nav="dashboard",
+        who=who,
+        event=event,
+        what=f"Accept {event.name}",
+        to=event.contract_address,
+        data=wallet_call("acceptOrganizer()"),
+        owner=pending,
+    )
 
 
 def owned_by_wallet(chain: BridgeChain, event: Event) -> bool:
