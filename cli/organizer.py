@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_utils.address import to_checksum_address
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
@@ -188,6 +189,7 @@ def create(
                 gate=gate,
             )
             address, bridge_id, gas = str(out["contract_address"]), int(out["id"]), None
+            _accept_if_proposed(session, address, signer)
         else:
             step("deploying the contract through the platform factory")
             deployment = _platform(session, signer)
@@ -245,6 +247,18 @@ def create(
             rows,
         )
     )
+
+
+def _accept_if_proposed(session: Session, address: str, signer: Signer) -> None:
+    """The bridge deployed the event and proposed it to this wallet: running ``create`` is the
+    organizer's consent, so its wallet accepts at once (``acceptOrganizer``) when the contract
+    hands events over in two steps. Contracts that hand over in one step need nothing."""
+    client = session.event(address, signer)
+    if not any(f.get("name") == "pendingOrganizer" for f in client.artifact.abi):
+        return
+    pending = to_checksum_address(str(client.call("pendingOrganizer")))
+    if pending == signer.address and client.organizer() != signer.address:
+        client.transact("acceptOrganizer")
 
 
 @app.command(
