@@ -11,23 +11,16 @@ desktop and phone size.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qrcode
-import qrcode.constants
-import uvicorn
-from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from pydantic import SecretStr
 
-from chain.ganache import free_port
 from fairgate.settings import Settings
-from gate.app import create_gate_app, pairing_link
 from gate.service import GateService
 from tests.web.browser import (
     DESKTOP,
@@ -37,49 +30,15 @@ from tests.web.browser import (
     screenshot,
     write_y4m_sequence,
 )
+from tests.web.gate_scanner import GateServer, qr_image
 from zk import payload
 from zk.field import P
 from zk.identity import WINDOW_S, time_window, window_challenge
 
 EventWorld = Any  # tests/gate/conftest.py's EventWorld
-KEY = "fgs_" + "s" * 40
 NO_CAMERA = """navigator.mediaDevices.getUserMedia = () =>
   Promise.reject(new DOMException("no camera here", "NotFoundError"));"""
 SKEW_S = 60  # generous: the live code must stay valid while a loaded machine starts Chromium
-
-
-def qr_image(text: str) -> Image.Image:
-    """The QR code as a phone shows it: 4 pixels per module, no resampling."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=4)
-    code.add_data(text)
-    code.make(fit=True)
-    return code.make_image().get_image()
-
-
-class GateServer:
-    """The gate device's service served by uvicorn on a free port, in a thread."""
-
-    def __init__(self, service: GateService, sync_every_s: float) -> None:
-        self.app = create_gate_app(
-            service, staff_key=KEY, name="Scanner test", sync_every_s=sync_every_s
-        )
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = int(self.url.rsplit(":", 1)[1])
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> GateServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "gate service did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture()
@@ -149,7 +108,7 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         browser = launch_chromium(pw, fake_camera=video)
         context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
-        page.goto(pairing_link(server.url, KEY))
+        page.goto(server.pairing_link)
         expect(page.locator("#camera-state")).to_contain_text("scanning", timeout=20_000)
         assert "#key" not in page.url  # the key left the address bar at once
 
@@ -211,7 +170,7 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         phone_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         phone_context.add_init_script(NO_CAMERA)
         phone = phone_context.new_page()
-        phone.goto(pairing_link(server.url, KEY))
+        phone.goto(server.pairing_link)
         expect(phone.locator("#online")).to_have_text("Online", timeout=15_000)
         expect(phone.locator("#camera-state")).to_have_text(
             "No camera (NotFoundError): type or paste codes below."
@@ -225,7 +184,7 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
         tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
         tablet.add_init_script(NO_CAMERA)  # this test's camera video plays for one page only
         tab = tablet.new_page()
-        tab.goto(pairing_link(server.url, KEY))
+        tab.goto(server.pairing_link)
         expect(tab.locator("#online")).to_have_text("Online", timeout=15_000)
         expect(tab.locator("#recent li").first).to_contain_text("Already used")  # the gate's list
         screenshot(tab, "scanner-tablet")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserType, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("FAIRGATE_CHROMIUM", "/usr/bin/chromium"))
@@ -40,9 +40,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch_chromium(pw: Playwright, *, fake_camera: Path | None = None) -> Browser:
+def launch_chromium(pw: Playwright | BrowserType, *, fake_camera: Path | None = None) -> Browser:
     """Headless Chromium; with ``fake_camera`` (a .y4m file) ``getUserMedia`` plays that video
-    and camera permission is granted without a prompt."""
+    and camera permission is granted without a prompt. ``pw`` may be the Playwright or its
+    Chromium ``BrowserType`` (``browser.browser_type``: a second browser beside a running one)."""
     args = list(CHROMIUM_ARGS)
     if fake_camera is not None:
         args += [
@@ -50,7 +51,8 @@ def launch_chromium(pw: Playwright, *, fake_camera: Path | None = None) -> Brows
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={fake_camera}",
         ]
-    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+    chromium = pw if isinstance(pw, BrowserType) else pw.chromium
+    return chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -3,11 +3,14 @@ tree), the secret derived in the page from the wallet's signature, the Groth16 p
 snarkjs in the page's Web Worker with the circuit files the bridge serves by hash, and the QR of
 the rotating window challenge, a new one each window. Each code is checked with the gate's
 Python verifier (the proof, the event's scope, the published root, the window's challenge, the
-holder's nullifier), and the gate device (gate.service) admits it once and then refuses it."""
+holder's nullifier), and the gate device (gate.service) admits it once and then refuses it; the
+next code, read off the fan's screen by another gate's scanner page through a fake camera, is
+admitted there."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from web3 import Web3
 
@@ -29,6 +33,7 @@ from fairgate.settings import Settings
 from gate.service import GateService
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
+from tests.web.gate_scanner import scan_image
 from zk import payload
 from zk.cache import sha256_file
 from zk.identity import TicketSecret, seed_from_account, time_window, window_challenge
@@ -101,8 +106,17 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
         settings=Settings(env="test", home=tmp_path, gate_id="gate-1"),
         folder=tmp_path / "gate-1",
     )
+    # a second gate whose staff scan codes with the scanner page's camera (gate/app.py)
+    gate_2 = GateService.open(
+        event=address,
+        chain_id=1337,
+        client=TicketEventClient(w3, address),
+        verifier=verifier,
+        settings=Settings(env="test", home=tmp_path, gate_id="gate-2"),
+        folder=tmp_path / "gate-2",
+    )
     try:
-        assert gate_device.roots.sync()
+        assert gate_device.roots.sync() and gate_2.roots.sync()
 
         wallets = [wallet("Erin Wallet", erin.address, ganache)]
         context = wallet_context(browser, wallets, phone=True)
@@ -127,6 +141,10 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
         second = _shown_code(page)
         assert second[0] != first[0]
         _admitted(second, verifier, scope=scope, root=root, nullifier=secret.nullifier(scope))
+        # the fan's screen in front of gate 2's scanner: its camera reads the QR, gate 2 admits
+        shown = Image.open(io.BytesIO(dialog.locator("canvas").screenshot()))
+        scanned = scan_image(browser.browser_type, gate_2, shown)
+        assert (scanned["code"], scanned["shown"]) == ("admitted", "Admitted"), scanned
         # the circuit files are kept in the Cache Storage under their immutable URLs
         cached = page.evaluate(
             """async () => (await (await caches.open("fairgate-circuit-v1")).keys())
@@ -151,6 +169,7 @@ def test_the_holder_shows_a_rotating_code_that_the_gate_verifier_admits(
         context.close()
     finally:
         gate_device.close()
+        gate_2.close()
 
 
 def _shown_code(page: Page) -> tuple[str, int]:
