@@ -211,12 +211,15 @@ class BridgeChain:
         on_cloned: Callable[[str, int], None] | None = None,
         hook: Callable[[str], None] | None = None,
     ) -> tuple[str, int]:
-        """Deploy an event clone, grant the minter role to every bridge minter account, and hand
-        the event to ``hand_to`` (the organizer's own wallet) when given.
+        """Deploy an event clone, grant the minter role to every bridge minter account, and
+        propose ``hand_to`` (the organizer's own wallet) as its organizer when given.
 
-        The operator is the organizer only while the roles are set up: once handed over, the
-        event's proceeds, royalties and cancellation belong to the organizer's wallet alone, and
-        the platform keeps only the minter role it needs for card orders.
+        The hand-over is two-step (the contract requires the named organizer's consent): the
+        operator keeps the event until the organizer's wallet accepts it (`fairgate organizer
+        accept`, or the dashboard); from then on the event's proceeds, royalties and
+        cancellation belong to that wallet alone, and the platform keeps only the minter role it
+        needs for card orders. Sales start at once: what the operator holds meanwhile (escrow,
+        royalties) stays in the contract and goes to the organizer's wallet after it accepts.
 
         Crash safety: ``record(step, tx_hash, nonce, raw_tx)`` is called for every transaction
         once signed and *before* it is broadcast (replacements included), so the caller can
@@ -242,7 +245,7 @@ class BridgeChain:
         hook: Callable[[str], None] | None = None,
     ) -> int:
         """The steps after the clone, each only if the chain shows it is still missing: the
-        minter role for every bridge minter account, then the hand-over to ``hand_to``. Returns
+        minter role for every bridge minter account, then the proposal to ``hand_to``. Returns
         the transactions sent (0: already set up)."""
         sender = self._deploy_sender(record, hook)
         signer = sender.signer
@@ -260,16 +263,19 @@ class BridgeChain:
             sent += 1
             _call(hook, "mined:roles")
         if hand_to is not None and to_checksum_address(hand_to) != self.operator.address:
+            # Two-step hand-over: the operator proposes, the organizer's wallet accepts (CLI
+            # `organizer accept`, or the dashboard). Until then the operator keeps the event.
             owner = to_checksum_address(hand_to)
             current = to_checksum_address(event.call("organizer"))
-            if current != owner:
+            pending = to_checksum_address(event.call("pendingOrganizer"))
+            if current != owner and pending != owner:
                 if current != self.operator.address:
                     raise ChainError(
                         f"event {address} belongs to {current}, neither the operator nor {owner}"
                     )
                 if isinstance(signer, _RecordingSigner):
                     signer.step = "organizer"
-                event.transact("setOrganizer", owner)
+                event.transact("proposeOrganizer", owner)
                 sent += 1
                 _call(hook, "mined:organizer")
         return sent

@@ -56,6 +56,11 @@ class TicketEventClient(ContractClient):
     def organizer(self) -> ChecksumAddress:
         return to_checksum_address(self.call("organizer"))
 
+    def pending_organizer(self) -> ChecksumAddress | None:
+        """The organizer proposed and not yet accepted (None when none)."""
+        pending = to_checksum_address(self.call("pendingOrganizer"))
+        return None if int(pending, 16) == 0 else pending
+
     def name(self) -> str:
         return str(self.call("name"))
 
@@ -159,6 +164,14 @@ class TicketEventClient(ContractClient):
 
     def set_resale_window(self, tier_id: int, opens_at: int, closes_at: int) -> TxResult:
         return self.transact("setResaleWindow", tier_id, opens_at, closes_at)
+
+    def propose_organizer(self, organizer: str) -> TxResult:
+        """Propose another organizer; the event is theirs once they accept."""
+        return self.transact("proposeOrganizer", to_checksum_address(organizer))
+
+    def accept_organizer(self) -> TxResult:
+        """Accept the event proposed to this client's sender."""
+        return self.transact("acceptOrganizer")
 
     def set_roles(self, account: str, roles: int) -> TxResult:
         return self.transact("setRoles", to_checksum_address(account), roles)

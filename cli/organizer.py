@@ -43,7 +43,7 @@ from cli.organizer_bridge import signup as signup_at_bridge
 from cli.output import console, err_console, format_eth, spinner, steps_progress, table
 from cli.session import Session, open_session
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
-from fairgate.errors import ConfigError, TicketError
+from fairgate.errors import ConfigError, KeyStoreError, TicketError
 from fairgate.settings import Settings, get_settings
 from metadata.erc721 import Event as MetaEvent
 from metadata.erc721 import Tier as MetaTier
@@ -509,6 +509,35 @@ def cancel(
     result = client.cancel()
     console.print(f"[yellow]cancelled[/] {client.name()} in tx {result.tx_hash}")
     err_console.print("ETH buyers can now claim refunds; card buyers are refunded by the bridge.")
+
+
+@app.command(epilog="Example: fairgate organizer accept NIGHT1 -w mywallet")
+def accept(
+    event: EventArg,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Accept an event proposed to your wallet (by the bridge that deployed it, or another
+    organizer): from then on its proceeds, royalties and cancellation are yours alone."""
+    session = open_session()
+    signer = load_signer(session.settings, wallet, password_file)
+    client = session.event(event, signer)
+    current, pending = client.organizer(), client.pending_organizer()
+    if current == signer.address:
+        console.print(f"{client.name()} is already organized by wallet {wallet}")
+        return
+    if pending != signer.address:
+        raise KeyStoreError(
+            f"{client.name()} was not proposed to wallet {wallet} ({signer.address}); "
+            f"its organizer {current} proposes with the bridge or `proposeOrganizer`"
+        )
+    err_console.print(
+        f"{client.name()}: {client.next_token_id()} ticket(s) minted so far, "
+        f"{client.tier_count()} tier(s); roles and tickets come with the event"
+    )
+    result = client.accept_organizer()
+    console.print(f"[green]accepted[/] {client.name()}: organizer is now {signer.address}")
+    err_console.print(f"tx {result.tx_hash}")
 
 
 @app.command(epilog="Example: fairgate organizer withdraw NIGHT1 -w dev:1 --to 0xAbc...")

@@ -120,6 +120,9 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @dev seller | price << 160: the held price of a card ticket's first sale for a price, until
     /// `_settleHeld` (HELD_RESERVED or zero when nothing is held).
     mapping(uint256 tokenId => uint256) private _held;
+    /// @dev The organizer proposed by the current one (or named at creation by someone else),
+    /// until it accepts: an event becomes an organizer's only with its consent.
+    address private _pendingOrganizer;
 
     /// @dev The platform's TicketGate: in the implementation's code, so every clone shares it.
     address private immutable _ticketGate;
@@ -134,13 +137,19 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     // ================================================================ set-up and organizer
 
     /// @inheritdoc ITicketEvent
-    function initialize(EventParams calldata params) external {
+    function initialize(EventParams calldata params, address creator) external {
         if (_initialized) revert AlreadyInitialized();
         _initialized = true;
-        if (params.organizer == address(0)) revert InvalidParameter("organizer");
+        if (params.organizer == address(0) || creator == address(0)) revert InvalidParameter("organizer");
         if (params.currency != address(0)) revert UnsupportedCurrency(params.currency);
         if (params.endsAt <= params.startsAt) revert InvalidParameter("schedule");
-        _organizer = params.organizer;
+        // The named organizer must consent: until it accepts, the creator administers the event
+        // and receives its money, so nobody can sell tickets that look like another's.
+        _organizer = creator;
+        if (params.organizer != creator) {
+            _pendingOrganizer = params.organizer;
+            emit OrganizerProposed(creator, params.organizer);
+        }
         _startsAt = params.startsAt;
         _endsAt = params.endsAt;
         _policy = params.transferPolicy;
@@ -182,11 +191,18 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     }
 
     /// @inheritdoc ITicketEvent
-    function setOrganizer(address newOrganizer) external {
+    function proposeOrganizer(address newOrganizer) external {
         _onlyOrganizer();
-        if (newOrganizer == address(0)) revert InvalidParameter("organizer");
-        emit OrganizerChanged(_organizer, newOrganizer);
-        _organizer = newOrganizer;
+        _pendingOrganizer = newOrganizer;
+        emit OrganizerProposed(msg.sender, newOrganizer);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function acceptOrganizer() external {
+        if (msg.sender != _pendingOrganizer || msg.sender == address(0)) revert NotProposedOrganizer(msg.sender);
+        emit OrganizerChanged(_organizer, msg.sender);
+        _organizer = msg.sender;
+        _pendingOrganizer = address(0);
     }
 
     /// @inheritdoc ITicketEvent
@@ -693,6 +709,11 @@ contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP71
     /// @inheritdoc ITicketEvent
     function pendingOf(address account) external view returns (uint256) {
         return _pending[account];
+    }
+
+    /// @inheritdoc ITicketEvent
+    function pendingOrganizer() external view returns (address) {
+        return _pendingOrganizer;
     }
 
     /// @inheritdoc ITicketEvent

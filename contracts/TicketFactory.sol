@@ -7,8 +7,9 @@ import {ITicketEvent} from "./interfaces/ITicketEvent.sol";
 import {ITicketFactory} from "./interfaces/ITicketFactory.sol";
 
 /// @title TicketFactory: one EIP-1167 clone of TicketEvent per event
-/// @notice See ITicketFactory. Creating an event is permissionless: the organizer named in the
-/// parameters, not the caller, administers the event and receives its money.
+/// @notice See ITicketFactory. Creating an event is permissionless, but naming an organizer is
+/// not taking its consent: the caller administers the event until the named organizer accepts
+/// it (`ITicketEvent.acceptOrganizer`); an event naming its caller is the caller's at once.
 contract TicketFactory is ITicketFactory {
     address private immutable _implementation;
     address[] private _events;
@@ -23,7 +24,7 @@ contract TicketFactory is ITicketFactory {
         ticketEvent = Clones.clone(_implementation);
         _events.push(ticketEvent);
         emit EventCreated(ticketEvent, params.organizer, msg.sender, params.name);
-        ITicketEvent(ticketEvent).initialize(params);
+        ITicketEvent(ticketEvent).initialize(params, msg.sender);
     }
 
     /// @inheritdoc ITicketFactory

@@ -216,7 +216,7 @@ def create_event(
     params = EventParams(
         name=request.name,
         symbol=request.symbol,
-        organizer=chain.operator.address,  # until the roles are set; then handed to `owner`
+        organizer=chain.operator.address,  # until `owner` accepts the operator's proposal
         minter=chain.minter.address,
         gate=request.gate_address or ZERO_ADDRESS,
         base_uri=request.base_uri,

@@ -11,6 +11,9 @@ interface ITicketErrors {
     /// @param account The caller.
     /// @param role The role bit required (1 = minter, 2 = gate; 0 = organizer).
     error MissingRole(address account, uint256 role);
+    /// @notice The caller is not the organizer proposed for this event.
+    /// @param caller The caller.
+    error NotProposedOrganizer(address caller);
     /// @notice A parameter is out of its allowed range.
     /// @param what A short name of the parameter.
     error InvalidParameter(string what);

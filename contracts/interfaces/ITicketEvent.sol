@@ -108,6 +108,8 @@ interface ITicketEvent is ITicketErrors {
     event TierAdded(uint256 indexed tierId, Tier tier);
     /// @notice A tier's resale window was set.
     event ResaleWindowSet(uint256 indexed tierId, uint40 opensAt, uint40 closesAt);
+    /// @notice `organizer` proposed `proposed` as the event's organizer (zero: proposal withdrawn).
+    event OrganizerProposed(address indexed organizer, address indexed proposed);
     /// @notice An account's roles were set (bit 1 minter, bit 2 gate).
     event RolesSet(address indexed account, uint256 roles);
     /// @notice The organizer changed.
@@ -155,7 +157,9 @@ interface ITicketEvent is ITicketErrors {
 
     /// @notice Set up a fresh clone. Called once by the factory.
     /// @param params The event's configuration.
-    function initialize(EventParams calldata params) external;
+    /// @param creator Who asked the factory: the event's organizer until `params.organizer`
+    /// (when another account) accepts with `acceptOrganizer`.
+    function initialize(EventParams calldata params, address creator) external;
 
     // ---------------------------------------------------------------- organizer
 
@@ -173,8 +177,15 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Give an account roles (bit 1 minter, bit 2 gate); 0 removes them. Organizer only.
     function setRoles(address account, uint256 roles) external;
 
-    /// @notice Hand the event to another organizer. Organizer only.
-    function setOrganizer(address organizer) external;
+    /// @notice Propose another organizer (zero withdraws a proposal). Organizer only. The event
+    /// changes hands when the proposed account accepts (`acceptOrganizer`): nobody is made the
+    /// organizer of an event, its money and its tickets without consent.
+    function proposeOrganizer(address organizer) external;
+
+    /// @notice Accept the event proposed to the caller (at creation or by `proposeOrganizer`);
+    /// `NotProposedOrganizer` for anyone else. Check the event first: its tiers, roles (a minter
+    /// named by its creator) and tickets already minted come with it.
+    function acceptOrganizer() external;
 
     /// @notice Change the metadata base (emits ERC-4906 BatchMetadataUpdate). Organizer only.
     function setBaseURI(string calldata baseURI) external;
@@ -292,6 +303,8 @@ interface ITicketEvent is ITicketErrors {
     function royaltyBalance() external view returns (uint256);
     /// @notice A pull balance left by a failed push payment.
     function pendingOf(address account) external view returns (uint256);
+    /// @notice The organizer proposed and not yet accepted (zero when none).
+    function pendingOrganizer() external view returns (address);
     /// @notice The platform's TicketGate, which keeps this event's roots and check-ins.
     function ticketGate() external view returns (address);
     /// @notice Whether `account` may act for this event on the TicketGate (organizer or gate role).

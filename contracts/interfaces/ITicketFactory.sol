@@ -4,13 +4,15 @@ pragma solidity ^0.8.24;
 import {ITicketEvent} from "./ITicketEvent.sol";
 
 /// @title Creates one TicketEvent per event as an EIP-1167 minimal proxy
-/// @notice The factory has no power over an event once created: the organizer named in the
-/// parameters is the event's only admin, and the platform cannot touch its funds.
+/// @notice The factory has no power over an event once created. The caller administers a new
+/// event until the organizer named in the parameters accepts it (`ITicketEvent.acceptOrganizer`;
+/// at once when the caller names itself); the platform cannot touch its funds.
 interface ITicketFactory {
     /// @notice `eventAt` was asked for an index at or past `eventCount`.
     error NoEventAt(uint256 index, uint256 count);
 
-    /// @notice A new event contract was created.
+    /// @notice A new event contract was created; `organizer` is the one named (it administers the
+    /// event once it accepts, or at once when it is the creator).
     event EventCreated(address indexed ticketEvent, address indexed organizer, address indexed creator, string name);
 
     /// @notice Create and initialize an event contract.

@@ -2,8 +2,8 @@
 catalog is SIGKILLed at a named point of the deployment (the intent, each transaction recorded
 but not broadcast, each transaction mined but not yet recorded as done), then the reconciliation
 finishes or fails the event exactly once: one contract per row at most (the factory's event
-count says so), the minter roles set, the event handed to the organizer's wallet, and a second
-reconciliation sends nothing."""
+count says so), the minter roles set, the organizer's wallet proposed (it accepts the event
+itself: the operator keeps it until then), and a second reconciliation sends nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from fairgate.settings import Settings
 pytestmark = [pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("deploy_crash_child.py")
+
+ZERO = "0x" + "00" * 20
 
 
 @pytest.fixture()
@@ -149,8 +151,10 @@ def test_a_crash_is_reconciled_into_one_event(
     else:
         assert row.contract_address is not None
         assert row.contract_address == chain.factory().call("eventAt", before)
-        expected = owner if point == "mined:organizer" else chain.operator.address
-        assert chain.organizer_of(row.contract_address) == expected
+        assert chain.organizer_of(row.contract_address) == chain.operator.address
+        pending = chain.event(row.contract_address).call("pendingOrganizer")
+        expected = owner if point == "mined:organizer" else ZERO
+        assert pending.lower() == expected.lower()
     if point == "signed:roles":
         assert not known(w3, txs[-1]["hash"]) and steps[-1] == f"roles:{extra_minter}"
 
@@ -161,8 +165,10 @@ def test_a_crash_is_reconciled_into_one_event(
     assert event_count(chain) == before + 1  # exactly one contract for the row
     address = chain.factory().call("eventAt", before)
     assert row.contract_address == address
-    assert chain.organizer_of(address) == owner
+    # proposed, not taken: the event is the organizer wallet's once it accepts
+    assert chain.organizer_of(address) == chain.operator.address
     contract = chain.event(address)
+    assert contract.call("pendingOrganizer") == owner
     for account in (chain.minter.address, extra_minter):
         assert int(contract.call("rolesOf", account)) & ROLE_MINTER
     assert row.indexed_block == row.deploy_block - 1

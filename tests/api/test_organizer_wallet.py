@@ -1,8 +1,9 @@
 """Events created through the bridge belong to the organizer's own wallet.
 
-The bridge sets the roles with its operator key, then hands the event over: it keeps only the
-minter role, cannot cancel (the organizer's wallet does, on-chain, and the bridge follows), and a
-malformed metadata base is refused before anything is deployed.
+The bridge sets the roles with its operator key, then proposes the organizer's wallet, which
+accepts the event (two steps: nobody is made an event's organizer without consent). The bridge
+keeps only the minter role, cannot cancel (the organizer's wallet does, on-chain, and the
+bridge follows), and a malformed metadata base is refused before anything is deployed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ def test_the_organizer_wallet_owns_the_event_and_cancels_it(
     assert r.status_code == 201, r.text
     event = r.json()
     onchain = TicketEventClient(w3, event["contract_address"])
-    assert onchain.organizer() == owner.address
+    # two-step hand-over (issue 9 item 10): the bridge's operator keeps the event and proposes
+    # the organizer's wallet, which accepts (`fairgate organizer accept`, or the dashboard)
+    assert onchain.organizer() == bridge_chain.operator.address
+    assert onchain.pending_organizer() == owner.address
+    owner_sender = TransactionSender(w3, Signer.from_account(owner, "organizer"))
+    onchain.with_sender(owner_sender).accept_organizer()
+    assert (onchain.organizer(), onchain.pending_organizer()) == (owner.address, None)
     assert onchain.roles_of(bridge_chain.minter.address) & ROLE_MINTER
 
     # card orders still mint: the bridge kept its minter role
@@ -60,7 +67,7 @@ def test_the_organizer_wallet_owns_the_event_and_cancels_it(
     assert read_order(app_client, order)["state"] == "minted"
 
     # the organizer's wallet cancels on-chain; the bridge sees it and refunds the card order
-    onchain.with_sender(TransactionSender(w3, Signer.from_account(owner, "organizer"))).cancel()
+    onchain.with_sender(owner_sender).cancel()
     worker.run(until_idle=True)
     assert app_client.get(f"/events/{event['id']}").json()["state"] == "cancelled"
     assert read_order(app_client, order)["state"] == "revoked"

@@ -233,7 +233,9 @@ def create_event(
             grace,
             default_tiers if tiers is None else tiers,
         )
-        tx = factory.createEvent(params, {"from": sender or deployer})
+        # created by the named organizer itself: the event is its own at once (another creator
+        # keeps it until the organizer accepts)
+        tx = factory.createEvent(params, {"from": sender or organizer_ or organizer})
         return TicketEvent.at(tx.events["EventCreated"]["ticketEvent"])
 
     return _create

@@ -23,14 +23,16 @@ def test_factory_creates_initialized_clones(
     factory, implementation, create_event, organizer, minter, gate, stranger, schedule
 ):
     assert factory.implementation() == implementation
-    first = create_event(sender=stranger)  # creating is permissionless
+    first = create_event(sender=stranger)  # creating is permissionless (naming is not consent)
     second = create_event()
     assert factory.eventCount() == 2
     assert (factory.eventAt(0), factory.eventAt(1)) == (first, second)
     with reverts("NoEventAt", 2, 2):
         factory.eventAt(2)
     assert first != second != implementation
-    assert first.organizer() == organizer  # the named organizer, not the creator
+    # the named organizer must accept: until then the creator keeps the event
+    assert (first.organizer(), first.pendingOrganizer()) == (stranger, organizer)
+    assert (second.organizer(), second.pendingOrganizer()) == (organizer, ZERO_ADDRESS)
     assert tuple(first.schedule()) == (schedule.starts, schedule.ends)
     assert first.transferPolicy() == MARKET_ONLY
     assert (first.rolesOf(minter), first.rolesOf(gate), first.rolesOf(stranger)) == (1, 2, 0)
@@ -56,6 +58,7 @@ def test_creation_events(factory, organizer, minter, gate, deployer, schedule, d
         default_tiers,
     )
     tx = factory.createEvent(params, {"from": deployer})
+    assert tx.events["OrganizerProposed"]["proposed"] == organizer
     created = tx.events["EventCreated"]
     assert (created["organizer"], created["creator"], created["name"]) == (
         organizer,
@@ -79,7 +82,7 @@ def test_clone_cannot_be_initialized_again(ticket, organizer, stranger, schedule
         schedule.starts, schedule.ends, 0, default_tiers,
     )  # fmt: skip
     with reverts("AlreadyInitialized"):
-        ticket.initialize(params, {"from": stranger})
+        ticket.initialize(params, stranger, {"from": stranger})
     assert ticket.organizer() == organizer
 
 
@@ -89,7 +92,7 @@ def test_implementation_cannot_be_initialized(implementation, stranger, schedule
         schedule.starts, schedule.ends, 0, default_tiers,
     )  # fmt: skip
     with reverts("AlreadyInitialized"):
-        implementation.initialize(params, {"from": stranger})
+        implementation.initialize(params, stranger, {"from": stranger})
 
 
 @pytest.mark.parametrize(
@@ -188,10 +191,10 @@ def test_set_roles_refusals(ticket, organizer, minter, alice):
     "call",
     [
         lambda t, a: t.setBaseURI("ipfs://x/", {"from": a}),
-        lambda t, a: t.setOrganizer(a, {"from": a}),
+        lambda t, a: t.proposeOrganizer(a, {"from": a}),
         lambda t, a: t.setResaleWindow(VIP, 0, 1, {"from": a}),
     ],
-    ids=["setBaseURI", "setOrganizer", "setResaleWindow"],
+    ids=["setBaseURI", "proposeOrganizer", "setResaleWindow"],
 )
 def test_organizer_only_functions(ticket, minter, gate, call):
     for account in (minter, gate):
@@ -199,8 +202,13 @@ def test_organizer_only_functions(ticket, minter, gate, call):
             call(ticket, account)
 
 
-def test_organizer_hands_over_the_event(ticket, tgate, organizer, alice, bob):
-    tx = ticket.setOrganizer(alice, {"from": organizer})
+def test_organizer_hands_over_the_event(ticket, tgate, organizer, alice, bob, carol):
+    tx = ticket.proposeOrganizer(alice, {"from": organizer})
+    assert tuple(tx.events["OrganizerProposed"].values()) == (organizer, alice)
+    assert (ticket.organizer(), ticket.pendingOrganizer()) == (organizer, alice)
+    with reverts("NotProposedOrganizer", carol):  # only the proposed account may accept
+        ticket.acceptOrganizer({"from": carol})
+    tx = ticket.acceptOrganizer({"from": alice})
     assert (
         tx.events["OrganizerChanged"]["previous"],
         tx.events["OrganizerChanged"]["organizer"],
@@ -208,7 +216,9 @@ def test_organizer_hands_over_the_event(ticket, tgate, organizer, alice, bob):
         organizer,
         alice,
     )
-    assert ticket.organizer() == alice
+    assert (ticket.organizer(), ticket.pendingOrganizer()) == (alice, ZERO_ADDRESS)
+    with reverts("NotProposedOrganizer", alice):  # a proposal is accepted once
+        ticket.acceptOrganizer({"from": alice})
     with reverts("MissingRole", organizer, 0):
         ticket.cancel({"from": organizer})
     with reverts("MissingRole", organizer, 1):
@@ -217,8 +227,33 @@ def test_organizer_hands_over_the_event(ticket, tgate, organizer, alice, bob):
     tgate.publishRoot(bytes32(9), {"from": alice})
     assert as_bytes32_hex(tgate.currentRoot()) == bytes32(9)
     assert ticket.royaltyInfo(0, 10_000)[0] == alice
-    with reverts("InvalidParameter", "organizer"):
-        ticket.setOrganizer(ZERO_ADDRESS, {"from": alice})
+    # a proposal can be withdrawn (zero) before it is accepted
+    ticket.proposeOrganizer(bob, {"from": alice})
+    ticket.proposeOrganizer(ZERO_ADDRESS, {"from": alice})
+    with reverts("NotProposedOrganizer", bob):
+        ticket.acceptOrganizer({"from": bob})
+
+
+def test_naming_a_real_organizer_gives_the_creator_nothing_of_theirs(
+    create_event, tgate, gate_of, organizer, stranger, alice, bob
+):
+    """Issue 9 item 10: anyone can create an event naming a real organizer, with their own
+    minter; until that organizer accepts, the event is the creator's (organizer(), royalties,
+    withdrawals, cancellation), so its unpaid tickets do not look like the organizer's."""
+    fake = create_event(sender=stranger, minter_=stranger)
+    assert fake.organizer() == stranger and fake.pendingOrganizer() == organizer
+    fake.mintBatch(GA, [(alice, order_ref(), commitments(2))], {"from": stranger})
+    assert fake.royaltyInfo(0, 10_000)[0] == stranger
+    with reverts("MissingRole", organizer, 0):  # the named organizer has no power before it
+        fake.cancel({"from": organizer})
+    with reverts("NotProposedOrganizer", bob):
+        fake.acceptOrganizer({"from": bob})
+    # consent: the organizer checks the event (two tickets already minted come with it), accepts
+    assert fake.nextTokenId() == 2
+    fake.acceptOrganizer({"from": organizer})
+    assert fake.organizer() == organizer
+    with reverts("MissingRole", stranger, 0):
+        fake.proposeOrganizer(stranger, {"from": stranger})
 
 
 def test_event_without_minter_or_gate(create_event, organizer, minter, alice):
