@@ -173,9 +173,11 @@ def play(home: Path) -> GasLog:
     )
     show = TicketEventClient(w3, night["contract_address"])
     deploy_block = w3.eth.block_number
+    # the bridge proposed the organizer's wallet; the event is the wallet's once it accepts
+    gas.result("the organizer's wallet accepts Night One", organizer.on(show).accept_organizer())
     detail(
         f"'Night One' is contract {show.address}; its organizer on-chain is the organizer's own "
-        f"wallet {show.organizer()}"
+        f"wallet {show.organizer()}, which accepted it"
     )
     matinee_start = now + 4 * DAY
     matinee = bridge.create_event(
@@ -206,6 +208,7 @@ def play(home: Path) -> GasLog:
         },
     )
     afternoon = TicketEventClient(w3, matinee["contract_address"])
+    organizer.on(afternoon).accept_organizer()
     detail(f"'Matinee' is contract {afternoon.address}")
 
     # ---------------------------------------------------------------- 2. card
