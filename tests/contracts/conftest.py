@@ -235,7 +235,8 @@ def create_event(
         )
         # created by the named organizer itself: the event is its own at once (another creator
         # keeps it until the organizer accepts)
-        tx = factory.createEvent(params, {"from": sender or organizer_ or organizer})
+        named = organizer_ if organizer_ not in (None, ZERO_ADDRESS) else organizer
+        tx = factory.createEvent(params, {"from": sender or named})
         return TicketEvent.at(tx.events["EventCreated"]["ticketEvent"])
 
     return _create
