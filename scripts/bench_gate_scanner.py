@@ -37,8 +37,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,6 +73,7 @@ def measure(codes_n: int = 12, loops: int = 3, chromium: Any = None) -> dict[str
     from chain.keys import Signer
     from chain.sender import TransactionSender
     from chain.ticket_event import TicketEventClient
+    from chain.ticket_gate import TicketGateClient
     from chain.tree_logs import read_tree_logs
     from chain.types import EventParams, MintRun, Tier
     from fairgate.settings import Settings
@@ -118,7 +118,7 @@ def measure(codes_n: int = 12, loops: int = 3, chromium: Any = None) -> dict[str
         gate_client = TicketEventClient(w3, event.address, gate_account)
         records, _ = read_tree_logs(w3, event.artifact.abi, event.address)
         tree = tree_from_events(records)
-        gate_client.publish_root(tree.root)
+        TicketGateClient.for_event(gate_client).publish_root(tree.root)
         chain_id = int(w3.eth.chain_id)
         scope = gate_scope(chain_id, event.address)
         challenge = window_challenge(scope, time_window(time.time()))
@@ -165,10 +165,7 @@ def measure(codes_n: int = 12, loops: int = 3, chromium: Any = None) -> dict[str
             with contextlib.ExitStack() as stack:
                 if chromium is None:
                     chromium = stack.enter_context(sync_playwright()).chromium
-                # launch_chromium takes a Playwright; it only reads its .chromium
-                browser = launch_chromium(
-                    cast(Any, SimpleNamespace(chromium=chromium)), fake_camera=video
-                )
+                browser = launch_chromium(chromium, fake_camera=video)
                 try:
                     page = browser.new_page(viewport={"width": 1280, "height": 800})
                     page.goto(pairing_link(base, KEY))
