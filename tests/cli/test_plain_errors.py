@@ -16,6 +16,7 @@ import pytest
 from chain.ganache import GanacheRunner, free_port
 from cli.event_file import EventFileError, load_event_file
 from fairgate.settings import PROJECT_ROOT
+from tests.cli.conftest import Cli
 from tests.cli.inprocess import InProcess
 
 ORGANIZER = "dev:17"
@@ -238,3 +239,9 @@ def test_the_trusted_setup_reports_its_phase_and_percentage() -> None:
     assert seen[-1].number == 9 and seen[-1].total == 10
     assert 0.9 < seen[-1].overall < 1
     assert not setup._hooks  # nothing left behind
+
+
+def test_the_event_file_format_is_in_the_help(fg: Cli) -> None:
+    shown = fg("organizer", "create", "--help").stdout
+    for line in ("[[tiers]]", 'card_price = "50.00"', "resale_cap_pct = 110", "examples/"):
+        assert line in shown, shown
