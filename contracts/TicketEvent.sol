@@ -29,7 +29,8 @@ import {ResaleMath} from "./libraries/ResaleMath.sol";
 ///   is read with one load. Records pack owner | tier | move count | flags in one word. Listing
 ///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
 /// - Token approvals are bound to the move count, so a move never has to clear them.
-/// - Royalties are not stored: they are the contract's balance less escrow and pull balances.
+/// - Royalties are not stored: they are the contract's balance less escrow, pull balances and
+///   held first-sale prices (`_heldTotal`, packed with the counters).
 contract TicketEvent is ITicketEvent, IERC721Metadata, IERC2981, IERC5192, EIP712 {
     using Strings for uint256;
 
