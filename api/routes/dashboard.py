@@ -668,8 +668,11 @@ async def stream(
     request: Request, who: SignedInDep, session: SessionDep, event_id: EventIdParam
 ) -> StreamingResponse:
     """Server-sent events: ``stats`` with the whole numbers each time they change (a sale, a
-    resale, a check-in, a paid order), a comment line as keep-alive otherwise."""
+    resale, a check-in, a paid order), a comment line as keep-alive otherwise. Each poll uses a
+    session of its own: the request's is closed at once, so an open dashboard holds no pooled
+    connection between polls."""
     await run_in_threadpool(my_event, session, who, event_id)
+    await run_in_threadpool(session.close)
 
     async def events() -> AsyncIterator[str]:
         sent: list[int] | None = None

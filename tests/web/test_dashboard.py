@@ -315,6 +315,7 @@ def test_a_sale_and_a_scan_appear_without_reload(
     assert stats["sales"]["eth"][-1] == 2 and stats["revenue"]["eth_primary"] == 0.002
     assert page.locator("#chart-sales canvas").count() == 1
     assert page.locator("#chart-doors canvas").count() == 1
+    assert page.locator("#chart-tiers canvas").count() == 1
     csv = page.request.get(f"{bridge.url}/dashboard/events/{event['id']}/export/sales.csv")
     assert csv.ok and csv.text().count("\n") == 2 and ",eth,0,2," in csv.text()
     # forecasts and signals: too few sales for a forecast yet, nobody suspicious

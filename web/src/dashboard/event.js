@@ -73,6 +73,8 @@ export function initEventPage() {
   const id = live.dataset.eventId;
   const salesEl = document.getElementById("chart-sales");
   const doorsEl = document.getElementById("chart-doors");
+  const tiersEl = document.getElementById("chart-tiers");
+  let tierChart = null;
   const sales = lineChart(salesEl, "Tickets sold", ["By card", "For ETH"], true);
   let doors = null;
   let gates = [];
@@ -85,6 +87,8 @@ export function initEventPage() {
     const t = data.sales.t.length ? [...data.sales.t, Math.max(now, data.sales.t.at(-1))] : [];
     const last = (a) => (a.length ? [...a, a.at(-1)] : []);
     sales.setData([t, last(data.sales.card), last(data.sales.eth)]);
+    if (!tierChart && tiersEl) tierChart = lineChart(tiersEl, "Sold per tier", data.tiers.map((x) => x.name), true);
+    tierChart?.setData([t, ...data.tiers.map((x) => last(data.sales.per_tier[String(x.index)] ?? []))]);
     text("sales-total", data.sales.total);
     text("sales-card", data.sales.card.at(-1) ?? 0);
     text("sales-eth", data.sales.eth.at(-1) ?? 0);
@@ -131,6 +135,7 @@ export function initEventPage() {
   window.addEventListener("resize", () => {
     sales.setSize({ width: width(salesEl), height: 220 });
     doors?.setSize({ width: width(doorsEl), height: 220 });
+    tierChart?.setSize({ width: width(tiersEl), height: 220 });
   });
 }
 
