@@ -66,6 +66,7 @@ class HeldTicketOut(Model):
     commitment: str
     listing: ListingOut | None
     locked: bool
+    resale_open: bool
     paid_in_eth: bool
     refundable: bool = Field(
         description="After a cancellation its holder claims the face value on-chain: bought with "

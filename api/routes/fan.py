@@ -110,6 +110,7 @@ def get_holder(
             commitment=t.commitment,
             listing=_listing(t.listing),
             locked=t.locked,
+            resale_open=t.resale_open,
             paid_in_eth=t.paid_in_eth,
             refundable=t.refundable,
         )

@@ -215,7 +215,8 @@ class HeldTicket:
     tier_id: int
     commitment: str  # the ticket's current leaf, 0x + 64 hex
     listing: ListingView | None
-    locked: bool
+    locked: bool  # ERC-5192: not freely transferable (always, under the market-only policy)
+    resale_open: bool  # its tier's resale window is open now (chain time): list, gift, re-key
     paid_in_eth: bool
     refundable: bool  # claimable on-chain after a cancellation: bought with ETH or on the market
 
@@ -270,6 +271,8 @@ def held_tickets(
         if to_checksum_address(r["args"]["to"]) == me
     }
     tree = tree_from_events(records)
+    tiers_now = client.tiers()
+    now = int(client.w3.eth.get_block("latest")["timestamp"])
     out = []
     for token in sorted(received):
         try:
@@ -284,11 +287,20 @@ def held_tickets(
                 commitment=f"0x{tree.leaf(token):064x}",
                 listing=_listing(client, token, tiers.get(token, 0)),
                 locked=client.locked(token),
+                resale_open=_open(tiers_now, tiers.get(token, 0), now),
                 paid_in_eth=(paid := client.paid_in_eth(token)),
                 refundable=paid or client.held_sale(token)[1] > 0,
             )
         )
     return out
+
+
+def _open(tiers: list[Any], tier_id: int, now: int) -> bool:
+    """The contract's ``_resaleOpen``: ``opensAt <= now < closesAt``."""
+    if not 0 <= tier_id < len(tiers):
+        return False
+    tier = tiers[tier_id]
+    return bool(tier.resale_opens_at <= now < tier.resale_closes_at)
 
 
 def used_commitments(records: list[EventRecord], holder: str) -> list[str]:

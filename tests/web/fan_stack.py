@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, expect
 from pydantic import SecretStr
 from web3 import Web3
 
@@ -45,6 +46,15 @@ ICON = (
     "data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnIHZpZXdCb3g9JzAg"
     "MCAxMCAxMCc+PHJlY3Qgd2lkdGg9JzEwJyBoZWlnaHQ9JzEwJyBmaWxsPScjMWQ0ZWQ4Jy8+PC9zdmc+"
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Transactions on a loaded 2-core machine take seconds: Playwright's ``expect`` waits up
+    to 90 s in the modules that import this fixture, and 5 s (its default) again after them."""
+    expect.set_options(timeout=90_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 @dataclass

@@ -32,7 +32,14 @@ from chain.ticket_gate import TicketGateClient
 from fairgate.settings import Settings
 from gate.service import GateService
 from tests.web.browser import assert_accessible, screenshot
-from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
+from tests.web.fan_stack import (
+    Bridge,
+    create_event,
+    patient_expect,  # noqa: F401 (autouse fixture)
+    running_bridge,
+    wallet,
+    wallet_context,
+)
 from tests.web.gate_scanner import scan_image
 from zk import payload
 from zk.cache import sha256_file

@@ -19,7 +19,14 @@ from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from tests.web.browser import assert_accessible, screenshot
-from tests.web.fan_stack import Bridge, create_event, running_bridge, wallet, wallet_context
+from tests.web.fan_stack import (
+    Bridge,
+    create_event,
+    patient_expect,  # noqa: F401 (autouse fixture)
+    running_bridge,
+    wallet,
+    wallet_context,
+)
 from zk.identity import TicketSecret, seed_from_account
 from zk.tree_sync import tree_from_events
 
@@ -140,7 +147,6 @@ def test_the_wallet_picker_lists_every_wallet_and_switches_chain(
         context.close()
 
 
-expect.set_options(timeout=90_000)  # transactions on a loaded 2-core machine
 STORY: dict[str, Any] = {}
 
 
@@ -171,6 +177,7 @@ def test_story_buy_list_above_cap_list_at_cap_and_resell(
     bought = page.locator(".tx[data-state=confirmed]")
     expect(bought).to_contain_text("Buying 1 ticket for 0.001 ETH: confirmed in block")
     expect(bought.locator(".mono")).to_have_text(_starts_with("0x"))
+    assert bought.get_attribute("data-states") == "waiting pending confirmed"
     assert client.owner_of(first_token) == alice.address
     # the commitment the browser made is Python's for Alice's wallet, ticket counter 0
     secret = TicketSecret.derive(seed_from_account(alice), scope, 0)

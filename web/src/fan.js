@@ -54,21 +54,25 @@ const state = {
 
 function logEntry(label) {
   const log = $(".tx-log", root);
-  const item = el("p", { class: "notice warn tx", "data-state": "waiting" }, `${label}: waiting for your wallet…`);
+  const item = el("p", { class: "notice warn tx", "data-state": "waiting", "data-states": "waiting" }, `${label}: waiting for your wallet…`);
   log.prepend(item);
+  const mark = (s) => {
+    item.dataset.state = s;
+    item.dataset.states += ` ${s}`; // the path it took, for people reading the DOM and for tests
+  };
   return {
     pending(hash) {
-      item.dataset.state = "pending";
+      mark("pending");
       item.className = "notice warn tx";
       item.replaceChildren(`${label}: pending… `, el("span", { class: "mono" }, hash));
     },
     confirmed(hash, block) {
-      item.dataset.state = "confirmed";
+      mark("confirmed");
       item.className = "notice ok tx";
       item.replaceChildren(`${label}: confirmed in block ${block}. Transaction `, el("span", { class: "mono" }, hash));
     },
     failed(message) {
-      item.dataset.state = "failed";
+      mark("failed");
       item.className = "notice bad tx";
       item.replaceChildren(`${label}: ${message}`);
       item.setAttribute("role", "alert");
@@ -308,9 +312,9 @@ function ticketCard(t) {
     ? t.listing.reserved_for
       ? `Offered as a gift to ${short(t.listing.reserved_for)}`
       : `For sale at ${eth(t.listing.price_wei)}`
-    : t.locked
-      ? "Locked (resale closed)"
-      : "Yours";
+    : t.resale_open
+      ? "Yours"
+      : "Yours (resale closed: it can no longer change hands)";
   const actions = el("div", { class: "actions" });
   const panel = el("div", { class: "action-panel" });
   const open = (node) => {
@@ -328,7 +332,7 @@ function ticketCard(t) {
     }
   } else {
     actions.append(button("Show at the gate", "show-gate", () => showAtGate(t)));
-    if (!t.locked) {
+    if (t.resale_open) {
       if (t.listing) {
         actions.append(
           button("Change price", "change-price", () =>
@@ -462,7 +466,7 @@ async function showAtGate(t) {
     $("h2", dialog).focus();
     await state.gate.start();
   } catch (error) {
-    if (error instanceof ForeignKey && !t.locked && !dialog.hidden) {
+    if (error instanceof ForeignKey && t.resale_open && !dialog.hidden) {
       // rotateCommitment: the holder replaces the ticket's key with one this wallet derives
       state.gate.status(`${error.message} Make a new key for it with this wallet: one transaction, and the old key stops working.`, "warn");
       $(".gate-actions", dialog).replaceChildren(
