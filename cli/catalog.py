@@ -139,11 +139,13 @@ def events(
     )
     tiers = client.tiers()
     names = tier_names(session, client, len(tiers))
+    by_card = _card_prices(session, client.address)
     tier_rows = [
         (
             i,
             names[i],
             format_eth(t.face_value),
+            by_card.get(i, "-"),
             t.supply,
             t.minted,
             t.remaining,
@@ -160,6 +162,7 @@ def events(
                 "#tier",
                 "name",
                 "price",
+                "by card",
                 "#supply",
                 "#sold",
                 "#left",
@@ -170,6 +173,18 @@ def events(
             tier_rows,
         )
     )
+
+
+def _card_prices(session: Session, address: str) -> dict[int, str]:
+    """Tier number -> its price by card, when the bridge sells this event (``fan buy-card``)."""
+    for event in session.bridge_events():
+        if str(event["contract_address"]).lower() == address.lower():
+            return {
+                int(t["tier_index"]): f"{int(t['price_cents']) / 100:.2f} "
+                f"{str(t.get('currency', '')).upper()}".strip()
+                for t in event.get("tiers", [])
+            }
+    return {}
 
 
 def listings(

@@ -90,7 +90,7 @@ def test_event_summary_and_tier_names(fg: InProcess, night: str) -> None:
     listed = fg("fan", "events").stdout
     assert "NIGHT1" in listed and "Fairgate Live: Night One" in listed
     shown = fg("fan", "events", night).stdout
-    assert re.search(r"0\s+│\s+General\s+│\s+0.05 ETH\s+│\s+500\s+│\s+0\s+│\s+500", shown), shown
+    assert re.search(r"0\s+│\s+General\s+│\s+0.05 ETH\s+│\s+-\s+│\s+500\s+│\s+0\s+│\s+500", shown)
     assert "0.055 ETH (110%)" in shown and "VIP" in shown
     line = fg.error("fan", "buy", night, "Balcony", "-w", "alice", "--yes")
     assert "has no tier 'Balcony': its tiers are 0 (General), 1 (VIP)" in line

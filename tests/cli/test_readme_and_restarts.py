@@ -106,7 +106,7 @@ def test_the_cli_event_is_the_bridges_event(stack: tuple[Cli, str]) -> None:
     other.mkdir()
     shown = cli("fan", "events", "NIGHT1", env={"FAIRGATE_HOME": str(other)}).stdout
     assert re.search(r"0\s+│\s+General\s+│\s+0.05 ETH", shown), shown
-    assert re.search(r"1\s+│\s+VIP\s+│\s+0.2 ETH", shown), shown
+    assert re.search(r"1\s+│\s+VIP\s+│\s+0.2 ETH\s+│\s+200.00 USD", shown), shown
 
 
 def _gate_env(cli: Cli) -> dict[str, str]:
@@ -136,7 +136,7 @@ def test_a_gate_key_syncs_through_the_bridge_across_a_restart(stack: tuple[Cli, 
     )
     assert re.search(r"hub: pushed \d+, pulled \d+", again.stdout), again
     shown = cli("fan", "events", "NIGHT1").stdout
-    assert re.search(r"General\s+│\s+0.05 ETH\s+│\s+500\s+│\s+[1-9]", shown), shown
+    assert re.search(r"General\s+│\s+0.05 ETH\s+│\s+50.00 USD\s+│\s+500\s+│\s+[1-9]", shown), shown
     assert "reorg" not in again.output.lower()
 
 
