@@ -1,4 +1,5 @@
-"""When publish-root retires the previous root: only if holders changed after it was published."""
+"""What publish-root reports about the previous root: whether holders changed after it was published
+(the TicketGate contract then refuses it when replaced; nothing needs retiring)."""
 
 from __future__ import annotations
 

@@ -202,3 +202,19 @@ def test_free_tickets_lock_when_resale_closes(free, free_token, alice, bob, sche
     assert free.locked(free_token)
     with reverts("TicketLocked", free_token):
         free.transferFrom(alice, bob, free_token, {"from": alice})
+
+
+def test_locked_says_whether_a_plain_transfer_would_succeed(ticket, token, alice, bob, schedule):
+    """Issue 9 item 11 (ERC-5192): under MarketOnly every plain transfer reverts, so the ticket
+    is locked (wallets and marketplaces must not show it as transferable); under Free it is
+    unlocked exactly while the tier's resale window is open; under Locked always locked. The
+    transfer is simulated (eth_call): nothing moves."""
+    for moment in ("in the window", "after the window"):
+        if moment == "after the window":
+            warp(schedule.resale_closes)
+        try:
+            ticket.transferFrom.call(alice, bob, token, {"from": alice})
+            moves = True
+        except Exception:  # brownie raises VirtualMachineError for the revert
+            moves = False
+        assert ticket.locked(token) is (not moves), moment
