@@ -1,6 +1,7 @@
 // The gate scanner page (served by the gate device, gate/app.py): reads ticket codes with the
-// camera (jsQR: Chromium on Linux has no BarcodeDetector) or from a typed/pasted text, asks the
-// device for a verdict, and shows it large with a sound. Every decision is the device's.
+// camera (jsQR in scanner.worker.js: Chromium on Linux has no BarcodeDetector) or from a typed or
+// pasted text, asks the device for a verdict, and shows it large with a sound. Every decision is
+// the device's.
 //
 // Pairing: the gate's key arrives in the link's fragment (#key=...), which browsers never send;
 // it is kept in localStorage, removed from the address bar, and sent as a Bearer token.
@@ -9,7 +10,6 @@
 // SAME_CODE_MS); once it has been out of view that long, showing it again is a new scan.
 // Timing (for scripts/bench_gate_scanner.py): window.fairgateScanner.timings holds, per scan,
 // from the capture time of the first camera frame that can hold the code to the verdict painted.
-import jsQR from "jsqr";
 
 const KEY_STORE = "fairgate.gateKey";
 const SAME_CODE_MS = 1500;
@@ -192,36 +192,51 @@ async function submit(code, t0 = null) {
 const canvas = $("frame");
 const context = canvas.getContext("2d", { willReadFrequently: true });
 
+// jsQR runs in a worker (scanner.worker.js): one frame at a time, the next one taken when the
+// answer is back, so a slow decode delays the next frame, never a verdict on screen
+const decoder = new Worker("/assets/js/scanner.worker.js", { type: "module" });
+let decoding = null; // {presented, time} of the frame being decoded
+
+decoder.onmessage = (event) => {
+  const frame = decoding;
+  decoding = null;
+  if (frame) onDecoded(event.data.text, frame);
+};
+
+function onDecoded(text, frame) {
+  const wall = performance.now();
+  if (!text) {
+    state.blankFrame = frame;
+    if (wall - state.lastSeen > SAME_CODE_MS) state.lastText = null;
+  } else if (text === state.lastText && wall - state.lastSeen <= SAME_CODE_MS) {
+    state.lastSeen = wall;
+  } else if (!state.busy) {
+    state.lastText = text;
+    state.lastSeen = wall;
+    // the code may have been on camera since the frame after the last blank one decoded
+    let t0 = frame.time;
+    const blank = state.blankFrame;
+    if (blank && frame.presented - blank.presented > 1) t0 = blank.time + state.frameMs;
+    submit(text, t0);
+  }
+}
+
 function onFrame(now, meta) {
   if (!state.stream) return;
   const video = $("camera");
   const frameTime = (meta && (meta.captureTime || meta.expectedDisplayTime)) || now;
   state.timeBase = meta && meta.captureTime ? "captureTime" : "expectedDisplayTime";
   const presented = meta ? meta.presentedFrames : 0;
-  if (!state.busy && video.videoWidth) {
+  if (!state.busy && !decoding && video.videoWidth) {
     if (canvas.width !== video.videoWidth) {
       canvas.width = video.videoWidth;
       canvas.height = video.videoHeight;
     }
     context.drawImage(video, 0, 0);
     const image = context.getImageData(0, 0, canvas.width, canvas.height);
-    const found = jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
-    const text = found && found.data;
-    const wall = performance.now();
-    if (!text) {
-      state.blankFrame = { presented, time: frameTime };
-      if (wall - state.lastSeen > SAME_CODE_MS) state.lastText = null;
-    } else if (text === state.lastText && wall - state.lastSeen <= SAME_CODE_MS) {
-      state.lastSeen = wall;
-    } else {
-      state.lastText = text;
-      state.lastSeen = wall;
-      // the code may have been on camera since the frame after the last blank one decoded
-      let t0 = frameTime;
-      const blank = state.blankFrame;
-      if (blank && presented - blank.presented > 1) t0 = blank.time + state.frameMs;
-      submit(text, t0);
-    }
+    decoding = { presented, time: frameTime };
+    const { width, height, data } = image;
+    decoder.postMessage({ width, height, buffer: data.buffer }, [data.buffer]);
   }
   video.requestVideoFrameCallback(onFrame);
 }
