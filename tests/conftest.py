@@ -27,6 +27,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -41,6 +42,9 @@ from tests.lanes import uses_brownie
 from zk.prover import GateProver
 from zk.setup import Artifacts, local_setup
 from zk.verifier import GateVerifier
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Playwright
 
 BROWNIE_NETWORK = "ganache-cli"
 # test lanes (fast / ganache / postgres / ...) and the fast lane's guard: see tests/lanes.py
@@ -138,6 +142,16 @@ def _connect_brownie() -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _brownie_chain is not None:
         _brownie_chain.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The session's one Playwright: its sync API runs an event loop in this thread, so a second
+    ``sync_playwright()`` in the same session fails; every browser test starts from this one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Playwright, expect
 from pydantic import SecretStr
 
 from fairgate.settings import Settings
@@ -84,7 +84,7 @@ def wait_verdicts(page: Page, n: int, timeout_s: float = 60) -> list[dict[str, A
 
 
 def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
-    gate: tuple[EventWorld, GateService], hub: Any, tmp_path: Path
+    gate: tuple[EventWorld, GateService], hub: Any, tmp_path: Path, playwright: Playwright
 ) -> None:
     world, service = gate
     now_window = time_window(time.time())
@@ -104,8 +104,8 @@ def test_scanner_reads_codes_from_the_camera_and_keeps_working_offline(
             (None, 30),  # then a quiet camera while the rest is typed
         ],
     )
-    with sync_playwright() as pw, GateServer(service, sync_every_s=1) as server:
-        browser = launch_chromium(pw, fake_camera=video)
+    with GateServer(service, sync_every_s=1) as server:
+        browser = launch_chromium(playwright, fake_camera=video)
         context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
         page.goto(server.pairing_link)

@@ -1,4 +1,5 @@
-"""Browser fixtures: one Playwright and one headless Chromium per session, a fresh context (its
+"""Browser fixtures: one headless Chromium per session (on the session's one Playwright, in
+tests/conftest.py), a fresh context (its
 own cookies and storage) per test, at desktop or phone size. Helpers are in ``browser.py``."""
 
 from __future__ import annotations
@@ -6,15 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from tests.web.browser import DESKTOP, PHONE, launch_chromium
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
 
 
 @pytest.fixture(scope="session")
