@@ -127,7 +127,12 @@ class GanacheRunner:
 
     Options default to the settings (``ganache_*``, ``chain_id``). ``start()`` returns once the
     node answers ``eth_chainId``; ``stop()`` is idempotent and also runs at interpreter exit.
+    Subclasses for other nodes (:class:`chain.anvil.AnvilRunner`) override :meth:`command` and
+    :attr:`node_name`; the process handling is shared.
     """
+
+    node_name = "Ganache"
+    stop_signal = signal.SIGTERM  # the first, polite signal of stop()
 
     def __init__(
         self,
@@ -205,13 +210,13 @@ class GanacheRunner:
                 return self
             if not port_is_free(self.port):
                 raise ToolchainError(
-                    f"port {self.port} is already in use: cannot start Ganache there "
+                    f"port {self.port} is already in use: cannot start {self.node_name} there "
                     "(stop the other process or choose another port)"
                 )
             command = self.command()
             redacted = [("<mnemonic>" if arg == self._mnemonic else arg) for arg in command]
-            log.info("starting Ganache on %s: %s", self.url, " ".join(redacted))
-            self._log_file = tempfile.TemporaryFile(prefix="ganache-")  # noqa: SIM115
+            log.info("starting %s on %s: %s", self.node_name, self.url, " ".join(redacted))
+            self._log_file = tempfile.TemporaryFile(prefix=f"{self.node_name.lower()}-")  # noqa: SIM115
             started = time.monotonic()
             self._process = subprocess.Popen(
                 command,
@@ -227,7 +232,7 @@ class GanacheRunner:
             self.stop()
             raise
         elapsed = time.monotonic() - started
-        log.info("Ganache ready on %s in %.1f s (pid %s)", self.url, elapsed, self.pid)
+        log.info("%s ready on %s in %.1f s (pid %s)", self.node_name, self.url, elapsed, self.pid)
         return self
 
     def _wait_ready(self, started: float) -> None:
@@ -235,18 +240,20 @@ class GanacheRunner:
         while True:
             process = self._process
             if process is None:
-                raise ToolchainError("Ganache was stopped while starting")
+                raise ToolchainError(f"{self.node_name} was stopped while starting")
             code = process.poll()
             if code is not None:
                 raise ToolchainError(
-                    f"Ganache exited with code {code} while starting on port {self.port}:\n"
+                    f"{self.node_name} exited with code {code} while starting on port "
+                    f"{self.port}:\n"
                     f"{self._log_tail()}"
                 )
             if self._chain_id() == self.chain_id:
                 return
             if time.monotonic() > deadline:
                 raise ToolchainError(
-                    f"Ganache did not answer on {self.url} within {self.start_timeout_s:.0f} s:\n"
+                    f"{self.node_name} did not answer on {self.url} within "
+                    f"{self.start_timeout_s:.0f} s:\n"
                     f"{self._log_tail()}"
                 )
             time.sleep(0.05)
@@ -272,22 +279,27 @@ class GanacheRunner:
         return text.replace(self._mnemonic, "<mnemonic>")[-limit:].strip()
 
     def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL it after a grace period; idempotent."""
+        """``stop_signal`` to the process group, SIGKILL after a grace period; idempotent."""
         with self._lock:
             process, self._process = self._process, None
             log_file, self._log_file = self._log_file, None
         if process is not None:
             if process.poll() is None:
-                self._signal_group(process, signal.SIGTERM)
+                self._signal_group(process, self.stop_signal)
                 try:
                     process.wait(STOP_TIMEOUT_S)
                 except subprocess.TimeoutExpired:
-                    log.warning("Ganache (pid %d) ignored SIGTERM: killing it", process.pid)
+                    log.warning(
+                        "%s (pid %d) ignored %s: killing it",
+                        self.node_name,
+                        process.pid,
+                        self.stop_signal.name,
+                    )
                     self._signal_group(process, signal.SIGKILL)
                     process.wait(STOP_TIMEOUT_S)
             # the group may hold children of Ganache's: make sure none survives
             self._signal_group(process, signal.SIGKILL)
-            log.info("Ganache on port %d stopped", self.port)
+            log.info("%s on port %d stopped", self.node_name, self.port)
         if log_file is not None:
             log_file.close()
 
@@ -314,7 +326,7 @@ class GanacheRunner:
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
-        return f"<GanacheRunner {self.url} chain {self.chain_id} {state}>"
+        return f"<{type(self).__name__} {self.url} chain {self.chain_id} {state}>"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,10 @@ class Settings(BaseModel):
     ganache_block_gas_limit: int = 60_000_000
     ganache_balance_eth: int = Field(default=1_000_000, gt=0)  # per dev account
     ganache_hardfork: str = "shanghai"
+    # which local node `fairgate dev up`, the demo and the benchmarks start (chain.nodes); both
+    # take the ganache_* options above (port, mnemonic, accounts, gas limit, balance)
+    node: Literal["ganache", "anvil"] = "ganache"
+    anvil_hardfork: str = "shanghai"  # the contracts are compiled for shanghai (solc_evm_version)
     minter_key: SecretStr | None = None  # the bridge's hot wallet, hex private key
 
     # bridge

@@ -41,7 +41,7 @@ if ! "$ROOT/scripts/setup_schemathesis.sh" >/dev/null; then
   die "could not install schemathesis into .venv-schemathesis (scripts/setup_schemathesis.sh)"
 fi
 
-# 2. Node: solc (solcjs), Ganache, OpenZeppelin, circom2, snarkjs, circomlib from package-lock.json.
+# 2. Node: solc (solcjs), Ganache, Anvil, OpenZeppelin, circom2, snarkjs, circomlib from package-lock.json.
 command -v node >/dev/null || die "node not found: install Node.js 18+ (with npm)"
 node -e 'process.exit(+process.versions.node.split(".")[0] < 18 ? 1 : 0)' \
   || die "node $(node --version) is too old: Fairgate needs Node.js 18+"
@@ -56,6 +56,11 @@ if [ ! -d node_modules ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]
   say "installing Node packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_hash" > "$npm_stamp"
+fi
+# Anvil's npm package ships a native binary that npm may leave without its run bit.
+anvil_bin="node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+if [ -f "$anvil_bin" ] && [ ! -x "$anvil_bin" ]; then
+  chmod +x "$anvil_bin"
 fi
 
 # 3. Chromium for the browser tests (Debian's package; Playwright drives it, it cannot download its
