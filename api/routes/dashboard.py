@@ -500,6 +500,7 @@ def accept_organizer(
     return render(
         request,
         "dashboard/sign_tx.html",
+        factor_checked=False,
         nav="dashboard",
         who=who,
         event=event,
@@ -556,6 +557,7 @@ def cancel_event(
         return render(
             request,
             "dashboard/sign_tx.html",
+            factor_checked=True,
             nav="dashboard",
             who=who,
             event=event,
@@ -611,6 +613,7 @@ def withdraw(
     return render(
         request,
         "dashboard/sign_tx.html",
+        factor_checked=True,
         nav="dashboard",
         who=who,
         event=event,
