@@ -8,8 +8,10 @@ other commands at the stack.
 
 Components:
 
-* chain: Ganache through ``python -m chain.ganache`` (chain.ganache.GanacheRunner); the platform
-  (factory) is deployed on it with development account 0;
+* chain: Ganache through ``python -m chain.ganache`` (chain.ganache.GanacheRunner), or Anvil
+  with ``--node anvil`` / ``FAIRGATE_NODE=anvil`` (``python -m chain.anvil``, its state in
+  ``<home>/dev/chain-db/anvil-state.json``); the platform (factory) is deployed on it with
+  development account 0;
 * IPFS: the embedded store (no process; ``<home>/ipfs``), or ``--ipfs jsipfs`` for a js-ipfs node
   (``python -m metadata.jsipfs``) serving the Kubo RPC API;
 * bridge: ``python -m api`` (uvicorn) on SQLite ``<home>/fairgate.db``, migrated first;
@@ -67,6 +69,7 @@ OPERATOR_INDEX = 1
 MINTER_INDEX = 2
 READY_TIMEOUT_S = 60.0
 ADMIN_KEY_FILE = "admin-key"
+NODE_NAMES = {"ganache": "Ganache", "anvil": "Anvil"}
 
 
 def _state_path(settings: Settings) -> Path:
@@ -169,15 +172,21 @@ def _stop(entry: dict[str, Any], timeout_s: float = 10.0) -> bool:
     'then eval "$(fairgate dev env)"'
 )
 def up(
-    chain_port: Annotated[int | None, typer.Option(help="Ganache port (default: free).")] = None,
+    chain_port: Annotated[int | None, typer.Option(help="Chain port (default: free).")] = None,
     api_port: Annotated[int | None, typer.Option(help="Bridge port (default: free).")] = None,
     ipfs: Annotated[
         Literal["embedded", "jsipfs"], typer.Option(help="IPFS: embedded store or a js-ipfs node.")
     ] = "embedded",
     bridge: Annotated[bool, typer.Option(help="Start the bridge and its worker.")] = True,
+    node: Annotated[
+        Literal["ganache", "anvil"] | None,
+        typer.Option(help="Local chain node (default: FAIRGATE_NODE, else ganache)."),
+    ] = None,
 ) -> None:
     """Start the local stack and record where everything is."""
     settings = get_settings()
+    node = node or settings.node
+    node_name = NODE_NAMES[node]
     state = _load_state(settings)
     running = [n for n, e in state.get("components", {}).items() if _alive(e.get("pid"))]
     if running:
@@ -190,13 +199,15 @@ def up(
     try:
         port = _pick_port(chain_port)
         rpc_url = f"http://127.0.0.1:{port}"
-        chain_args = ["-m", "chain.ganache", "--port", str(port), "--db", str(_chain_db(settings))]
+        chain_args = [
+            "-m", f"chain.{node}", "--port", str(port), "--db", str(_chain_db(settings))
+        ]  # fmt: skip
         chain = _spawn("chain", chain_args, env, logs)
-        components["chain"] = {**chain, "url": rpc_url, "port": port}
+        components["chain"] = {**chain, "url": rpc_url, "port": port, "node": node}
         _save_state(settings, state)
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
-        with spinner(f"Starting Ganache on {rpc_url}"):
-            _wait("Ganache", lambda: w3.eth.chain_id, chain)
+        with spinner(f"Starting {node_name} on {rpc_url}"):
+            _wait(node_name, lambda: w3.eth.chain_id, chain)
         _check_same_chain(settings, w3)
         env["FAIRGATE_RPC_URL"] = rpc_url
         platform_settings = settings.model_copy(update={"rpc_url": rpc_url})
@@ -207,13 +218,13 @@ def up(
             deployment = ensure_platform(sender, platform_settings)
         state["factory"] = deployment.factory
         if ipfs == "jsipfs":
-            node = _spawn("ipfs", ["-m", "metadata.jsipfs"], env, logs)
-            components["ipfs"] = node
+            ipfs_node = _spawn("ipfs", ["-m", "metadata.jsipfs"], env, logs)
+            components["ipfs"] = ipfs_node
             _save_state(settings, state)
             with spinner("Starting js-ipfs (about 10 s)"):
-                _wait("js-ipfs", lambda: _ipfs_url(Path(node["log"])), node)
-            node["url"] = _ipfs_url(Path(node["log"]))
-            env["FAIRGATE_IPFS_API_URL"] = str(node["url"])
+                _wait("js-ipfs", lambda: _ipfs_url(Path(ipfs_node["log"])), ipfs_node)
+            ipfs_node["url"] = _ipfs_url(Path(ipfs_node["log"]))
+            env["FAIRGATE_IPFS_API_URL"] = str(ipfs_node["url"])
         else:
             components["ipfs"] = {"pid": None, "url": str(settings.home / "ipfs"), "log": ""}
         if bridge:

@@ -1,10 +1,10 @@
 """The whole Fairgate story on a local stack, in plain words, with every transaction and its gas.
 
-    .venv/bin/python scripts/demo.py [--keep]        (the README's `make demo`)
+    .venv/bin/python scripts/demo.py [--keep] [--node anvil]   (the README's `make demo`)
 
-It starts what `fairgate dev up` starts - Ganache, the platform's factory, the embedded IPFS
-store, the fiat bridge (SQLite) and its minting worker - in a fresh folder, then plays the story
-of the design:
+It starts what `fairgate dev up` starts - Ganache (or Anvil), the platform's factory, the
+embedded IPFS store, the fiat bridge (SQLite) and its minting worker - in a fresh folder, then
+plays the story of the design:
 
 1. An organizer pins its event metadata to IPFS and creates two events through the bridge; the
    organizer's own wallet is the contracts' organizer (the platform never holds its money).
@@ -395,6 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="leave the stack running and its folder in place"
     )
+    parser.add_argument(
+        "--node",
+        choices=("ganache", "anvil"),
+        default=None,
+        help="local chain node (default: FAIRGATE_NODE, else ganache)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -407,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("[bold]Fairgate: the whole story on a local stack")
     gas = None
     try:
-        dev.up(chain_port=None, api_port=None, ipfs="embedded", bridge=True)
+        dev.up(chain_port=None, api_port=None, ipfs="embedded", bridge=True, node=args.node)
         gas = play(home)
     except TicketError as exc:
         console.print(f"\n[bold red]the demo stopped:[/] {exc}")
