@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from eth_utils.address import to_checksum_address
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
@@ -250,15 +249,12 @@ def create(
 
 
 def _accept_if_proposed(session: Session, address: str, signer: Signer) -> None:
-    """The bridge deployed the event and proposed it to this wallet: running ``create`` is the
-    organizer's consent, so its wallet accepts at once (``acceptOrganizer``) when the contract
-    hands events over in two steps. Contracts that hand over in one step need nothing."""
+    """The bridge deployed the event and proposed it to this wallet (the two-step hand-over):
+    running ``create`` is the organizer's consent, so its wallet accepts at once."""
     client = session.event(address, signer)
-    if not any(f.get("name") == "pendingOrganizer" for f in client.artifact.abi):
-        return
-    pending = to_checksum_address(str(client.call("pendingOrganizer")))
-    if pending == signer.address and client.organizer() != signer.address:
-        client.transact("acceptOrganizer")
+    if client.organizer() != signer.address and client.pending_organizer() == signer.address:
+        client.accept_organizer()
+        err_console.print(f"accepted the event with wallet {signer.address}: it is yours now")
 
 
 @app.command(

@@ -87,6 +87,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, str]]
 def test_the_readme_block_runs_as_written(stack: tuple[Cli, str]) -> None:
     _, transcript = stack
     assert "created Fairgate Live: Night One (NIGHT1)" in transcript
+    assert "accepted the event with wallet 0x" in transcript  # the two-step hand-over
     assert "above this ticket's resale cap of 0.055 ETH" in transcript  # the refused listing
     assert "ADMITTED valid ticket of Fairgate Live: Night One" in transcript
     assert "order" in transcript and "minted" in transcript  # the card purchase
