@@ -48,4 +48,3 @@ def test_dev_up_on_anvil_keeps_its_chain_across_down_and_up(tmp_path: Path) -> N
         assert len(w3.eth.get_code(Web3.to_checksum_address(factory))) > 0
     finally:
         cli("dev", "down")
-
