@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @title Test only: what Ganache spends on the primitives a minted order is made of
-/// @notice scripts/bench_orders.py times each function (Ganache's CPU time) in the same run as the
+/// @title Test only: what a node (Ganache, Anvil) spends on the primitives a minted order is made of
+/// @notice scripts/bench_orders.py times each function (the node's CPU time) in the same run as the
 /// minting benchmark, to show the floor the chain puts under one order: an ERC-721 mint to a new
 /// holder needs two fresh storage slots (the owner record and the balance) and its logs.
-contract GanacheProbe {
+contract ChainProbe {
     mapping(uint256 key => uint256) private _slots;
     uint256 private _used;
 
