@@ -48,7 +48,7 @@ from gate.checker import CheckResult
 from gate.onchain import check_in_onchain, deploy_verifier, verifier_artifact
 from gate.service import GateService
 from zk import payload
-from zk.identity import TicketSecret, gate_scope
+from zk.identity import TicketSecret, gate_scope, time_window
 from zk.prover import GateProver
 from zk.setup import local_setup
 from zk.tree_sync import tree_from_events
@@ -145,7 +145,11 @@ def run(tickets: int, port: int | None) -> dict[str, Any]:
         # on-chain: the exported verifier alone (as a transaction), then the event's checkIn
         verifier_address = deploy_verifier(organizer)
         gate_contract.with_sender(organizer).set_verifier(verifier_address)
-        proof = prover.prove(secrets[0], tree.proof(0), scope, 1)
+        # checkIn takes only the rotating challenge of the current (or previous) 20 s window
+        window = time_window(latest_timestamp(w3))
+        proof = prover.prove(
+            secrets[0], tree.proof(0), scope, gate_contract.window_challenge(window)
+        )
         a, b, c, inputs = proof.solidity_args()
         contract = w3.eth.contract(abi=verifier_artifact().abi)
         data = contract.encode_abi("verifyProof", [a, b, c, inputs])
