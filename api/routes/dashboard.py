@@ -40,9 +40,10 @@ from starlette.datastructures import UploadFile
 
 from api.chain import BridgeChain
 from api.deps import ChainDep, ClientDep, SessionDep, SettingsDep
-from api.errors import InvalidRequest, Unauthorized
+from api.errors import InvalidRequest, RateLimited, Unauthorized
 from api.models import ApiKey, Event, EventState, Organizer, Role, utcnow
 from api.pages import TEMPLATES, render
+from api.ratelimit import TokenBuckets
 from api.schemas import EventCreate, TierCreate
 from api.services import accounts, activity, analytics, audit, auth, catalog, refunds, second_factor
 from api.services.accounts import COOKIE, SESSION_TTL_S, SignedIn
@@ -163,10 +164,27 @@ class VerifyRequest(BaseModel):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
 
+SIWE_RATE_PER_S = 0.5  # sign-in messages per client address: each one is a stored nonce
+SIWE_BURST = 10
+
+
 @router.post("/siwe/message")
 def siwe_message(
-    body: MessageRequest, session: SessionDep, settings: SettingsDep
+    request: Request,
+    body: MessageRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
 ) -> dict[str, str]:
+    limiter = getattr(request.app.state, "siwe_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.siwe_limiter = TokenBuckets(SIWE_RATE_PER_S, SIWE_BURST)
+    try:
+        limiter.take(client)
+    except RateLimited as exc:
+        exc.message = "too many sign-in attempts from this address; wait a little"
+        raise
+    accounts.purge_expired_nonces(session)
     domain, origin = site_of(settings)
     message = accounts.new_message(
         session, address=body.address, domain=domain, origin=origin, chain_id=settings.chain_id

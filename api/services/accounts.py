@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api import siwe
@@ -187,10 +187,7 @@ def sign_out(session: Session, who: SignedIn, client: str) -> None:
 
 
 def purge_expired_nonces(session: Session, now: datetime | None = None) -> None:
-    """Forget nonces past their expiry (spent or not): they can never be accepted again."""
-    from sqlalchemy import delete
-
+    """Forget nonces past their expiry, spent or not: they can never be accepted again (a
+    replay then finds no nonce, which is refused the same way)."""
     now = now or utcnow()
-    session.execute(
-        delete(SiweNonce).where(or_(SiweNonce.expires_at <= now, SiweNonce.used_at.is_not(None)))
-    )
+    session.execute(delete(SiweNonce).where(SiweNonce.expires_at <= now))

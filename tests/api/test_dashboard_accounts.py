@@ -212,3 +212,15 @@ def test_the_audit_log_is_append_only_on_sqlite_too(tmp_path) -> None:
                 conn.execute(text(statement))
             conn.rollback()
     engine.dispose()
+
+
+def test_sign_in_messages_are_rate_limited_per_client(web: TestClient) -> None:
+    address = new_wallet().address
+    codes = [
+        web.post("/dashboard/siwe/message", json={"address": address}).status_code
+        for _ in range(12)
+    ]
+    assert codes[:10] == [200] * 10 and codes[-1] == 429
+    r = web.post("/dashboard/siwe/message", json={"address": address})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert "sign-in attempts" in r.json()["error"]["message"]
