@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 from eth_utils.address import to_checksum_address
 from pydantic import SecretStr
-from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
@@ -197,14 +197,28 @@ def mint_all(
     threads: one worker's database work overlaps another's wait for the node."""
     from concurrent.futures import ThreadPoolExecutor
 
+    def paid_left() -> bool:
+        with sessions() as s:
+            return (
+                s.scalar(select(Order.id).where(Order.state == OrderState.PAID).limit(1))
+                is not None
+            )
+
     def run(chain: BridgeChain) -> int:
         minter = Minter(sessions, chain, WorkerLocks(engine), settings)
-        minted = 0
+        minted, idle = 0, 0
         while True:
             n = mint_some(minter)
-            if n == 0:
-                return minted
             minted += n
+            if n:
+                idle = 0
+                continue
+            # an empty round ends the run only when nothing paid is left (a round can also come
+            # back empty after a retried batch: once, on Anvil, the whole baseline stopped there)
+            idle += 1
+            if not paid_left() or idle > 20:
+                return minted
+            time.sleep(0.05)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(len(chains)) as pool:
@@ -365,6 +379,7 @@ def run(
         event = httpx.post(
             url + "/organizer/events", json=body, headers={"X-API-Key": key}, timeout=60
         ).json()
+        print(f"[{node}] event {event.get('id')}: {event.get('state')}", file=sys.stderr)
         tier_id, baseline_tier_id = event["tiers"][0]["id"], event["tiers"][1]["id"]
         mint_tier_id = event["tiers"][2]["id"]
 
@@ -423,6 +438,7 @@ def run(
             paid_orders(baseline_tier_id, args.baseline_mint_orders)
             one = settings.model_copy(update={"mint_batch_max_orders": 1})
             base_minted, base_elapsed = mint_all(sessions, [chain], engine, one)
+            print(f"[{node}] one tx per order: {base_minted} tickets", file=sys.stderr)
             paid_orders(mint_tier_id, args.mint_orders)
             chains = [chain] + [
                 BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1 + i))
