@@ -366,6 +366,9 @@ def _print_status(settings: Settings, state: dict[str, Any]) -> None:
             rows,
         )
     )
+    node = state.get("components", {}).get("chain", {}).get("node")
+    if node:
+        console.print(f"node {node}")
     if state.get("factory"):
         console.print(f"factory {state['factory']}")
 

@@ -27,7 +27,7 @@ def _chain(home: Path) -> tuple[Web3, str]:
 def test_dev_up_on_anvil_keeps_its_chain_across_down_and_up(tmp_path: Path) -> None:
     cli = Cli(base_env(tmp_path, "http://127.0.0.1:9"), tmp_path)
     up = cli("dev", "up", "--node", "anvil", "--no-bridge", timeout=300)
-    assert "factory" in up.output
+    assert "factory" in up.output and "node anvil" in up.output
     try:
         w3, factory = _chain(tmp_path)
         assert w3.client_version.startswith("anvil/")
