@@ -157,7 +157,20 @@ def get_gate_circuit() -> Any:
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/zk/files/{sha256}", responses=errors(404))
+_CIRCUIT_FILE_TYPES = ("application/wasm", "application/octet-stream", "application/json")
+
+
+@router.get(
+    "/zk/files/{sha256}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The file's bytes: the circuit's wasm, the zkey or the vkey",
+            "content": {media: {} for media in _CIRCUIT_FILE_TYPES},
+        },
+        **errors(404),
+    },
+)
 def get_circuit_file(sha256: str = Path(pattern=r"^[0-9a-f]{64}$")) -> FileResponse:
     """One circuit file by its SHA-256 (immutable: the URL names the content)."""
     found = circuit.file_by_hash(sha256)
