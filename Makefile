@@ -6,6 +6,9 @@ SHELL := /bin/bash
 export SOLCX_BINARY_PATH := $(CURDIR)/build/solcx
 
 PYTEST_ARGS ?=
+# TEST_WORKERS=2 runs make test on two processes (pytest-xdist; whole files per worker, the
+# scheduler brownie's plugin sets). Not the default: see README "Tests" for what was measured.
+TEST_WORKERS ?= 0
 
 .PHONY: setup demo test test-fast
 
@@ -16,7 +19,7 @@ demo: setup
 	.venv/bin/python scripts/demo.py
 
 test: setup
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
 
 # pure logic only: no chain, database, browser, IPFS node or proof (lanes: tests/lanes.py)
 test-fast: setup
