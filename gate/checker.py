@@ -95,6 +95,8 @@ class GateChecker:
         def done(code: str, reason: str) -> CheckResult:
             total = (time.perf_counter() - started) * 1000
             result = CheckResult(code == "admitted", code, reason, nullifier, total, verify_ms)
+            if not result.admitted:
+                self.store.count_refusal(self.event, code)  # the code only, for the dashboard
             log.info(
                 "gate %s: %s (%s…) in %.2f ms",
                 self.gate_id,

@@ -7,6 +7,8 @@ hub stores the secret's SHA-256 only, like the bridge's organizer keys)::
     GET  /gate/events/{event}/checkins?since=N   other gates' check-ins after cursor N
     GET  /gate/events/{event}/conflicts          nullifiers used at two or more gates
     GET  /gate/events/{event}/entries            each gate's nullifiers (also for the organizer)
+    POST /gate/events/{event}/refusals           this device's refusal counters (idempotent)
+    GET  /gate/events/{event}/refusals           refusals per gate, minute and reason
 
 Why these rules:
 
@@ -24,6 +26,10 @@ Why these rules:
   ``gate_event_heads`` (the first statement of the push's transaction, an upsert: a lock on
   PostgreSQL and SQLite alike), so sequence numbers of one event become visible in increasing
   order and a reader's ``since`` never skips a row that commits later.
+* **Refusals are counts**: a device sends, per minute bucket and reason code, how many codes
+  it refused (never a nullifier); the counters are cumulative, so the hub keeps the larger of
+  the stored and the sent value per ``(event, device, reason, minute)``: a retried or repeated
+  push changes nothing and a later push only raises a bucket.
 * **Organizer access**: ``make_hub_router(..., organizer_check=...)`` takes the bridge's own check
   (request, event) -> bool, so ``/conflicts`` is open to the organizer without this module
   knowing the bridge's auth.
@@ -41,7 +47,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from eth_utils.address import is_address
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -62,6 +68,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    case,
     func,
     or_,
     select,
@@ -70,6 +77,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
+    "REFUSAL_CODES",
     "GateDevice",
     "create_hub_tables",
     "make_hub_router",
@@ -126,6 +134,36 @@ gate_checkins = Table(
     ),
     Index("gate_checkins_event_seq", "event", "seq"),
 )
+
+
+gate_refusals = Table(
+    "gate_refusals",
+    metadata,
+    Column("event", String(42), primary_key=True),
+    Column("device", String(32), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("minute", BigInteger, primary_key=True, autoincrement=False),
+    Column("gate_id", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("gate_refusals_event_minute", "event", "minute"),
+)
+
+# the gate checker's refusal codes (gate.checker.CheckResult.code, all but ``admitted``)
+RefusalCode = Literal[
+    "malformed",
+    "wrong_event",
+    "root_unknown",
+    "root_expired",
+    "root_superseded",
+    "challenge_unknown",
+    "challenge_expired",
+    "code_expired",
+    "code_ahead",
+    "nullifier_used",
+    "proof_invalid",
+]
+REFUSAL_CODES: tuple[str, ...] = get_args(RefusalCode)
 
 
 def create_hub_tables(engine: Engine) -> None:
@@ -255,6 +293,35 @@ class ConflictOut(BaseModel):
 
 class ConflictsOut(BaseModel):
     conflicts: list[ConflictOut]
+
+
+class RefusalIn(BaseModel):
+    """A device's cumulative count of one reason in one minute (unix time // 60)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: RefusalCode
+    minute: int = Field(ge=0, le=2**40)
+    count: int = Field(ge=0, le=2**40)
+
+
+class RefusalsIn(BaseModel):
+    refusals: list[RefusalIn] = Field(max_length=MAX_BATCH)
+
+
+class RefusalsPushOut(BaseModel):
+    stored: int  # buckets of the batch
+
+
+class RefusalOut(BaseModel):
+    gate_id: str
+    minute: int
+    reason: str
+    count: int
+
+
+class RefusalsOut(BaseModel):
+    refusals: list[RefusalOut]
 
 
 def _out(row: Any) -> CheckInOut:
@@ -414,6 +481,64 @@ def list_entries(conn: Connection, event: str) -> EntriesOut:
     return EntriesOut(gates=[GateEntries(gate_id=g, nullifiers=n) for g, n in by_gate.items()])
 
 
+def push_refusals(
+    conn: Connection, event: str, gate_id: str, device: str, items: Sequence[RefusalIn]
+) -> RefusalsPushOut:
+    """Store a device's cumulative refusal counters: per bucket the larger count wins."""
+    wanted: dict[tuple[str, int], int] = {}
+    for item in items:
+        key = (item.reason, item.minute)
+        wanted[key] = max(wanted.get(key, 0), item.count)
+    if not wanted:
+        return RefusalsPushOut(stored=0)
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    now = datetime.now(UTC)
+    stmt = insert(gate_refusals).values(
+        [
+            {
+                "event": event,
+                "device": device,
+                "reason": reason,
+                "minute": minute,
+                "gate_id": gate_id,
+                "count": count,
+                "received_at": now,
+            }
+            for (reason, minute), count in sorted(wanted.items())
+        ]
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["event", "device", "reason", "minute"],
+            set_={
+                "count": case(
+                    (gate_refusals.c.count < stmt.excluded.count, stmt.excluded.count),
+                    else_=gate_refusals.c.count,
+                ),
+                "received_at": now,
+            },
+        )
+    )
+    return RefusalsPushOut(stored=len(wanted))
+
+
+def refusal_counts(conn: Connection, event: str) -> RefusalsOut:
+    """Refusals of ``event`` per gate, minute and reason (devices of one gate summed)."""
+    total = func.sum(gate_refusals.c.count)
+    rows = conn.execute(
+        select(gate_refusals.c.gate_id, gate_refusals.c.minute, gate_refusals.c.reason, total)
+        .where(gate_refusals.c.event == event)
+        .group_by(gate_refusals.c.gate_id, gate_refusals.c.minute, gate_refusals.c.reason)
+        .order_by(gate_refusals.c.minute, gate_refusals.c.gate_id, gate_refusals.c.reason)
+    ).all()
+    return RefusalsOut(
+        refusals=[
+            RefusalOut(gate_id=str(g), minute=int(m), reason=str(r), count=int(c))
+            for g, m, r, c in rows
+        ]
+    )
+
+
 def _device_of(key: HTTPAuthorizationCredentials | None, device: GateDevice) -> str:
     """Which device pushed or pulls: a digest of its bearer key (one key per device), so that
     devices sharing a gate id are told apart whoever issued their keys."""
@@ -513,6 +638,24 @@ def make_hub_router(
             gate_device(key, event, request)
         with get_engine().connect() as conn:
             return list_entries(conn, event)
+
+    @router.post("/events/{event}/refusals", response_model=RefusalsPushOut)
+    def push_refused(
+        event: Event, body: RefusalsIn, key: GateKey, request: Request
+    ) -> RefusalsPushOut:
+        """This device's refusal counters (cumulative per reason and minute; counts only)."""
+        device = gate_device(key, event, request)
+        with get_engine().begin() as conn:
+            return push_refusals(
+                conn, event, device.gate_id, _device_of(key, device), body.refusals
+            )
+
+    @router.get("/events/{event}/refusals", response_model=RefusalsOut)
+    def refusals(event: Event, key: GateKey, request: Request) -> RefusalsOut:
+        if organizer_check is None or not organizer_check(request, event):
+            gate_device(key, event, request)
+        with get_engine().connect() as conn:
+            return refusal_counts(conn, event)
 
     @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
     def conflicts(event: Event, key: GateKey, request: Request) -> ConflictsOut:

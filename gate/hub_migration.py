@@ -85,3 +85,23 @@ def downgrade() -> None:
     op.drop_table("gate_event_heads")
     op.drop_index("gate_devices_event_gate", table_name="gate_devices")
     op.drop_table("gate_devices")
+
+
+def upgrade_refusals() -> None:
+    """Revision 0010: per device, reason and minute, the gate's cumulative refusal count."""
+    op.create_table(
+        "gate_refusals",
+        sa.Column("event", sa.String(42), primary_key=True),
+        sa.Column("device", sa.String(32), primary_key=True),
+        sa.Column("reason", sa.String(32), primary_key=True),
+        sa.Column("minute", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("gate_id", sa.String(64), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("gate_refusals_event_minute", "gate_refusals", ["event", "minute"])
+
+
+def downgrade_refusals() -> None:
+    op.drop_index("gate_refusals_event_minute", table_name="gate_refusals")
+    op.drop_table("gate_refusals")

@@ -271,6 +271,10 @@ class NullifierConflict:
         return tuple(e.gate_id for e in self.entries)
 
 
+REFUSED = "refused:"  # state keys refused:<minute>:<reason> -> count
+REFUSED_SENT = "refused_sent:"  # ... and the count the hub acknowledged
+
+
 class NullifierStore:
     """One gate device's nullifiers (thread safe; one connection guarded by a lock)."""
 
@@ -735,6 +739,48 @@ class NullifierStore:
                 "INSERT INTO state (event, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (event, key) DO UPDATE SET value = excluded.value",
                 (self._made_event_id(event), key, value),
+            )
+
+    # ------------------------------------------------------------------ refusal counters
+
+    def count_refusal(self, event: str, reason: str, at: float | None = None) -> None:
+        """Count one refused code of ``reason`` in its minute bucket (counts only: no nullifier
+        or anything else of the code is kept). The counters are cumulative; the hub keeps the
+        largest value it was sent (:func:`gate.hub.push_refusals`)."""
+        minute = int((time.time() if at is None else at) // 60)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO state (event, key, value) VALUES (?, ?, '1') "
+                "ON CONFLICT (event, key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                (self._made_event_id(event), f"{REFUSED}{minute}:{reason}"),
+            )
+
+    def refusal_counts(self, event: str) -> dict[tuple[int, str], tuple[int, int]]:
+        """``(minute, reason) -> (count, count the hub acknowledged)`` of ``event``."""
+        with self._lock:
+            event_id = self._event_id(event)
+            if event_id is None:
+                return {}
+            rows = self._db.execute(
+                "SELECT key, value FROM state WHERE event = ? AND (key LIKE ? OR key LIKE ?)",
+                (event_id, f"{REFUSED}%", f"{REFUSED_SENT}%"),
+            ).fetchall()
+        counts: dict[tuple[int, str], list[int]] = {}
+        for key, value in rows:
+            sent = key.startswith(REFUSED_SENT)
+            minute, _, reason = key.removeprefix(REFUSED_SENT if sent else REFUSED).partition(":")
+            pair = counts.setdefault((int(minute), reason), [0, 0])
+            pair[1 if sent else 0] = int(value)
+        return {k: (v[0], v[1]) for k, v in counts.items()}
+
+    def mark_refusals_sent(self, event: str, sent: dict[tuple[int, str], int]) -> None:
+        """Record the counts the hub acknowledged (only higher counts are pushed again)."""
+        with self._write() as db:
+            event_id = self._made_event_id(event)
+            db.executemany(
+                "INSERT INTO state (event, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (event, key) DO UPDATE SET value = excluded.value",
+                [(event_id, f"{REFUSED_SENT}{m}:{r}", str(n)) for (m, r), n in sent.items()],
             )
 
     # ------------------------------------------------------------------ anchoring

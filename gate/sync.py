@@ -74,6 +74,10 @@ class HubClient:
         body = {"checkins": [e.to_wire() for e in entries]}
         return self._request("POST", f"/gate/events/{norm_event(event)}/checkins", json=body)
 
+    def push_refusals(self, event: str, counts: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"refusals": counts}
+        return self._request("POST", f"/gate/events/{norm_event(event)}/refusals", json=body)
+
     def pull(self, event: str, since: int, limit: int) -> dict[str, Any]:
         return self._request(
             "GET",
@@ -93,6 +97,7 @@ class SyncReport:
     pushed: int = 0
     pulled: int = 0
     new_conflicts: int = 0
+    refusals: int = 0  # refusal buckets pushed
     error: str | None = None
 
 
@@ -117,6 +122,21 @@ class GateSync:
             if answer.get("conflicts"):
                 log.warning("hub reports %d conflicting nullifier(s)", len(answer["conflicts"]))
         return total
+
+    def push_refusals(self) -> int:
+        """Push the refusal counters that grew since the hub last acknowledged them (cumulative
+        per minute and reason: a lost answer means the same counts again, which the hub keeps
+        as they are). Returns how many buckets were pushed."""
+        grown = {k: c for k, (c, sent) in self.store.refusal_counts(self.event).items() if c > sent}
+        items = sorted(grown.items())
+        for i in range(0, len(items), self.batch):
+            chunk = dict(items[i : i + self.batch])
+            self.client.push_refusals(
+                self.event,
+                [{"reason": r, "minute": m, "count": n} for (m, r), n in chunk.items()],
+            )
+            self.store.mark_refusals_sent(self.event, chunk)
+        return len(items)
 
     def pull(self) -> tuple[int, int]:
         """Apply the other gates' check-ins since the saved cursor: ``(pulled, new conflicts)``."""
@@ -146,12 +166,19 @@ class GateSync:
         pushed = 0
         try:
             pushed = self.push_backlog()
+            refusals = self.push_refusals()
             pulled, conflicts = self.pull()
             conflicts += self.merge_conflicts()
         except HubError as exc:
             log.warning("hub sync failed (%s); the backlog is kept", exc)
             return SyncReport(online=False, pushed=pushed, error=str(exc))
-        return SyncReport(online=True, pushed=pushed, pulled=pulled, new_conflicts=conflicts)
+        return SyncReport(
+            online=True,
+            pushed=pushed,
+            pulled=pulled,
+            new_conflicts=conflicts,
+            refusals=refusals,
+        )
 
 
 def _entry(event: str, item: dict[str, Any]) -> CheckIn:

@@ -95,7 +95,14 @@ def test_offline_gate_keeps_admitting_then_syncs_without_loss(
     assert used is not None and used.gate_id == "gate-A" and used.source == "hub"
     hhmm = time.strftime("%H:%M", time.localtime(used.checked_at))
     assert refused.reason == f"already used at gate-A at {hhmm}"
-    assert gate_b.sync() == type(report)(online=True)  # nothing new either way
+    # nothing new either way but the refusal counter (counts only: nullifier_used, this minute)
+    assert gate_b.sync() == type(report)(online=True, refusals=1)
+    minute = int(time.time() // 60)
+    assert gate_b.store.refusal_counts(world.address) in (
+        {(minute, "nullifier_used"): (1, 1)},
+        {(minute - 1, "nullifier_used"): (1, 1)},  # the minute turned since the refusal
+    )
+    assert gate_b.sync() == type(report)(online=True)  # pushed counters are not pushed again
 
 
 def test_same_ticket_at_two_offline_gates_is_a_conflict_on_both(
