@@ -728,7 +728,9 @@ def insights_json(
     return JSONResponse(analytics.insights(session, event))
 
 
-CsvTable = Annotated[str, PathParam(pattern=r"^(sales|resales|checkins|tiers|forecast|signals)$")]
+CsvTable = Annotated[
+    str, PathParam(pattern=r"^(sales|resales|checkins|refusals|tiers|forecast|signals)$")
+]
 
 
 @router.get("/events/{event_id:int}/export/{table}.csv")

@@ -7,7 +7,9 @@
 - revenue: primary by card (paid orders, in the card currency's minor units), primary for ETH
   (face value x tickets, wei) and royalties (from each Resold log, wei);
 - resales: count, and each price beside the tier's cap;
-- doors: check-ins per gate per minute and conflicts (the gate hub's ``gate_checkins``).
+- doors: check-ins per gate per minute and conflicts (the gate hub's ``gate_checkins``);
+- refusals by reason: the codes gate devices refused, counted per gate, minute and reason
+  (``gate_refusals``, pushed by the devices with their sync; counts only).
 
 :func:`version` is a cheap fingerprint of all that: the live stream recomputes and sends the
 numbers only when it changed. :func:`csv_tables` gives every table behind a chart as CSV.
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from api.models import ChainActivity, Event, Order, OrderEvent, OrderState
 from api.services import forecast, signals
 from api.services.audit import csv_table
-from gate.hub import gate_checkins
+from gate.hub import gate_checkins, gate_refusals
 
 SALE_KINDS = ("card_sale", "eth_sale")
 PAID = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED)
@@ -37,7 +39,7 @@ def unix(moment: datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def version(session: Session, event: Event) -> tuple[int, int, int]:
+def version(session: Session, event: Event) -> tuple[int, int, int, int]:
     activity = session.scalar(
         select(func.coalesce(func.max(ChainActivity.id), 0)).where(
             ChainActivity.event_id == event.id
@@ -55,7 +57,17 @@ def version(session: Session, event: Event) -> tuple[int, int, int]:
     paid = session.scalar(
         select(func.count(Order.id)).where(Order.event_id == event.id, Order.state.in_(PAID))
     )
-    return int(activity or 0), int(checkins or 0), int(paid or 0)
+    # the hub only ever raises a refusal counter, so their sum changes whenever one does
+    refused = (
+        session.scalar(
+            select(func.coalesce(func.sum(gate_refusals.c.count), 0)).where(
+                gate_refusals.c.event == event.contract_address.lower()
+            )
+        )
+        if event.contract_address
+        else 0
+    )
+    return int(activity or 0), int(checkins or 0), int(paid or 0), int(refused or 0)
 
 
 def activity_rows(session: Session, event: Event) -> list[ChainActivity]:
@@ -161,6 +173,7 @@ def stats(session: Session, event: Event) -> dict[str, Any]:
             "items": resales,
         },
         "doors": doors,
+        "refusals": refusals(session, event),
         "refunds": sum(1 for r in rows if r.kind == "refund"),
         "revoked": sum(1 for r in rows if r.kind == "revoked"),
     }
@@ -187,6 +200,37 @@ def checkins(session: Session, event: Event) -> dict[str, Any]:
         "gates": {g: [per[g].get(m, 0) for m in ordered] for g in sorted(per)},
         "total": len(rows),
         "conflicts": sum(1 for *_, conflict in rows if conflict),
+    }
+
+
+def refusals(session: Session, event: Event) -> dict[str, Any]:
+    """Refused codes by reason (all gates), and per gate, minute and reason (the CSV)."""
+    if not event.contract_address:
+        return {"total": 0, "reasons": [], "rows": []}
+    total = func.sum(gate_refusals.c.count)
+    found = session.execute(
+        select(gate_refusals.c.gate_id, gate_refusals.c.minute, gate_refusals.c.reason, total)
+        .where(gate_refusals.c.event == event.contract_address.lower())
+        .group_by(gate_refusals.c.gate_id, gate_refusals.c.minute, gate_refusals.c.reason)
+        .order_by(gate_refusals.c.minute, gate_refusals.c.gate_id, gate_refusals.c.reason)
+    ).all()
+    by_reason: dict[str, int] = defaultdict(int)
+    rows = []
+    for gate, minute, reason, count in found:
+        by_reason[str(reason)] += int(count)
+        rows.append(
+            {
+                "minute": int(minute) * 60,
+                "gate": str(gate),
+                "reason": str(reason),
+                "count": int(count),
+            }
+        )
+    reasons = sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "total": sum(by_reason.values()),
+        "reasons": [{"reason": r, "count": n} for r, n in reasons],
+        "rows": rows,
     }
 
 
@@ -228,6 +272,18 @@ def csv_tables(session: Session, event: Event) -> dict[str, str]:
         "resales": resales,
         "checkins": csv_table(["minute", "gate", "checkins"], checkin_rows),
         "tiers": tiers,
+        "refusals": csv_table(
+            ["minute", "gate", "reason", "refusals"],
+            [
+                [
+                    datetime.fromtimestamp(r["minute"], UTC).isoformat(),
+                    r["gate"],
+                    r["reason"],
+                    r["count"],
+                ]
+                for r in data["refusals"]["rows"]
+            ],
+        ),
     }
 
 

@@ -92,6 +92,7 @@ def routes(w: dict) -> list[tuple[str, str, dict | None, dict[str, int | str]]]:
         ("GET", f"/dashboard/events/{e}/stats.json", None, own_data),
         ("GET", f"/dashboard/events/{e}/export/sales.csv", None, own_data),
         ("GET", f"/dashboard/events/{e}/export/checkins.csv", None, own_data),
+        ("GET", f"/dashboard/events/{e}/export/refusals.csv", None, own_data),
         ("GET", f"/dashboard/events/{e}/export/resales.csv", None, own_data),
         ("GET", f"/dashboard/events/{e}/export/tiers.csv", None, own_data),
         ("GET", f"/dashboard/events/{e}/insights.json", None, own_data),

@@ -43,6 +43,26 @@ function renderTiers(data) {
   }
 }
 
+function renderRefusals(data) {
+  const body = document.querySelector("#refusals tbody");
+  if (!body || !data.refusals) return;
+  text("refusals-total", data.refusals.total);
+  if (!data.refusals.reasons.length) return;
+  body.replaceChildren(
+    ...data.refusals.reasons.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.reason = r.reason;
+      for (const [label, value] of [["Reason", r.reason.replaceAll("_", " ")], ["Refusals", r.count]]) {
+        const td = document.createElement("td");
+        td.dataset.label = label;
+        td.textContent = value;
+        tr.appendChild(td);
+      }
+      return tr;
+    }),
+  );
+}
+
 function renderResales(data) {
   const body = document.querySelector("#resales tbody");
   if (!body) return;
@@ -118,6 +138,7 @@ export function initEventPage() {
     }
     renderTiers(data);
     renderResales(data);
+    renderRefusals(data);
     live.dataset.total = data.sales.total;
     live.dataset.checkins = data.doors.total;
     window.__FG_LIVE__.updates.push({ at: Date.now(), total: data.sales.total, checkins: data.doors.total });
