@@ -9,23 +9,31 @@ wallet page: connect (EIP-6963), my tickets, the market actions and "Show at the
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.models import Event, EventState
+from api.errors import SoldOut
+from api.models import Event, EventState, Tier
 from api.pages import TEMPLATES, render
-from api.services import fan
+from api.schemas import OrderCreate
+from api.services import fan, orders
 from fairgate.errors import NotFound, TicketError
 from metadata.store import store_from_settings
+from zk.identity import TicketSecret
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 EventId = Path(ge=1, le=2**31 - 1)
+#: The same test as `fairgate fan buy-card` (cli/fan_card.py): name@host.tld, no spaces.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def eth(wei: int | str) -> str:
@@ -49,8 +57,8 @@ TEMPLATES.env.filters.setdefault("bps", bps)
 TEMPLATES.env.filters.setdefault("when", when)
 
 
-@router.get("/event/{event_id}", response_class=HTMLResponse)
-def event_page(request: Request, session: SessionDep, event_id: int = EventId) -> HTMLResponse:
+def _event_context(request: Request, session: Session, event_id: int) -> dict[str, Any]:
+    """What the event page shows (the chain's tiers, metadata, resale listings)."""
     event = session.get(Event, event_id)
     if event is None or event.state not in (EventState.ACTIVE, EventState.CANCELLED):
         raise NotFound("no such event")
@@ -82,20 +90,108 @@ def event_page(request: Request, session: SessionDep, event_id: int = EventId) -
             log.warning("event page %s: %s", event_id, exc)
             chain_error = "The chain cannot be reached right now; prices below may be out of date."
     now = int(datetime.now(UTC).timestamp())
-    return render(
-        request,
-        "event.html",
-        nav="event",
-        event=event,
-        address=address,
-        tiers=tiers,
-        metadata=metadata,
-        listings=listings,
-        cancelled=cancelled,
-        chain_error=chain_error,
-        now=now,
-        currency=settings.currency,
-    )
+    return {
+        "nav": "event",
+        "event": event,
+        "address": address,
+        "tiers": tiers,
+        "metadata": metadata,
+        "listings": listings,
+        "cancelled": cancelled,
+        "chain_error": chain_error,
+        "now": now,
+        "currency": settings.currency,
+        "max_per_order": settings.max_tickets_per_order,
+        "card": {},
+    }
+
+
+@router.get("/event/{event_id}", response_class=HTMLResponse)
+def event_page(request: Request, session: SessionDep, event_id: int = EventId) -> HTMLResponse:
+    return render(request, "event.html", **_event_context(request, session, event_id))
+
+
+def _card_error(
+    tier: Tier | None, quantity: int | None, email: str, limit: int
+) -> tuple[str, str] | None:
+    """The form's first problem as (field, plain words), or None when the order can go."""
+    if tier is None:
+        return "tier", "This tier is not sold by card."
+    if not EMAIL.match(email) or len(email) > 320:
+        return (
+            "email",
+            f"{email or 'An empty address'!r} is not an e-mail address (name@example.org).",
+        )
+    if quantity is None or quantity < 1:
+        return "quantity", "Choose how many tickets: a whole number, at least 1."
+    if quantity > limit:
+        return "quantity", f"At most {limit} tickets per order."
+    if tier.remaining == 0:
+        return "quantity", f"{tier.name} is sold out."
+    if quantity > tier.remaining:
+        left = tier.remaining
+        return "quantity", f"Only {left} {tier.name} ticket{'s' if left != 1 else ''} left."
+    return None
+
+
+@router.post("/event/{event_id}/card", response_class=HTMLResponse)
+async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse:
+    """The card purchase of a fan without a wallet (a plain form, no JavaScript): the bridge's
+    order in custody, with fresh ticket secrets made here and shown once, then the checkout."""
+    state = request.app.state
+    form = await request.form()
+    email = str(form.get("email") or "").strip()[:400]
+    raw_qty = str(form.get("quantity") or "").strip()[:12]
+    raw_tier = str(form.get("tier") or "").strip()[:12]
+    quantity = int(raw_qty) if raw_qty.isdigit() else None
+    with state.sessions() as session:
+        tier = None
+        if raw_tier.isdigit():
+            tier = session.scalar(
+                select(Tier).where(Tier.event_id == event_id, Tier.tier_index == int(raw_tier))
+            )
+        problem = _card_error(tier, quantity, email, state.settings.max_tickets_per_order)
+        if problem is None and tier is not None and quantity is not None:
+            secrets = [TicketSecret.generate() for _ in range(quantity)]
+            body = OrderCreate(
+                event_id=event_id,
+                tier_id=tier.id,
+                quantity=quantity,
+                email=email,
+                wallet="custody",
+                commitments=[f"{s.commitment():#x}" for s in secrets],
+            )
+            try:
+                state.order_limiter.take(request.client.host if request.client else "unknown")
+                created = await orders.create_order_async(
+                    state.sessions, state.provider, state.settings, body
+                )
+            except SoldOut:
+                session.refresh(tier)
+                problem = _card_error(tier, quantity, email, state.settings.max_tickets_per_order)
+                problem = problem or ("quantity", "Not enough seats are left for this order.")
+            except TicketError as exc:
+                problem = ("quantity", f"The order was refused: {exc}")
+            else:
+                return render(
+                    request,
+                    "card_order.html",
+                    event=session.get(Event, event_id),
+                    tier=tier,
+                    created=created,
+                    secrets=[f"{s.reveal():#x}" for s in secrets],
+                    currency=state.settings.currency,
+                )
+        context = _event_context(request, session, event_id)
+    field, message = problem or ("quantity", "The order could not be made; try again.")
+    context["card"] = {
+        "tier": raw_tier,
+        "email": email,
+        "quantity": raw_qty,
+        "field": field,
+        "error": message,
+    }
+    return render(request, "event.html", status_code=422, **context)
 
 
 @router.get("/me", response_class=HTMLResponse)
