@@ -313,6 +313,24 @@ def test_a_sale_and_a_scan_appear_without_reload(
     )
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
     expect(page.locator("#checkins-total")).to_have_text("1", timeout=10_000)
+    # the gate refused codes: its sync pushes the counts by reason, the table follows live
+    minute = int(time.time() // 60)
+    r = bridge.post(
+        f"/gate/events/{event['contract_address'].lower()}/refusals",
+        json={
+            "refusals": [
+                {"reason": "nullifier_used", "minute": minute, "count": 3},
+                {"reason": "code_expired", "minute": minute, "count": 1},
+            ]
+        },
+        headers={"X-API-Key": gate_key},
+    )
+    assert r.status_code == 200, r.text
+    expect(page.locator("#refusals-total")).to_have_text("4", timeout=10_000)
+    expect(page.locator("#refusals tr[data-reason='nullifier_used']")).to_contain_text("3")
+    expect(page.locator("#refusals tr[data-reason='code_expired']")).to_contain_text("1")
+    refused = page.request.get(f"{bridge.url}/dashboard/events/{event['id']}/export/refusals.csv")
+    assert refused.ok and ",nullifier_used,3" in refused.text()
     # the charts drew the numbers the chain and the API have
     drawn = page.evaluate("window.__FG_LIVE__.updates.at(-1)")
     sold_on_chain = sum(t.supply - t.remaining for t in client.tiers())
