@@ -173,7 +173,7 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
             except TicketError as exc:
                 problem = ("quantity", f"The order was refused: {exc}")
             else:
-                return render(
+                page = render(
                     request,
                     "card_order.html",
                     event=session.get(Event, event_id),
@@ -182,6 +182,8 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
                     secrets=[f"{s.reveal():#x}" for s in secrets],
                     currency=state.settings.currency,
                 )
+                page.headers["Cache-Control"] = "no-store"  # the secrets stay out of caches
+                return page
         context = _event_context(request, session, event_id)
     field, message = problem or ("quantity", "The order could not be made; try again.")
     context["card"] = {

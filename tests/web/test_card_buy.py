@@ -43,10 +43,11 @@ def test_a_fan_without_a_wallet_buys_two_by_card(
     page.goto(f"{bridge.url}/event/{event['id']}")
     form = page.locator("form.card-buy")
     expect(form.get_by_role("heading", name="Buy by card")).to_be_visible()
-    form.get_by_label("E-mail for the receipt").fill("fan@example.org")
-    form.get_by_label("How many").fill("2")
-    form.get_by_role("button", name="Buy by card").click()
-
+    with page.expect_response(f"**/event/{event['id']}/card") as answer:
+        form.get_by_label("E-mail for the receipt").fill("fan@example.org")
+        form.get_by_label("How many").fill("2")
+        form.get_by_role("button", name="Buy by card").click()
+    assert answer.value.headers["cache-control"] == "no-store"
     expect(page.get_by_role("heading", name="Your order is reserved")).to_be_visible()
     main = page.locator("main")
     expect(main).to_contain_text("2 Standing tickets for Dockside Sessions: 90.00 USD")
