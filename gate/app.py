@@ -173,6 +173,8 @@ class GateApp:
         now = time.time()
         if len(code) > MAX_CODE:
             result = CheckResult(False, "malformed", "unreadable code: too long for a QR code")
+            # counted like the checker's refusals (the reason only; the code is not kept)
+            self.service.store.count_refusal(self.service.checker.event, "malformed")
         else:
             result = self.service.check(code)
         verdict = Verdict.of(result, now)

@@ -11,9 +11,9 @@ revision there (``alembic revision -m "gate hub tables"``) or call them from one
     def downgrade() -> None:
         gate_hub_downgrade()
 
-``upgrade`` then ``upgrade_one_use_per_device`` (revision 0009) create exactly what
-:func:`gate.hub.create_hub_tables` creates (a test checks that Alembic's autogenerate finds no
-difference).
+``upgrade``, ``upgrade_one_use_per_device`` (0009) and ``upgrade_refusals`` (0010) create
+exactly what :func:`gate.hub.create_hub_tables` creates (a test checks that Alembic's
+autogenerate finds no difference).
 """
 
 from __future__ import annotations

@@ -155,6 +155,9 @@ def test_hostile_input_is_refused_with_a_reason_and_nothing_recorded(
     status = staff.get("/api/status").json()
     assert status["entries"] == 0 and gate.store.count(world.address) == 0  # nothing recorded
     assert status["counters"]["unreadable"] == len(_hostile_codes(window_codes(1)))
+    refused = gate.store.refusal_counts(world.address)  # for the hub: reason counts only
+    assert {reason for _, reason in refused} == {"malformed"}
+    assert sum(n for n, _ in refused.values()) == len(_hostile_codes(window_codes(1)))
     assert staff.post("/api/scan", json={"code": window_codes(1)}).json()["admitted"]
 
 
