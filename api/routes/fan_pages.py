@@ -137,7 +137,10 @@ def _card_error(
 @router.post("/event/{event_id}/card", response_class=HTMLResponse)
 async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse:
     """The card purchase of a fan without a wallet (a plain form, no JavaScript): the bridge's
-    order in custody, with fresh ticket secrets made here and shown once, then the checkout."""
+    order in custody, then the checkout. The tickets are minted to placeholder commitments whose
+    secrets nobody keeps: a ticket's key must be made on the fan's own device, so the fan claims
+    the order into a wallet on ``/me`` (order number and token), which gives each ticket its own
+    key (``rotateCommitment``) before the gate."""
     state = request.app.state
     form = await request.form()
     email = str(form.get("email") or "").strip()[:400]
@@ -152,14 +155,15 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
             )
         problem = _card_error(tier, quantity, email, state.settings.max_tickets_per_order)
         if problem is None and tier is not None and quantity is not None:
-            secrets = [TicketSecret.generate() for _ in range(quantity)]
+            # placeholders until the fan's wallet claims the tickets and keys them itself
+            placeholders = [TicketSecret.generate().commitment() for _ in range(quantity)]
             body = OrderCreate(
                 event_id=event_id,
                 tier_id=tier.id,
                 quantity=quantity,
                 email=email,
                 wallet="custody",
-                commitments=[f"{s.commitment():#x}" for s in secrets],
+                commitments=[f"{c:#x}" for c in placeholders],
             )
             try:
                 state.order_limiter.take(request.client.host if request.client else "unknown")
@@ -179,10 +183,9 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
                     event=session.get(Event, event_id),
                     tier=tier,
                     created=created,
-                    secrets=[f"{s.reveal():#x}" for s in secrets],
                     currency=state.settings.currency,
                 )
-                page.headers["Cache-Control"] = "no-store"  # the secrets stay out of caches
+                page.headers["Cache-Control"] = "no-store"  # the order token stays out of caches
                 return page
         context = _event_context(request, session, event_id)
     field, message = problem or ("quantity", "The order could not be made; try again.")
