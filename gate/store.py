@@ -297,6 +297,7 @@ class NullifierStore:
         self._lock = threading.RLock()
         self._ids: dict[str, dict[Any, int]] = {}
         self._values: dict[str, dict[int, Any]] = {}
+        self._refused: dict[tuple[str, int, str], int] = {}  # counted, not yet stored
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -374,6 +375,10 @@ class NullifierStore:
         if self._flusher is not None:
             self._flusher.join(timeout=5)
         with self._lock:
+            try:
+                self._save_refusals()
+            except sqlite3.Error as exc:  # counts only: never keep a gate from closing
+                log.warning("refusal counts not saved: %s", exc)
             try:  # leave no WAL behind when nobody else has the file open
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             except sqlite3.Error as exc:
@@ -745,18 +750,35 @@ class NullifierStore:
 
     def count_refusal(self, event: str, reason: str, at: float | None = None) -> None:
         """Count one refused code of ``reason`` in its minute bucket (counts only: no nullifier
-        or anything else of the code is kept). The counters are cumulative; the hub keeps the
-        largest value it was sent (:func:`gate.hub.push_refusals`)."""
+        or anything else of the code is kept). The count waits in memory, so a refusal costs no
+        write; :meth:`refusal_counts` (each sync) and :meth:`close` store it: a power cut loses
+        at most the refusals counted since the last sync, never an admission. The counters are
+        cumulative; the hub keeps the largest value it was sent (:func:`gate.hub.push_refusals`).
+        """
         minute = int((time.time() if at is None else at) // 60)
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO state (event, key, value) VALUES (?, ?, '1') "
-                "ON CONFLICT (event, key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                (self._made_event_id(event), f"{REFUSED}{minute}:{reason}"),
-            )
+        with self._lock:
+            key = (event, minute, reason)
+            self._refused[key] = self._refused.get(key, 0) + 1
+
+    def _save_refusals(self) -> None:
+        with self._lock:
+            if not self._refused:
+                return
+            with self._write() as db:
+                db.executemany(
+                    "INSERT INTO state (event, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (event, key) DO UPDATE "
+                    "SET value = CAST(value AS INTEGER) + excluded.value",
+                    [
+                        (self._made_event_id(event), f"{REFUSED}{minute}:{reason}", n)
+                        for (event, minute, reason), n in self._refused.items()
+                    ],
+                )
+            self._refused.clear()
 
     def refusal_counts(self, event: str) -> dict[tuple[int, str], tuple[int, int]]:
         """``(minute, reason) -> (count, count the hub acknowledged)`` of ``event``."""
+        self._save_refusals()
         with self._lock:
             event_id = self._event_id(event)
             if event_id is None:

@@ -99,5 +99,8 @@ def test_gate_sync_pushes_refusal_counts_once_and_resumes_after_hub_outage(
         {"gate_id": "gate-B", "minute": 29_000_100, "reason": "malformed", "count": 3},
         {"gate_id": "gate-B", "minute": 29_000_101, "reason": "root_superseded", "count": 1},
     ]
+    store.count_refusal(EVENT, "code_ahead", t)  # counted in memory, stored at close
     client.close()
     store.close()
+    with NullifierStore(tmp_path / "gate.db", gate_id="gate-B") as reopened:
+        assert reopened.refusal_counts(EVENT)[(29_000_100, "code_ahead")] == (1, 0)
