@@ -36,6 +36,7 @@ def _upgrade(engine: Engine) -> None:
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
         hub_migration.upgrade()  # revision 0002
         hub_migration.upgrade_one_use_per_device()  # revision 0009
+        hub_migration.upgrade_refusals()  # revision 0010
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -65,6 +66,7 @@ def test_snippet_matches_the_tables_on_sqlite(tmp_path: Path) -> None:
     assert _diff(engine) == []
     _exercise(engine)
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        hub_migration.downgrade_refusals()
         hub_migration.downgrade()
     assert inspect(engine).get_table_names() == []
 
