@@ -79,7 +79,8 @@ def test_snapshot_revert_mine_and_time(
     alice, bob = dev_chain.accounts_with_keys()[:2]
     before = chain_w3.eth.get_balance(bob.address)
     snapshot = control.snapshot()
-    chain_w3.eth.send_raw_transaction(_transfer(chain_w3, alice, bob.address, 12345))
+    sent = chain_w3.eth.send_raw_transaction(_transfer(chain_w3, alice, bob.address, 12345))
+    chain_w3.eth.wait_for_transaction_receipt(sent, timeout=30)  # Anvil mines it asynchronously
     assert chain_w3.eth.get_balance(bob.address) == before + 12345
     control.revert(snapshot)
     assert chain_w3.eth.get_balance(bob.address) == before
