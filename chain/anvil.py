@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
-import threading
 from pathlib import Path
 
-from chain.ganache import GanacheRunner
+from chain.ganache import GanacheRunner, serve_until_stopped
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings, get_settings
 
@@ -129,25 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = AnvilRunner(
         args.port, accounts=args.accounts, block_gas_limit=args.block_gas_limit, extra_args=extra
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        with runner:
-            out = sys.stdout
-            out.write(f"Anvil listening on {runner.url} (chain id {runner.chain_id})\n")
-            for i, account in enumerate(runner.accounts_with_keys()[:5]):
-                out.write(f"  account {i}: {account.address}\n")
-            out.write("Keys: chain.ganache.dev_accounts() (development mnemonic). Ctrl-C stops.\n")
-            out.flush()
-            while not stop.wait(0.5):
-                if not runner.running:
-                    log.error("Anvil exited unexpectedly")
-                    return 1
-    except ToolchainError as exc:
-        log.error("%s", exc)
-        return 1
-    return 0
+    return serve_until_stopped(runner, "Anvil")
 
 
 if __name__ == "__main__":

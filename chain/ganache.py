@@ -329,6 +329,30 @@ class GanacheRunner:
         return f"<{type(self).__name__} {self.url} chain {self.chain_id} {state}>"
 
 
+def serve_until_stopped(runner: GanacheRunner, name: str) -> int:
+    """Run a dev node in the foreground (``python -m chain.ganache`` / ``chain.anvil``): print its
+    URL and first accounts, then wait for Ctrl-C or SIGTERM; 1 when the node exits on its own."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        with runner:
+            out = sys.stdout
+            out.write(f"{name} listening on {runner.url} (chain id {runner.chain_id})\n")
+            for i, account in enumerate(runner.accounts_with_keys()[:5]):
+                out.write(f"  account {i}: {account.address}\n")
+            out.write("Keys: chain.ganache.dev_accounts() (development mnemonic). Ctrl-C stops.\n")
+            out.flush()
+            while not stop.wait(0.5):
+                if not runner.running:
+                    log.error("%s exited unexpectedly", name)
+                    return 1
+    except ToolchainError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m chain.ganache [--port N] [--accounts N]``: run until Ctrl-C or SIGTERM."""
     settings = get_settings()
@@ -354,25 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         block_gas_limit=args.block_gas_limit,
         extra_args=extra,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        with runner:
-            out = sys.stdout
-            out.write(f"Ganache listening on {runner.url} (chain id {runner.chain_id})\n")
-            for i, account in enumerate(runner.accounts_with_keys()[:5]):
-                out.write(f"  account {i}: {account.address}\n")
-            out.write("Keys: chain.ganache.dev_accounts() (development mnemonic). Ctrl-C stops.\n")
-            out.flush()
-            while not stop.wait(0.5):
-                if not runner.running:
-                    log.error("Ganache exited unexpectedly")
-                    return 1
-    except ToolchainError as exc:
-        log.error("%s", exc)
-        return 1
-    return 0
+    return serve_until_stopped(runner, "Ganache")
 
 
 if __name__ == "__main__":
