@@ -35,7 +35,8 @@ Why these rules:
   knowing the bridge's auth.
 
 Tables are SQLAlchemy Core on their own ``MetaData`` (:data:`metadata`), created by
-:func:`create_hub_tables` or by the Alembic snippet :mod:`gate.hub_migration`.
+:func:`create_hub_tables` or by the bridge's Alembic revisions 0002, 0009 and 0010 (frozen
+copies in the revision files; ``tests/gate/test_gate_hub_tables.py`` compares them).
 """
 
 from __future__ import annotations

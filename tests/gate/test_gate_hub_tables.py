@@ -1,11 +1,14 @@
-"""The hub without HTTP and under the bridge: the Alembic snippet creates exactly its tables
-(SQLite and PostgreSQL), and the bridge can plug its own gate authentication in."""
+"""The hub without HTTP and under the bridge: the bridge's Alembic revisions of the hub's tables
+(0002, 0009, 0010) create exactly its tables (SQLite and PostgreSQL), and the bridge can plug its
+own gate authentication in."""
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,7 +18,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from gate import hub_migration
 from gate.hub import (
     CheckInIn,
     create_hub_tables,
@@ -32,11 +34,22 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENT = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 
 
+VERSIONS = Path(__file__).resolve().parents[2] / "api" / "migrations" / "versions"
+HUB_REVISIONS = ("0002_gate_hub", "0009_gate_uses_per_device", "0010_gate_refusals")
+
+
+def _revision(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"hub_revision_{name}", VERSIONS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _upgrade(engine: Engine) -> None:
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
-        hub_migration.upgrade()  # revision 0002
-        hub_migration.upgrade_one_use_per_device()  # revision 0009
-        hub_migration.upgrade_refusals()  # revision 0010
+        for name in HUB_REVISIONS:
+            _revision(name).upgrade()
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -60,14 +73,14 @@ def _exercise(engine: Engine) -> None:
         assert [e.gate_id for e in conflict.entries] == ["A", "B"]
 
 
-def test_snippet_matches_the_tables_on_sqlite(tmp_path: Path) -> None:
+def test_revisions_match_the_tables_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
     _upgrade(engine)
     assert _diff(engine) == []
     _exercise(engine)
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
-        hub_migration.downgrade_refusals()
-        hub_migration.downgrade()
+        for name in reversed(HUB_REVISIONS):
+            _revision(name).downgrade()
     assert inspect(engine).get_table_names() == []
 
 
@@ -90,7 +103,7 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.mark.postgres
-def test_snippet_matches_the_tables_on_postgres(pg_engine: Engine) -> None:
+def test_revisions_match_the_tables_on_postgres(pg_engine: Engine) -> None:
     _upgrade(pg_engine)
     assert _diff(pg_engine) == []
     _exercise(pg_engine)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gate.hub_migration import downgrade_one_use_per_device, upgrade_one_use_per_device
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0009_gate_uses_per_device"
 down_revision: str | None = "0008_chain_activity"
@@ -19,8 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    upgrade_one_use_per_device()
+    with op.batch_alter_table("gate_checkins") as batch:
+        batch.add_column(sa.Column("device", sa.String(32), nullable=True))
+        batch.drop_constraint("gate_checkins_one_use_per_gate", type_="unique")
+        batch.create_unique_constraint(
+            "gate_checkins_one_use_per_device", ["event", "nullifier", "gate_id", "checked_at"]
+        )
 
 
 def downgrade() -> None:
-    downgrade_one_use_per_device()
+    with op.batch_alter_table("gate_checkins") as batch:
+        batch.drop_constraint("gate_checkins_one_use_per_device", type_="unique")
+        batch.create_unique_constraint(
+            "gate_checkins_one_use_per_gate", ["event", "nullifier", "gate_id"]
+        )
+        batch.drop_column("device")
