@@ -1,7 +1,8 @@
 """The FastAPI application factory.
 
 ``create_app`` builds everything once per process (engine, session factory, payment provider,
-chain adapter, rate limiter) and keeps it in ``app.state``; routes reach it through the typed
+chain adapter, Redis access, rate limiter) and keeps it in ``app.state``; routes reach it through
+the typed
 dependencies of :mod:`api.deps`. Errors: one handler renders every ``TicketError`` as
 ``{"error": {"code", "message"}}`` with the status from :data:`api.errors.STATUS`; request
 validation errors and unknown routes use the same shape, and the OpenAPI document says so.
@@ -26,7 +27,7 @@ from api.errors import RateLimited, status_of
 from api.gate_hub import hub_router
 from api.pages import mount_assets
 from api.payments import PaymentProvider, provider_from_settings
-from api.ratelimit import TokenBuckets
+from api.ratelimit import OrderLimiter
 from api.routes import (
     admin,
     catalog,
@@ -41,6 +42,7 @@ from api.routes import (
     webhooks,
 )
 from api.routes.site import mount_site
+from api.shared import SharedState
 from fairgate.errors import TicketError
 from fairgate.settings import Settings, get_settings
 
@@ -71,7 +73,11 @@ def create_app(
     if chain is None and with_chain:
         chain = BridgeChain.from_settings(settings)
     app.state.chain = chain
-    app.state.order_limiter = TokenBuckets(settings.order_rate_per_s, settings.order_rate_burst)
+    # Redis (optional): what the replicas share; api.shared.SharedState.status() for health
+    app.state.shared = SharedState.from_settings(settings)
+    app.state.order_limiter = OrderLimiter(
+        app.state.shared, settings.order_rate_per_s, settings.order_rate_burst
+    )
     routers = (health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan, dashboard)
     for module in routers:
         app.include_router(module.router)

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.chain import BridgeChain
 from api.errors import Unauthorized
 from api.payments.base import PaymentProvider
-from api.ratelimit import TokenBuckets
+from api.ratelimit import OrderLimiter
 from api.services.auth import Principal, authenticate
 from fairgate.errors import ConfigError
 from fairgate.settings import Settings
@@ -58,8 +58,8 @@ async def get_chain(request: Request) -> BridgeChain:
     return chain
 
 
-async def get_limiter(request: Request) -> TokenBuckets:
-    limiter: TokenBuckets = request.app.state.order_limiter
+async def get_limiter(request: Request) -> OrderLimiter:
+    limiter: OrderLimiter = request.app.state.order_limiter
     return limiter
 
 
@@ -67,7 +67,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProviderDep = Annotated[PaymentProvider, Depends(get_provider)]
 ChainDep = Annotated[BridgeChain, Depends(get_chain)]
-LimiterDep = Annotated[TokenBuckets, Depends(get_limiter)]
+LimiterDep = Annotated[OrderLimiter, Depends(get_limiter)]
 
 
 def get_principal(

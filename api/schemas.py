@@ -289,3 +289,6 @@ class Health(Model):
     status: Literal["ok"]
     database: str
     provider: str
+    # Redis (api.shared): "ok", "off" (not configured) or "down: <reason>" (the bridge runs on
+    # per-process limits and no catalog cache until it is back)
+    redis: str

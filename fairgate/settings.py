@@ -81,6 +81,14 @@ class Settings(BaseModel):
     admin_api_key: SecretStr | None = None  # bootstraps organizers (POST /admin/organizers)
     order_rate_per_s: float = Field(default=5.0, gt=0)  # order creations per client address
     order_rate_burst: int = Field(default=20, ge=1)
+    # Redis (api.shared): what replicas share, i.e. order rate limits and hot catalog reads. None:
+    # per-process limits, no cache (one process group, or no Redis on the machine). Never the
+    # truth: with Redis down the bridge keeps selling on its fallbacks and its health says so.
+    redis_url: SecretStr | None = None  # redis://[:password@]host:port/db (a secret: may hold one)
+    redis_prefix: str = Field(default="fairgate:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    redis_timeout_s: float = Field(default=0.25, gt=0)  # per call: a slow Redis is a down Redis
+    redis_retry_s: float = Field(default=1.0, gt=0)  # after a failure, skip Redis this long
+    catalog_cache_ttl_s: float = Field(default=2.0, ge=0)  # 0: no catalog cache
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # on-chain operator: deploys events through the factory and is their on-chain organizer
     operator_key: SecretStr | None = None

@@ -209,3 +209,32 @@ def verifier(artifacts: Artifacts) -> Iterator[GateVerifier]:
     v = GateVerifier(artifacts.vkey)
     yield v
     v.close()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (127.0.0.1:6379). Tests share its database 0 with other people's
+    runs: each test keeps to the key prefix of :func:`redis_prefix`."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    return REDIS_URL
+
+
+@pytest.fixture()
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test alone (``FAIRGATE_REDIS_PREFIX``); its keys are deleted after."""
+    import secrets
+
+    import redis
+
+    prefix = f"fgtest-{os.getpid()}-{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

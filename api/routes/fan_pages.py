@@ -166,7 +166,7 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
                 commitments=[f"{c:#x}" for c in placeholders],
             )
             try:
-                state.order_limiter.take(request.client.host if request.client else "unknown")
+                await state.order_limiter.take(request.client.host if request.client else "unknown")
                 created = await orders.create_order_async(
                     state.sessions, state.provider, state.settings, body
                 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api.deps import ProviderDep, SessionDep
@@ -16,6 +16,12 @@ def live() -> Live:
 
 
 @router.get("/health", response_model=Health)
-def health(session: SessionDep, provider: ProviderDep) -> Health:
+def health(session: SessionDep, provider: ProviderDep, request: Request) -> Health:
     session.execute(text("SELECT 1"))
-    return Health(status="ok", database=session.get_bind().dialect.name, provider=provider.name)
+    redis = request.app.state.shared.check()
+    return Health(
+        status="ok",
+        database=session.get_bind().dialect.name,
+        provider=provider.name,
+        redis=redis.state if redis.state != "down" else f"down: {redis.reason}",
+    )

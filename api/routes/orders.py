@@ -106,7 +106,7 @@ async def create_order(body: OrderCreate, request: Request) -> OrderCreated:
     # The app's state is read here, not through api.deps: FastAPI's resolver cost about 0.1 ms
     # per dependency, and a session is only needed when the group commit declines the order.
     state = request.app.state
-    state.order_limiter.take(request.client.host if request.client else "unknown")
+    await state.order_limiter.take(request.client.host if request.client else "unknown")
     created = await orders.create_order_async(state.sessions, state.provider, state.settings, body)
     return created_out(created)
 
