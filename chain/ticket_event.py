@@ -306,6 +306,11 @@ class TicketEventClient(ContractClient):
             raise ConfigError(f"{self!r} has no sender: it can only read")
         return self.transact("claimRefund", list(token_ids), to or self.sender.address)
 
+    def fund_gift_refunds(self, token_ids: Sequence[int], value: int) -> TxResult:
+        """Pay the face value of card tickets given away before a cancellation into escrow
+        (`value` is their sum), so their holders can claim refunds. Minter or organizer."""
+        return self.transact("fundGiftRefunds", list(token_ids), value=value)
+
     def settle_held(self, token_ids: Sequence[int]) -> TxResult:
         return self.transact("settleHeld", list(token_ids))
 

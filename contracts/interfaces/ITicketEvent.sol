@@ -148,6 +148,9 @@ interface ITicketEvent is ITicketErrors {
     event HeldSaleSettled(
         uint256 indexed tokenId, address indexed seller, uint256 toSeller, uint256 toOrganizer, uint256 toEscrow
     );
+    /// @notice After a cancellation the bridge paid `amount`, the face value of a card ticket its
+    /// payer no longer holds, into escrow: the ticket's holder claims it like an ETH refund.
+    event RefundFunded(uint256 indexed tokenId, uint256 amount);
     /// @notice A card-paid ticket was revoked (refund or chargeback at the payment provider).
     event TicketRevoked(uint256 indexed tokenId);
     /// @notice The bridge moved a ticket from custody to the fan's own wallet.
@@ -256,10 +259,21 @@ interface ITicketEvent is ITicketErrors {
 
     /// @notice After a cancellation and until `refundDeadline`, burn the caller's tickets and pay
     /// their face value to `to`: ETH-paid tickets, and card tickets bought on the market (from the
-    /// held price of their first sale). The refund follows the ticket: whoever holds it claims
-    /// it, once. Card tickets never sold for a price are refunded by the bridge to the card.
+    /// held price of their first sale), and card tickets the bridge funded (`fundGiftRefunds`). The
+    /// refund follows the ticket: whoever holds it claims it, once. Card tickets their payers
+    /// still hold are refunded by the bridge to the card (and revoked).
     /// @param to Receiver of the ETH (a holder contract that cannot receive ETH names another).
     function claimRefund(uint256[] calldata tokenIds, address to) external;
+
+    /// @notice After a cancellation and until `refundDeadline`, pay the face value of card tickets
+    /// never sold for a price into escrow (exactly `msg.value`), once per ticket: each becomes
+    /// refundable by its holder with `claimRefund` and can no longer be revoked. The bridge funds
+    /// the tickets its card payers gave away (a gift or a plain transfer), once their card
+    /// payments can no longer be disputed; it refunds the card only for tickets their payers
+    /// still hold. Refused for ETH-paid or already funded tickets (`PaidInEth`) and for tickets
+    /// sold for a price (`NotRefundable`: their first sale's held price refunds them). Minter or
+    /// organizer.
+    function fundGiftRefunds(uint256[] calldata tokenIds) external payable;
 
     /// @notice Pay out the held first-sale prices of card tickets (see `HeldSaleSettled`), once the
     /// event has ended or was cancelled. Anyone may call it.

@@ -6,7 +6,9 @@ failing to profit:
    is held until the event has happened; a chargeback sends it to the organizer, never to the
    payer, and the good-faith buyer keeps the ticket;
 2. cancellation with a resold card ticket: the market buyer (the current holder) claims the face
-   value on-chain, the bridge can only refund the card, never also revoke the ticket;
+   value on-chain, the bridge can only refund the card, never also revoke the ticket; a card
+   ticket given away (never sold) is funded on-chain by the bridge (``fundGiftRefunds``) and claimed
+   by its holder, once;
 3. the cap bypassed through a helper contract taking a reserved gift, listing or order and paying
    the seller on the side in the same transaction: a reserved offer is taken by an EOA only;
 5. refunds to a named recipient, a refund deadline, and the unclaimed escrow swept to the
@@ -253,6 +255,88 @@ def test_cancellation_still_revokes_unsold_card_tickets(ticket, mint, minter, or
     with reverts("NotRefundable", token):
         ticket.claimRefund([token], alice, {"from": alice})
     assert ticket.revoke([token], {"from": minter}).events["TicketRevoked"]["tokenId"] == token
+
+
+def _gift(ticket, token, giver, receiver):
+    ticket.list(token, 0, receiver, {"from": giver})
+    return ticket.buy(token, commitment(), {"from": receiver, "value": 0})
+
+
+def test_a_gifted_card_ticket_is_refunded_to_its_holder_from_the_bridge_funding(
+    ticket, mint, minter, organizer, alice, bob
+):
+    """The gap: the bridge refunded Alice's card and revoked the ticket she had given to Bob,
+    who got nothing. Now the bridge funds the face value on-chain (and does not refund Alice's
+    card): Bob claims it, once, and the ticket can no longer be revoked."""
+    (token,) = mint(alice)
+    _gift(ticket, token, alice, bob)
+    ticket.cancel({"from": organizer})
+    with reverts("NotRefundable", token):  # not before the bridge funds it
+        ticket.claimRefund([token], bob, {"from": bob})
+
+    tx = ticket.fundGiftRefunds([token], {"from": minter, "value": GA_FACE})
+
+    assert (tx.events["RefundFunded"]["tokenId"], tx.events["RefundFunded"]["amount"]) == (
+        token,
+        GA_FACE,
+    )
+    assert ticket.paidInEth(token) and ticket.escrowBalance() == GA_FACE
+    with reverts("PaidInEth", token):  # funded once
+        ticket.fundGiftRefunds([token], {"from": minter, "value": GA_FACE})
+    with reverts("PaidInEth", token):  # a chargeback can no longer take it
+        ticket.revoke([token], {"from": minter})
+    before = bob.balance()
+    claim = ticket.claimRefund([token], bob, {"from": bob})
+    assert bob.balance() - before == GA_FACE - gas_cost(claim)
+    assert ticket.balance() == ticket.escrowBalance() == 0
+    with reverts("NonexistentTicket", token):  # claimed once
+        ticket.claimRefund([token], bob, {"from": bob})
+    with reverts("NonexistentTicket", token):
+        ticket.fundGiftRefunds([token], {"from": minter, "value": GA_FACE})
+
+
+def test_funding_refunds_is_refused_outside_its_one_case(
+    ticket, mint, buy_primary, minter, organizer, alice, bob, carol, schedule
+):
+    (gifted, sold) = mint(alice, 2)
+    (eth,) = buy_primary(alice)
+    _gift(ticket, gifted, alice, bob)
+    _sell(ticket, sold, alice, carol, GA_CAP)
+    with reverts("EventNotCancelled"):
+        ticket.fundGiftRefunds([gifted], {"from": minter, "value": GA_FACE})
+    ticket.cancel({"from": organizer})
+    with reverts("MissingRole", bob, 1):
+        ticket.fundGiftRefunds([gifted], {"from": bob, "value": GA_FACE})
+    with reverts("WrongPayment", GA_FACE - 1, GA_FACE):
+        ticket.fundGiftRefunds([gifted], {"from": minter, "value": GA_FACE - 1})
+    with reverts("WrongPayment", 2 * GA_FACE, GA_FACE):
+        ticket.fundGiftRefunds([gifted], {"from": minter, "value": 2 * GA_FACE})
+    with reverts("PaidInEth", eth):
+        ticket.fundGiftRefunds([eth], {"from": minter, "value": GA_FACE})
+    with reverts("NotRefundable", sold):  # its held price refunds its holder
+        ticket.fundGiftRefunds([sold], {"from": minter, "value": GA_FACE})
+    with reverts("PaidInEth", gifted):  # the same ticket twice in one call
+        ticket.fundGiftRefunds([gifted, gifted], {"from": minter, "value": 2 * GA_FACE})
+    warp(ticket.refundDeadline() + 1)
+    with reverts("RefundDeadlinePassed", ticket.refundDeadline()):
+        ticket.fundGiftRefunds([gifted], {"from": minter, "value": GA_FACE})
+    assert ticket.escrowBalance() == GA_FACE  # Alice's ETH ticket only
+
+
+def test_a_resold_then_gifted_card_ticket_is_refunded_to_its_holder_from_the_held_price(
+    ticket, mint, minter, organizer, alice, bob, carol
+):
+    (token,) = mint(alice)
+    _sell(ticket, token, alice, carol, GA_CAP)
+    _gift(ticket, token, carol, bob)
+    ticket.cancel({"from": organizer})
+    with reverts("NotRefundable", token):
+        ticket.fundGiftRefunds([token], {"from": minter, "value": GA_FACE})
+    before = bob.balance()
+    tx = ticket.claimRefund([token], bob, {"from": bob})
+    assert bob.balance() - before == GA_FACE - gas_cost(tx)
+    assert tx.events["HeldSaleSettled"]["toEscrow"] == GA_FACE
+    assert ticket.balance() == ticket.royaltyBalance() == model_split(GA_CAP, ROYALTY_BPS)[0]
 
 
 # ----------------------------------------------------------------------------- 3. cap bypass
