@@ -1,4 +1,5 @@
-"""Deploy the platform (TicketGate, TicketEvent implementation, TicketFactory) and remember where.
+"""Deploy the platform (TicketGate, TicketEvent + TicketEventAdmin implementations, TicketFactory)
+and remember where.
 
 A deployment is recorded per chain id in ``<home>/deployments/<chain_id>.json`` so the bridge,
 the command line and the demo find the factory without configuration. A record whose factory has
@@ -36,6 +37,7 @@ class Deployment:
     implementation: str
     block_number: int
     gate: str
+    admin: str = ""  # TicketEventAdmin, which TicketEvent forwards the organizer's operations to
 
     def factory_client(
         self, w3: Web3, sender: TransactionSender | None = None
@@ -61,16 +63,17 @@ def deploy_contract(
 
 
 def deploy_platform(sender: TransactionSender, settings: Settings | None = None) -> Deployment:
-    """Deploy a fresh gate, implementation and factory, and record them for this chain."""
+    """Deploy a fresh gate, implementations and factory, and record them for this chain."""
     settings = settings or get_settings()
     gate, _, _ = deploy_contract(sender, load_artifact("TicketGate", settings=settings))
+    admin, _, _ = deploy_contract(sender, load_artifact("TicketEventAdmin", settings=settings))
     implementation, _, _ = deploy_contract(
-        sender, load_artifact("TicketEvent", settings=settings), gate
+        sender, load_artifact("TicketEvent", settings=settings), gate, admin
     )
     factory, _, block = deploy_contract(
         sender, load_artifact("TicketFactory", settings=settings), implementation
     )
-    deployment = Deployment(sender.chain_id, factory, implementation, block, gate)
+    deployment = Deployment(sender.chain_id, factory, implementation, block, gate, admin)
     _record_path(settings, sender.chain_id).parent.mkdir(parents=True, exist_ok=True)
     _record_path(settings, sender.chain_id).write_text(json.dumps(asdict(deployment), indent=2))
     return deployment

@@ -3,21 +3,8 @@ pragma solidity ^0.8.24;
 
 import {ITicketErrors} from "./ITicketErrors.sol";
 
-/// @title One event's tickets: ERC-721 with tiers, capped resale and a zero-knowledge gate
-/// @notice Each ticket carries a holder commitment (a Poseidon hash of a secret on the holder's
-/// device). Commitments live in events only, never in storage: the gate's Merkle tree is rebuilt
-/// from `TicketsIssued`, `Resold`, `CommitmentRotated` and burns (`Transfer` to zero), and the
-/// organizer publishes its root on the platform's TicketGate (`ticketGate()`), which also
-/// anchors check-ins and verifies proofs on-chain.
-///
-/// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
-/// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
-/// cancellation, until `refundDeadline`; what nobody claimed then goes to the organizer); resale
-/// royalties are withdrawable by the organizer at any time; sellers are paid in the same
-/// transaction (a push with bounded gas that falls back to a pull balance), except for the first
-/// sale for a price of a card-paid ticket, whose whole price is held until the event has happened
-/// (`settleHeld`), so that a chargeback of the card never pays its payer.
-interface ITicketEvent is ITicketErrors {
+/// @title The types, events and errors of one event's ticket contract (see ITicketEvent)
+interface ITicketEventTypes is ITicketErrors {
     /// @notice How tickets may move outside the resale market.
     /// MarketOnly: only the market (capped) moves tickets; approvals and transfers revert.
     /// Free: holders may also transfer and approve (the commitment is cleared on a plain transfer).
@@ -157,14 +144,94 @@ interface ITicketEvent is ITicketErrors {
     event CustodyReleased(uint256 indexed tokenId, address indexed to);
     /// @notice ERC-4906: metadata of tokens in the range changed.
     event BatchMetadataUpdate(uint256 fromTokenId, uint256 toTokenId);
+}
 
+/// @title The views of one event's ticket contract (see ITicketEvent)
+interface ITicketEventViews is ITicketEventTypes {
+    /// @notice The event's organizer.
+    function organizer() external view returns (address);
+
+    /// @notice Roles of an account (bit 1 minter, bit 2 gate).
+    function rolesOf(address account) external view returns (uint256);
+
+    /// @notice Whether the event is cancelled.
+    function cancelled() external view returns (bool);
+
+    /// @notice The transfer policy.
+    function transferPolicy() external view returns (TransferPolicy);
+
+    /// @notice Doors and end of the event.
+    function schedule() external view returns (uint40 startsAt, uint40 endsAt);
+
+    /// @notice Number of tiers.
+    function tierCount() external view returns (uint256);
+
+    /// @notice A tier.
+    function tier(uint256 tierId) external view returns (Tier memory);
+
+    /// @notice A ticket's tier.
+    function tierOf(uint256 tokenId) external view returns (uint256);
+
+    /// @notice Whether the ticket was bought with ETH on-chain (and so is refundable on-chain).
+    function paidInEth(uint256 tokenId) external view returns (bool);
+
+    /// @notice How many times the ticket moved since minting (signed orders bind to it).
+    function movesOf(uint256 tokenId) external view returns (uint256);
+
+    /// @notice The next token id (also the number of tickets ever minted).
+    function nextTokenId() external view returns (uint256);
+
+    /// @notice The resale cap of a tier, in wei.
+    function resaleCap(uint256 tierId) external view returns (uint256);
+
+    /// @notice A ticket's listing (price 0 and seller 0 when not listed).
+    function listing(uint256 tokenId) external view returns (address seller, uint256 price, address reservedFor);
+
+    /// @notice The seller's current signed-order nonce.
+    function orderNonce(address seller) external view returns (uint256);
+
+    /// @notice Whether the bridge order was already minted.
+    function orderFulfilled(bytes32 orderRef) external view returns (bool);
+
+    /// @notice Primary-sale ETH held in escrow.
+    function escrowBalance() external view returns (uint256);
+
+    /// @notice Royalties the organizer can withdraw now.
+    function royaltyBalance() external view returns (uint256);
+
+    /// @notice A pull balance left by a failed push payment.
+    function pendingOf(address account) external view returns (uint256);
+
+    /// @notice The organizer proposed and not yet accepted (zero when none).
+    function pendingOrganizer() external view returns (address);
+
+    /// @notice Whether `account` may act for this event on the TicketGate (organizer or gate role).
+    function isGateOperator(address account) external view returns (bool);
+
+    /// @notice Seconds a replaced gate root stays acceptable on the TicketGate.
+    function rootGracePeriod() external view returns (uint256);
+
+    /// @notice The held first sale of a card ticket (zero when none is held).
+    function heldSale(uint256 tokenId) external view returns (address seller, uint256 price);
+
+    /// @notice Last moment (unix seconds) a cancelled event's holders can claim refunds: 180 days
+    /// after its scheduled end.
+    function refundDeadline() external view returns (uint256);
+
+    /// @notice When holders last changed (a resale, gift, plain transfer, rotation or burn; 0
+    /// never): the TicketGate refuses every replaced root published at or before it.
+    function holdersChangedAt() external view returns (uint256);
+}
+
+/// @title What the organizer, the bridge and settlement do to an event (see ITicketEvent)
+/// @notice Served by TicketEventAdmin through the event's own address: TicketEvent forwards these
+/// calls to it with a delegatecall (their gas is about 2,700 above a direct call).
+interface ITicketEventAdmin is ITicketEventTypes {
     /// @notice Set up a fresh clone. Called once by the factory.
     /// @param params The event's configuration.
     /// @param creator Who asked the factory: the event's organizer until `params.organizer`
     /// (when another account) accepts with `acceptOrganizer`.
     function initialize(EventParams calldata params, address creator) external;
-
-    // ---------------------------------------------------------------- organizer
 
     /// @notice Add a tier. Organizer only; not after cancellation. An event has at most 65,535
     /// tiers (tier ids are 16 bits in every ticket record).
@@ -202,19 +269,6 @@ interface ITicketEvent is ITicketErrors {
     /// @param to Receiver of the ETH.
     function withdrawProceeds(address payable to) external;
 
-    // ---------------------------------------------------------------- minting and primary sale
-
-    /// @notice Mint runs of tickets for paid orders, many orders in one transaction. Minter only.
-    /// A run holds at most 1024 tickets (so finding a ticket's owner stays cheap).
-    /// Each run gives one ticket per commitment to its holder; a run whose non-zero `orderRef` was
-    /// already fulfilled is skipped (`OrderAlreadyFulfilled`), so a resent batch never mints twice.
-    /// @return firstTokenId The id of the first ticket minted by this call.
-    function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId);
-
-    /// @notice Buy tickets at face value with ETH, one per commitment (at most 1024), to the caller.
-    /// @return firstTokenId The id of the first ticket bought.
-    function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId);
-
     /// @notice Move a ticket the minter holds in custody to the fan's own wallet (commitment kept).
     function releaseFromCustody(uint256 tokenId, address to) external;
 
@@ -226,7 +280,56 @@ interface ITicketEvent is ITicketErrors {
     /// Refused for ETH-paid tickets. Minter or organizer.
     function revoke(uint256[] calldata tokenIds) external;
 
-    // ---------------------------------------------------------------- resale market
+    /// @notice Invalidate every open signed order of the caller.
+    function cancelAllOrders() external;
+
+    /// @notice Replace the ticket's holder commitment (new device, lost secret). Holder only,
+    /// while the resale window is open: after it closes commitments are frozen for the gate.
+    function rotateCommitment(uint256 tokenId, bytes32 commitment) external;
+
+    /// @notice Withdraw a pull balance left by a failed push payment.
+    function withdrawPending() external;
+
+    /// @notice After a cancellation and until `refundDeadline`, pay the face value of card tickets
+    /// never sold for a price into escrow (exactly `msg.value`), once per ticket: each becomes
+    /// refundable by its holder with `claimRefund` and can no longer be revoked. The bridge funds
+    /// the tickets its card payers gave away (a gift or a plain transfer), once their card
+    /// payments can no longer be disputed; it refunds the card only for tickets their payers
+    /// still hold. Refused for ETH-paid or already funded tickets (`PaidInEth`) and for tickets
+    /// sold for a price (`NotRefundable`: their first sale's held price refunds them). Minter or
+    /// organizer.
+    function fundGiftRefunds(uint256[] calldata tokenIds) external payable;
+
+    /// @notice Pay out the held first-sale prices of card tickets (see `HeldSaleSettled`), once the
+    /// event has ended or was cancelled. Anyone may call it.
+    function settleHeld(uint256[] calldata tokenIds) external;
+}
+
+/// @title One event's tickets: ERC-721 with tiers, capped resale and a zero-knowledge gate
+/// @notice Each ticket carries a holder commitment (a Poseidon hash of a secret on the holder's
+/// device). Commitments live in events only, never in storage: the gate's Merkle tree is rebuilt
+/// from `TicketsIssued`, `Resold`, `CommitmentRotated` and burns (`Transfer` to zero), and the
+/// organizer publishes its root on the platform's TicketGate (`ticketGate()`), which also
+/// anchors check-ins and verifies proofs on-chain.
+///
+/// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
+/// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
+/// cancellation, until `refundDeadline`; what nobody claimed then goes to the organizer); resale
+/// royalties are withdrawable by the organizer at any time; sellers are paid in the same
+/// transaction (a push with bounded gas that falls back to a pull balance), except for the first
+/// sale for a price of a card-paid ticket, whose whole price is held until the event has happened
+/// (`settleHeld`), so that a chargeback of the card never pays its payer.
+interface ITicketEvent is ITicketEventViews, ITicketEventAdmin {
+    /// @notice Mint runs of tickets for paid orders, many orders in one transaction. Minter only.
+    /// A run holds at most 1024 tickets (so finding a ticket's owner stays cheap).
+    /// Each run gives one ticket per commitment to its holder; a run whose non-zero `orderRef` was
+    /// already fulfilled is skipped (`OrderAlreadyFulfilled`), so a resent batch never mints twice.
+    /// @return firstTokenId The id of the first ticket minted by this call.
+    function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId);
+
+    /// @notice Buy tickets at face value with ETH, one per commitment (at most 1024), to the caller.
+    /// @return firstTokenId The id of the first ticket bought.
+    function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId);
 
     /// @notice List (or update the listing of) a ticket at `price`, at most the cap, while the
     /// tier's resale window is open. A price of 0 is a gift and needs `reservedFor`.
@@ -245,18 +348,6 @@ interface ITicketEvent is ITicketErrors {
     /// @notice Buy a ticket through an EIP-712 `SellOrder` signed by its holder.
     function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable;
 
-    /// @notice Invalidate every open signed order of the caller.
-    function cancelAllOrders() external;
-
-    /// @notice Replace the ticket's holder commitment (new device, lost secret). Holder only,
-    /// while the resale window is open: after it closes commitments are frozen for the gate.
-    function rotateCommitment(uint256 tokenId, bytes32 commitment) external;
-
-    /// @notice Withdraw a pull balance left by a failed push payment.
-    function withdrawPending() external;
-
-    // ---------------------------------------------------------------- cancellation
-
     /// @notice After a cancellation and until `refundDeadline`, burn the caller's tickets and pay
     /// their face value to `to`: ETH-paid tickets, and card tickets bought on the market (from the
     /// held price of their first sale), and card tickets the bridge funded (`fundGiftRefunds`). The
@@ -265,74 +356,9 @@ interface ITicketEvent is ITicketErrors {
     /// @param to Receiver of the ETH (a holder contract that cannot receive ETH names another).
     function claimRefund(uint256[] calldata tokenIds, address to) external;
 
-    /// @notice After a cancellation and until `refundDeadline`, pay the face value of card tickets
-    /// never sold for a price into escrow (exactly `msg.value`), once per ticket: each becomes
-    /// refundable by its holder with `claimRefund` and can no longer be revoked. The bridge funds
-    /// the tickets its card payers gave away (a gift or a plain transfer), once their card
-    /// payments can no longer be disputed; it refunds the card only for tickets their payers
-    /// still hold. Refused for ETH-paid or already funded tickets (`PaidInEth`) and for tickets
-    /// sold for a price (`NotRefundable`: their first sale's held price refunds them). Minter or
-    /// organizer.
-    function fundGiftRefunds(uint256[] calldata tokenIds) external payable;
-
-    /// @notice Pay out the held first-sale prices of card tickets (see `HeldSaleSettled`), once the
-    /// event has ended or was cancelled. Anyone may call it.
-    function settleHeld(uint256[] calldata tokenIds) external;
-
-    // ---------------------------------------------------------------- views
-
-    /// @notice The event's organizer.
-    function organizer() external view returns (address);
-    /// @notice Roles of an account (bit 1 minter, bit 2 gate).
-    function rolesOf(address account) external view returns (uint256);
-    /// @notice Whether the event is cancelled.
-    function cancelled() external view returns (bool);
-    /// @notice The transfer policy.
-    function transferPolicy() external view returns (TransferPolicy);
-    /// @notice Doors and end of the event.
-    function schedule() external view returns (uint40 startsAt, uint40 endsAt);
-    /// @notice Number of tiers.
-    function tierCount() external view returns (uint256);
-    /// @notice A tier.
-    function tier(uint256 tierId) external view returns (Tier memory);
-    /// @notice A ticket's tier.
-    function tierOf(uint256 tokenId) external view returns (uint256);
-    /// @notice Whether the ticket was bought with ETH on-chain (and so is refundable on-chain).
-    function paidInEth(uint256 tokenId) external view returns (bool);
-    /// @notice How many times the ticket moved since minting (signed orders bind to it).
-    function movesOf(uint256 tokenId) external view returns (uint256);
-    /// @notice The next token id (also the number of tickets ever minted).
-    function nextTokenId() external view returns (uint256);
-    /// @notice The resale cap of a tier, in wei.
-    function resaleCap(uint256 tierId) external view returns (uint256);
-    /// @notice A ticket's listing (price 0 and seller 0 when not listed).
-    function listing(uint256 tokenId) external view returns (address seller, uint256 price, address reservedFor);
-    /// @notice The seller's current signed-order nonce.
-    function orderNonce(address seller) external view returns (uint256);
-    /// @notice Whether the bridge order was already minted.
-    function orderFulfilled(bytes32 orderRef) external view returns (bool);
-    /// @notice Primary-sale ETH held in escrow.
-    function escrowBalance() external view returns (uint256);
-    /// @notice Royalties the organizer can withdraw now.
-    function royaltyBalance() external view returns (uint256);
-    /// @notice A pull balance left by a failed push payment.
-    function pendingOf(address account) external view returns (uint256);
-    /// @notice The organizer proposed and not yet accepted (zero when none).
-    function pendingOrganizer() external view returns (address);
     /// @notice The platform's TicketGate, which keeps this event's roots and check-ins.
     function ticketGate() external view returns (address);
-    /// @notice Whether `account` may act for this event on the TicketGate (organizer or gate role).
-    function isGateOperator(address account) external view returns (bool);
-    /// @notice Seconds a replaced gate root stays acceptable on the TicketGate.
-    function rootGracePeriod() external view returns (uint256);
-    /// @notice The held first sale of a card ticket (zero when none is held).
-    function heldSale(uint256 tokenId) external view returns (address seller, uint256 price);
-    /// @notice Last moment (unix seconds) a cancelled event's holders can claim refunds: 180 days
-    /// after its scheduled end.
-    function refundDeadline() external view returns (uint256);
-    /// @notice When holders last changed (a resale, gift, plain transfer, rotation or burn; 0
-    /// never): the TicketGate refuses every replaced root published at or before it.
-    function holdersChangedAt() external view returns (uint256);
+
     /// @notice The EIP-712 digest of a sell order, as the holder signs it.
     function orderDigest(SellOrder calldata order) external view returns (bytes32);
 }

@@ -166,8 +166,10 @@ def ticket_gate(TicketGate: Any, deployer: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def implementation(TicketEvent: Any, ticket_gate: Any, deployer: Any) -> Any:
-    return TicketEvent.deploy(ticket_gate, {"from": deployer})
+def implementation(TicketEvent: Any, TicketEventAdmin: Any, ticket_gate: Any, deployer: Any) -> Any:
+    """The clones' implementation, which forwards the organizer's operations to TicketEventAdmin."""
+    admin = TicketEventAdmin.deploy({"from": deployer})
+    return TicketEvent.deploy(ticket_gate, admin, {"from": deployer})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1028 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+
+import {ITicketEventViews} from "./interfaces/ITicketEvent.sol";
+import {IERC5192} from "./interfaces/IERC5192.sol";
+import {ResaleMath} from "./libraries/ResaleMath.sol";
+
+/// @title TicketEventBase: the state and every rule of one event's tickets
+/// @notice See ITicketEvent for the behaviour of every function. An event is one address (a
+/// TicketFactory clone of TicketEvent) served by two implementations that share this storage:
+/// TicketEvent (the ticket, primary sale, market and refunds: what fans pay gas for) and
+/// TicketEventAdmin (the organizer's, bridge's and settlement's operations), to which TicketEvent
+/// forwards those calls with a delegatecall. Both inherit this contract, so the state is declared
+/// once, private, and every rule is written once here; each implementation only chooses which
+/// external functions it serves (and compiles only the code they reach), which keeps each well
+/// under the 24,576-byte code limit.
+/// @dev Storage design, driven by the gas budgets (batch mint <= 3,000 gas per ticket, any resale
+/// <= 100,000 gas):
+/// - Holder commitments are never stored: they travel in calldata and `TicketsIssued`/`Resold`
+///   logs, which is all the gate's tree builder needs.
+/// - Ownership is stored once per minted run (`_runs[firstId]`, runs of at most 1024 tickets), and
+///   a bitmap marks run starts, so finding the owner of a never-moved ticket reads one to four
+///   bitmap words (256 ids each) and one record, instead of ERC721A's backward scan (which costs
+///   a late ticket in a batch up to ~290,000 gas).
+/// - A ticket gets its own record (`_tickets[id]`) when it is first listed or moved; such a ticket
+///   is read with one load. Records pack owner | tier | move count | flags in one word. Listing
+///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
+/// - Token approvals are bound to the move count, so a move never has to clear them.
+/// - Royalties are not stored: they are the contract's balance less escrow, pull balances and
+///   held first-sale prices (`_heldTotal`, packed with the counters).
+abstract contract TicketEventBase is ITicketEventViews {
+    using Strings for uint256;
+
+    /// @dev BN254 scalar field: commitments, roots and nullifiers are elements of it.
+    uint256 private constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev The gate tree has depth 20: at most 2^20 tickets per event.
+    uint256 private constant MAX_TICKETS = 1 << 20;
+    /// @dev Longest run one mint may create: finding a ticket's run scans at most 4 bitmap words.
+    uint256 private constant MAX_RUN = 1024;
+    /// @dev keccak256("Transfer(address,address,uint256)")
+    bytes32 private constant TRANSFER_EVENT = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+    /// @dev bytes4(keccak256("InvalidCommitment(bytes32)"))
+    uint256 private constant INVALID_COMMITMENT_SELECTOR = 0x537fbfab;
+    /// @dev keccak256("TicketsIssued(address,uint256,bytes32,uint256,bytes32[])"), for assembly.
+    bytes32 private constant TICKETS_ISSUED_EVENT = 0x1aedd1ac5c4e0db1f6d1695ee00cbf080642a09582de7231e776f33e0e8c3adc;
+    bytes32 private constant SELL_ORDER_TYPEHASH = keccak256(
+        "SellOrder(uint256 tokenId,uint256 price,address reservedFor,uint256 moves,uint256 nonce,uint256 deadline)"
+    );
+    uint256 private constant ROLE_MINTER = 1;
+    uint256 private constant ROLE_GATE = 2;
+    /// @dev Gas forwarded with a push payment: enough for a wallet to log, far too little to re-enter.
+    uint256 private constant PUSH_GAS = 10_000;
+
+    uint256 private constant OWNER_MASK = (1 << 160) - 1;
+    uint256 private constant TIER_SHIFT = 160;
+    uint256 private constant MOVES_SHIFT = 176;
+    uint256 private constant ONE_MOVE = 1 << 176;
+    uint256 private constant FLAG_PAID_IN_ETH = 1 << 208;
+    uint256 private constant FLAG_BURNED = 1 << 209;
+    /// @dev The ticket was sold for a price at least once (a card ticket's first such sale is held).
+    uint256 private constant FLAG_SOLD = 1 << 210;
+    uint256 private constant BALANCE_MASK = (1 << 64) - 1;
+    uint256 private constant PRICE_BITS = 96;
+    /// @dev No bitmap word loaded yet (a word index is at most 2**248 - 1).
+    uint256 private constant NO_WORD = type(uint256).max;
+    /// @dev In `_mintRun`'s `bits` only, never in a record: the event's policy locks tickets.
+    uint256 private constant MINT_LOCKED = 1 << 255;
+    /// @dev A `_held` word reserved by `list` (no seller): the buyer then writes a warm slot.
+    uint256 private constant HELD_RESERVED = 1 << 160;
+    /// @dev How long after the scheduled end of a cancelled event its holders can claim refunds.
+    uint256 private constant REFUND_PERIOD = 180 days;
+
+    // slot: organizer and schedule
+    address private _organizer;
+    uint40 private _startsAt;
+    uint40 private _endsAt;
+    TransferPolicy private _policy;
+    bool private _cancelled;
+    // slot: counters and flags
+    uint32 private _nextTokenId;
+    uint32 private _supplyTotal;
+    uint32 private _rootGrace;
+    uint16 private _tierCount;
+    bool private _initialized;
+    bool private _entered;
+    /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
+    /// has it warm).
+    uint96 private _heldTotal;
+    /// @dev When holders last changed (resale, gift, transfer, rotation, burn): the TicketGate
+    /// refuses a replaced root published at or before it. 32 bits (until 2106) to share this slot.
+    uint32 private _holdersChangedAt;
+
+    string private _tokenName;
+    string private _tokenSymbol;
+    string private _baseURI;
+
+    mapping(uint256 tierId => Tier) private _tiers;
+    mapping(address account => uint256) private _roles;
+    /// @dev Ownership record of each minted run, keyed by its first token id.
+    mapping(uint256 firstId => uint256) private _runs;
+    /// @dev Bit i of word w is set when token 256 * w + i starts a run.
+    mapping(uint256 word => uint256) private _runStarts;
+    /// @dev Ownership record of each ticket that has moved at least once.
+    mapping(uint256 tokenId => uint256) private _tickets;
+    /// @dev balance (low 64 bits) | signed-order nonce << 64
+    mapping(address holder => uint256) private _holders;
+    /// @dev price (low 96 bits) | reservedFor << 96; zero when not listed
+    mapping(uint256 tokenId => uint256) private _listings;
+    /// @dev approved | move count at approval << 160
+    mapping(uint256 tokenId => uint256) private _tokenApprovals;
+    mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
+    /// @dev Bit (ref & 255) of word (ref >> 8) is set once order `ref` is minted. Sequential order
+    /// references (the bridge's order ids) share words: ~5,000 gas per order instead of 22,100.
+    mapping(uint256 word => uint256) private _fulfilledOrders;
+    uint256 private _escrow;
+    uint256 private _pendingTotal;
+    mapping(address account => uint256) private _pending;
+    /// @dev seller | price << 160: the held price of a card ticket's first sale for a price, until
+    /// `_settleHeld` (HELD_RESERVED or zero when nothing is held).
+    mapping(uint256 tokenId => uint256) private _held;
+    /// @dev The organizer proposed by the current one (or named at creation by someone else),
+    /// until it accepts: an event becomes an organizer's only with its consent.
+    address private _pendingOrganizer;
+
+
+    /// @dev An implementation's own storage can never be initialized; only clones are.
+    constructor() {
+        _initialized = true;
+    }
+
+    function _initialize(EventParams calldata params, address creator) internal {
+        if (_initialized) revert AlreadyInitialized();
+        _initialized = true;
+        if (params.organizer == address(0) || creator == address(0)) revert InvalidParameter("organizer");
+        if (params.currency != address(0)) revert UnsupportedCurrency(params.currency);
+        if (params.endsAt <= params.startsAt) revert InvalidParameter("schedule");
+        // The named organizer must consent: until it accepts, the creator administers the event
+        // and receives its money, so nobody can sell tickets that look like another's.
+        _organizer = creator;
+        if (params.organizer != creator) {
+            _pendingOrganizer = params.organizer;
+            emit OrganizerProposed(creator, params.organizer);
+        }
+        _startsAt = params.startsAt;
+        _endsAt = params.endsAt;
+        _policy = params.transferPolicy;
+        _rootGrace = params.rootGracePeriod;
+        _tokenName = params.name;
+        _tokenSymbol = params.symbol;
+        _baseURI = params.baseURI;
+        emit EventConfigured(params.organizer, params.name, params.startsAt, params.endsAt, uint8(params.transferPolicy));
+        if (params.minter != address(0)) _storeRoles(params.minter, _roles[params.minter] | ROLE_MINTER);
+        if (params.gate != address(0)) _storeRoles(params.gate, _roles[params.gate] | ROLE_GATE);
+        for (uint256 i; i < params.tiers.length; ++i) {
+            _storeTier(params.tiers[i]);
+        }
+    }
+
+    function _addTier(Tier calldata t) internal returns (uint256) {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        return _storeTier(t);
+    }
+
+    function _setResaleWindow(uint256 tierId, uint40 opensAt, uint40 closesAt) internal {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        _requireWindow(opensAt, closesAt);
+        Tier storage t = _existingTier(tierId);
+        t.resaleOpensAt = opensAt;
+        t.resaleClosesAt = closesAt;
+        emit ResaleWindowSet(tierId, opensAt, closesAt);
+    }
+
+    function _setRoles(address account, uint256 roles) internal {
+        _onlyOrganizer();
+        if (roles > (ROLE_MINTER | ROLE_GATE)) revert InvalidParameter("roles");
+        _storeRoles(account, roles);
+    }
+
+    function _proposeOrganizer(address newOrganizer) internal {
+        _onlyOrganizer();
+        _pendingOrganizer = newOrganizer;
+        emit OrganizerProposed(msg.sender, newOrganizer);
+    }
+
+    function _acceptOrganizer() internal {
+        if (msg.sender != _pendingOrganizer || msg.sender == address(0)) revert NotProposedOrganizer(msg.sender);
+        emit OrganizerChanged(_organizer, msg.sender);
+        _organizer = msg.sender;
+        _pendingOrganizer = address(0);
+    }
+
+    function _setBaseURI(string calldata baseURI) internal {
+        _onlyOrganizer();
+        _baseURI = baseURI;
+        emit BatchMetadataUpdate(0, type(uint256).max);
+    }
+
+    function _cancel() internal {
+        _onlyOrganizer();
+        if (_cancelled) revert EventCancelled();
+        // After the end the escrow may already be paid out: refunds could not be honoured.
+        if (block.timestamp >= _endsAt) revert SalesClosed();
+        _cancelled = true;
+        emit EventCancelledBy(msg.sender);
+        // Closing every window stops resales without one more storage read on the resale path.
+        uint40 now_ = uint40(block.timestamp);
+        for (uint256 id; id < _tierCount; ++id) {
+            Tier storage t = _tiers[id];
+            if (t.resaleClosesAt > now_) {
+                uint40 opens = t.resaleOpensAt < now_ ? t.resaleOpensAt : now_;
+                t.resaleOpensAt = opens;
+                t.resaleClosesAt = now_;
+                emit ResaleWindowSet(id, opens, now_);
+            }
+        }
+    }
+
+    function _withdrawProceeds(address payable to) internal {
+        _onlyOrganizer();
+        _enter();
+        uint256 royalties = address(this).balance - _escrow - _pendingTotal - _heldTotal;
+        // Escrow is the organizer's once the event has happened; after a cancellation, what no
+        // holder claimed by the refund deadline is swept to the organizer.
+        bool released = _cancelled ? block.timestamp > refundDeadline() : block.timestamp >= _endsAt;
+        uint256 escrow = released ? _escrow : 0;
+        if (royalties + escrow == 0) revert NothingToWithdraw();
+        _escrow -= escrow;
+        emit ProceedsWithdrawn(to, royalties, escrow);
+        _sendValue(to, royalties + escrow);
+        _exit();
+    }
+
+    function _mintBatch(uint256 tierId, MintRun[] calldata runs) internal returns (uint256 firstTokenId) {
+        _onlyRole(ROLE_MINTER);
+        _requireSalesOpen();
+        _existingTier(tierId);
+        uint256 bits = _mintBits(tierId, 0);
+        firstTokenId = _nextTokenId;
+        uint256 next = firstTokenId;
+        // Per order this loop costs one run record and one balance update in storage. The two
+        // bitmaps are read and written once per word, not once per order: the bridge's order refs
+        // are sequential and runs contiguous, so a batch touches one or two words of each. Each
+        // run is read from calldata once (`_runAt`). On Ganache every EVM step and storage write
+        // is expensive, so this is also what makes batches fast there.
+        uint256 refWord = NO_WORD;
+        uint256 refBits;
+        uint256 startWord = next >> 8;
+        uint256 startBits = _runStarts[startWord];
+        for (uint256 k; k < runs.length; ++k) {
+            (address holder, bytes32 ref, uint256 commitments, uint256 n) = _runAt(runs, k);
+            if (ref != bytes32(0)) {
+                uint256 word = uint256(ref) >> 8;
+                if (word != refWord) {
+                    if (refWord != NO_WORD) _fulfilledOrders[refWord] = refBits;
+                    refWord = word;
+                    refBits = _fulfilledOrders[word];
+                }
+                uint256 bit = 1 << (uint256(ref) & 0xff);
+                if (refBits & bit != 0) {
+                    emit OrderAlreadyFulfilled(ref);
+                    continue;
+                }
+                refBits |= bit;
+            }
+            if (n == 0) revert LengthMismatch();
+            if (next >> 8 != startWord) {
+                _runStarts[startWord] = startBits;
+                startWord = next >> 8;
+                startBits = _runStarts[startWord];
+            }
+            startBits |= 1 << (next & 0xff);
+            _mintRun(holder, bits, ref, next, commitments, n);
+            next += n;
+        }
+        if (refWord != NO_WORD) _fulfilledOrders[refWord] = refBits;
+        if (next != firstTokenId) _runStarts[startWord] = startBits;
+        _recordMinted(_existingTier(tierId), tierId, next - firstTokenId);
+        _nextTokenId = uint32(next);
+    }
+
+    function _purchase(uint256 tierId, bytes32[] calldata commitments) internal returns (uint256 firstTokenId) {
+        _requireSalesOpen();
+        Tier storage t = _existingTier(tierId);
+        uint256 n = commitments.length;
+        uint256 faceValue = t.faceValue;
+        if (n == 0) revert LengthMismatch();
+        if (faceValue == 0) revert InvalidParameter("tier not for sale");
+        uint256 price = faceValue * n;
+        if (msg.value != price) revert WrongPayment(msg.value, price);
+        firstTokenId = _nextTokenId;
+        _runStarts[firstTokenId >> 8] |= 1 << (firstTokenId & 0xff);
+        _mintRun(
+            msg.sender, _mintBits(tierId, FLAG_PAID_IN_ETH), bytes32(0), firstTokenId, _offsetOf(commitments), n
+        );
+        _recordMinted(t, tierId, n);
+        _nextTokenId = uint32(firstTokenId + n);
+        _escrow += price;
+    }
+
+    function _releaseFromCustody(uint256 tokenId, address to) internal {
+        _onlyRole(ROLE_MINTER);
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        _move(tokenId, record, msg.sender, to, 0);
+        emit CustodyReleased(tokenId, to);
+    }
+
+    function _revoke(uint256[] calldata tokenIds) internal {
+        _onlyRole(ROLE_MINTER);
+        bool cancelled_ = _cancelled;
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            uint256 record = _record(tokenId);
+            if (record & FLAG_PAID_IN_ETH != 0) revert PaidInEth(tokenId);
+            if (record & FLAG_SOLD == 0) {
+                // Never sold for a price (gifts and plain transfers included): the card payment
+                // went back, so the ticket goes too.
+                _burn(tokenId, record);
+                emit TicketRevoked(tokenId);
+                continue;
+            }
+            // Sold for a price: its buyer keeps it. After a cancellation its holder claims the
+            // face value on-chain, so the bridge only refunds the card. On a chargeback, the held
+            // price of its first sale makes the organizer whole instead of the seller.
+            if (cancelled_ || _held[tokenId] <= HELD_RESERVED) revert NotAuthorized(tokenId, msg.sender);
+            _settleHeld(tokenId, record, true);
+        }
+        // a revoked ticket's commitment must not enter through a root published before
+        if (tokenIds.length != 0) _holdersChanged();
+    }
+
+    function _list(uint256 tokenId, uint256 price, address reservedFor) internal {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        Tier memory t = _tiers[_tierIdOf(record)];
+        if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
+        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
+        if (price > cap) revert PriceAboveCap(price, cap);
+        if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
+        if (price == 0 && reservedFor == address(0)) revert GiftNeedsRecipient();
+        if (reservedFor == msg.sender) revert SelfPurchase();
+        // Give a never-moved ticket its own record now, at the seller's cost: the buyer's
+        // transaction then updates a warm non-zero slot and skips the run lookup (~21,000 gas).
+        if (_tickets[tokenId] == 0) _tickets[tokenId] = record;
+        // The same for the held price of a card ticket's first sale (see _settleResale).
+        if (record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0 && _held[tokenId] == 0) _held[tokenId] = HELD_RESERVED;
+        _listings[tokenId] = price | (uint256(uint160(reservedFor)) << PRICE_BITS);
+        emit Listed(tokenId, msg.sender, price, reservedFor);
+    }
+
+    function _cancelListing(uint256 tokenId) internal {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (_listings[tokenId] == 0) revert NotListed(tokenId);
+        delete _listings[tokenId];
+        emit ListingCancelled(tokenId);
+    }
+
+    function _buy(uint256 tokenId, bytes32 commitment) internal {
+        uint256 packedListing = _listings[tokenId];
+        if (packedListing == 0) revert NotListed(tokenId);
+        _requireTaker(tokenId, address(uint160(packedListing >> PRICE_BITS)));
+        _settleResale(tokenId, _record(tokenId), packedListing & ((1 << PRICE_BITS) - 1), commitment);
+    }
+
+    /// @dev `digest` is the order's EIP-712 digest (TicketEvent holds the domain).
+    function _buyWithOrder(SellOrder calldata order, bytes32 digest, bytes calldata signature, bytes32 commitment)
+        internal
+    {
+        uint256 tokenId = order.tokenId;
+        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        uint256 record = _record(tokenId);
+        address seller = address(uint160(record));
+        if (
+            block.timestamp > order.deadline || order.moves != _movesOf(record)
+                || order.nonce != _holders[seller] >> 64
+        ) revert InvalidOrder(tokenId);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != seller) revert InvalidOrder(tokenId);
+        if (order.price == 0 && order.reservedFor == address(0)) revert GiftNeedsRecipient();
+        _requireTaker(tokenId, order.reservedFor);
+        _settleResale(tokenId, record, order.price, commitment);
+    }
+
+    function _cancelAllOrders() internal {
+        uint256 h = _holders[msg.sender];
+        uint256 nonce = (h >> 64) + 1;
+        _holders[msg.sender] = (h & BALANCE_MASK) | (nonce << 64);
+        emit OrdersCancelled(msg.sender, nonce);
+    }
+
+    function _rotateCommitment(uint256 tokenId, bytes32 commitment) internal {
+        uint256 record = _record(tokenId);
+        if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert ResaleClosed(tokenId);
+        _requireCommitment(commitment);
+        _holdersChanged();
+        emit CommitmentRotated(tokenId, commitment);
+    }
+
+    function _withdrawPending() internal {
+        _enter();
+        uint256 amount = _pending[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        _pending[msg.sender] = 0;
+        _pendingTotal -= amount;
+        emit PendingWithdrawn(msg.sender, amount);
+        _sendValue(msg.sender, amount);
+        _exit();
+    }
+
+    function _claimRefund(uint256[] calldata tokenIds, address to) internal {
+        if (!_cancelled) revert EventNotCancelled();
+        uint256 deadline = refundDeadline();
+        if (block.timestamp > deadline) revert RefundDeadlinePassed(deadline);
+        if (to == address(0)) revert InvalidReceiver(to);
+        _enter();
+        uint256 total;
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            uint256 record = _record(tokenId);
+            if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
+            // A card ticket bought on the market: the held price of its first sale pays its face
+            // value into escrow here (a no-op for any other ticket).
+            if (record & FLAG_PAID_IN_ETH == 0) record = _settleHeld(tokenId, record, false);
+            if (record & FLAG_PAID_IN_ETH == 0) revert NotRefundable(tokenId);
+            uint256 amount = _tiers[_tierIdOf(record)].faceValue;
+            _burn(tokenId, record);
+            emit RefundClaimed(tokenId, msg.sender, to, amount);
+            total += amount;
+        }
+        if (total == 0) revert NothingToWithdraw();
+        _escrow -= total;
+        _sendValue(to, total);
+        _exit();
+    }
+
+    function _fundGiftRefunds(uint256[] calldata tokenIds) internal {
+        _onlyRole(ROLE_MINTER);
+        if (!_cancelled) revert EventNotCancelled();
+        uint256 deadline = refundDeadline();
+        if (block.timestamp > deadline) revert RefundDeadlinePassed(deadline);
+        uint256 total;
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            uint256 record = _record(tokenId);
+            // Once only: a funded ticket is escrow-backed like an ETH one. A ticket sold for a
+            // price is refunded from the held price of its first sale instead.
+            if (record & FLAG_PAID_IN_ETH != 0) revert PaidInEth(tokenId);
+            if (record & FLAG_SOLD != 0) revert NotRefundable(tokenId);
+            uint256 amount = _tiers[_tierIdOf(record)].faceValue;
+            _tickets[tokenId] = record | FLAG_PAID_IN_ETH;
+            emit RefundFunded(tokenId, amount);
+            total += amount;
+        }
+        if (msg.value != total) revert WrongPayment(msg.value, total);
+        _escrow += total;
+    }
+
+    function _settleHeld(uint256[] calldata tokenIds) internal {
+        _enter();
+        for (uint256 i; i < tokenIds.length; ++i) {
+            uint256 tokenId = tokenIds[i];
+            if (_held[tokenId] <= HELD_RESERVED) revert NothingToWithdraw();
+            // Held until the card payment can no longer cost the organizer: the event happened,
+            // or it was cancelled (then the face value goes to escrow for the holder's refund).
+            if (!_cancelled && block.timestamp < _endsAt) revert StillHeld(tokenId);
+            _settleHeld(tokenId, _record(tokenId), false);
+        }
+        _exit();
+    }
+
+    function _balanceOf(address owner) internal view returns (uint256) {
+        if (owner == address(0)) revert InvalidParameter("owner");
+        return _holders[owner] & BALANCE_MASK;
+    }
+
+    function _ownerOf(uint256 tokenId) internal view returns (address) {
+        return address(uint160(_record(tokenId)));
+    }
+
+    function _transferFrom(address from, address to, uint256 tokenId) internal {
+        TransferPolicy policy = _policy;
+        if (policy == TransferPolicy.MarketOnly) revert TransferOutsideMarket();
+        if (policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        uint256 record = _record(tokenId);
+        address owner = address(uint160(record));
+        if (owner != from) revert NotTicketHolder(tokenId, from);
+        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert TicketLocked(tokenId);
+        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && !_isApproved(tokenId, record, msg.sender)) {
+            revert NotAuthorized(tokenId, msg.sender);
+        }
+        _move(tokenId, record, owner, to, 0); // a plain transfer never protects a card ticket
+        // A plain transfer carries no commitment: the new holder sets one with rotateCommitment.
+        emit CommitmentRotated(tokenId, bytes32(0));
+    }
+
+    function _safeTransferFrom(address from, address to, uint256 tokenId) internal {
+        _safeTransferFrom(from, to, tokenId, "");
+    }
+
+    function _safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) internal {
+        _transferFrom(from, to, tokenId);
+        if (to.code.length > 0) {
+            try IERC721Receiver(to).onERC721Received(msg.sender, from, tokenId, data) returns (bytes4 retval) {
+                if (retval != IERC721Receiver.onERC721Received.selector) revert InvalidReceiver(to);
+            } catch {
+                revert InvalidReceiver(to);
+            }
+        }
+    }
+
+    function _approve(address to, uint256 tokenId) internal {
+        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        uint256 record = _record(tokenId);
+        address owner = address(uint160(record));
+        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender]) revert NotAuthorized(tokenId, msg.sender);
+        _tokenApprovals[tokenId] = uint256(uint160(to)) | (_movesOf(record) << 160);
+        emit IERC721.Approval(owner, to, tokenId);
+    }
+
+    function _setApprovalForAll(address operator, bool approved) internal {
+        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        if (operator == address(0)) revert InvalidParameter("operator");
+        _operatorApprovals[msg.sender][operator] = approved;
+        emit IERC721.ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    function _getApproved(uint256 tokenId) internal view returns (address) {
+        uint256 record = _record(tokenId);
+        uint256 approval = _tokenApprovals[tokenId];
+        return (approval >> 160) == _movesOf(record) ? address(uint160(approval)) : address(0);
+    }
+
+    function _isApprovedForAll(address owner, address operator) internal view returns (bool) {
+        return _operatorApprovals[owner][operator];
+    }
+
+    function _name() internal view returns (string memory) {
+        return _tokenName;
+    }
+
+    function _symbol() internal view returns (string memory) {
+        return _tokenSymbol;
+    }
+
+    /// @dev Tickets of one tier share one metadata file, `baseURI + tierId`: the organizer pins
+    /// one small directory per event before the sale, and minting needs no IPFS work at all.
+    function _tokenURI(uint256 tokenId) internal view returns (string memory) {
+        uint256 tierId = _tierIdOf(_record(tokenId));
+        string memory base = _baseURI;
+        return bytes(base).length == 0 ? "" : string.concat(base, tierId.toString());
+    }
+
+    function _royaltyInfo(uint256 tokenId, uint256 salePrice) internal view returns (address, uint256) {
+        (uint256 royalty,) = ResaleMath.split(salePrice, _tiers[_tierIdOf(_record(tokenId))].royaltyBps);
+        return (_organizer, royalty);
+    }
+
+    /// @dev True exactly when a plain transfer by the holder would revert: always under
+    /// MarketOnly and Locked, and under Free outside the tier's resale window.
+    function _locked(uint256 tokenId) internal view returns (bool) {
+        uint256 record = _record(tokenId);
+        return _policy != TransferPolicy.Free || !_resaleOpen(_tiers[_tierIdOf(record)]);
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function organizer() external view returns (address) {
+        return _organizer;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function rolesOf(address account) external view returns (uint256) {
+        return _roles[account];
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function cancelled() external view returns (bool) {
+        return _cancelled;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function transferPolicy() external view returns (TransferPolicy) {
+        return _policy;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function schedule() external view returns (uint40, uint40) {
+        return (_startsAt, _endsAt);
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function tierCount() external view returns (uint256) {
+        return _tierCount;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function tier(uint256 tierId) external view returns (Tier memory) {
+        return _existingTier(tierId);
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function tierOf(uint256 tokenId) external view returns (uint256) {
+        return _tierIdOf(_record(tokenId));
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function paidInEth(uint256 tokenId) external view returns (bool) {
+        return _record(tokenId) & FLAG_PAID_IN_ETH != 0;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function movesOf(uint256 tokenId) external view returns (uint256) {
+        return _movesOf(_record(tokenId));
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function nextTokenId() external view returns (uint256) {
+        return _nextTokenId;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function resaleCap(uint256 tierId) external view returns (uint256) {
+        Tier storage t = _existingTier(tierId);
+        return ResaleMath.cap(t.faceValue, t.resaleCapBps);
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function listing(uint256 tokenId) external view returns (address, uint256, address) {
+        uint256 packed = _listings[tokenId];
+        if (packed == 0) return (address(0), 0, address(0));
+        return (
+            address(uint160(_record(tokenId))),
+            packed & ((1 << PRICE_BITS) - 1),
+            address(uint160(packed >> PRICE_BITS))
+        );
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function orderNonce(address seller) external view returns (uint256) {
+        return _holders[seller] >> 64;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function orderFulfilled(bytes32 orderRef) external view returns (bool) {
+        return _fulfilledOrders[uint256(orderRef) >> 8] & (1 << (uint256(orderRef) & 0xff)) != 0;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function escrowBalance() external view returns (uint256) {
+        return _escrow;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function royaltyBalance() external view returns (uint256) {
+        return address(this).balance - _escrow - _pendingTotal - _heldTotal;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function heldSale(uint256 tokenId) external view returns (address seller, uint256 price) {
+        uint256 held = _held[tokenId];
+        if (held > HELD_RESERVED) (seller, price) = (address(uint160(held)), held >> 160);
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function refundDeadline() public view returns (uint256) {
+        return uint256(_endsAt) + REFUND_PERIOD;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function pendingOf(address account) external view returns (uint256) {
+        return _pending[account];
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function pendingOrganizer() external view returns (address) {
+        return _pendingOrganizer;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function isGateOperator(address account) external view returns (bool) {
+        return account == _organizer || _roles[account] & ROLE_GATE != 0;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function rootGracePeriod() external view returns (uint256) {
+        return _rootGrace;
+    }
+
+    /// @inheritdoc ITicketEventViews
+    function holdersChangedAt() external view returns (uint256) {
+        return _holdersChangedAt;
+    }
+
+    function _storeTier(Tier calldata t) private returns (uint256 tierId) {
+        if (t.supply == 0 || t.minted != 0) revert InvalidParameter("supply");
+        if (t.royaltyBps > ResaleMath.BPS) revert InvalidParameter("royalty");
+        if (t.resaleCapBps < ResaleMath.MIN_CAP_BPS || t.resaleCapBps > ResaleMath.MAX_CAP_BPS) {
+            revert InvalidParameter("resale cap");
+        }
+        _requireWindow(t.resaleOpensAt, t.resaleClosesAt);
+        uint256 total = uint256(_supplyTotal) + t.supply;
+        if (total > MAX_TICKETS) revert InvalidParameter("supply");
+        _supplyTotal = uint32(total);
+        tierId = _tierCount;
+        // Tier ids are 16 bits in every ticket record: one more would wrap and overwrite tier 0.
+        if (tierId == type(uint16).max) revert InvalidParameter("tiers");
+        _tierCount = uint16(tierId + 1);
+        _tiers[tierId] = t;
+        emit TierAdded(tierId, t);
+    }
+
+    function _storeRoles(address account, uint256 roles) private {
+        _roles[account] = roles;
+        emit RolesSet(account, roles);
+    }
+
+    function _existingTier(uint256 tierId) private view returns (Tier storage) {
+        if (tierId >= _tierCount) revert UnknownTier(tierId);
+        return _tiers[tierId];
+    }
+
+    function _recordMinted(Tier storage t, uint256 tierId, uint256 n) private {
+        uint256 minted = t.minted;
+        uint256 supply = t.supply;
+        if (minted + n > supply) revert SoldOut(tierId, n, supply - minted);
+        t.minted = uint24(minted + n);
+    }
+
+    /// @dev Run `k` of `runs`, read once: its holder, order ref, and its commitments as a calldata
+    /// offset and length. Solidity re-validates a nested calldata array on every access; this
+    /// checks each offset once, so that no offset can wrap around and every word read lies inside
+    /// the calldata (a malformed encoding reverts without data, as the ABI decoder would).
+    function _runAt(MintRun[] calldata runs, uint256 k)
+        private
+        pure
+        returns (address holder, bytes32 ref, uint256 commitments, uint256 n)
+    {
+        uint256 bad;
+        assembly ("memory-safe") {
+            let size := calldatasize()
+            let head := calldataload(add(runs.offset, shl(5, k)))
+            let run := add(runs.offset, head)
+            let tail := calldataload(add(run, 0x40))
+            let array := add(run, tail)
+            n := calldataload(array)
+            commitments := add(array, 0x20)
+            holder := calldataload(run)
+            ref := calldataload(add(run, 0x20))
+            bad := or(
+                or(gt(head, size), gt(add(run, 0x60), size)),
+                or(or(gt(tail, size), gt(n, MAX_RUN)), shr(160, holder))
+            )
+            bad := or(bad, gt(add(commitments, shl(5, n)), size))
+        }
+        if (bad != 0) {
+            if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
+            revert();
+        }
+    }
+
+    /// @dev The calldata offset of an array's first element.
+    function _offsetOf(bytes32[] calldata values) private pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := values.offset
+        }
+    }
+
+    /// @dev What `_mintRun` is told about a run besides its holder and tickets: the tier and flags
+    /// of its record, and `MINT_LOCKED` when the event's policy locks tickets (one word, to keep
+    /// `mintBatch`'s stack small).
+    function _mintBits(uint256 tierId, uint256 flags) private view returns (uint256) {
+        return (tierId << TIER_SHIFT) | flags | (_policy == TransferPolicy.Locked ? MINT_LOCKED : 0);
+    }
+
+    /// @dev Mint `n` tickets from `first` to `to`, their commitments the `n` words at calldata
+    /// offset `commitments`, `bits` from `_mintBits`: one run record and one balance update (the caller sets the run's bit
+    /// in `_runStarts`), then per ticket only its Transfer log and the check that its commitment is
+    /// a non-zero field element (in assembly: this loop is the marginal cost of a ticket), and one
+    /// `TicketsIssued` log for the run, its data copied straight from calldata.
+    function _mintRun(address to, uint256 bits, bytes32 orderRef, uint256 first, uint256 commitments, uint256 n)
+        private
+    {
+        if (to == address(0)) revert InvalidReceiver(to);
+        if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
+        _runs[first] = uint256(uint160(to)) | (bits & ~MINT_LOCKED);
+        uint256 tierId = _tierIdOf(bits);
+        _holders[to] += n;
+        assembly ("memory-safe") {
+            let ptr := commitments
+            let end := add(first, n)
+            for { let id := first } lt(id, end) { id := add(id, 1) } {
+                let c := calldataload(ptr)
+                if or(iszero(c), iszero(lt(c, FIELD))) {
+                    mstore(0x00, shl(224, INVALID_COMMITMENT_SELECTOR))
+                    mstore(0x04, c)
+                    revert(0x00, 0x24)
+                }
+                log4(0, 0, TRANSFER_EVENT, 0, to, id)
+                ptr := add(ptr, 0x20)
+            }
+            // TicketsIssued(holder, tierId, orderRef, firstTokenId, commitments), encoded in the
+            // free memory (not allocated: nothing else uses it before the log is written)
+            let m := mload(0x40)
+            let bytes_ := shl(5, n)
+            mstore(m, first)
+            mstore(add(m, 0x20), 0x40)
+            mstore(add(m, 0x40), n)
+            calldatacopy(add(m, 0x60), commitments, bytes_)
+            log4(m, add(0x60, bytes_), TICKETS_ISSUED_EVENT, to, tierId, orderRef)
+        }
+        if (bits & MINT_LOCKED != 0) {
+            for (uint256 id = first; id < first + n; ++id) {
+                emit IERC5192.Locked(id);
+            }
+        }
+    }
+
+    /// @dev The ownership record of a live ticket: its own record once it has moved, else its run's.
+    function _record(uint256 tokenId) private view returns (uint256 record) {
+        record = _tickets[tokenId];
+        if (record == 0) {
+            if (tokenId >= _nextTokenId) revert NonexistentTicket(tokenId);
+            record = _runs[_runStart(tokenId)];
+        }
+        if (record & FLAG_BURNED != 0) revert NonexistentTicket(tokenId);
+    }
+
+    /// @dev The first id of the run holding `tokenId`: the highest set bit at or below it.
+    function _runStart(uint256 tokenId) private view returns (uint256) {
+        uint256 word = tokenId >> 8;
+        uint256 bits = _runStarts[word] & (type(uint256).max >> (255 - (tokenId & 0xff)));
+        while (bits == 0) {
+            unchecked {
+                --word;
+            }
+            bits = _runStarts[word];
+        }
+        return (word << 8) | Math.log2(bits);
+    }
+
+    function _tierIdOf(uint256 record) private pure returns (uint256) {
+        return (record >> TIER_SHIFT) & 0xffff;
+    }
+
+    function _movesOf(uint256 record) private pure returns (uint256) {
+        return (record >> MOVES_SHIFT) & 0xffffffff;
+    }
+
+    function _isApproved(uint256 tokenId, uint256 record, address spender) private view returns (bool) {
+        uint256 approval = _tokenApprovals[tokenId];
+        return address(uint160(approval)) == spender && (approval >> 160) == _movesOf(record);
+    }
+
+    function _resaleOpen(Tier memory t) private view returns (bool) {
+        return block.timestamp >= t.resaleOpensAt && block.timestamp < t.resaleClosesAt;
+    }
+
+    function _requireSalesOpen() private view {
+        if (_cancelled) revert EventCancelled();
+        if (block.timestamp >= _endsAt) revert SalesClosed();
+    }
+
+    function _requireCommitment(bytes32 commitment) private pure {
+        if (commitment == bytes32(0) || uint256(commitment) >= FIELD) revert InvalidCommitment(commitment);
+    }
+
+    /// @dev Every market sale and gift ends here: cap, royalty, move, commitment, payment.
+    function _settleResale(uint256 tokenId, uint256 record, uint256 price, bytes32 commitment) private {
+        if (msg.value != price) revert WrongPayment(msg.value, price);
+        _requireCommitment(commitment);
+        address seller = address(uint160(record));
+        if (seller == msg.sender) revert SelfPurchase();
+        Tier memory t = _tiers[_tierIdOf(record)];
+        if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
+        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
+        if (price > cap) revert PriceAboveCap(price, cap);
+        (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
+        // Only a paid sale protects its buyer from a chargeback revocation; a gift does not (its
+        // receiver paid nothing), or a card buyer could shield a ticket by gifting it to himself.
+        // The first paid sale of a card ticket is held whole (see _settleHeld) and at least at
+        // face value: a chargeback of the card then costs its payer the price, not the organizer.
+        bool held = price != 0 && record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0;
+        if (held) {
+            if (price < t.faceValue) revert PriceBelowFace(price, t.faceValue);
+            if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
+        }
+        _move(tokenId, record, seller, msg.sender, price == 0 ? 0 : FLAG_SOLD);
+        emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
+        if (held) {
+            _held[tokenId] = uint256(uint160(seller)) | (price << 160);
+            _heldTotal += uint96(price);
+        } else {
+            _push(seller, proceeds);
+        }
+    }
+
+    /// @dev The one road out of a held first-sale price (`price`, paid by the ticket's buyer to
+    /// `seller`). A chargeback of the card (`chargeback`): the face value goes to the ticket's
+    /// escrow (the ticket is then refundable and irrevocable like an ETH ticket) and the rest to
+    /// the organizer, who is made whole; the seller gets nothing. A cancellation: the face value
+    /// goes to escrow for the holder's refund, the royalty (at most what is left) to the
+    /// organizer, the rest to the seller, whose card payment the bridge refunds. After the event:
+    /// an ordinary sale (royalty to the organizer, proceeds to the seller). Returns the record.
+    function _settleHeld(uint256 tokenId, uint256 record, bool chargeback) private returns (uint256) {
+        uint256 held = _held[tokenId];
+        if (held <= HELD_RESERVED) return record;
+        address seller = address(uint160(held));
+        uint256 price = held >> 160;
+        Tier storage t = _tiers[_tierIdOf(record)];
+        (uint256 royalty, uint256 toSeller) = ResaleMath.split(price, t.royaltyBps);
+        uint256 toEscrow;
+        if (chargeback || _cancelled) {
+            toEscrow = t.faceValue;
+            uint256 rest = price - toEscrow;
+            toSeller = chargeback || rest < royalty ? 0 : rest - royalty;
+            record |= FLAG_PAID_IN_ETH;
+            _tickets[tokenId] = record;
+            _escrow += toEscrow;
+        }
+        delete _held[tokenId];
+        _heldTotal -= uint96(price);
+        emit HeldSaleSettled(tokenId, seller, toSeller, price - toSeller - toEscrow, toEscrow);
+        _push(seller, toSeller);
+        return record;
+    }
+
+    /// @dev A listing or order reserved for someone (a gift always is) is taken by that
+    /// externally owned account itself, never through a contract: a contract could take a gift
+    /// and pay the seller any amount in the same transaction, which would lift the cap without
+    /// trust between the parties.
+    function _requireTaker(uint256 tokenId, address reservedFor) private view {
+        if (reservedFor == address(0)) return;
+        if (reservedFor != msg.sender) revert ReservedForAnother(tokenId, reservedFor);
+        if (msg.sender != tx.origin) revert TakerNotExternallyOwned(msg.sender);
+    }
+
+    /// @dev The one place a live ticket changes holder. Clears its listing; approvals die with the
+    /// move count.
+    function _move(uint256 tokenId, uint256 record, address from, address to, uint256 flags) private {
+        if (to == address(0)) revert InvalidReceiver(to);
+        _tickets[tokenId] = (((record & ~OWNER_MASK) + ONE_MOVE) | flags) | uint256(uint160(to));
+        unchecked {
+            _holders[from] -= 1;
+        }
+        _holders[to] += 1;
+        if (_listings[tokenId] != 0) delete _listings[tokenId];
+        _holdersChanged();
+        emit IERC721.Transfer(from, to, tokenId);
+    }
+
+    function _burn(uint256 tokenId, uint256 record) private {
+        address owner = address(uint160(record));
+        _tickets[tokenId] = record | FLAG_BURNED;
+        unchecked {
+            _holders[owner] -= 1;
+        }
+        if (_listings[tokenId] != 0) delete _listings[tokenId];
+        // not _holdersChanged(): a refund needs a cancelled event, which has no doors; revoke
+        // records the change itself
+        emit IERC721.Transfer(owner, address(0), tokenId);
+    }
+
+    /// @dev A holder commitment left the gate tree: roots published until now lose their grace.
+    function _holdersChanged() private {
+        _holdersChangedAt = uint32(block.timestamp);
+    }
+
+    /// @dev A resale window opens before it closes and closes by doors: after doors no ticket may
+    /// change holder or commitment, or it could enter, move, and enter again with a new secret.
+    function _requireWindow(uint40 opensAt, uint40 closesAt) private view {
+        if (opensAt > closesAt || closesAt > _startsAt) revert InvalidParameter("window");
+    }
+
+    /// @dev Pay with bounded gas so the receiver cannot re-enter; on failure credit a pull balance.
+    function _push(address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(PUSH_GAS, to, amount, 0, 0, 0, 0)
+        }
+        if (!ok) {
+            _pending[to] += amount;
+            _pendingTotal += amount;
+            emit PaymentDeferred(to, amount);
+        }
+    }
+
+    function _sendValue(address to, uint256 amount) private {
+        (bool ok,) = payable(to).call{value: amount}("");
+        if (!ok) revert PaymentFailed(to, amount);
+    }
+
+    function _orderHash(SellOrder calldata order) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                SELL_ORDER_TYPEHASH, order.tokenId, order.price, order.reservedFor, order.moves, order.nonce, order.deadline
+            )
+        );
+    }
+
+    function _onlyOrganizer() private view {
+        if (msg.sender != _organizer) revert MissingRole(msg.sender, 0);
+    }
+
+    /// @dev The organizer holds every role of its event.
+    function _onlyRole(uint256 role) private view {
+        if (msg.sender != _organizer && _roles[msg.sender] & role == 0) revert MissingRole(msg.sender, role);
+    }
+
+    function _enter() private {
+        if (_entered) revert Reentrancy();
+        _entered = true;
+    }
+
+    function _exit() private {
+        _entered = false;
+    }
+}
