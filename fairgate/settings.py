@@ -66,6 +66,9 @@ class Settings(BaseModel):
     # bridge
     database_url: str | None = None  # default: SQLite file under ``home``
     payment_provider: Literal["local", "stripe"] = "local"
+    # the local provider's time to open a payment session, standing in for a card processor's
+    # round trip (scripts/bench_orders.py sets 0.1); 0 in development and tests
+    local_payment_latency_s: float = Field(default=0.0, ge=0, le=30)
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_tolerance_s: int = Field(default=300, gt=0)
     stripe_api_key: SecretStr | None = None

@@ -87,18 +87,61 @@ def normalize_event(event: Mapping[str, Any]) -> PaymentEvent:
 
 
 class PaymentProvider(ABC):
-    """What the bridge asks of a payment provider."""
+    """What the bridge asks of a payment provider.
+
+    An order is made in two steps, the same for every provider (api.services.orders): first the
+    reservation, one database statement under the tier's seat lock, which also writes what
+    :meth:`reserve_payment` adds; then, after it has committed and with no lock held, the
+    payment session (:meth:`create_payment` / :meth:`create_payment_async`), whose reference is
+    then recorded on the order when the reservation could not know it.
+    """
 
     name: str
-    #: True when create_payment makes no network call, so it may run inside the reservation's
-    #: database transaction (the local provider); False for Stripe, whose call comes after commit.
+    #: True when the provider's payments are rows of the bridge's own database
+    #: (``local_payments``): the reservation statement writes the payment's row itself.
     offline: bool = False
+
+    def reserved_ref(self, order_id: str) -> str | None:
+        """The payment reference the reservation writes on the order, when the provider can
+        name it before its session is opened; None when only the session tells (Stripe)."""
+        return None
+
+    def reserve_payment(
+        self, session: Session, *, order_id: str, amount_cents: int, currency: str
+    ) -> str | None:
+        """Stage, in the reservation's transaction, what the provider keeps in the bridge's
+        database (nothing by default); returns :meth:`reserved_ref`."""
+        return self.reserved_ref(order_id)
 
     @abstractmethod
     def create_payment(
-        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
+        self,
+        session: Session | None,
+        *,
+        order_id: str,
+        amount_cents: int,
+        currency: str,
+        email: str,
     ) -> PaymentIntent:
-        """Create the payment of an order; idempotent per ``order_id``."""
+        """Open the payment session of a reserved order (called with no lock held, after the
+        reservation committed; may take a network round trip); idempotent per ``order_id``."""
+
+    async def create_payment_async(
+        self, *, order_id: str, amount_cents: int, currency: str, email: str
+    ) -> PaymentIntent:
+        """:meth:`create_payment` for the event loop (the order route); by default in the thread
+        pool, providers with an asynchronous client override it."""
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(
+            lambda: self.create_payment(
+                None,
+                order_id=order_id,
+                amount_cents=amount_cents,
+                currency=currency,
+                email=email,
+            )
+        )
 
     @abstractmethod
     def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:

@@ -10,6 +10,7 @@ that webhook to the bridge in-process, through the same verification as ``POST /
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -63,33 +64,55 @@ class LocalProvider(PaymentProvider):
         self._secret = settings.webhook_secret
         self._tolerance = settings.webhook_tolerance_s
         self._public_url = settings.public_url.rstrip("/")
+        # a card processor's round trip, played (benchmarks): the session opens this much later
+        self._latency_s = settings.local_payment_latency_s
 
     def __repr__(self) -> str:
         return "LocalProvider()"
 
+    def reserved_ref(self, order_id: str) -> str:
+        """The payment of ``order_id``: its row in ``local_payments`` (status :data:`PENDING`)
+        is written by the order's reservation (its statement, or :meth:`reserve_payment`)."""
+        return "pi_local_" + order_id  # one per order, made in its creating transaction
+
     def intent_for(self, order_id: str) -> PaymentIntent:
-        """The payment of ``order_id`` (its row is ``local_payments`` with status
-        :data:`PENDING`): what :meth:`create_payment` returns, for callers that insert the row
-        themselves (the order service's one-statement reservation)."""
-        payment_id = "pi_local_" + order_id  # one per order, made in its creating transaction
+        """What opening the session of ``order_id`` gives: the checkout page of its payment."""
+        payment_id = self.reserved_ref(order_id)
         return PaymentIntent(
             ref=payment_id, checkout_url=f"{self._public_url}/checkout/{payment_id}"
         )
 
-    def create_payment(
-        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
-    ) -> PaymentIntent:
-        intent = self.intent_for(order_id)
+    def reserve_payment(
+        self, session: Session, *, order_id: str, amount_cents: int, currency: str
+    ) -> str:
+        ref = self.reserved_ref(order_id)
         session.add(
             LocalPayment(
-                id=intent.ref,
-                order_id=order_id,
-                amount_cents=amount_cents,
-                currency=currency,
+                id=ref, order_id=order_id, amount_cents=amount_cents, currency=currency,
                 status=PENDING,
             )
-        )
-        return intent
+        )  # fmt: skip
+        return ref
+
+    def create_payment(
+        self,
+        session: Session | None,
+        *,
+        order_id: str,
+        amount_cents: int,
+        currency: str,
+        email: str,
+    ) -> PaymentIntent:
+        if self._latency_s:
+            time.sleep(self._latency_s)
+        return self.intent_for(order_id)
+
+    async def create_payment_async(
+        self, *, order_id: str, amount_cents: int, currency: str, email: str
+    ) -> PaymentIntent:
+        if self._latency_s:
+            await asyncio.sleep(self._latency_s)
+        return self.intent_for(order_id)
 
     def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
         payment = session.get(LocalPayment, payment_ref)

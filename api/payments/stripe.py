@@ -15,7 +15,9 @@ Errors: what Stripe or the network says goes to the log; the fan gets a short se
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,7 +52,14 @@ class StripeProvider(PaymentProvider):
         options: dict[str, Any] = {"max_network_retries": max_network_retries}
         if base_url:
             options["base_addresses"] = {"api": base_url}
+        self._api_key = api_key
+        self._options = options
         self._client = stripe.StripeClient(api_key, **options)
+        # the order route's client: the SDK over httpx's asyncio client, one per event loop (an
+        # asyncio connection pool belongs to the loop that opened it)
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, stripe.StripeClient
+        ] = weakref.WeakKeyDictionary()
         self._webhook_secret = webhook_secret
         self._tolerance = tolerance_s
 
@@ -71,17 +80,35 @@ class StripeProvider(PaymentProvider):
         )
 
     def create_payment(
-        self, session: Session, *, order_id: str, amount_cents: int, currency: str, email: str
+        self,
+        session: Session | None,
+        *,
+        order_id: str,
+        amount_cents: int,
+        currency: str,
+        email: str,
     ) -> PaymentIntent:
         try:
             intent = self._client.v1.payment_intents.create(
-                {
-                    "amount": amount_cents,
-                    "currency": currency,
-                    "receipt_email": email,
-                    "metadata": {"order_id": order_id},
-                    "automatic_payment_methods": {"enabled": True},
-                },
+                _intent_params(order_id, amount_cents, currency, email),
+                {"idempotency_key": f"fairgate-order-{order_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise _payment_error(exc, "the payment", order_id) from None
+        return PaymentIntent(ref=str(intent.id), client_secret=intent.client_secret)
+
+    async def create_payment_async(
+        self, *, order_id: str, amount_cents: int, currency: str, email: str
+    ) -> PaymentIntent:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = stripe.StripeClient(
+                self._api_key, http_client=stripe.HTTPXClient(), **self._options
+            )
+        try:
+            intent = await client.v1.payment_intents.create_async(
+                _intent_params(order_id, amount_cents, currency, email),
                 {"idempotency_key": f"fairgate-order-{order_id}"},
             )
         except stripe.StripeError as exc:
@@ -116,6 +143,16 @@ class StripeProvider(PaymentProvider):
             raise WebhookRejected("malformed webhook: body is not JSON") from None
         check_timestamp(timestamp, self._tolerance)  # the SDK refuses only the past
         return normalize_event(event.to_dict())
+
+
+def _intent_params(order_id: str, amount_cents: int, currency: str, email: str) -> Any:
+    return {
+        "amount": amount_cents,
+        "currency": currency,
+        "receipt_email": email,
+        "metadata": {"order_id": order_id},
+        "automatic_payment_methods": {"enabled": True},
+    }
 
 
 def _payment_error(exc: stripe.StripeError, what: str, order_id: str) -> PaymentError:

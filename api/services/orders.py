@@ -12,19 +12,19 @@ import json
 import logging
 import uuid
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import psycopg
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import InvalidRequest, InvalidState, SoldOut
 from api.models import Event, EventState, Order, OrderEvent, OrderState, Tier, utcnow
 from api.payments.base import PaymentIntent, PaymentProvider
-from api.payments.local import PENDING, LocalProvider
+from api.payments.local import PENDING
 from api.schemas import OrderCreate
 from api.security import new_order_token, same_hash
 from api.services.reservations import expire_reservations, release_seats, take_seats
@@ -82,7 +82,9 @@ def locked_order(
 @dataclass(frozen=True, slots=True)
 class CreatedOrder:
     """A new order, as plain values (no ORM instance: building one cost more than the rest of
-    the fast path's Python). Its state is ``reserved``; its one history line says ``reason``."""
+    the fast path's Python). Its state is ``reserved``; its one history line says ``reason``.
+    Until its payment session is open (:func:`_open_payment`), ``intent`` is a placeholder
+    holding the reference the reservation wrote (empty when the provider had none yet)."""
 
     id: str
     event_id: int
@@ -97,6 +99,7 @@ class CreatedOrder:
     reason: str
     token: str
     intent: PaymentIntent
+    email: str = ""
 
 
 def check_order(settings: Settings, request: OrderCreate) -> None:
@@ -107,35 +110,67 @@ def check_order(settings: Settings, request: OrderCreate) -> None:
         raise InvalidRequest("give exactly one holder commitment per ticket")
 
 
+# One order path for every provider:
+#
+# 1. reserve: seats, order, history (and the local provider's payment row) in one statement
+#    under the tier's row lock: on PostgreSQL grouped with concurrent orders of the tier
+#    (:class:`GroupCommit`), else (SQLite, and every refusal, to say why) the general path;
+# 2. open the payment session (:meth:`PaymentProvider.create_payment_async`): committed, with no
+#    lock held, however long the provider takes (a card processor's round trip);
+# 3. record its reference on the order when the reservation could not know it (Stripe).
+#
+# Guarantees: seats are taken only by the reservation's conditional UPDATE (no oversell); an
+# order whose session cannot be opened is declined and its seats returned at once; one whose
+# process dies before its session opened keeps no payment and expires like any reservation
+# (the worker's sweep); the provider's session is idempotent per order id (Stripe's
+# idempotency key), so a retried open never charges twice.
+
+
 def create_order(
     session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder:
-    """Reserve seats and open the payment. Commits (twice for online providers).
-
-    On PostgreSQL with the local provider, :func:`_reserve_fast` does it in one statement; the
-    API's route goes through :func:`create_order_async` instead, which groups concurrent orders.
-    The general path (:func:`create_order_general`) tells apart why a reservation failed.
-    """
+    """Reserve seats, then open the payment (synchronous form: CLI, scripts, tests; the API's
+    route uses :func:`create_order_async`). Commits."""
     check_order(settings, request)
+    created = None
     if (
-        isinstance(provider, LocalProvider)
-        and session.get_bind().dialect.name == "postgresql"
+        session.get_bind().dialect.name == "postgresql"
         and not session.in_transaction()  # autocommit needs a connection of its own
     ):
         created = _reserve_fast(session, provider, settings, request)
-        if created is not None:
-            return created
-    return create_order_general(session, provider, settings, request)
+    if created is None:
+        created = create_order_general(session, provider, settings, request)
+    try:
+        intent = provider.create_payment(
+            session, order_id=created.id, amount_cents=created.amount_cents,
+            currency=created.currency, email=created.email,
+        )  # fmt: skip
+    except Exception:
+        _decline_unopened(session, created.id)
+        raise
+    if intent.ref != created.payment_ref:
+        session.execute(update(Order).where(Order.id == created.id).values(payment_ref=intent.ref))
+        session.commit()
+    return replace(created, payment_ref=intent.ref, intent=intent)
+
+
+def _decline_unopened(session: Session, order_id: str) -> None:
+    """The payment session could not be opened: decline the order, its seats back on sale."""
+    session.rollback()
+    locked = locked_order(session, order_id=order_id)
+    if locked is not None and locked.state == S.RESERVED:
+        transition(session, locked, S.DECLINED, "payment provider unavailable")
+    session.commit()
 
 
 def create_order_general(
     session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder:
-    """Any database, any provider: one SELECT, the INSERTs, then the seat UPDATE, then COMMIT:
-    the tier's row lock (which every buyer of the tier queues on) is held only for the UPDATE and
-    the COMMIT. It also tells apart why a reservation failed (unknown tier, event not on sale,
-    sold out) and sweeps expired reservations before answering sold out. ``request`` has passed
-    :func:`check_order`.
+    """The reservation on any database: one SELECT, the INSERTs, then the seat UPDATE, then
+    COMMIT: the tier's row lock (which every buyer of the tier queues on) is held only for the
+    UPDATE and the COMMIT. It also tells apart why a reservation failed (unknown tier, event not
+    on sale, sold out) and sweeps expired reservations before answering sold out. ``request``
+    has passed :func:`check_order`. The payment session is the caller's next step.
     """
     row = session.execute(
         select(Tier.event_id, Tier.price_cents, Event.state)
@@ -166,11 +201,9 @@ def create_order_general(
         created_at=now,
         updated_at=now,
     )
-    intent: PaymentIntent | None = None
 
     def stage() -> OrderEvent:
         """Add the rows (again, after a rollback: a fresh history row, its id is not reusable)."""
-        nonlocal intent
         entry = OrderEvent(
             order_id=order_id,
             from_state=None,
@@ -179,15 +212,10 @@ def create_order_general(
             reason=f"{request.quantity} seat(s) reserved",
         )
         session.add_all([order, entry])
-        if provider.offline:
-            intent = provider.create_payment(
-                session,
-                order_id=order_id,
-                amount_cents=order.amount_cents,
-                currency=order.currency,
-                email=order.email,
-            )
-            order.payment_ref = intent.ref
+        session.flush()  # the order first: the provider's rows may refer to it
+        order.payment_ref = provider.reserve_payment(
+            session, order_id=order_id, amount_cents=order.amount_cents, currency=order.currency
+        )
         session.flush()
         return entry
 
@@ -203,30 +231,12 @@ def create_order_general(
             session.rollback()
             raise SoldOut("not enough seats left in this tier")
     session.commit()
-    if intent is None:  # an online provider: never hold a row lock across its network call
-        try:
-            intent = provider.create_payment(
-                session,
-                order_id=order_id,
-                amount_cents=order.amount_cents,
-                currency=order.currency,
-                email=order.email,
-            )
-        except Exception:
-            locked = locked_order(session, order_id=order_id)
-            if locked is not None and locked.state == S.RESERVED:
-                transition(session, locked, S.DECLINED, "payment provider unavailable")
-            session.commit()
-            raise
-        locked = locked_order(session, order_id=order_id)
-        assert locked is not None
-        locked.payment_ref = intent.ref
-        session.commit()
+    ref = order.payment_ref or ""
     return CreatedOrder(
         id=order_id, event_id=order.event_id, tier_id=order.tier_id, quantity=order.quantity,
         amount_cents=order.amount_cents, currency=order.currency, wallet=order.wallet,
-        payment_ref=intent.ref, expires_at=order.expires_at, created_at=now, reason=first.reason,
-        token=token, intent=intent,
+        payment_ref=ref, expires_at=order.expires_at, created_at=now, reason=first.reason,
+        token=token, intent=PaymentIntent(ref=ref), email=request.email,
     )  # fmt: skip
 
 
@@ -235,8 +245,7 @@ _TIER_PRICES: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, int]]] = (
     weakref.WeakKeyDictionary()
 )
 
-_RESERVE_PG = text(
-    """
+_RESERVE_CTES = """
     WITH seat AS (
         UPDATE tiers SET taken = taken + :quantity
         WHERE id = :tier_id AND event_id = :event_id AND taken + eth_minted + :quantity <= supply
@@ -254,14 +263,19 @@ _RESERVE_PG = text(
     ), history AS (
         INSERT INTO order_events (order_id, from_state, to_state, reason, at)
         SELECT id, NULL, 'reserved', :reason, :now FROM new_order
-    ), payment AS (
+    )"""
+_LOCAL_PAYMENT_CTE = """, payment AS (
         INSERT INTO local_payments (id, order_id, amount_cents, currency, status, refunded_cents,
             created_at)
         SELECT :payment_ref, id, :amount_cents, :currency, :payment_status, 0, :now FROM new_order
-    )
-    SELECT id FROM new_order
-    """
+    )"""
+#: the reservation, for providers whose payments live elsewhere (Stripe), and for the local one
+_RESERVE_PG = text(_RESERVE_CTES + "\n    SELECT id FROM new_order\n")  # noqa: S608 - constants
+_RESERVE_PG_LOCAL = text(
+    _RESERVE_CTES + _LOCAL_PAYMENT_CTE + "\n    SELECT id FROM new_order\n"  # noqa: S608
 )
+#: the payment session's reference, once it is open (providers that cannot name it in advance)
+_RECORD_REF_PG = text("UPDATE orders SET payment_ref = :payment_ref WHERE id = :id RETURNING id")
 
 
 def _tier_price(engine: Engine, tier_id: int) -> tuple[int, int] | None:
@@ -282,14 +296,14 @@ def _tier_price(engine: Engine, tier_id: int) -> tuple[int, int] | None:
 
 
 def _prepare(
-    provider: LocalProvider, settings: Settings, request: OrderCreate, price: int
+    provider: PaymentProvider, settings: Settings, request: OrderCreate, price: int
 ) -> tuple[dict[str, Any], CreatedOrder]:
     """The statement's parameters and the order as it will be once the statement has run."""
     order_id = uuid.uuid4().hex
     token, token_hash = new_order_token()
     now = utcnow()
     amount = price * request.quantity
-    intent = provider.intent_for(order_id)
+    ref = provider.reserved_ref(order_id)
     commitments = [f"0x{c:064x}" for c in request.commitment_ints()]
     reason = f"{request.quantity} seat(s) reserved"
     wallet = None if request.wallet == "custody" else request.wallet
@@ -299,22 +313,22 @@ def _prepare(
         "quantity": request.quantity, "email": request.email, "wallet": wallet,
         "commitments": json.dumps(commitments), "token_hash": token_hash,
         "amount_cents": amount, "currency": settings.currency, "provider": provider.name,
-        "payment_ref": intent.ref, "payment_status": PENDING, "expires_at": expires_at,
+        "payment_ref": ref, "payment_status": PENDING, "expires_at": expires_at,
         "now": now, "reason": reason,
     }  # fmt: skip
     created = CreatedOrder(
         id=order_id, event_id=request.event_id, tier_id=request.tier_id,
         quantity=request.quantity, amount_cents=amount, currency=settings.currency, wallet=wallet,
-        payment_ref=intent.ref, expires_at=expires_at, created_at=now, reason=reason, token=token,
-        intent=intent,
+        payment_ref=ref or "", expires_at=expires_at, created_at=now, reason=reason, token=token,
+        intent=PaymentIntent(ref=ref or ""), email=request.email,
     )  # fmt: skip
     return values, created
 
 
 def _reserve_fast(
-    session: Session, provider: LocalProvider, settings: Settings, request: OrderCreate
+    session: Session, provider: PaymentProvider, settings: Settings, request: OrderCreate
 ) -> CreatedOrder | None:
-    """Seats, order, history and the local payment in ONE autocommitted PostgreSQL statement
+    """Seats, order, history (and the local payment) in ONE autocommitted PostgreSQL statement
     (data-modifying CTEs): a single round trip after the connection's checkout, and the tier's
     row lock, which every buyer of the tier queues on, is held only while PostgreSQL runs that
     statement and commits it (no client round trip, no Python, inside the lock).
@@ -330,7 +344,8 @@ def _reserve_fast(
     # autocommit: the statement is its own transaction (no BEGIN, no COMMIT round trips); the
     # connection is handed back to the pool in its default mode when the session closes
     connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    reserved = connection.execute(_RESERVE_PG, values).first() is not None
+    statement = _RESERVE_PG_LOCAL if provider.offline else _RESERVE_PG
+    reserved = connection.execute(statement, values).first() is not None
     session.rollback()  # ends the session's (empty) transaction: returns the connection
     return created if reserved else None
 
@@ -341,26 +356,71 @@ async def create_order_async(
     settings: Settings,
     request: OrderCreate,
 ) -> CreatedOrder:
-    """:func:`create_order` for the event loop (the API's route): on PostgreSQL (psycopg) with
-    the local provider, the reservation goes through the tier's :class:`GroupCommit`, with no
+    """:func:`create_order` for the event loop (the API's route), for every provider: on
+    PostgreSQL (psycopg) the reservation goes through the tier's :class:`GroupCommit`, with no
     thread hop and no session per order; anything else, and every refusal, runs
-    :func:`create_order_general` in the thread pool, in a session of its own."""
+    :func:`create_order_general` in the thread pool, in a session of its own. Then the payment
+    session opens on the event loop, with no lock held (:func:`_open_payment`)."""
     check_order(settings, request)
     engine = sessions.kw.get("bind")
-    if (
-        isinstance(provider, LocalProvider)
-        and isinstance(engine, Engine)
-        and engine.dialect.driver == "psycopg"
-    ):
+    created = None
+    group = None
+    if isinstance(engine, Engine) and engine.dialect.driver == "psycopg":
         prices = _TIER_PRICES.get(engine)
         tier = prices.get(request.tier_id) if prices is not None else None
         if tier is None:
             tier = await run_in_threadpool(_tier_price, engine, request.tier_id)
         if tier is not None and tier[0] == request.event_id:
-            values, created = _prepare(provider, settings, request, tier[1])
-            if await GroupCommit.of(engine).reserve(values):
-                return created
-    return await run_in_threadpool(_create_general, sessions, provider, settings, request)
+            values, prepared = _prepare(provider, settings, request, tier[1])
+            group = GroupCommit.of(engine)
+            if await group.reserve(values, local_payment=provider.offline):
+                created = prepared
+    if created is None:
+        created = await run_in_threadpool(_create_general, sessions, provider, settings, request)
+    return await _open_payment(sessions, group, provider, created)
+
+
+async def _open_payment(
+    sessions: sessionmaker[Session],
+    group: GroupCommit | None,
+    provider: PaymentProvider,
+    created: CreatedOrder,
+) -> CreatedOrder:
+    """Step 2 and 3 of an order (see above): the reservation has committed, no lock is held."""
+    try:
+        intent = await provider.create_payment_async(
+            order_id=created.id, amount_cents=created.amount_cents, currency=created.currency,
+            email=created.email,
+        )  # fmt: skip
+    except Exception:
+        await run_in_threadpool(_decline_in_session, sessions, created.id)
+        raise
+    if intent.ref != created.payment_ref:
+        values = {"id": created.id, "payment_ref": intent.ref}
+        if group is not None:
+            recorded = await group.record_ref(values)
+        else:
+            recorded = await run_in_threadpool(_record_ref_in_session, sessions, values)
+        if not recorded:  # cannot happen: the order's row is never deleted
+            log.error("order %s: no row to record its payment %s on", created.id, intent.ref)
+    return replace(created, payment_ref=intent.ref, intent=intent)
+
+
+def _decline_in_session(sessions: sessionmaker[Session], order_id: str) -> None:
+    with sessions() as session:
+        _decline_unopened(session, order_id)
+
+
+def _record_ref_in_session(sessions: sessionmaker[Session], values: dict[str, str]) -> bool:
+    with sessions() as session:
+        done = session.execute(
+            update(Order)
+            .where(Order.id == values["id"])
+            .values(payment_ref=values["payment_ref"])
+            .returning(Order.id)
+        ).first()
+        session.commit()
+        return done is not None
 
 
 def _create_general(
@@ -391,6 +451,9 @@ class GroupCommit:
     with anything a single order could not. When PostgreSQL refuses a statement, the whole
     transaction is rolled back and the batch's orders are retried one by one (autocommit), so a
     bad order fails alone. A lost connection fails the batch's orders, as it would fail one.
+
+    The payment references of open sessions (:meth:`record_ref`) are grouped the same way, in a
+    lane of their own: each touches only its own new order's row.
     """
 
     MAX_BATCH = 64
@@ -399,8 +462,16 @@ class GroupCommit:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._sql = str(_RESERVE_PG.compile(dialect=engine.dialect))
-        self._waiting: dict[int, list[tuple[dict[str, Any], asyncio.Future[bool]]]] = {}
+        self._sql = {
+            name: str(statement.compile(dialect=engine.dialect))
+            for name, statement in (
+                ("reserve", _RESERVE_PG),
+                ("reserve_local", _RESERVE_PG_LOCAL),
+                ("record_ref", _RECORD_REF_PG),
+            )
+        }
+        # lane (statement, tier) -> the orders waiting for the lane's next batch
+        self._waiting: dict[tuple[str, int], list[tuple[dict[str, Any], asyncio.Future[bool]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # the running batches (strong references)
 
     @classmethod
@@ -412,22 +483,31 @@ class GroupCommit:
             group = groups[engine] = cls(engine)
         return group
 
-    async def reserve(self, values: dict[str, Any]) -> bool:
-        """Run the reservation statement with ``values``; True when it reserved the seats."""
+    async def reserve(self, values: dict[str, Any], *, local_payment: bool = True) -> bool:
+        """Run the reservation statement with ``values`` (with the local provider's payment row
+        when ``local_payment``); True when it reserved the seats."""
+        statement = "reserve_local" if local_payment else "reserve"
+        return await self._submit((statement, int(values["tier_id"])), values)
+
+    async def record_ref(self, values: dict[str, Any]) -> bool:
+        """Record ``values["payment_ref"]`` on order ``values["id"]``; True when recorded."""
+        return await self._submit(("record_ref", 0), values)
+
+    async def _submit(self, lane: tuple[str, int], values: dict[str, Any]) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        tier = int(values["tier_id"])
-        queue = self._waiting.get(tier)
-        if queue is not None:  # a batch of this tier is in the database: join the next one
+        queue = self._waiting.get(lane)
+        if queue is not None:  # a batch of this lane is in the database: join the next one
             queue.append((values, future))
         else:
-            self._waiting[tier] = [(values, future)]
-            task = asyncio.create_task(self._drain(tier))
+            self._waiting[lane] = [(values, future)]
+            task = asyncio.create_task(self._drain(lane))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return await future
 
-    async def _drain(self, tier: int) -> None:
-        queue = self._waiting[tier]
+    async def _drain(self, lane: tuple[str, int]) -> None:
+        queue = self._waiting[lane]
+        sql = self._sql[lane[0]]
         batch: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         # one pooled connection for this run of batches: checked out (and pinged) once, given
         # back as soon as no order waits; it is idle between batches (autocommit, no transaction)
@@ -439,7 +519,7 @@ class GroupCommit:
                 try:
                     in_thread = True
                     connection, results = await run_in_threadpool(
-                        self._run, connection, [v for v, _ in batch]
+                        self._run, connection, sql, [v for v, _ in batch]
                     )
                     in_thread = False
                 except Exception as exc:
@@ -454,7 +534,7 @@ class GroupCommit:
                     else:
                         future.set_result(result)
         finally:
-            del self._waiting[tier]
+            del self._waiting[lane]
             if connection is not None and not in_thread:
                 connection.close()  # back to the pool: no I/O, it is outside any transaction
             for _, future in batch + queue:  # left undone only when cancelled (shutdown)
@@ -462,7 +542,7 @@ class GroupCommit:
                     future.cancel()
 
     def _run(
-        self, connection: Connection | None, batch: list[dict[str, Any]]
+        self, connection: Connection | None, sql: str, batch: list[dict[str, Any]]
     ) -> tuple[Connection, list[bool | Exception]]:
         """The batch in one transaction (in a worker thread): for each order, True when it was
         reserved, False when not, or the error PostgreSQL refused it with. Checks a connection
@@ -472,26 +552,28 @@ class GroupCommit:
         driver: Any = connection.connection.driver_connection  # psycopg.Connection
         try:
             if len(batch) == 1:  # alone: the statement is its own transaction
-                return connection, [self._one(driver, batch[0])]
+                return connection, [self._one(driver, sql, batch[0])]
             try:
-                return connection, self._together(driver, batch)
+                return connection, self._together(driver, sql, batch)
             except psycopg.Error as exc:
                 if exc.sqlstate is None or driver.closed:  # not refused by PostgreSQL
                     raise
                 driver.execute("ROLLBACK")  # nothing of the batch was committed
                 log.warning("reservation batch refused (%s): its orders one by one", exc)
-                return connection, [self._one(driver, values) for values in batch]
+                return connection, [self._one(driver, sql, values) for values in batch]
         except BaseException:
             connection.invalidate()  # its state is unknown: never reuse it
             connection.close()
             raise
 
-    def _together(self, driver: Any, batch: list[dict[str, Any]]) -> list[bool | Exception]:
+    def _together(
+        self, driver: Any, sql: str, batch: list[dict[str, Any]]
+    ) -> list[bool | Exception]:
         """BEGIN, the statement once per order, COMMIT: one pipelined round trip."""
         cursor = driver.cursor()
         with driver.pipeline():
             driver.execute("BEGIN")
-            cursor.executemany(self._sql, batch, returning=True)
+            cursor.executemany(sql, batch, returning=True)
             driver.execute("COMMIT")
         results: list[bool | Exception] = []
         while True:
@@ -499,10 +581,10 @@ class GroupCommit:
             if not cursor.nextset():
                 return results
 
-    def _one(self, driver: Any, values: dict[str, Any]) -> bool | Exception:
+    def _one(self, driver: Any, sql: str, values: dict[str, Any]) -> bool | Exception:
         """One order, its own transaction; PostgreSQL's refusal is returned, not raised."""
         try:
-            return driver.execute(self._sql, values).fetchone() is not None
+            return driver.execute(sql, values).fetchone() is not None
         except psycopg.Error as exc:
             if exc.sqlstate is None or driver.closed:
                 raise
