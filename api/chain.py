@@ -37,6 +37,7 @@ from chain.client import ContractClient, DecodedEvent, TxResult
 from chain.compiler import Artifact, load_artifact
 from chain.errors import DecodedRevert
 from chain.keys import Signer, dev_signer
+from chain.receipts import checksum_address
 from chain.sender import Fees, NonceConflict, NonceManager, TransactionSender, TxHandle
 from chain.types import ROLE_MINTER, EventParams, MintRun, encode_mint_batch
 from fairgate.errors import ChainError, ConfigError
@@ -65,33 +66,45 @@ class Issued:
 
 
 def issued_from_logs(address: str, logs: Iterable[Any]) -> list[Issued]:
-    """The TicketsIssued logs of one contract, decoded directly with eth_abi.
+    """The TicketsIssued logs of one contract, decoded directly.
 
     web3's generic event decoding took ~4 ms per log (8.6 s of a 1,000-ticket run, profiled);
-    this reads the three indexed topics and the data of the one event the worker needs.
+    this reads the three indexed topics and the data of the one event the worker needs. The data
+    (``uint256 firstTokenId, bytes32[] commitments``) is read by its fixed layout when it has it
+    (eth_abi's general decoder took ~0.1 ms a log), else decoded by eth_abi.
     """
     found = []
     wanted = address.lower()
     for entry in logs:
         topics = entry["topics"]
         if (
-            str(entry["address"]).lower() != wanted
-            or not topics
+            not topics
             or bytes(topics[0]) != TICKETS_ISSUED
+            or str(entry["address"]).lower() != wanted
         ):
             continue
-        first, commitments = abi_decode(["uint256", "bytes32[]"], bytes(entry["data"]))
+        data = bytes(entry["data"])
+        count = int.from_bytes(data[64:96], "big") if len(data) >= 96 else -1
+        if data[32:64] == _ARRAY_AT_64 and len(data) == 96 + 32 * count:
+            first = int.from_bytes(data[:32], "big")
+            commitments = tuple("0x" + data[i : i + 32].hex() for i in range(96, len(data), 32))
+        else:
+            first, raw = abi_decode(["uint256", "bytes32[]"], data)
+            commitments = tuple("0x" + bytes(c).hex() for c in raw)
         found.append(
             Issued(
                 order_ref="0x" + bytes(topics[3]).hex(),
-                holder=to_checksum_address(bytes(topics[1])[12:]),
+                holder=checksum_address("0x" + bytes(topics[1])[12:].hex()),
                 first_token_id=int(first),
-                commitments=tuple("0x" + bytes(c).hex() for c in commitments),
+                commitments=commitments,
                 tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
                 tier_id=int.from_bytes(bytes(topics[2]), "big"),
             )
         )
     return found
+
+
+_ARRAY_AT_64 = (64).to_bytes(32, "big")
 
 
 class BridgeChain:

@@ -11,9 +11,12 @@ as the node sent them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, cast
 
+from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
@@ -28,8 +31,29 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def checksum_address(value: str) -> str:
+    """EIP-55 checksum of a 0x-hex address: ``to_checksum_address``'s result in a fifth of its
+    time (~20 us against ~90 us here; it validates and converts through several layers); the
+    worker checksums one holder per minted order. Anything else goes to ``to_checksum_address``.
+    """
+    if not isinstance(value, str) or _HEX_ADDRESS.fullmatch(value) is None:
+        return to_checksum_address(value)
+    low = value[2:].lower()
+    digest = keccak(low.encode()).hex()
+    return "0x" + "".join(c.upper() if d > "7" else c for c, d in zip(low, digest, strict=False))
+
+
+@lru_cache(maxsize=4096)
+def _checksum(value: str) -> str:
+    return checksum_address(value)
+
+
 def _address(value: Any) -> Any:
-    return None if value is None else to_checksum_address(value)
+    """A checksum address, cached: a receipt's logs repeat one contract's address."""
+    return None if value is None else _checksum(value)
 
 
 _LOG_FIELDS: dict[str, Callable[[Any], Any]] = {
@@ -63,22 +87,42 @@ _RECEIPT_FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _convert(raw: Mapping[str, Any], fields: Mapping[str, Callable[[Any], Any]]) -> Any:
+def _convert(
+    raw: Mapping[str, Any], fields: Mapping[str, Callable[[Any], Any]], seen: dict[Any, Any]
+) -> Any:
+    """Convert one receipt or log. ``seen`` remembers this receipt's converted values: its logs
+    repeat the block hash, transaction hash and event topics (a 600-log receipt held ~4,000
+    byte strings to convert, ~1,400 of them distinct). Converted values are immutable."""
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "logs":
-            out[key] = [_convert(log, _LOG_FIELDS) for log in value]
+            out[key] = [_convert(log, _LOG_FIELDS, seen) for log in value]
         elif key == "topics":
-            out[key] = [HexBytes(t) for t in value]
+            topics = []
+            for t in value:
+                hit = seen.get(t)
+                if hit is None:
+                    hit = seen[t] = HexBytes(t)
+                topics.append(hit)
+            out[key] = topics
         else:
             convert = fields.get(key)
-            out[key] = value if convert is None or value is None else convert(value)
+            if convert is None or value is None:
+                out[key] = value
+            elif convert is _int or convert is bool:
+                out[key] = convert(value)
+            else:
+                memo = (convert, value)
+                hit = seen.get(memo)
+                if hit is None:
+                    hit = seen[memo] = convert(value)
+                out[key] = hit
     return AttributeDict(out)
 
 
 def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
     """A node's JSON receipt as web3.py's ``TxReceipt``."""
-    return cast(TxReceipt, _convert(raw, _RECEIPT_FIELDS))
+    return cast(TxReceipt, _convert(raw, _RECEIPT_FIELDS, {}))
 
 
 def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt:

@@ -107,6 +107,10 @@ class Settings(BaseModel):
     mint_gas_per_ticket: int = Field(default=6_000, gt=0)
     mint_batch_max_gas: int = Field(default=25_000_000, gt=0)
     mint_replace_after_s: float = Field(default=30.0, gt=0)  # a stuck mint is replaced after it
+    # batches a worker keeps sent and not yet finalized (it claims and signs the next while the
+    # node mines the last); with a block time, more fill a block: api.services.minting
+    mint_in_flight: int = Field(default=2, ge=1)
+    mint_round_batches: int = Field(default=20, ge=1)  # batches per round before other duties
     worker_poll_s: float = Field(default=0.2, gt=0)
 
     # gate and zero-knowledge

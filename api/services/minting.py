@@ -21,6 +21,16 @@ bridge only has to make sure that (1) every paid order is eventually in a batch 
    found -> minted with its token ids; not found -> back to ``paid`` (re-batched; if the dead
    worker's transaction is still pending and mines later, the new batch's run is simply skipped).
 
+Pipelining: :func:`mint_some` keeps up to ``mint_in_flight`` batches sent and not yet finalized
+(claim and sign the next while the node mines the last), holding the minter key's send lock for
+the whole round, so the local nonce counter needs no resync per batch. Each batch still has its
+own row, advisory lock and crash points: a crash loses only in-flight batches, which step 4
+reconciles like any other.
+
+The hot path speaks SQL Core, not ORM objects: a batch's claim is two statements and a bulk
+UPDATE, its finalization one UPDATE ... RETURNING and two multi-row INSERTs (loading ``Order``
+objects also loaded each order's history and tickets: most of the worker's time, profiled).
+
 A revert isolates the culprits instead of blocking the queue: every order is simulated alone
 (``eth_call``); orders that fail alone (invalid commitment, a holder the contract refuses) and
 orders beyond the tier's on-chain remaining supply (``SoldOut``: ETH buyers bought the seats) go
@@ -32,10 +42,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain, Issued
@@ -45,16 +59,18 @@ from api.models import (
     EventState,
     MintBatch,
     Order,
+    OrderEvent,
     OrderState,
     Ticket,
+    TicketState,
     Tier,
     utcnow,
 )
 from api.services.locks import BATCH_NS, WorkerLocks
 from api.services.orders import transition
 from chain.errors import UnknownRevert
-from chain.sender import NonceManager
-from chain.types import MintRun
+from chain.sender import NonceManager, TransactionSender, TxHandle
+from chain.types import MintRun, encode_mint_batch, encode_run
 from fairgate.errors import ChainError, ContractRevert, TicketError
 from fairgate.settings import Settings
 
@@ -67,8 +83,22 @@ MINT_HOOK: Callable[[str], None] | None = None
 #: broadcast, its hash not yet recorded; "recorded": the hash recorded, the receipt not awaited;
 #: "mined": the receipt in hand, the tickets not yet recorded; "finalized": the orders minted.
 MINT_POINTS = ("claimed", "sent", "recorded", "mined", "finalized")
+_ORDERS = cast(Table, Order.__table__)
+_ORDER_EVENTS = cast(Table, OrderEvent.__table__)
+_TICKETS = cast(Table, Ticket.__table__)
+_BATCHES = cast(Table, MintBatch.__table__)
 BASE_GAS = 120_000
 RUN_GAS = 40_000
+
+
+@dataclass(frozen=True)
+class ClaimedOrder:
+    """An order as its batch claimed it: what its run in ``mintBatch`` is made of."""
+
+    id: str
+    wallet: str | None  # None: custody
+    commitments: tuple[str, ...]  # 0x-hex bytes32
+    order_ref: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,42 @@ class ClaimedBatch:
     tier_index: int
     deploy_block: int
     order_ids: tuple[str, ...]
+    orders: tuple[ClaimedOrder, ...] = ()  # empty when rebuilt from the database (reconcile)
+
+
+@dataclass(frozen=True)
+class _TierPlace:
+    event_id: int
+    contract: str
+    tier_index: int
+    deploy_block: int
+
+
+@dataclass
+class InFlight:
+    """A batch whose transaction was sent and whose receipt is not yet finalized."""
+
+    claimed: ClaimedBatch
+    runs: list[MintRun]
+    handle: TxHandle
+
+
+class _SendLock:
+    """The minter key's send lock, taken at the first send of a round and held to its end:
+    another process sharing the key may have used it only before that, so the local nonce
+    counter is resynced from the node once, not before every batch."""
+
+    def __init__(self, locks: WorkerLocks, stack: ExitStack) -> None:
+        self.locks = locks
+        self.stack = stack
+        self.held = False
+
+    def hold(self, sender: TransactionSender) -> None:
+        if self.held:
+            return
+        if self.stack.enter_context(self.locks.sending(sender.address)):
+            NonceManager.reset(sender.chain, sender.address)
+        self.held = True
 
 
 def sequential_ref(event_id: int, n: int) -> str:
@@ -121,6 +187,7 @@ class Minter:
         self.settings = settings
         self.name = name or worker_name()
         self.estimate = False  # set after an out-of-gas that no order explains
+        self._places: dict[int, _TierPlace] = {}
 
     def gas_for(self, orders: int, tickets: int) -> int:
         s = self.settings
@@ -146,210 +213,290 @@ class Minter:
             ).first()
             if head is None:
                 return None
-            tier = session.get(Tier, head[0])
-            assert tier is not None
-            event = session.get(Event, tier.event_id)
-            assert event is not None and event.contract_address is not None
-            candidates = session.scalars(
-                select(Order)
-                .where(Order.state == S.PAID, Order.tier_id == tier.id, ~Order.provider_refunded)
+            tier_id = int(head[0])
+            place = self._place(session, tier_id)
+            candidates = session.execute(
+                select(Order.id, Order.quantity, Order.wallet, Order.commitments, Order.order_ref)
+                .where(Order.state == S.PAID, Order.tier_id == tier_id, ~Order.provider_refunded)
                 .order_by(Order.paid_at)
                 .limit(self.settings.mint_batch_max_orders)
                 .with_for_update(skip_locked=True)
             ).all()
-            orders: list[Order] = []
+            picked: list[Any] = []
             tickets = 0
-            for order in candidates:
-                fits = tickets + order.quantity <= self.settings.mint_batch_max_tickets
-                if orders and not (
+            for row in candidates:
+                fits = tickets + row.quantity <= self.settings.mint_batch_max_tickets
+                if picked and not (
                     fits
-                    and self.gas_for(len(orders) + 1, tickets + order.quantity)
+                    and self.gas_for(len(picked) + 1, tickets + row.quantity)
                     <= self.settings.mint_batch_max_gas
                 ):
                     break
-                orders.append(order)
-                tickets += order.quantity
-            if not orders:
+                picked.append(row)
+                tickets += row.quantity
+            if not picked:
                 session.rollback()
                 return None
-            self._give_refs(session, event.id, orders)
-            batch = MintBatch(
-                event_id=event.id,
-                tier_id=tier.id,
-                worker=self.name,
-                minter=self.chain.minter.address,
-                state=BatchState.PREPARED,
+            refs = self._give_refs(session, place.event_id, [r.order_ref for r in picked])
+            now = utcnow()
+            conn = session.connection()
+            batch_id = conn.execute(
+                insert(_BATCHES)
+                .values(
+                    event_id=place.event_id,
+                    tier_id=tier_id,
+                    worker=self.name,
+                    minter=self.chain.minter.address,
+                    state=BatchState.PREPARED,
+                    tx_hashes=[],
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(_BATCHES.c.id)
+            ).scalar_one()
+            if not self.locks.try_acquire(BATCH_NS, batch_id):  # pragma: no cover - fresh id
+                session.rollback()
+                return None
+            conn.execute(
+                update(_ORDERS)
+                .where(_ORDERS.c.id == bindparam("oid"))
+                .values(
+                    state=S.MINTING,
+                    batch_id=batch_id,
+                    order_ref=bindparam("ref"),
+                    mint_attempts=_ORDERS.c.mint_attempts + 1,
+                    updated_at=now,
+                ),
+                [{"oid": r.id, "ref": ref} for r, ref in zip(picked, refs, strict=True)],
             )
-            session.add(batch)
-            session.flush()
-            if not self.locks.try_acquire(BATCH_NS, batch.id):  # pragma: no cover - fresh id
-                session.rollback()
-                return None
-            for order in orders:
-                transition(session, order, S.MINTING, f"in mint batch {batch.id}")
-                order.batch_id = batch.id
-                order.mint_attempts += 1
+            reason = f"in mint batch {batch_id}"
+            _history(conn, [(r.id, S.PAID, S.MINTING, reason) for r in picked], now)
             session.commit()
+            orders = tuple(
+                ClaimedOrder(r.id, r.wallet, tuple(r.commitments), ref)
+                for r, ref in zip(picked, refs, strict=True)
+            )
             return ClaimedBatch(
-                batch.id,
-                event.id,
-                event.contract_address,
-                tier.tier_index,
-                event.deploy_block,
+                batch_id,
+                place.event_id,
+                place.contract,
+                place.tier_index,
+                place.deploy_block,
                 tuple(o.id for o in orders),
+                orders,
             )
 
+    def _place(self, session: Session, tier_id: int) -> _TierPlace:
+        """Where a tier's tickets are minted (fixed once its event is active: cached)."""
+        place = self._places.get(tier_id)
+        if place is None:
+            row = session.execute(
+                select(Event.id, Event.contract_address, Tier.tier_index, Event.deploy_block)
+                .select_from(Tier)
+                .join(Event, Event.id == Tier.event_id)
+                .where(Tier.id == tier_id)
+            ).one()
+            assert row.contract_address is not None
+            place = _TierPlace(row.id, row.contract_address, row.tier_index, row.deploy_block)
+            self._places[tier_id] = place
+        return place
+
     @staticmethod
-    def _give_refs(session: Session, event_id: int, orders: Sequence[Order]) -> None:
+    def _give_refs(session: Session, event_id: int, refs: Sequence[str | None]) -> list[str]:
         """Orders claimed for the first time get their on-chain ref now, in the claim's
         transaction: the next numbers of the event's counter, in queue order. A ref never changes
         once given (a batch may be resent any number of times under it)."""
-        fresh = [o for o in orders if o.order_ref is None]
+        fresh = sum(1 for r in refs if r is None)
         if not fresh:
-            return
+            return [str(r) for r in refs]
         last = session.execute(
             update(Event)
             .where(Event.id == event_id)
-            .values(order_refs_issued=Event.order_refs_issued + len(fresh))
+            .values(order_refs_issued=Event.order_refs_issued + fresh)
             .returning(Event.order_refs_issued)
         ).scalar_one()
-        for n, order in enumerate(fresh, start=last - len(fresh) + 1):
-            order.order_ref = sequential_ref(event_id, n)
+        numbers = iter(range(last - fresh + 1, last + 1))
+        return [sequential_ref(event_id, next(numbers)) if r is None else r for r in refs]
 
     # -- 2. send ----------------------------------------------------------------------------
 
     def process(self, claimed: ClaimedBatch) -> int:
         """Mint a claimed batch; returns the number of tickets minted by it."""
+        with ExitStack() as stack:
+            sent = self.send(claimed, _SendLock(self.locks, stack))
+            return sent if isinstance(sent, int) else self.finish(sent)
+
+    def runs(self, claimed: ClaimedBatch) -> list[MintRun]:
+        """The batch's runs, in order (one per claimed order)."""
+        return [self._run(o) for o in claimed.orders]
+
+    def send(self, claimed: ClaimedBatch, send_lock: _SendLock) -> InFlight | int:
+        """Send a claimed batch's transaction and record its hash: the batch in flight, or the
+        tickets minted if the batch ended here (an invalid order or a revert found before
+        sending; an unclear failure reconciled)."""
+        done = True
         try:
             _hook("claimed")
-            with self.sessions() as session:
-                orders = self._orders(session, claimed)
-                invalid = {o.id: "InvalidCommitment" for o in orders if not _valid(self._run(o))}
-                runs = [self._run(o) for o in orders if o.id not in invalid]
+            runs: list[MintRun] = []
+            bodies: list[bytes] = []
+            invalid: dict[str, str] = {}
+            for order in claimed.orders:
+                run = self._run(order)
+                try:
+                    bodies.append(encode_run(run))
+                    runs.append(run)
+                except ValueError:
+                    invalid[order.id] = "InvalidCommitment"
             if invalid:  # the contract would revert the whole batch: never send it
                 self._settle(claimed, invalid, "InvalidCommitment")
                 return 0
             sender = self.chain.minter_sender
-            tx = self.chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs)
+            tx = {"to": claimed.contract, "data": encode_mint_batch(claimed.tier_index, bodies)}
             try:
                 tickets = sum(len(r.commitments) for r in runs)
                 gas = sender.estimate_gas(tx) if self.estimate else self.gas_for(len(runs), tickets)
-                with self.locks.sending(sender.address) as shared:
-                    if shared:
-                        NonceManager.reset(sender.chain, sender.address)
-                    handle = sender.send(tx, gas=gas)
+                send_lock.hold(sender)
+                handle = sender.send(tx, gas=gas)
                 _hook("sent")
                 self._mark_sent(claimed.batch_id, handle.hashes)
                 _hook("recorded")
-                receipt = sender.wait(handle)
-                if handle.replacements:  # keep every hash the batch was sent under
-                    self._mark_sent(claimed.batch_id, handle.hashes)
             except ContractRevert as exc:
                 self._isolate(claimed, runs, exc)
                 return 0
+            done = False
+            return InFlight(claimed, runs, handle)
+        except TicketError as exc:
+            return self._recover(claimed, exc)
+        finally:
+            if done:
+                self.locks.release(BATCH_NS, claimed.batch_id)
+
+    def finish(self, flight: InFlight) -> int:
+        """Wait for a batch's receipt and record its tickets; returns the tickets minted."""
+        claimed = flight.claimed
+        try:
+            sender = self.chain.minter_sender
+            try:
+                receipt = sender.wait(flight.handle)
+                if flight.handle.replacements:  # keep every hash the batch was sent under
+                    self._mark_sent(claimed.batch_id, flight.handle.hashes)
+            except ContractRevert as exc:
+                self._isolate(claimed, flight.runs, exc)
+                return 0
             _hook("mined")
             found = self.chain.issued_in_receipt(claimed.contract, receipt)
-            issued = {i.order_ref: i for i in found}
-            minted = self._finalize(claimed, issued)
+            minted = self._finalize(claimed, [o.order_ref for o in claimed.orders], found)
             _hook("finalized")
             return minted
         except TicketError as exc:
-            log.warning("batch %d: %s (%s); reconciling", claimed.batch_id, exc.code, exc)
-            try:
-                return self.reconcile(claimed.batch_id)
-            except TicketError as again:
-                log.warning(
-                    "batch %d left for later reconciliation: %s", claimed.batch_id, again.code
-                )
-                return 0
+            return self._recover(claimed, exc)
         finally:
             self.locks.release(BATCH_NS, claimed.batch_id)
 
-    def _orders(self, session: Session, claimed: ClaimedBatch) -> list[Order]:
-        orders = session.scalars(select(Order).where(Order.id.in_(claimed.order_ids))).all()
-        by_id = {o.id: o for o in orders}
-        return [by_id[i] for i in claimed.order_ids]
+    def _recover(self, claimed: ClaimedBatch, exc: TicketError) -> int:
+        log.warning("batch %d: %s (%s); reconciling", claimed.batch_id, exc.code, exc)
+        try:
+            return self.reconcile(claimed.batch_id)
+        except TicketError as again:
+            log.warning("batch %d left for later reconciliation: %s", claimed.batch_id, again.code)
+            return 0
 
-    def _run(self, order: Order) -> MintRun:
-        holder = order.wallet or self.chain.custody.address
+    def _run(self, order: ClaimedOrder) -> MintRun:
         return MintRun(
-            holder=holder,
+            holder=order.wallet or self.chain.custody.address,
             commitments=tuple(int(c, 16) for c in order.commitments),
-            order_ref=bytes.fromhex(_ref(order)[2:]),
+            order_ref=bytes.fromhex(order.order_ref[2:]),
         )
 
     def _mark_sent(self, batch_id: int, tx_hashes: list[str]) -> None:
         with self.sessions() as session, session.begin():
-            batch = session.get(MintBatch, batch_id)
-            assert batch is not None
-            batch.tx_hashes = list(tx_hashes)
-            batch.state = BatchState.SENT
-            batch.updated_at = utcnow()
+            session.connection().execute(
+                update(_BATCHES)
+                .where(_BATCHES.c.id == batch_id)
+                .values(tx_hashes=list(tx_hashes), state=BatchState.SENT, updated_at=utcnow())
+            )
 
     # -- 3. finalize ------------------------------------------------------------------------
 
-    def _finalize(self, claimed: ClaimedBatch, issued: dict[str, Issued]) -> int:
+    def _finalize(self, claimed: ClaimedBatch, refs: Sequence[str], found: Sequence[Issued]) -> int:
+        """Record what the chain minted for the batch's orders still ``minting``: tickets and
+        ``minted`` for those ``found`` (or found by their ref in the chain's logs), ``paid``
+        again (re-batched) for the rest. ``refs``: the batch's order refs."""
+        issued = {i.order_ref: i for i in found}
+        missing = [r for r in refs if r not in issued]
+        if missing:  # an earlier attempt of theirs was mined (skipped by this one)
+            issued |= self.chain.find_issued(claimed.contract, missing, claimed.deploy_block)
+        now = utcnow()
         with self.sessions() as session:
-            orders = session.scalars(
-                select(Order)
-                .where(Order.batch_id == claimed.batch_id, Order.state == S.MINTING)
-                .with_for_update()
-            ).all()
-            missing = [_ref(o) for o in orders if _ref(o) not in issued]
-            if missing:
-                issued = {
-                    **issued,
-                    **self.chain.find_issued(claimed.contract, missing, claimed.deploy_block),
-                }
-            minted = 0
-            tickets: list[dict[str, object]] = []
-            for order in orders:
-                found = issued.get(_ref(order))
-                if found is None:
-                    transition(
-                        session,
-                        order,
-                        S.PAID,
-                        f"batch {claimed.batch_id} did not mint it; retrying",
+            conn = session.connection()
+            mine = _ORDERS.c.batch_id == claimed.batch_id, _ORDERS.c.state == S.MINTING
+            minted_rows = (
+                conn.execute(
+                    update(_ORDERS)
+                    .where(*mine, _ORDERS.c.order_ref.in_(list(issued)))
+                    .values(state=S.MINTED, updated_at=now)
+                    .returning(
+                        _ORDERS.c.id,
+                        _ORDERS.c.order_ref,
+                        _ORDERS.c.wallet,
+                        _ORDERS.c.event_id,
+                        _ORDERS.c.tier_id,
+                        _ORDERS.c.provider_refunded,
                     )
-                    continue
-                minted += self._record_tickets(session, order, found, tickets)
-            if tickets:  # one multi-row INSERT: ORM objects cost ~0.5 ms a ticket here
-                session.execute(insert(Ticket), tickets)
-            batch = session.get(MintBatch, claimed.batch_id)
-            assert batch is not None
-            batch.state = BatchState.DONE
-            batch.updated_at = utcnow()
-            session.commit()
-            return minted
-
-    def _record_tickets(
-        self, session: Session, order: Order, issued: Issued, rows: list[dict[str, object]]
-    ) -> int:
-        """The order's tickets go into ``rows`` (inserted together), the order to ``minted``."""
-        for i, commitment in enumerate(issued.commitments):
-            rows.append(
-                {
-                    "order_id": order.id,
-                    "event_id": order.event_id,
-                    "tier_id": order.tier_id,
-                    "token_id": issued.first_token_id + i,
-                    "commitment": commitment,
-                    "holder": issued.holder,
-                    "custody": order.wallet is None,
-                    "mint_tx": issued.tx_hash,
-                }
+                ).all()
+                if issued
+                else []
             )
-        transition(
-            session,
-            order,
-            S.MINTED,
-            f"tickets {issued.first_token_id}.."
-            f"{issued.first_token_id + len(issued.commitments) - 1} in {issued.tx_hash}",
-        )
-        if order.provider_refunded:
-            transition(session, order, S.REVOKING, "payment returned while minting")
-        return len(issued.commitments)
+            retry = conn.execute(
+                update(_ORDERS)
+                .where(*mine)
+                .values(state=S.PAID, paid_at=now, updated_at=now)
+                .returning(_ORDERS.c.id)
+            ).all()
+            history: list[tuple[str, str, str, str]] = [
+                (r.id, S.MINTING, S.PAID, f"batch {claimed.batch_id} did not mint it; retrying")
+                for r in retry
+            ]
+            tickets: list[dict[str, object]] = []
+            revoking: list[str] = []
+            for row in minted_rows:
+                found_one = issued[row.order_ref]
+                first, count = found_one.first_token_id, len(found_one.commitments)
+                tickets += [
+                    {
+                        "order_id": row.id,
+                        "event_id": row.event_id,
+                        "tier_id": row.tier_id,
+                        "token_id": first + i,
+                        "commitment": commitment,
+                        "holder": found_one.holder,
+                        "custody": row.wallet is None,
+                        "mint_tx": found_one.tx_hash,
+                        "state": TicketState.ISSUED,
+                    }
+                    for i, commitment in enumerate(found_one.commitments)
+                ]
+                reason = f"tickets {first}..{first + count - 1} in {found_one.tx_hash}"
+                history.append((row.id, S.MINTING, S.MINTED, reason))
+                if row.provider_refunded:
+                    revoking.append(row.id)
+                    history.append((row.id, S.MINTED, S.REVOKING, "payment returned while minting"))
+            if revoking:
+                conn.execute(
+                    update(_ORDERS)
+                    .where(_ORDERS.c.id.in_(revoking))
+                    .values(state=S.REVOKING, updated_at=now)
+                )
+            _history(conn, history, now)
+            if tickets:  # one multi-row INSERT
+                conn.execute(insert(_TICKETS), tickets)
+            conn.execute(
+                update(_BATCHES)
+                .where(_BATCHES.c.id == claimed.batch_id)
+                .values(state=BatchState.DONE, updated_at=now)
+            )
+            session.commit()
+            return len(tickets)
 
     # -- 4. reconcile -----------------------------------------------------------------------
 
@@ -397,9 +544,8 @@ class Minter:
                 event.deploy_block,
                 tuple(order_ids),
             )
-        issued = self.chain.find_issued(
-            claimed.contract, [r for r in refs if r is not None], claimed.deploy_block
-        )
+        known = [r for r in refs if r is not None]
+        issued = self.chain.find_issued(claimed.contract, known, claimed.deploy_block)
         with self.sessions() as session, session.begin():
             row = session.get(MintBatch, batch_id)
             assert row is not None
@@ -407,7 +553,7 @@ class Minter:
         log.info(
             "reconciling batch %d: %d of %d orders found on-chain", batch_id, len(issued), len(refs)
         )
-        return self._finalize(claimed, issued)
+        return self._finalize(claimed, known, list(issued.values()))
 
     # -- reverts ----------------------------------------------------------------------------
 
@@ -472,21 +618,48 @@ def _hook(point: str) -> None:
         MINT_HOOK(point)
 
 
-def _valid(run: MintRun) -> bool:
-    try:
-        run.as_abi()
-    except ValueError:
-        return False
-    return True
+def _history(conn: Connection, lines: Sequence[tuple[str, str, str, str]], at: datetime) -> None:
+    """Order history lines (order id, from, to, reason) in one multi-row INSERT: what
+    :func:`api.services.orders.transition` adds one ORM object at a time."""
+    if lines:
+        conn.execute(
+            insert(_ORDER_EVENTS),
+            [
+                {"order_id": o, "from_state": f, "to_state": t, "reason": r, "at": at}
+                for o, f, t, r in lines
+            ],
+        )
 
 
 def mint_some(minter: Minter) -> int:
-    """One round: recover orphans, then mint one batch. Returns the tickets minted."""
+    """One round: recover orphans, then claim, send and finalize batches, up to
+    ``mint_in_flight`` in flight at once, until nothing is left to claim or
+    ``mint_round_batches`` were claimed. Returns the tickets minted."""
     minted = minter.recover_orphans()
-    claimed = minter.claim()
-    if claimed is not None:
-        minted += minter.process(claimed)
+    flights: deque[InFlight] = deque()
+    depth = minter.settings.mint_in_flight
+    with ExitStack() as stack:
+        send_lock = _SendLock(minter.locks, stack)
+        try:
+            for _ in range(minter.settings.mint_round_batches):
+                claimed = minter.claim()
+                if claimed is None:
+                    break
+                sent = minter.send(claimed, send_lock)
+                if isinstance(sent, int):
+                    minted += sent
+                    continue
+                flights.append(sent)
+                while len(flights) >= depth:
+                    minted += minter.finish(flights.popleft())
+        finally:  # every batch sent is finalized (or left to reconciliation) before returning
+            while flights:
+                flight = flights.popleft()
+                try:
+                    minted += minter.finish(flight)
+                except Exception:  # its lock is released: the next round reconciles it
+                    log.exception("batch %d not finalized", flight.claimed.batch_id)
     return minted
 
 
-__all__ = ["ChainError", "ClaimedBatch", "Minter", "mint_some"]
+__all__ = ["ChainError", "ClaimedBatch", "ClaimedOrder", "InFlight", "Minter", "mint_some"]

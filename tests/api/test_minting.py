@@ -100,8 +100,7 @@ def test_sent_but_unrecorded_batch_is_reconciled_not_reminted(
     claimed = crashed.claim()
     assert claimed is not None
     # the transaction goes out, then the worker "dies" before recording anything
-    with db() as s:
-        runs = [crashed._run(o) for o in crashed._orders(s, claimed)]
+    runs = crashed.runs(claimed)
     tx = bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs)
     bridge_chain.minter_sender.send_and_wait(tx, gas=crashed.gas_for(1, 2))
     locks.release(BATCH_NS, claimed.batch_id)  # its connection would be gone
@@ -126,8 +125,7 @@ def test_cancel_while_minting_still_refunds_and_revokes(
     locks = WorkerLocks(db.kw["bind"])
     inflight = Minter(db, bridge_chain, locks, settings, name="inflight")
     claimed = inflight.claim()
-    with db() as s:
-        runs = [inflight._run(o) for o in inflight._orders(s, claimed)]
+    runs = inflight.runs(claimed)
     bridge_chain.minter_sender.send_and_wait(
         bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs),
         gas=inflight.gas_for(1, 1),

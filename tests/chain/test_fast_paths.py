@@ -1,5 +1,6 @@
 """The worker's fast paths give exactly what the general ones do: ``encode_mint_batch`` the bytes
-of web3's ABI encoder, ``fetch_receipt`` the receipt of ``w3.eth.get_transaction_receipt``."""
+of web3's ABI encoder, ``fetch_receipt`` the receipt of ``w3.eth.get_transaction_receipt``,
+``issued_from_logs`` web3's TicketsIssued events, ``checksum_address`` EIP-55's checksum."""
 
 from __future__ import annotations
 
@@ -99,3 +100,34 @@ def test_unknown_transaction_is_not_found(minted: tuple[Web3, list[str]]) -> Non
     w3, _ = minted
     with pytest.raises(TransactionNotFound):
         fetch_receipt(w3, "0x" + "ab" * 32)
+
+
+def test_tickets_issued_decoding_is_web3s(minted: tuple[Web3, list[str]]) -> None:
+    from api.chain import issued_from_logs
+    from chain.compiler import load_artifact as artifact
+
+    w3, hashes = minted
+    batch = fetch_receipt(w3, hashes[-2])
+    address = batch["logs"][0]["address"]
+    contract = w3.eth.contract(address=address, abi=artifact("TicketEvent").abi)
+    theirs = contract.events.TicketsIssued().process_receipt(batch)
+    ours = issued_from_logs(address, batch["logs"])
+    assert len(ours) == len(theirs) == 3
+    for mine, web3s in zip(ours, theirs, strict=True):
+        args = web3s["args"]
+        assert mine.holder == args["holder"]
+        assert mine.first_token_id == args["firstTokenId"]
+        assert mine.commitments == tuple("0x" + bytes(c).hex() for c in args["commitments"])
+        assert mine.order_ref == "0x" + bytes(args["orderRef"]).hex()
+    assert issued_from_logs("0x" + "00" * 20, batch["logs"]) == []
+
+
+def test_checksum_address_is_eip55() -> None:
+    from eth_utils.address import to_checksum_address
+
+    from chain.receipts import checksum_address
+
+    for _ in range(50):
+        address = "0x" + secrets.token_hex(20)
+        for form in (address, "0x" + address[2:].upper(), to_checksum_address(address)):
+            assert checksum_address(form) == to_checksum_address(address)
