@@ -1,6 +1,10 @@
 """Deploy the platform (TicketGate, TicketEvent + TicketEventAdmin implementations, TicketFactory)
 and remember where.
 
+On development chains the test stablecoin (``contracts/dev/TestStablecoin.sol``: 6 decimals,
+EIP-2612 permit, anyone mints) is deployed beside it (:func:`ensure_test_stablecoin`) and recorded
+in the same record, so events can settle in a token locally (``fairgate dev faucet`` mints it).
+
 A deployment is recorded per chain id in ``<home>/deployments/<chain_id>.json`` so the bridge,
 the command line and the demo find the factory without configuration. A record whose factory has
 no code on the chain (a fresh Ganache reuses chain id 1337) is stale and ignored.
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +24,21 @@ from web3 import Web3
 from chain.compiler import Artifact, load_artifact
 from chain.factory import TicketFactoryClient
 from chain.sender import TransactionSender
-from fairgate.errors import ChainError
+from fairgate.errors import ChainError, ConfigError
 from fairgate.settings import Settings, get_settings
 
-__all__ = ["Deployment", "deploy_contract", "deploy_platform", "ensure_platform", "load_deployment"]
+__all__ = [
+    "TEST_STABLECOIN",
+    "Deployment",
+    "deploy_contract",
+    "deploy_platform",
+    "ensure_platform",
+    "ensure_test_stablecoin",
+    "load_deployment",
+]
+
+#: name, symbol and decimals of the development stablecoin
+TEST_STABLECOIN = ("Fairgate Test USD", "FUSD", 6)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +53,7 @@ class Deployment:
     block_number: int
     gate: str
     admin: str = ""  # TicketEventAdmin, which TicketEvent forwards the organizer's operations to
+    stablecoin: str | None = None  # the development test stablecoin, on dev chains only
 
     def factory_client(
         self, w3: Web3, sender: TransactionSender | None = None
@@ -74,9 +90,32 @@ def deploy_platform(sender: TransactionSender, settings: Settings | None = None)
         sender, load_artifact("TicketFactory", settings=settings), implementation
     )
     deployment = Deployment(sender.chain_id, factory, implementation, block, gate, admin)
-    _record_path(settings, sender.chain_id).parent.mkdir(parents=True, exist_ok=True)
-    _record_path(settings, sender.chain_id).write_text(json.dumps(asdict(deployment), indent=2))
+    _write_record(settings, deployment)
     return deployment
+
+
+def ensure_test_stablecoin(sender: TransactionSender, settings: Settings | None = None) -> str:
+    """The recorded test stablecoin of this chain's platform, or a new one (deployed by
+    ``sender`` and recorded); refused outside development: it is worth nothing."""
+    settings = settings or get_settings()
+    if settings.env == "prod":
+        raise ConfigError("the test stablecoin is for development chains only")
+    deployment = ensure_platform(sender, settings)
+    if deployment.stablecoin and sender.w3.eth.get_code(to_checksum_address(deployment.stablecoin)):
+        return deployment.stablecoin
+    address, _, _ = deploy_contract(
+        sender, load_artifact("TestStablecoin", settings=settings), *TEST_STABLECOIN
+    )
+    _write_record(settings, replace(deployment, stablecoin=address))
+    return address
+
+
+def _write_record(settings: Settings, deployment: Deployment) -> None:
+    path = _record_path(settings, deployment.chain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(deployment), indent=2))
+    tmp.replace(path)
 
 
 def load_deployment(w3: Web3, settings: Settings | None = None) -> Deployment | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import IntEnum
 from typing import Any, NewType
 
@@ -28,6 +29,53 @@ MIN_RESALE_CAP_BPS = 10_000
 MAX_RESALE_CAP_BPS = 20_000
 ROLE_MINTER = 1
 ROLE_GATE = 2
+
+
+@dataclass(frozen=True)
+class Currency:
+    """An event's settlement currency: ETH (the zero address) or an ERC-20 token.
+
+    Amounts on-chain are integers in the currency's smallest unit (wei; a 6-decimal stablecoin's
+    millionths). :meth:`format` and :meth:`parse` are the one road between those and the text
+    people read and type, so every price shows with the currency's own decimals.
+    """
+
+    address: str
+    symbol: str
+    decimals: int
+
+    @property
+    def is_eth(self) -> bool:
+        return int(self.address, 16) == 0
+
+    @property
+    def unit(self) -> int:
+        """The smallest units in one whole (10**decimals)."""
+        return int(10**self.decimals)
+
+    def format(self, amount: int) -> str:
+        """``55000000000000000`` (ETH) is ``"0.055 ETH"``; 12500000 (6 decimals) ``"12.5 FUSD"``."""
+        value = Decimal(amount).scaleb(-self.decimals)
+        text = format(value.normalize(), "f") if value else "0"
+        return f"{text} {self.symbol}"
+
+    def parse(self, text: str) -> int:
+        """``"12.5"`` -> 12,500,000 for 6 decimals; ValueError (plain words) when it is not an
+        exact non-negative amount of this currency."""
+        try:
+            value = Decimal(str(text).strip())
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not an amount of {self.symbol}") from None
+        units = value.scaleb(self.decimals)
+        if not value.is_finite() or value < 0 or units != units.to_integral_value():
+            raise ValueError(
+                f"{text!r} is not an amount of {self.symbol} "
+                f"(non-negative, at most {self.decimals} decimals)"
+            )
+        return int(units)
+
+
+ETH = Currency(ZERO_ADDRESS, "ETH", 18)
 
 
 class TransferPolicy(IntEnum):
@@ -265,3 +313,18 @@ class SignedOrder:
     order: SellOrder
     signature: bytes
     event_address: str = field(default=ZERO_ADDRESS)
+
+
+@dataclass(frozen=True)
+class Permit:
+    """An EIP-2612 approval signed by a token holder: the event contract may take ``value``
+    of its token from the holder until ``deadline``, in the same transaction as the purchase."""
+
+    value: int
+    deadline: int
+    v: int
+    r: bytes
+    s: bytes
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (self.value, self.deadline, self.v, self.r, self.s)

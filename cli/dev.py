@@ -10,7 +10,8 @@ Components:
 
 * chain: Ganache through ``python -m chain.ganache`` (chain.ganache.GanacheRunner), or Anvil
   with ``--node anvil`` / ``FAIRGATE_NODE=anvil`` (``python -m chain.anvil``, its state in
-  ``<home>/dev/chain-db/anvil-state.json``); the platform (factory) is deployed on it with
+  ``<home>/dev/chain-db/anvil-state.json``); the platform (factory) and the test stablecoin
+  (FUSD: 6 decimals, permit; ``fairgate dev faucet`` mints it) are deployed on it with
   development account 0;
 * IPFS: the embedded store (no process; ``<home>/ipfs``), or ``--ipfs jsipfs`` for a js-ipfs node
   (``python -m metadata.jsipfs``) serving the Kubo RPC API;
@@ -49,12 +50,22 @@ import httpx
 import typer
 from web3 import Web3
 
-from chain.deploy import ensure_platform
+from chain.deploy import ensure_platform, ensure_test_stablecoin, load_deployment
+from chain.erc20 import Erc20Client
 from chain.ganache import dev_accounts, free_port, port_is_free
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from cli.names import resolve_account
-from cli.output import console, err_console, format_eth, parse_eth, spinner, table
+from cli.output import (
+    console,
+    err_console,
+    format_amount,
+    format_eth,
+    parse_amount,
+    parse_eth,
+    spinner,
+    table,
+)
 from cli.session import open_session
 from fairgate.errors import ConfigError, ToolchainError
 from fairgate.settings import PROJECT_ROOT, Settings, get_settings
@@ -211,11 +222,12 @@ def up(
         _check_same_chain(settings, w3)
         env["FAIRGATE_RPC_URL"] = rpc_url
         platform_settings = settings.model_copy(update={"rpc_url": rpc_url})
-        with spinner("Deploying the platform (factory)"):
+        with spinner("Deploying the platform (factory) and the test stablecoin"):
             sender = TransactionSender(
                 w3, dev_signer(0, env=settings.env), settings=platform_settings
             )
             deployment = ensure_platform(sender, platform_settings)
+            state["stablecoin"] = ensure_test_stablecoin(sender, platform_settings)
         state["factory"] = deployment.factory
         if ipfs == "jsipfs":
             ipfs_node = _spawn("ipfs", ["-m", "metadata.jsipfs"], env, logs)
@@ -371,6 +383,8 @@ def _print_status(settings: Settings, state: dict[str, Any]) -> None:
         console.print(f"node {node}")
     if state.get("factory"):
         console.print(f"factory {state['factory']}")
+    if state.get("stablecoin"):
+        console.print(f"test stablecoin FUSD {state['stablecoin']} (fairgate dev faucet NAME)")
 
 
 @app.command(epilog="Example: fairgate dev status")
@@ -506,4 +520,37 @@ def fund(
     console.print(
         f"sent {format_eth(wei)} to {who} (block {receipt['blockNumber']}); "
         f"balance {format_eth(balance)}"
+    )
+
+
+@app.command(
+    epilog="Example: fairgate dev faucet alice --amount 500   (or an address: dev faucet 0xAbc...)"
+)
+def faucet(
+    address: Annotated[
+        str, typer.Argument(help="Who gets the tokens: a wallet name, dev:N, or an address.")
+    ],
+    amount: Annotated[str, typer.Option(help="How much of the test stablecoin.")] = "1000",
+    account: Annotated[int, typer.Option(help="Development account that sends the mint.")] = 0,
+) -> None:
+    """Mint the dev chain's test stablecoin (FUSD) to a wallet (local chains only)."""
+    session = open_session()
+    if session.settings.env == "prod":
+        raise ConfigError("dev faucet is for local chains only")
+    deployment = load_deployment(session.w3, session.settings)
+    if deployment is None or not deployment.stablecoin:
+        raise ConfigError("no test stablecoin on this chain: `fairgate dev up` deploys it")
+    sender = session.sender(
+        dev_signer(account, mnemonic=session.settings.ganache_mnemonic, env=session.settings.env)
+    )
+    token = Erc20Client(session.w3, deployment.stablecoin, sender)
+    currency = token.currency()
+    units = parse_amount(amount, currency)
+    name = address
+    address = resolve_account(session.settings, address, what="recipient")
+    token.mint(address, units)
+    who = address if name == address else f"{name} ({address})"
+    console.print(
+        f"minted {format_amount(units, currency)} to {who}; "
+        f"balance {format_amount(token.balance_of(address), currency)}"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cli.output import format_eth
+from cli.output import format_amount, format_eth
 from cli.wallets import current_wallet
 from fairgate.errors import ChainError, ContractRevert, TicketError
 
@@ -26,8 +26,8 @@ def _v(exc: ContractRevert, name: str) -> Any:
 
 _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
     "PriceAboveCap": lambda e: (
-        f"price {format_eth(_v(e, 'price'))} is above this ticket's resale cap of "
-        f"{format_eth(_v(e, 'cap'))}"
+        f"price {format_amount(_v(e, 'price'))} is above this ticket's resale cap of "
+        f"{format_amount(_v(e, 'cap'))}"
     ),
     "ResaleClosed": lambda e: f"resale of ticket {_v(e, 'tokenId')} is closed",
     "SoldOut": lambda e: sold_out(
@@ -44,6 +44,23 @@ _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
     "WrongPayment": lambda e: (
         f"payment of {format_eth(_v(e, 'sent'))} does not match the price "
         f"{format_eth(_v(e, 'expected'))}"
+        if int(_v(e, "expected")) or int(_v(e, "sent")) == 0
+        else f"no ETH is due here (a gift, or an event paid in a token) but "
+        f"{format_eth(_v(e, 'sent'))} was sent"
+    ),
+    "FeeOnTransferToken": lambda e: (
+        f"the event's token {_v(e, 'token')} delivered {_v(e, 'received')} of "
+        f"{_v(e, 'expected')} units sent: a fee-on-transfer token cannot back refunds, so the "
+        "contract refuses it"
+    ),
+    "PaymentFailed": lambda e: (
+        f"paying {format_amount(_v(e, 'amount'))} to {_v(e, 'to')} failed (the receiver or the "
+        "token refused it)"
+    ),
+    "UnsupportedCurrency": lambda e: (
+        "this event is paid in ETH: a token permit does not apply"
+        if int(str(_v(e, "currency")), 16) == 0
+        else f"{_v(e, 'currency')} is not an ERC-20 token this event can settle in"
     ),
     "MissingRole": lambda e: (
         f"{_v(e, 'account')} is not allowed to do this: it needs to be "
@@ -63,7 +80,7 @@ _MESSAGES: dict[str, Callable[[ContractRevert], str]] = {
     ),
     "PriceBelowFace": lambda e: (
         f"a card ticket's first resale must be at least at face value "
-        f"({format_eth(_v(e, 'faceValue'))}): its price is held until the event has happened"
+        f"({format_amount(_v(e, 'faceValue'))}): its price is held until the event has happened"
     ),
     "TakerNotExternallyOwned": lambda e: (
         "a reserved listing or gift is taken by its own wallet, not through a contract"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from rich.console import Console
@@ -22,19 +23,23 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chain.types import ETH, Currency
 from fairgate.errors import TicketError
 
 __all__ = [
     "WEI_PER_ETH",
     "console",
     "err_console",
+    "format_amount",
     "format_eth",
+    "parse_amount",
     "parse_eth",
     "progress",
     "setup_progress",
     "spinner",
     "steps_progress",
     "table",
+    "use_currency",
 ]
 
 WEI_PER_ETH = 10**18
@@ -68,6 +73,34 @@ def _whole(wei: Decimal, text: str) -> int:
     if wei != wei.to_integral_value():
         raise BadAmount(f"{text!r} has more decimals than wei allow (18)")
     return int(wei)
+
+
+#: The currency of the event a command works on (ETH until it says otherwise): prices in the
+#: contract's errors are shown in it (cli.errors), since a revert does not name its currency.
+_currency: ContextVar[Currency] = ContextVar("fairgate_currency", default=ETH)
+
+
+def use_currency(currency: Currency) -> None:
+    """Show this command's prices (and the prices in contract errors) in ``currency``."""
+    _currency.set(currency)
+
+
+def format_amount(amount: int, currency: Currency | None = None) -> str:
+    """An amount of ``currency`` (default: this command's) with its own decimals: ``12.5 FUSD``."""
+    return (currency or _currency.get()).format(int(amount))
+
+
+def parse_amount(text: str, currency: Currency) -> int:
+    """``"12.5"`` or ``"12.5 FUSD"`` -> the smallest units of ``currency`` (exact, no floats)."""
+    if currency.is_eth:
+        return parse_eth(text)
+    raw = text.strip()
+    if raw.lower().endswith(currency.symbol.lower()):
+        raw = raw[: -len(currency.symbol)]
+    try:
+        return currency.parse(raw)
+    except ValueError as exc:
+        raise BadAmount(f"{exc} (e.g. 12.50)") from None
 
 
 def format_eth(wei: int) -> str:

@@ -17,8 +17,9 @@ interface ITicketErrors {
     /// @notice A parameter is out of its allowed range.
     /// @param what A short name of the parameter.
     error InvalidParameter(string what);
-    /// @notice Only ETH settlement is supported for now; the currency is a parameter for ERC-20s later.
-    /// @param currency The requested settlement token.
+    /// @notice The operation needs another currency: a permit on an event that settles in ETH, or
+    /// a currency that is not an ERC-20 token.
+    /// @param currency The event's or the requested settlement currency (address(0): ETH).
     error UnsupportedCurrency(address currency);
     /// @notice The tier does not exist.
     /// @param tierId The tier asked for.
@@ -89,10 +90,16 @@ interface ITicketErrors {
     /// @notice The ticket was not paid in ETH on-chain: card buyers are refunded by the bridge.
     /// @param tokenId The ticket.
     error NotRefundable(uint256 tokenId);
-    /// @notice Sending ETH failed.
+    /// @notice Sending ETH or the event's token failed.
     /// @param to The receiver.
     /// @param amount The amount.
     error PaymentFailed(address to, uint256 amount);
+    /// @notice The currency token delivered another amount than was sent (a fee-on-transfer or
+    /// rebasing token): such a token cannot back escrow and refunds, so it is refused.
+    /// @param token The event's currency.
+    /// @param expected The amount sent.
+    /// @param received The amount that arrived.
+    error FeeOnTransferToken(address token, uint256 expected, uint256 received);
     /// @notice Nothing to withdraw.
     error NothingToWithdraw();
     /// @notice A function that must not be re-entered was re-entered.

@@ -17,23 +17,30 @@ from tests.cli.conftest import Cli, base_env
 pytestmark = [pytest.mark.slow, pytest.mark.ganache]
 
 
-def _chain(home: Path) -> tuple[Web3, str]:
+def _chain(home: Path) -> tuple[Web3, str, str]:
     state = json.loads((home / "dev-stack.json").read_text())
     assert state["components"]["chain"]["node"] == "anvil"
     w3 = Web3(Web3.HTTPProvider(state["components"]["chain"]["url"]))
-    return w3, str(state["factory"])
+    return w3, str(state["factory"]), str(state["stablecoin"])
 
 
 def test_dev_up_on_anvil_keeps_its_chain_across_down_and_up(tmp_path: Path) -> None:
     cli = Cli(base_env(tmp_path, "http://127.0.0.1:9"), tmp_path)
     up = cli("dev", "up", "--node", "anvil", "--no-bridge", timeout=300)
     assert "factory" in up.output and "node anvil" in up.output
+    assert "test stablecoin FUSD" in up.output
     try:
-        w3, factory = _chain(tmp_path)
+        w3, factory, coin = _chain(tmp_path)
         assert w3.client_version.startswith("anvil/")
         assert int(w3.eth.chain_id) == 1337
         assert len(w3.eth.get_code(Web3.to_checksum_address(factory))) > 0
         genesis = bytes(w3.eth.get_block(0)["hash"])
+        # the faucet mints the test stablecoin with its 6 decimals
+        url = {"FAIRGATE_RPC_URL": str(w3.provider.endpoint_uri)}  # type: ignore[attr-defined]
+        minted = cli("dev", "faucet", "dev:5", "--amount", "12.5", env=url)
+        assert "minted 12.5 FUSD" in minted.stdout and "balance 12.5 FUSD" in minted.stdout
+        bad = cli("dev", "faucet", "dev:5", "--amount", "0.0000001", env=url, ok=False)
+        assert "at most 6 decimals" in bad.stderr
     finally:
         cli("dev", "down")
     assert (tmp_path / "dev" / "chain-db" / "anvil-state.json").is_file()
@@ -42,8 +49,8 @@ def test_dev_up_on_anvil_keeps_its_chain_across_down_and_up(tmp_path: Path) -> N
     again = cli("dev", "up", "--no-bridge", timeout=300)
     try:
         assert "a new chain" not in again.output
-        w3, factory_again = _chain(tmp_path)
-        assert factory_again == factory
+        w3, factory_again, coin_again = _chain(tmp_path)
+        assert (factory_again, coin_again) == (factory, coin)
         assert bytes(w3.eth.get_block(0)["hash"]) == genesis
         assert len(w3.eth.get_code(Web3.to_checksum_address(factory))) > 0
     finally:
