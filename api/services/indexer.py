@@ -113,8 +113,12 @@ def _cursor(chain: BridgeChain, event: Event) -> Cursor | None:
 
 
 def _index_event(session: Session, chain: BridgeChain, event_id: int, reorg_depth: int) -> int:
+    # FOR NO KEY UPDATE, not FOR UPDATE: the lock keeps indexers apart without blocking the
+    # foreign-key checks (FOR KEY SHARE) of orders being reserved for the event. FOR UPDATE
+    # deadlocked with them: an order holds its tier's row and waits for the event's key share,
+    # while the indexer holds the event and waits for the tier (seen with 2 replicas + workers)
     event = session.scalar(
-        select(Event).where(Event.id == event_id).with_for_update(skip_locked=True)
+        select(Event).where(Event.id == event_id).with_for_update(skip_locked=True, key_share=True)
     )
     if event is None or event.contract_address is None:
         session.rollback()
