@@ -14,7 +14,9 @@ system's service:
   trusts it from 127.0.0.1 by default, so the bridge limits the real client, not the balancer);
 * an active health check of each replica (``GET /health/live``) every ``check_ms``; ``fall 2``:
   a replica that stops answering is out after two failed checks, and the sessions open to it
-  are shut (``on-marked-down shutdown-sessions``);
+  are shut (``on-marked-down shutdown-sessions``). A dead replica refuses the check's connection
+  at once; a live one may answer slowly under load, so an answer gets ``timeout check`` (3 s):
+  with the default (the check interval) busy replicas flapped out of the pool in the benchmark;
 * a request whose connection to a replica fails (a dead replica, before its check notices) is
   retried on another replica (``retries`` + ``option redispatch``): nothing was sent, so even a
   POST is safe to resend;
@@ -58,9 +60,7 @@ def haproxy_binary() -> str:
 
 
 def haproxy_config(port: int, replicas: list[int], socket_path: Path, check_ms: int) -> str:
-    servers = "\n".join(
-        f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(replicas)
-    )
+    servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(replicas))
     return f"""global
     maxconn 4096
     nbthread 1
@@ -69,6 +69,7 @@ def haproxy_config(port: int, replicas: list[int], socket_path: Path, check_ms: 
 defaults
     mode http
     timeout connect 1s
+    timeout check 3s
     timeout client 60s
     timeout server 60s
     timeout http-keep-alive 60s
@@ -112,9 +113,7 @@ class Balancer:
     def start(self) -> Balancer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "haproxy.cfg"
-        config.write_text(
-            haproxy_config(self.port, self.replicas, self.socket_path, self.check_ms)
-        )
+        config.write_text(haproxy_config(self.port, self.replicas, self.socket_path, self.check_ms))
         binary = haproxy_binary()
         check = subprocess.run(
             [binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True, check=False

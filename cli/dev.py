@@ -193,9 +193,27 @@ def up(
         Literal["ganache", "anvil"] | None,
         typer.Option(help="Local chain node (default: FAIRGATE_NODE, else ganache)."),
     ] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="Bridge replicas; more than 1 puts HAProxy in front (on --api-port) and needs "
+            "FAIRGATE_DATABASE_URL=postgresql://... (and FAIRGATE_REDIS_URL to share limits).",
+        ),
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=16, help="Minting workers (more than 1 needs PostgreSQL too)."),
+    ] = 1,
 ) -> None:
     """Start the local stack and record where everything is."""
     settings = get_settings()
+    if (replicas > 1 or workers > 1) and not (settings.database_url or "").startswith("postgres"):
+        raise ConfigError(
+            "--replicas/--workers above 1 need one PostgreSQL database for every process: set "
+            "FAIRGATE_DATABASE_URL=postgresql://... (SQLite serves one process group)"
+        )
     node = node or settings.node
     node_name = NODE_NAMES[node]
     state = _load_state(settings)
@@ -240,7 +258,10 @@ def up(
         else:
             components["ipfs"] = {"pid": None, "url": str(settings.home / "ipfs"), "log": ""}
         if bridge:
-            _start_bridge(settings, env, logs, components, _pick_port(api_port), deployment.factory)
+            _start_bridge(
+                settings, env, logs, components, _pick_port(api_port), deployment.factory,
+                replicas=replicas, workers=workers,
+            )  # fmt: skip
         _save_state(settings, state)
     except BaseException:
         _save_state(settings, state)
@@ -320,6 +341,9 @@ def _start_bridge(
     components: dict[str, dict[str, Any]],
     port: int,
     factory: str,
+    *,
+    replicas: int = 1,
+    workers: int = 1,
 ) -> None:
     keys = dev_accounts(MINTER_INDEX + 1, settings.ganache_mnemonic)
     url = f"http://127.0.0.1:{port}"
@@ -333,6 +357,11 @@ def _start_bridge(
         "FAIRGATE_MINTER_KEY": "0x" + bytes(keys[MINTER_INDEX].key).hex(),
         "FAIRGATE_ADMIN_API_KEY": admin_key,
     }
+    if replicas > 1 or workers > 1:  # one PostgreSQL (and Redis) for every process
+        bridge_env["FAIRGATE_DATABASE_URL"] = settings.database_url or ""
+        if settings.redis_url is not None:
+            bridge_env["FAIRGATE_REDIS_URL"] = settings.redis_url.get_secret_value()
+            bridge_env["FAIRGATE_REDIS_PREFIX"] = settings.redis_prefix
     migrate = subprocess.run(
         [sys.executable, "-m", "api.migrate"],
         cwd=PROJECT_ROOT,
@@ -343,12 +372,47 @@ def _start_bridge(
     )
     if migrate.returncode:
         raise ToolchainError(f"bridge database migration failed: {migrate.stderr.strip()[-300:]}")
+    if replicas > 1 or workers > 1:
+        _start_cluster(bridge_env, logs, components, port, replicas, workers)
+        env["FAIRGATE_PUBLIC_URL"] = url
+        return
     api = _spawn("bridge", ["-m", "api", "--port", str(port)], bridge_env, logs)
     components["bridge"] = {**api, "url": url, "port": port}
     with spinner(f"Starting the bridge on {url}"):
         _wait("bridge", lambda: httpx.get(f"{url}/health", timeout=2).status_code == 200, api)
     components["worker"] = _spawn("worker", ["-m", "api.worker"], bridge_env, logs)
     env["FAIRGATE_PUBLIC_URL"] = url
+
+
+def _start_cluster(
+    env: dict[str, str],
+    logs: Path,
+    components: dict[str, dict[str, Any]],
+    port: int,
+    replicas: int,
+    workers: int,
+) -> None:
+    """Replicas behind HAProxy on ``port`` (component ``bridge``: the balancer, so every command
+    that reaches "the bridge" reaches it) and several workers (api.cluster)."""
+    from api.cluster import Cluster
+
+    cluster = Cluster(env, logs, replicas=replicas, workers=workers, port=port)
+    with spinner(f"Starting {replicas} bridge replicas behind HAProxy on 127.0.0.1:{port}"):
+        cluster.start(timeout_s=READY_TIMEOUT_S)
+    for i, proc in enumerate(cluster.replica_procs):
+        assert proc is not None
+        components[f"replica-{i}"] = {
+            "pid": proc.pid, "log": str(logs / f"replica{i}.log"),
+            "url": f"http://127.0.0.1:{cluster.replica_ports[i]}",
+        }  # fmt: skip
+    assert cluster.balancer is not None and cluster.balancer.process is not None
+    components["bridge"] = {
+        "pid": cluster.balancer.process.pid, "log": str(logs / "haproxy.log"),
+        "url": cluster.url, "port": port,
+    }  # fmt: skip
+    for i, proc in enumerate(cluster.worker_procs):
+        assert proc is not None
+        components[f"worker-{i}"] = {"pid": proc.pid, "log": str(logs / f"worker{i}.log")}
 
 
 def _admin_key(logs: Path) -> str:

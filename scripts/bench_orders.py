@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_orders.py --json reports/bench_orders.json
     .venv/bin/python scripts/bench_orders.py --only mint --nodes anvil,ganache
+    .venv/bin/python scripts/bench_orders.py --only lb --json reports/bench_lb.json
 
 For each node of ``--nodes`` (default ``ganache``; chain.nodes: Ganache or Anvil) it starts the
 node (free port), a fresh PostgreSQL schema in database ``test``, deploys the platform, creates an
@@ -14,6 +15,14 @@ first node only; the minting figures are given per node, their keys ending in ``
   500 orders of warm-up; baseline: the same load on GET /health/live of the same server (no
   database), after 500 requests of warm-up. Beside each, the server's CPU time per request (all
   web workers; PostgreSQL not included): steadier than the rates on a shared machine.
+* orders_per_s_lb / order_p99_ms_lb: the same POST /orders through HAProxy in front of
+  ``--lb-replicas`` bridge replicas (api.cluster; one uvicorn process each, Redis for the shared
+  rate limit), the local provider taking ``--payment-latency-ms`` to open each payment session
+  (a card processor's round trip, outside the seat lock), ``--lb-concurrency`` keep-alive
+  clients; baseline: GET /health/live through the same balancer in the same run.
+  orders_per_s_stripe_path / order_p99_ms_stripe_path: the same with the Stripe provider, its
+  API played by scripts/stripe_fake.py with the same latency (no Stripe-compatible server
+  installs here from the package registries).
 * tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
   receipts awaited); baseline: the same worker with one order per transaction. Beside it, the
   node's CPU time per order while minting, its busy fraction, and the tickets per node
@@ -226,6 +235,88 @@ def mint_all(
     return minted, time.perf_counter() - start
 
 
+def lb_figures(args: argparse.Namespace, env: dict[str, str], order: Any) -> dict[str, Any]:
+    """Orders through HAProxy and ``--lb-replicas`` replicas (api.cluster), the payment session
+    taking ``--payment-latency-ms``: first with the local provider (beside the trivial endpoint
+    through the same balancer), then with the Stripe provider against scripts/stripe_fake.py."""
+    from api.cluster import Cluster
+
+    latency_s = args.payment_latency_ms / 1000
+    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"fairgate-bench-lb-{secrets.token_hex(4)}"
+    prefix = f"bench-{secrets.token_hex(4)}:"
+    base = {
+        **env,
+        "FAIRGATE_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "FAIRGATE_REDIS_PREFIX": prefix,
+        "FAIRGATE_LOCAL_PAYMENT_LATENCY_S": str(latency_s),
+        "FAIRGATE_DB_POOL_SIZE": "10",
+    }
+    total, conc = args.lb_orders, args.lb_concurrency
+
+    def one_run(cluster_env: dict[str, str], with_baseline: bool) -> dict[str, Any]:
+        cluster = Cluster(cluster_env, workdir, replicas=args.lb_replicas, workers=0)
+        cluster.start()
+        try:
+            out: dict[str, Any] = {}
+            lb_url = cluster.url
+            if with_baseline:
+                asyncio.run(load(lb_url, "/health/live", None, 1000, conc))  # warm-up
+                out["baseline"] = asyncio.run(load(lb_url, "/health/live", None, total, conc))
+            warm = [order() for _ in range(1000)]
+            asyncio.run(load(lb_url, "/orders", warm, len(warm), conc))
+            bodies = [order() for _ in range(total)]
+            out["orders"] = asyncio.run(load(lb_url, "/orders", bodies, total, conc))
+            out["servers"] = {k: v["stot"] for k, v in cluster.balancer.servers().items()}  # type: ignore[union-attr]
+            return out
+        finally:
+            cluster.stop()
+
+    local = one_run(base, with_baseline=True)
+    print(f"[lb] local provider: {local['orders']}", file=sys.stderr)
+    fake_port = free_port()
+    fake = subprocess.Popen(
+        [sys.executable, "scripts/stripe_fake.py", "--port", str(fake_port),
+         "--latency-ms", str(args.payment_latency_ms)],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{fake_port}/calls", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        stripe_env = {
+            **base,
+            "FAIRGATE_PAYMENT_PROVIDER": "stripe",
+            "FAIRGATE_STRIPE_API_KEY": "sk_test_bench",
+            "FAIRGATE_STRIPE_WEBHOOK_SECRET": "whsec_bench",
+            "FAIRGATE_STRIPE_API_BASE": f"http://127.0.0.1:{fake_port}",
+        }
+        stripe_run = one_run(stripe_env, with_baseline=False)
+    finally:
+        fake.terminate()
+        fake.wait(10)
+    print(f"[lb] stripe path: {stripe_run['orders']}", file=sys.stderr)
+    return {
+        "orders_per_s_lb": local["orders"]["per_s"],
+        "order_p99_ms_lb": local["orders"]["p99_ms"],
+        "order_p50_ms_lb": local["orders"]["p50_ms"],
+        "order_statuses_lb": local["orders"]["statuses"],
+        "baseline_trivial_per_s_lb": local["baseline"]["per_s"],
+        "baseline_trivial_p99_ms_lb": local["baseline"]["p99_ms"],
+        "lb_requests_per_replica": local["servers"],
+        "orders_per_s_stripe_path": stripe_run["orders"]["per_s"],
+        "order_p99_ms_stripe_path": stripe_run["orders"]["p99_ms"],
+        "order_statuses_stripe_path": stripe_run["orders"]["statuses"],
+        "lb": "HAProxy 2.6 (Debian), round robin, keep-alive",
+        "lb_replicas": args.lb_replicas,
+        "lb_concurrency": conc,
+        "payment_latency_ms": args.payment_latency_ms,
+        "stripe_api": "scripts/stripe_fake.py (no stripe-mock installs from PyPI/npm/Debian)",
+    }
+
+
 def mark_paid(sessions: sessionmaker[Session], event_id: int, tier_id: int) -> None:
     with sessions() as s, s.begin():
         s.execute(
@@ -251,8 +342,15 @@ def main() -> None:
     parser.add_argument("--mint-quantity", type=int, default=2, help="tickets per minted order")
     parser.add_argument("--mint-workers", type=int, default=2, help="minting workers, own keys")
     parser.add_argument(
-        "--only", choices=("orders", "mint"), help="run one half (the other's figures are absent)"
+        "--only",
+        choices=("orders", "lb", "mint"),
+        help="run one part: orders (one server and the load balancer), lb (the balancer only), "
+        "mint (the others' figures are absent)",
     )
+    parser.add_argument("--lb-replicas", type=int, default=2)
+    parser.add_argument("--lb-concurrency", type=int, default=192)
+    parser.add_argument("--lb-orders", type=int, default=8000)
+    parser.add_argument("--payment-latency-ms", type=float, default=100.0)
     parser.add_argument(
         "--nodes",
         default="ganache",
@@ -284,7 +382,9 @@ def run(
     args: argparse.Namespace, node: str, *, do_orders: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One bench on one node: (figures of the order half, figures of the mint half)."""
-    do_mint = args.only != "orders"
+    do_mint = args.only not in ("orders", "lb")
+    do_lb = do_orders and args.only != "mint"
+    do_orders = do_orders and args.only != "lb"
     schema = "bench_" + secrets.token_hex(4)
     root = create_engine(PG_ROOT, isolation_level="AUTOCOMMIT")
     with root.connect() as c:
@@ -410,6 +510,9 @@ def run(
         server.terminate()
         server.wait(20)
         server = None
+        lb: dict[str, Any] = {}
+        if do_lb:
+            lb = lb_figures(args, env, order=lambda: order(tier_id))
 
         # minting: orders of --mint-quantity tickets to distinct wallets, created through the
         # service as the API does; baseline one order per transaction, then batched
@@ -465,6 +568,7 @@ def run(
             "baseline_trivial_p99_ms": baseline.get("p99_ms"),
             "baseline_trivial_p50_ms": baseline.get("p50_ms"),
             "baseline_trivial_server_cpu_ms": round(baseline.get("server_cpu_ms", 0.0), 3),
+            **lb,
             "concurrency": args.concurrency,
             "web_workers": args.web_workers,
             "mint_batch_max_tickets": settings.mint_batch_max_tickets,
@@ -473,6 +577,8 @@ def run(
             "targets": {
                 "orders_per_s": ">= 1000",
                 "order_p99_ms": "<= 100",
+                "orders_per_s_lb": ">= 1000",
+                "order_p99_ms_lb": "<= 150",
                 "tickets_minted_per_s_anvil": ">= 3000",
                 "tickets_minted_per_s_ganache": ">= 80 % of floor_tickets_per_s_ganache",
             },

@@ -75,6 +75,19 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# 3b. HAProxy, the load balancer in front of the bridge's replicas (api.cluster: `fairgate dev up
+#     --replicas N`, the scale-out test, the benchmark); run as our own process, never as the
+#     system's service. Debian's package; installed when missing and we are root with apt-get.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's haproxy (load balancer of the scale-out tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  else
+    say "warning: haproxy is missing; the scale-out tests need it: sudo apt-get install haproxy"
+  fi
+fi
+
 # 4. Browser JavaScript (web/src -> build/web), bundled by esbuild; skipped when unchanged.
 web_stamp="build/web/.stamp"
 web_hash="$(find web scripts/build_web.mjs package-lock.json -type f 2>/dev/null | LC_ALL=C sort \

@@ -112,3 +112,12 @@ def test_missing_event_file_and_image(cli: Cli, tmp_path: Path) -> None:
         f"error: event file {path}: image: {tmp_path / 'poster.png'} not found "
         "(the poster, relative to this file)"
     )
+
+
+def test_dev_up_with_replicas_on_sqlite_says_it_needs_postgresql(tmp_path: Path) -> None:
+    from tests.cli.inprocess import InProcess
+
+    cli = InProcess(tmp_path, "http://127.0.0.1:9")
+    message = cli.error("dev", "up", "--replicas", "2", "--workers", "2")
+    assert "need one PostgreSQL database" in message and "FAIRGATE_DATABASE_URL" in message
+    assert not (tmp_path / "dev").exists() or not any((tmp_path / "dev").iterdir())
