@@ -473,6 +473,18 @@ class BridgeChain:
         seller, price = self.event(address).call("heldSale", token_id)
         return to_checksum_address(seller), int(price)
 
+    def paid_in_eth(self, address: str, token_id: int) -> bool:
+        """Whether the contract's escrow backs the ticket's face value (ETH-paid, a settled held
+        sale, or funded by ``fundGiftRefunds``)."""
+        return bool(self.event(address).call("paidInEth", token_id))
+
+    def fund_gift_refunds_tx(
+        self, address: str, token_ids: Sequence[int], value: int
+    ) -> dict[str, Any]:
+        event = self.event(address)
+        data = event.encode("fundGiftRefunds", list(token_ids))
+        return {"to": event.address, "data": data, "value": value}
+
     def release_tx(self, address: str, token_id: int, to: str) -> dict[str, Any]:
         event = self.event(address)
         data = event.encode("releaseFromCustody", token_id, to_checksum_address(to))

@@ -244,6 +244,9 @@ class TicketState(enum.StrEnum):
     ISSUED = "issued"
     REVOKED = "revoked"
     NOT_REVOCABLE = "not_revocable"  # sold for a price on the market: its buyer keeps it
+    # its payer gave it away: after a cancellation its holder is refunded on-chain, not the card
+    GIVEN_AWAY = "given_away"
+    REFUND_FUNDED = "refund_funded"  # the bridge paid its face value into escrow (fundGiftRefunds)
 
 
 class Ticket(Base):

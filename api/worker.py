@@ -3,9 +3,10 @@
 Each round: finish or fail event deployments whose process died
 (:func:`api.services.catalog.reconcile_deployments`; ``--reconcile-only`` runs just that once),
 recover orphaned batches, mint one batch, expire stale reservations, refund
-refund_pending orders through the provider, revoke tickets of refunded orders, release claimed
-custody tickets, and (unless ``--no-index``) advance the indexer. See :mod:`api.services.minting`
-for the exactly-once argument.
+refund_pending orders through the provider, revoke tickets of refunded orders, fund the on-chain
+refunds of card tickets given away before a cancellation (:mod:`api.services.refunds`), release
+claimed custody tickets, and (unless ``--no-index``) advance the indexer. See
+:mod:`api.services.minting` for the exactly-once argument.
 
 Keys: give each worker its own ``FAIRGATE_MINTER_KEY`` and list every worker's address in
 ``FAIRGATE_MINTER_ADDRESSES`` (the operator grants them the minter role when an event is created):
@@ -32,7 +33,11 @@ from api.services.claims import process_claims
 from api.services.indexer import index_once
 from api.services.locks import WorkerLocks
 from api.services.minting import Minter, mint_some
-from api.services.refunds import refund_pending_orders, settle_cancelled_events
+from api.services.refunds import (
+    fund_given_away_tickets,
+    refund_pending_orders,
+    settle_cancelled_events,
+)
 from api.services.reservations import expire_reservations
 from api.services.revocations import revoke_orders
 from fairgate.errors import TicketError
@@ -77,8 +82,11 @@ class Worker:
         with self.sessions() as session:
             done += settle_cancelled_events(session)
         with self.sessions() as session:
-            done += refund_pending_orders(session, self.provider)
+            done += refund_pending_orders(session, self.provider, self.chain)
         done += revoke_orders(self.sessions, self.chain, self.locks)
+        done += fund_given_away_tickets(
+            self.sessions, self.chain, self.locks, self.settings.card_dispute_days
+        )
         done += process_claims(self.sessions, self.chain, self.locks)
         if self.index:
             with self.sessions() as session:

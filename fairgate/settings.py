@@ -112,6 +112,10 @@ class Settings(BaseModel):
     mint_in_flight: int = Field(default=2, ge=1)
     mint_round_batches: int = Field(default=20, ge=1)  # batches per round before other duties
     worker_poll_s: float = Field(default=0.2, gt=0)
+    # How long a card payment can be disputed (chargeback): after a cancellation, the face value
+    # of a card ticket its payer gave away is paid on-chain to its holder only once this long
+    # has passed since the payment, so a chargeback cannot also return it to the payer.
+    card_dispute_days: float = Field(default=120.0, ge=0)
 
     # gate and zero-knowledge
     # a replaced root stays acceptable this long (gate.roots also defers to the chain's

@@ -144,8 +144,11 @@ class PaymentProvider(ABC):
         )
 
     @abstractmethod
-    def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
-        """Refund a payment in full; idempotent per ``order_id``; returns the refund id."""
+    def refund(
+        self, session: Session, *, payment_ref: str, order_id: str, amount_cents: int | None = None
+    ) -> str:
+        """Refund a payment in full, or ``amount_cents`` of it; idempotent per ``order_id`` (one
+        refund per order); returns the refund id."""
 
     @abstractmethod
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:

@@ -114,14 +114,20 @@ class LocalProvider(PaymentProvider):
             await asyncio.sleep(self._latency_s)
         return self.intent_for(order_id)
 
-    def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
+    def refund(
+        self, session: Session, *, payment_ref: str, order_id: str, amount_cents: int | None = None
+    ) -> str:
         payment = session.get(LocalPayment, payment_ref)
         if payment is None:
             raise PaymentError("no such local payment")
         if payment.status not in ("succeeded", "refunded"):
             raise PaymentError(f"cannot refund a payment in status {payment.status}")
-        payment.status = "refunded"
-        payment.refunded_cents = payment.amount_cents
+        amount = payment.amount_cents if amount_cents is None else amount_cents
+        if not 0 < amount <= payment.amount_cents:
+            raise PaymentError(f"cannot refund {amount} of a payment of {payment.amount_cents}")
+        # as Stripe: a partial refund leaves the payment succeeded, with the amount refunded
+        payment.status = "refunded" if amount == payment.amount_cents else "succeeded"
+        payment.refunded_cents = amount
         return "re_local_" + order_id
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:

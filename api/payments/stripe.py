@@ -23,6 +23,7 @@ from typing import Any
 
 import stripe
 from sqlalchemy.orm import Session
+from stripe.params import RefundCreateParams
 
 from api.errors import WebhookRejected
 from api.payments.base import PaymentEvent, PaymentIntent, PaymentProvider, normalize_event
@@ -115,10 +116,18 @@ class StripeProvider(PaymentProvider):
             raise _payment_error(exc, "the payment", order_id) from None
         return PaymentIntent(ref=str(intent.id), client_secret=intent.client_secret)
 
-    def refund(self, session: Session, *, payment_ref: str, order_id: str) -> str:
+    def refund(
+        self, session: Session, *, payment_ref: str, order_id: str, amount_cents: int | None = None
+    ) -> str:
+        params: RefundCreateParams = {
+            "payment_intent": payment_ref,
+            "metadata": {"order_id": order_id},
+        }
+        if amount_cents is not None:
+            params["amount"] = amount_cents
         try:
             refund = self._client.v1.refunds.create(
-                {"payment_intent": payment_ref, "metadata": {"order_id": order_id}},
+                params,
                 {"idempotency_key": f"fairgate-refund-{order_id}"},
             )
         except stripe.StripeError as exc:

@@ -45,7 +45,8 @@ ALLOWED: dict[OrderState, frozenset[OrderState]] = {
     S.REFUND_PENDING: frozenset({S.REFUNDED, S.REVOKING}),
     S.REVOKING: frozenset({S.REVOKED}),
     S.REFUNDED: frozenset(),
-    S.REVOKED: frozenset(),
+    # a chargeback after a cancellation: the given-away tickets not funded yet are revoked too
+    S.REVOKED: frozenset({S.REVOKING}),
 }
 #: Before minting, these states hold seats in Tier.taken.
 PRE_MINT_HOLDING = frozenset({S.RESERVED, S.PAID, S.MINTING})

@@ -11,7 +11,9 @@ Order effects (the order row is locked first):
 * failed: reserved -> declined (seats returned); any later state: no-op (a success came first).
 * refunded / disputed (chargeback): the money is gone, so the order must not keep tickets:
   reserved/paid -> refunded (seats returned); minted -> revoking; minting -> flagged, the worker
-  revokes after minting; refund_pending -> refunded or revoking.
+  revokes after minting; refund_pending -> refunded or revoking. A chargeback of a cancelled
+  event's order whose given-away tickets are not funded yet (see :mod:`api.services.refunds`):
+  they are revoked instead (revoked -> revoking).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from api.models import Event, EventState, Order, OrderState, WebhookEvent
 from api.payments.base import PaymentEvent, PaymentKind, PaymentProvider
 from api.services.orders import locked_order, transition
+from api.services.refunds import revoke_given_away
 from api.services.reservations import take_seats
 
 log = logging.getLogger(__name__)
@@ -110,4 +113,11 @@ def _money_returned(session: Session, order: Order, state: OrderState, kind: Pay
         return "revoking" if has_tickets else "refunded"
     if state is S.MINTING:
         return "flagged: revoked after minting"
+    if kind is PaymentKind.DISPUTED and state in (S.REVOKING, S.REVOKED):
+        # a cancelled event's tickets the payer gave away, not funded on-chain yet
+        given = revoke_given_away(session, order)
+        if given:
+            if state is S.REVOKED:
+                transition(session, order, S.REVOKING, f"{why}: given-away tickets to be revoked")
+            return "revoking"
     return f"ignored: order already {state}"

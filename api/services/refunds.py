@@ -1,25 +1,46 @@
 """Refunds: event cancellation and the provider side of refund_pending orders.
 
-Cancelling an event: the contract is cancelled first (no more mints or resales), then every order
-is moved by :func:`settle_cancelled_event`: unpaid reservations are cancelled, paid and minted
-ones become refund_pending. The worker's :func:`refund_pending_orders` then refunds each through the
-provider (idempotency key = order id, so a retry after a crash never refunds twice) and moves it
-to refunded (no tickets) or revoking (tickets to burn, done by the minting worker).
+Cancelling an event: the contract is cancelled first (no more mints, resales or transfers: every
+ticket's holder is now fixed), then every order is moved by :func:`settle_cancelled_event`: unpaid
+reservations are cancelled, paid and minted ones become refund_pending. The worker's
+:func:`refund_pending_orders` then refunds each through the provider (idempotency key = order id,
+so a retry after a crash never refunds twice) and moves it to refunded (no tickets) or revoking
+(tickets to burn, done by the minting worker).
+
+The face value of every ticket goes back once, to its holder at the cancellation (issue 9, item 2),
+however it was paid. For a card ticket, read on-chain:
+
+* still held where the bridge delivered it (the payer's wallet, custody, or the wallet custody was
+  claimed to): the card is refunded and the ticket revoked;
+* sold for a price on the market: the held price of its first sale pays the face value to its
+  holder on-chain (``claimRefund``), and the card is refunded (the card payment no longer backs the
+  ticket); the ticket is ``not_revocable``;
+* given away (a gift or a plain transfer, never sold): the payer is not refunded; the ticket is
+  ``given_away`` and :func:`fund_given_away_tickets` pays its face value into the contract's
+  escrow (``fundGiftRefunds``) for its holder to claim, once the card payment can no longer be
+  disputed (``card_dispute_days`` after it). A chargeback before that revokes the ticket instead
+  (a gift never protects a ticket), so the face value still goes back once.
+
+An order refunded for only some of its tickets gets a partial refund of their share of its amount.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from eth_utils.address import to_checksum_address
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain
-from api.models import Event, EventState, Order, OrderState
+from api.models import Event, EventState, Order, OrderState, Ticket, TicketState, Tier, utcnow
 from api.payments.base import PaymentProvider
 from api.services.catalog import mark_cancelled
+from api.services.locks import WorkerLocks
 from api.services.orders import locked_order, transition
-from fairgate.errors import Conflict, PaymentError, TicketError
+from chain.sender import NonceManager
+from fairgate.errors import Conflict, ContractRevert, PaymentError, TicketError
 
 log = logging.getLogger(__name__)
 S = OrderState
@@ -80,7 +101,9 @@ def settle_cancelled_events(session: Session) -> int:
     return sum(settle_cancelled_event(session, event_id) for event_id in event_ids)
 
 
-def refund_pending_orders(session: Session, provider: PaymentProvider, limit: int = 50) -> int:
+def refund_pending_orders(
+    session: Session, provider: PaymentProvider, chain: BridgeChain, limit: int = 50
+) -> int:
     """Refund refund_pending orders through the provider; returns how many were refunded."""
     done = 0
     ids = session.scalars(
@@ -93,21 +116,143 @@ def refund_pending_orders(session: Session, provider: PaymentProvider, limit: in
             continue
         try:
             if not order.provider_refunded and order.payment_ref:
-                order.refund_ref = provider.refund(
-                    session, payment_ref=order.payment_ref, order_id=order.id
-                )
-                order.provider_refunded = True
+                cents = _card_share(session, chain, order)
+                if cents:
+                    order.refund_ref = provider.refund(
+                        session,
+                        payment_ref=order.payment_ref,
+                        order_id=order.id,
+                        amount_cents=None if cents == order.amount_cents else cents,
+                    )
+                    order.provider_refunded = True
         except (PaymentError, TicketError) as exc:
             log.warning("refund of order %s failed, will retry: %s", order.id, exc.code)
             session.rollback()
             continue
         has_tickets = bool(order.tickets)
+        given = sum(t.state == TicketState.GIVEN_AWAY for t in order.tickets)
         transition(
             session,
             order,
             S.REVOKING if has_tickets else S.REFUNDED,
-            "refunded through the provider" + ("; tickets to be revoked" if has_tickets else ""),
+            ("refunded through the provider" if order.provider_refunded else "nothing to refund")
+            + ("; tickets to be revoked" if has_tickets else "")
+            + (f"; {given} given away: refunded to their holders on-chain" if given else ""),
         )
         session.commit()
         done += 1
     return done
+
+
+def _card_share(session: Session, chain: BridgeChain, order: Order) -> int:
+    """The part of the order's amount to refund to the card: all of it, less the share of each
+    ticket its payer gave away (marked ``given_away`` here, in the caller's transaction). The
+    decision reads the chain, which no longer changes a cancelled event's holders."""
+    tickets = [t for t in order.tickets if t.state == TicketState.ISSUED]
+    if not tickets:
+        return order.amount_cents
+    event = session.get(Event, order.event_id)
+    if event is None or event.state != EventState.CANCELLED or not event.contract_address:
+        return order.amount_cents  # a payment returned for another reason: all of it
+    given = [t for t in tickets if _given_away(chain, event.contract_address, t)]
+    for ticket in given:
+        ticket.state = TicketState.GIVEN_AWAY
+    kept = order.quantity - len(given)
+    return order.amount_cents * kept // order.quantity
+
+
+def _given_away(chain: BridgeChain, contract: str, ticket: Ticket) -> bool:
+    """Held by someone other than where the bridge delivered it, and never sold for a price."""
+    try:
+        owner = chain.owner_of(contract, ticket.token_id)
+    except ContractRevert:
+        return False  # burned: refunded on-chain after a sale, or revoked
+    if owner == to_checksum_address(ticket.holder):
+        return False
+    if chain.paid_in_eth(contract, ticket.token_id):
+        return False  # its first sale's held price was settled into escrow: it was sold
+    return chain.held_sale(contract, ticket.token_id)[1] == 0
+
+
+def fund_given_away_tickets(
+    sessions: sessionmaker[Session],
+    chain: BridgeChain,
+    locks: WorkerLocks,
+    dispute_days: float,
+    limit: int = 200,
+) -> int:
+    """Pay the face value of given-away card tickets into their contract's escrow (one
+    ``fundGiftRefunds`` per event) once their card payments can no longer be disputed; returns how
+    many were funded. Exactly once: the contract refuses a ticket already funded
+    (``paidInEth``), which is also how a crash after the transaction is recognised."""
+    cutoff = utcnow() - timedelta(days=dispute_days)
+    with sessions() as session:
+        rows = session.execute(
+            select(Ticket, Event.contract_address, Tier.face_value_wei)
+            .join(Order, Order.id == Ticket.order_id)
+            .join(Event, Event.id == Ticket.event_id)
+            .join(Tier, Tier.id == Ticket.tier_id)
+            .where(
+                Ticket.state == TicketState.GIVEN_AWAY,
+                func.coalesce(Order.paid_at, Order.created_at) <= cutoff,
+            )
+            .order_by(Ticket.event_id, Ticket.token_id)
+            .limit(limit)
+            .with_for_update(of=Ticket, skip_locked=True)
+        ).all()
+        by_contract: dict[str, list[tuple[Ticket, int]]] = {}
+        for ticket, contract, face in rows:
+            if contract:  # a ticket exists only on a deployed event
+                by_contract.setdefault(contract, []).append((ticket, int(face)))
+        funded = 0
+        for contract, tickets in by_contract.items():
+            try:
+                funded += _fund(chain, locks, contract, tickets)
+            except TicketError as exc:
+                log.warning("funding refunds of %s failed, will retry: %s", contract, exc.code)
+                session.rollback()
+                return funded
+            session.commit()
+        return funded
+
+
+def _fund(
+    chain: BridgeChain, locks: WorkerLocks, contract: str, tickets: list[tuple[Ticket, int]]
+) -> int:
+    send: list[tuple[Ticket, int]] = []
+    for ticket, face in tickets:
+        try:
+            chain.owner_of(contract, ticket.token_id)
+        except ContractRevert:
+            ticket.state = TicketState.REVOKED  # burned: revoked after a chargeback
+            continue
+        if chain.paid_in_eth(contract, ticket.token_id):
+            ticket.state = TicketState.REFUND_FUNDED  # funded before a crash
+            continue
+        send.append((ticket, face))
+    if send:
+        sender = chain.minter_sender
+        tx = chain.fund_gift_refunds_tx(
+            contract, [t.token_id for t, _ in send], sum(face for _, face in send)
+        )
+        with locks.sending(sender.address) as shared:
+            if shared:
+                NonceManager.reset(sender.chain, sender.address)
+            handle = sender.send(tx)
+        sender.wait(handle)
+        for ticket, _ in send:
+            ticket.state = TicketState.REFUND_FUNDED
+    return len(send)
+
+
+def revoke_given_away(session: Session, order: Order) -> int:
+    """A chargeback of an order whose given-away tickets are not funded yet: they are revoked
+    instead (a gift never protects a ticket from its payer's chargeback). In the caller's
+    transaction; returns how many."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.order_id == order.id, Ticket.state == TicketState.GIVEN_AWAY)
+        .values(state=TicketState.ISSUED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

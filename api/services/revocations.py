@@ -11,6 +11,10 @@ price on the market is never taken from its buyer (issue 9, items 1 and 2); it i
 * otherwise (the event was cancelled: its holder claims the face value on-chain, while the bridge
   refunds the card; or the held price was already paid out) the contract refuses with
   ``NotAuthorized`` or ``PaidInEth``, and nothing is sent.
+
+Only ``issued`` tickets are revoked: a cancelled event's ticket its payer gave away
+(``given_away``, see :mod:`api.services.refunds`) stays with its holder, unless a chargeback
+sends it back to ``issued``.
 """
 
 from __future__ import annotations
