@@ -1,7 +1,11 @@
 """Stateful property test (hypothesis via brownie's ``state_machine``): random sequences of mint,
-resent mint, purchase, list, buy, gift, cancel listing, revoke (a card chargeback), cancel
-event, refund, withdrawal and attempts by non-holders, against a Python model that predicts
-every outcome (success or the exact custom error) and every payment. After every step:
+resent mint, purchase, list, buy, gift, plain transfer, cancel listing, revoke (a card
+chargeback), resale windows, root publication, cancel event, the bridge's settlement of a
+cancelled event's card tickets (card refund and revoke, or ``fundGiftRefunds``), refund, withdrawal
+and attempts by non-holders, against a Python model that predicts every outcome (success or the
+exact custom error) and every payment. The event's policy is Free, so plain transfers (which,
+like gifts, never protect a card ticket) are in play; MarketOnly's refusals are tested in
+test_policies. After every step:
 
 * supply is never exceeded, per tier (minted == model, <= supply);
 * no sale above the cap (every Resold event is checked against its tier's cap);
@@ -13,8 +17,19 @@ every outcome (success or the exact custom error) and every payment. After every
   its card payer the ticket or any of its sale's price, and leaves the organizer at least the
   face value it lost; a ticket sold for a price is never taken from its buyer; after a
   cancellation each ticket's face value goes back once to one party: the card payer (by the
-  bridge: card tickets never sold for a price, which are revoked) or the current holder (on-chain:
-  ETH tickets and card tickets bought on the market, whose held price pays it).
+  bridge: card tickets their payer still holds, which are revoked) or the current holder
+  (on-chain: ETH tickets, card tickets bought on the market, whose held price pays it, and card
+  tickets given away, which the bridge funds); the organizer returns a card payment's face value
+  at most once (a card refund, a chargeback or a funding);
+* a replaced root published at or before the last change of holders (the model's own clock of
+  sales, gifts, transfers and revocations) is never accepted (item 6);
+* no resale window closes after doors, whatever the organizer asks (item 7);
+* ``locked()`` is true exactly when a plain transfer by the holder fails (item 11).
+
+At the end of every example the event is cancelled (if it was not), the bridge settles every card
+ticket and every holder claims: then every ticket is burned, escrow and held prices are empty,
+each holder at the cancellation was paid its face value once, and the contract keeps only the
+royalties and the pull balances.
 
 One holder is a HostileHolder that rejects ETH, so sellers' proceeds also take the pull path.
 Effort is kept modest (examples x steps) so the suite stays within a few minutes on 2 cores.
@@ -44,7 +59,10 @@ from hypothesis.stateful import (
 
 from .conftest import tier
 from .helpers import (
+    DAY,
     ETHER,
+    FREE,
+    HOUR,
     ZERO_ADDRESS,
     commitment,
     commitments,
@@ -60,11 +78,13 @@ TIERS = [
     (ETHER * 37 // 100 + 3, 4, 10_000, 750),  # an odd face value: rounding in every split
 ]
 HOSTILE = 4  # index of the HostileHolder among the holders; fans are 0-3
-# hypothesis 6.27 starts with tiny examples: 20 examples of at most 20 steps come to about 250
-# steps in all (47 s here; 85 s before the chain state was read in one call per step).
+# hypothesis 6.27 starts with tiny examples: 14 examples of at most 20 steps come to about 150
+# steps in all, each example ending with a whole cancellation settled (teardown). Measured at load
+# 16 on 2 cores: 86 s, against 80 s for the 20 examples (about 250 steps) without the teardown.
 # derandomize makes them the same sequences every run, so the check at the end that the run
-# reached every path (sales, gifts, held sales, chargebacks, deferred payments, refunds) is stable.
-SETTINGS = settings(max_examples=20, stateful_step_count=20, deadline=None, derandomize=True)
+# reached every path (sales, gifts, transfers, held sales, chargebacks, fundings, deferred
+# payments, refunds) is stable.
+SETTINGS = settings(max_examples=14, stateful_step_count=20, deadline=None, derandomize=True)
 
 ACTOR = st.integers(min_value=0, max_value=3)
 HOLDER = st.integers(min_value=0, max_value=HOSTILE)
@@ -75,6 +95,8 @@ PICK = st.integers(min_value=0, max_value=63)
 # must be at least at face value)
 PRICE_PERMILLE = st.sampled_from([0, 1, 500, 950, 999, 1_000, 1_001, 1_200])
 RESERVE = st.integers(min_value=-1, max_value=HOSTILE)  # -1: anyone
+# resale windows the organizer may ask for, as (opens, closes) named relative to the schedule
+WINDOW = st.sampled_from(["open", "not_yet", "over", "past_doors", "inverted", "to_doors"])
 
 
 @dataclass
@@ -105,13 +127,20 @@ class Model:
     refunded: set[int] = field(default_factory=set)
     revoked: set[int] = field(default_factory=set)  # burned by revoke
     card_refunded: set[int] = field(default_factory=set)  # by the bridge, to the card payer
+    funded: set[int] = field(default_factory=set)  # given away: the bridge funded it on-chain
+    settled_by_bridge: set[int] = field(default_factory=set)  # card tickets after a cancellation
     resold_checked: int = 0
+    windows: list[tuple[int, int]] = field(default_factory=list)  # per tier: (opens, closes)
+    windows_changed: bool = False
+    roots: dict[int, int] = field(default_factory=dict)  # root -> when last published
+    current_root: int | None = None
+    holders_changed_at: int = 0  # when a ticket last changed holder or was revoked
 
 
 class TicketLedger(RuleBasedStateMachine):
     """Set the class attributes (contracts and accounts) before running it."""
 
-    ticket = hostile = lens = organizer = minter = deployer = None
+    ticket = hostile = lens = organizer = minter = deployer = tgate = gate = schedule = None
     fans: list = []
     holders: list = []
     stats: Counter = Counter()  # what the examples did, over the whole run
@@ -143,6 +172,15 @@ class TicketLedger(RuleBasedStateMachine):
         if holder == HOSTILE:
             return self.hostile.act(fn.encode_input(*args), {"from": self.deployer, "value": value})
         return fn(*args, {"from": self.holders[holder], "value": value})
+
+    def _open(self, tier_id):
+        """Whether the tier's resale window is open now (windows are hours from any boundary)."""
+        opens, closes = self.model.windows[tier_id]
+        return opens <= brownie.chain.time() < closes
+
+    def _changed(self, tx):
+        """A ticket changed holder (or was revoked): replaced roots up to now lose their grace."""
+        self.model.holders_changed_at = tx.timestamp
 
     def _cap(self, tier_id):
         face, _, cap_bps, _ = TIERS[tier_id]
@@ -249,7 +287,7 @@ class TicketLedger(RuleBasedStateMachine):
         t = self.model.tickets[token]
         if t.holder is None:
             return ("NonexistentTicket", token)
-        if self.model.cancelled:
+        if not self._open(t.tier):
             return ("ResaleClosed", token)
         cap = self._cap(t.tier)
         if price > cap:
@@ -300,7 +338,7 @@ class TicketLedger(RuleBasedStateMachine):
             with reverts("SelfPurchase"):
                 call()
             return
-        if m.cancelled:
+        if not self._open(t.tier):
             with reverts("ResaleClosed", token):
                 call()
             return
@@ -312,6 +350,7 @@ class TicketLedger(RuleBasedStateMachine):
             return
         tx = call()
         self._record(tx)
+        self._changed(tx)
         royalty, proceeds = model_split(price, TIERS[t.tier][3])
         assert tx.events["Resold"]["royalty"] == royalty
         self.stats["sale" if price else "gift"] += 1
@@ -382,15 +421,79 @@ class TicketLedger(RuleBasedStateMachine):
             return
         with reverts("NotTicketHolder", token, fan):
             self.ticket.list(token, 1, ZERO_ADDRESS, {"from": fan})
-        with reverts("TransferOutsideMarket"):
+        error = ("NotAuthorized", token, fan) if self._open(t.tier) else ("TicketLocked", token)
+        with reverts(*error):
             self.ticket.transferFrom(self.holders[t.holder], fan, token, {"from": fan})
+
+    @rule(pick=PICK, to=HOLDER)
+    def plain_transfer(self, pick, to):
+        """A plain transfer by the holder (Free policy): like a gift, it never protects a card
+        ticket. ``locked()`` must say beforehand whether it fails (ERC-5192, item 11)."""
+        token = self._token(pick, lambda t: t.holder is not None)
+        if token is None:
+            return
+        t = self.model.tickets[token]
+        if t.holder is None:
+            with reverts("NonexistentTicket", token):
+                self.ticket.locked(token)
+            return
+        holder = self.holders[t.holder]
+        locked = self.ticket.locked(token)
+        assert locked == (not self._open(t.tier))
+        if locked:
+            with reverts("TicketLocked", token):
+                self._send(t.holder, self.ticket.transferFrom, holder, self.holders[to], token)
+            return
+        tx = self._send(t.holder, self.ticket.transferFrom, holder, self.holders[to], token)
+        assert bytes(tx.events["CommitmentRotated"]["commitment"]) == bytes(32)
+        self.stats["transfer"] += 1
+        self._changed(tx)
+        t.holder, t.listing = to, None
+
+    @rule(tier_id=TIER, which=WINDOW)
+    def set_resale_window(self, tier_id, which):
+        """The organizer moves a tier's resale window: never past doors (item 7)."""
+        s, now = self.schedule, brownie.chain.time()
+        opens, closes = {
+            "open": (0, s.resale_closes),
+            "not_yet": (now + DAY, s.resale_closes),
+            "over": (0, now - HOUR),
+            "past_doors": (0, s.starts + HOUR),
+            "inverted": (now + DAY, now + HOUR),
+            "to_doors": (now + DAY, s.starts),
+        }[which]
+        call = lambda: self.ticket.setResaleWindow(  # noqa: E731
+            tier_id, opens, closes, {"from": self.organizer}
+        )
+        if self.model.cancelled:
+            with reverts("EventCancelled"):
+                call()
+        elif opens > closes or closes > s.starts:
+            with reverts("InvalidParameter", "window"):
+                call()
+        else:
+            call()
+            self.stats["window"] += 1
+            self.model.windows[tier_id] = (opens, closes)
+        self.model.windows_changed = True
+
+    @rule(root=st.integers(min_value=1, max_value=2**64))
+    def publish_root(self, root):
+        """The gate publishes a new root: the previous one is replaced (item 6)."""
+        tx = self.tgate.publishRoot(root, {"from": self.gate})
+        if root != self.model.current_root:
+            self.model.roots[root] = tx.timestamp
+            self.model.current_root = root
+            self.stats["root"] += 1
 
     # ------------------------------------------------------------------------- burning and money
 
     @rule(pick=PICK)
     def revoke_pick(self, pick):
+        """A chargeback: the bridge revokes. After a cancellation the bridge has refunded the
+        card of every ticket it settled, so only the others can still be charged back."""
         token = self._token(pick, lambda t: t.holder is not None and not t.paid_in_eth)
-        if token is not None:
+        if token is not None and token not in self.model.settled_by_bridge:
             self.revoke(token)
 
     def revoke(self, token):
@@ -402,16 +505,18 @@ class TicketLedger(RuleBasedStateMachine):
         elif t.paid_in_eth:
             with reverts("PaidInEth", token):
                 call()
-        elif not t.sold:  # never sold for a price (gifts included): burned
-            call()
+        elif not t.sold:  # never sold for a price (gifts and transfers included): burned
+            self._changed(call())
             self.stats["revoke"] += 1
             self.model.revoked.add(token)
-            t.holder, t.listing, t.charged_back = None, None, not self.model.cancelled
+            # a chargeback (before a cancellation, or of a gift the bridge has not funded yet)
+            t.holder, t.listing, t.charged_back = None, None, True
         elif self.model.cancelled or t.held is None:
             with reverts("NotAuthorized", token, self.minter):
                 call()
         else:  # a chargeback of a ticket sold on the market: the buyer keeps it
             tx = call()
+            self._changed(tx)
             self.stats["chargeback"] += 1
             t.charged_back = True
             self._settle_held(tx, token, chargeback=True)
@@ -435,13 +540,84 @@ class TicketLedger(RuleBasedStateMachine):
             with reverts("EventCancelled"):
                 self.ticket.cancel({"from": self.organizer})
             return
-        self.ticket.cancel({"from": self.organizer})
+        tx = self.ticket.cancel({"from": self.organizer})
         self.model.cancelled = True
-        # The bridge refunds the card payment of every card ticket not charged back (and revokes
-        # those never sold for a price): modelled, it is off-chain.
-        for token, t in enumerate(self.model.tickets):
-            if t.payer is not None and not t.charged_back and token not in self.model.revoked:
-                self.model.card_refunded.add(token)
+        now = tx.timestamp  # every window closes now (one still to open opens and closes now)
+        self.model.windows = [(min(o, now), min(c, now)) for o, c in self.model.windows]
+
+    def _bridge_settles(self, tokens):
+        """The bridge after a cancellation (api.services.refunds), for these card tickets: a
+        ticket sold for a price: the card is refunded (its holder claims from the held price); one
+        its payer still holds: the card is refunded and the ticket revoked; one given away: the
+        face value is funded on-chain (``fundGiftRefunds``) and the card is not refunded."""
+        m = self.model
+        burn, fund = [], []
+        for token in tokens:
+            t = m.tickets[token]
+            if t.payer is None or t.charged_back or token in m.settled_by_bridge:
+                continue
+            if token in m.funded or (t.paid_in_eth and not t.sold):
+                continue
+            m.settled_by_bridge.add(token)
+            if t.sold:
+                m.card_refunded.add(token)
+            elif t.holder is None:
+                continue
+            elif t.holder == t.payer:
+                m.card_refunded.add(token)
+                burn.append(token)
+            else:
+                fund.append(token)
+        if burn:
+            self._changed(self.ticket.revoke(burn, {"from": self.minter}))
+            for token in burn:
+                m.revoked.add(token)
+                m.tickets[token].holder, m.tickets[token].listing = None, None
+            self.stats["bridge_revoke"] += len(burn)
+        if fund:
+            total = sum(TIERS[m.tickets[token].tier][0] for token in fund)
+            tx = self.ticket.fundGiftRefunds(fund, {"from": self.minter, "value": total})
+            assert [e["tokenId"] for e in tx.events["RefundFunded"]] == fund
+            for token in fund:
+                m.funded.add(token)
+                m.tickets[token].paid_in_eth = True
+            m.escrow += total
+            m.paid_in += total
+            self.stats["funded"] += len(fund)
+
+    @rule(pick=PICK)
+    def bridge_settles_one(self, pick):
+        if not self.model.cancelled:
+            return
+        token = self._token(pick, lambda t: t.payer is not None and t.holder is not None)
+        if token is not None:
+            self._bridge_settles([token])
+
+    @rule(pick=PICK)
+    def fund_gift_refunds_refused(self, pick):
+        """``fundGiftRefunds`` of anything but a cancelled event's live card ticket never sold and
+        not yet funded is refused, and funds nothing."""
+        token = self._token(pick)
+        if token is None:
+            return
+        m = self.model
+        t = m.tickets[token]
+        face = TIERS[t.tier][0]
+        call = lambda: self.ticket.fundGiftRefunds(  # noqa: E731
+            [token], {"from": self.minter, "value": face}
+        )
+        if not m.cancelled:
+            error = ("EventNotCancelled",)
+        elif t.holder is None:
+            error = ("NonexistentTicket", token)
+        elif t.paid_in_eth:
+            error = ("PaidInEth", token)
+        elif t.sold:
+            error = ("NotRefundable", token)
+        else:
+            return  # it would succeed: only the bridge's rule funds
+        with reverts(*error):
+            call()
 
     @rule(pick=PICK)
     def claim_refund(self, pick):
@@ -453,8 +629,7 @@ class TicketLedger(RuleBasedStateMachine):
             return
         t = m.tickets[token]
         holder = t.holder if t.holder is not None else 0
-        to = self.fans[0] if holder == HOSTILE else self.holders[holder]  # a named recipient
-        call = lambda: self._send(holder, self.ticket.claimRefund, [token], to)  # noqa: E731
+        call = lambda: self._claim(holder, [token])  # noqa: E731
         if not m.cancelled:
             with reverts("EventNotCancelled"):
                 call()
@@ -465,14 +640,28 @@ class TicketLedger(RuleBasedStateMachine):
             with reverts("NotRefundable", token):
                 call()
         else:
+            self._claimed(call(), holder, [token])
+
+    def _claim(self, holder, tokens):
+        to = self.fans[0] if holder == HOSTILE else self.holders[holder]  # a named recipient
+        return self._send(holder, self.ticket.claimRefund, tokens, to)
+
+    def _claimed(self, tx, holder, tokens):
+        """Model a successful claim of `tokens` by holder index `holder`."""
+        m = self.model
+        self._record(tx)
+        to = self.fans[0] if holder == HOSTILE else self.holders[holder]
+        for token in tokens:
+            t = m.tickets[token]
             assert token not in m.refunded
-            tx = call()
-            self._record(tx)
             if t.held is not None:  # a card ticket bought on the market
                 self.stats["held_refund"] += 1
                 self._settle_held(tx, token, chargeback=False)
+            if token in m.funded:
+                self.stats["funded_refund"] += 1
             face = TIERS[t.tier][0]
-            assert tx.events["RefundClaimed"][-1]["to"] == to
+            (event,) = [e for e in tx.events["RefundClaimed"] if e["tokenId"] == token]
+            assert (event["to"], event["amount"]) == (to, face)
             self.stats["refund"] += 1
             m.refunded.add(token)
             m.escrow -= face
@@ -569,6 +758,68 @@ class TicketLedger(RuleBasedStateMachine):
                 assert t.sold  # the holder's refund comes from its market buyer's price
 
     @invariant()
+    def organizer_returns_a_card_payment_once(self):
+        for token, t in enumerate(self.model.tickets):
+            if t.payer is None:
+                assert token not in self.model.funded and token not in self.model.card_refunded
+                continue
+            returned = (token in self.model.card_refunded) + t.charged_back
+            assert returned + (token in self.model.funded) <= 1, token
+
+    @invariant()
+    def stale_roots_are_refused(self):
+        """Item 6: a replaced root published at or before the last change of holders is never
+        accepted, by the model's own clock of changes (not the contract's)."""
+        m = self.model
+        replaced = sorted(
+            (published, root) for root, published in m.roots.items() if root != m.current_root
+        )
+        for published, root in replaced[-3:]:  # the latest few
+            if published <= m.holders_changed_at:
+                assert not self.tgate.isAcceptedRoot(root), (root, published)
+
+    @invariant()
+    def no_window_past_doors(self):
+        """Item 7: read from the chain, whatever the organizer asked."""
+        if not self.model.windows_changed:
+            return
+        self.model.windows_changed = False
+        for tier_id in range(len(TIERS)):
+            closes = self.ticket.tier(tier_id)[6]
+            assert closes <= self.schedule.starts
+            assert (self.ticket.tier(tier_id)[5], closes) == self.model.windows[tier_id]
+
+    def teardown(self):
+        """Cancel, let the bridge settle every card ticket and every holder claim: then the whole
+        value is back with its owners, each once."""
+        m = self.model
+        if not m.cancelled:
+            self.cancel_event()
+        self._bridge_settles(range(len(m.tickets)))
+        by_holder: dict[int, list[int]] = {}
+        for token, t in enumerate(m.tickets):
+            if t.holder is not None:
+                assert t.paid_in_eth or t.held is not None, token  # every live ticket claimable
+                by_holder.setdefault(t.holder, []).append(token)
+        for holder, tokens in by_holder.items():
+            self._claimed(self._claim(holder, tokens), holder, tokens)
+        self.chain_matches_model()
+        self.organizer_returns_a_card_payment_once()
+        assert m.escrow == m.held == 0
+        assert all(t.holder is None for t in m.tickets)
+        for token, t in enumerate(m.tickets):
+            if t.payer is None:
+                assert token in m.refunded  # an ETH ticket's holder, on-chain
+            elif token in m.funded:
+                assert token in m.refunded and token not in m.card_refunded
+            elif token in m.revoked:
+                # a chargeback, or the payer held it: the payer got the face value, once
+                assert t.charged_back != (token in m.card_refunded)
+            else:  # sold: its holder from the held price (or the escrow a chargeback left)
+                assert t.sold and token in m.refunded
+        self.stats["teardown"] += 1
+
+    @invariant()
     def refund_paid_once(self):
         tokens = [e["tokenId"] for e in self.refund_events]
         assert len(tokens) == len(set(tokens)) == len(self.model.refunded)
@@ -577,25 +828,36 @@ class TicketLedger(RuleBasedStateMachine):
 
 
 def test_ticket_ledger_invariants(
-    create_event, HostileHolder, TicketLens, fans, organizer, minter, deployer, schedule
+    create_event,
+    gate_of,
+    HostileHolder,
+    TicketLens,
+    fans,
+    organizer,
+    minter,
+    gate,
+    deployer,
+    schedule,
 ):
     tiers = [
         tier(face, supply, cap, royalty, closes=schedule.resale_closes)
         for face, supply, cap, royalty in TIERS
     ]
-    ticket = create_event(tiers=tiers)
+    ticket = create_event(tiers=tiers, policy=FREE)
     hostile = HostileHolder.deploy(ticket, {"from": deployer})
     hostile.configure(b"", True, {"from": deployer})  # rejects every payment
     TicketLedger.ticket, TicketLedger.hostile = ticket, hostile
     TicketLedger.lens = TicketLens.deploy({"from": deployer})
     TicketLedger.fans, TicketLedger.holders = fans, [*fans, hostile]
     TicketLedger.organizer, TicketLedger.minter, TicketLedger.deployer = organizer, minter, deployer
+    TicketLedger.tgate, TicketLedger.gate, TicketLedger.schedule = gate_of(ticket), gate, schedule
     # Seed a market once, before the snapshot, so every example starts with tickets: card runs
     # for a fan and the hostile holder, ETH purchases for two other fans and for the hostile
     # holder (listed at the cap: its sale is paid at once, so the push to it fails and defers).
     TicketLedger.stats.clear()
     seeding = TicketLedger.__new__(TicketLedger)
     seeding.model, seeding.resold_events, seeding.refund_events = Model(), [], []
+    seeding.model.windows = [(0, schedule.resale_closes)] * len(TIERS)
     seeding.settle_events = []
     TicketLedger.mint(seeding, holder=0, tier_id=0, n=2, resend=False)
     TicketLedger.mint(seeding, holder=HOSTILE, tier_id=0, n=2, resend=False)
@@ -612,5 +874,8 @@ def test_ticket_ledger_invariants(
     brownie.chain.snapshot()
     run_state_machine_as_test(TicketLedger, settings=SETTINGS)
     # The run must have exercised the paths the invariants are about.
-    for what in ("mint", "purchase", "sale", "gift", "refund", "deferred", "held", "chargeback"):
+    for what in (
+        *("mint", "purchase", "sale", "gift", "transfer", "refund", "deferred", "held"),
+        *("chargeback", "bridge_revoke", "funded", "funded_refund", "window", "root", "teardown"),
+    ):
         assert TicketLedger.stats[what] > 0, (what, dict(TicketLedger.stats))
