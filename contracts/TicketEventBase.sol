@@ -69,8 +69,22 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint256 private constant PRICE_BITS = 96;
     /// @dev No bitmap word loaded yet (a word index is at most 2**248 - 1).
     uint256 private constant NO_WORD = type(uint256).max;
-    /// @dev In `_mintRun`'s `bits` only, never in a record: the event's policy locks tickets.
-    uint256 private constant MINT_LOCKED = 1 << 255;
+    /// @dev The ticket may have a listing (set by `list`, cleared by its next move): only such a
+    /// ticket's move reads `_listings`, so a signed-order sale pays no cold slot for it.
+    uint256 private constant FLAG_LISTED = 1 << 211;
+    /// @dev `_flags`: set once the clone is initialized (the implementations' at construction).
+    uint8 private constant INITIALIZED = 1;
+    /// @dev `_flags`: a guarded function is running (see `_enter`).
+    uint8 private constant ENTERED = 2;
+    /// @dev `_flags`: the transfer policy, in bits 2-3.
+    uint8 private constant POLICY_SHIFT = 2;
+    /// @dev How a live ticket moves (`_update`'s `via`): by the market (a sale or a gift, through a
+    /// listing or a signed order), by a plain ERC-721 transfer (by its holder or one it approved),
+    /// from the bridge's custody, or out of existence (a revocation or a refund).
+    uint256 private constant VIA_MARKET = 0;
+    uint256 private constant VIA_TRANSFER = 1;
+    uint256 private constant VIA_CUSTODY = 2;
+    uint256 private constant VIA_BURN = 3;
     /// @dev A `_held` word reserved by `list` (no seller): the buyer then writes a warm slot.
     uint256 private constant HELD_RESERVED = 1 << 160;
     /// @dev How long after the scheduled end of a cancelled event its holders can claim refunds.
@@ -80,15 +94,14 @@ abstract contract TicketEventBase is ITicketEventViews {
     address private _organizer;
     uint40 private _startsAt;
     uint40 private _endsAt;
-    TransferPolicy private _policy;
     bool private _cancelled;
-    // slot: counters and flags
+    // slot: counters and flags (every move reads it: the policy is here, not in the slot above)
     uint32 private _nextTokenId;
     uint32 private _supplyTotal;
     uint32 private _rootGrace;
     uint16 private _tierCount;
-    bool private _initialized;
-    bool private _entered;
+    /// @dev INITIALIZED | ENTERED | policy << POLICY_SHIFT; bits 4-7 free.
+    uint8 private _flags;
     /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
     /// has it warm).
     uint96 private _heldTotal;
@@ -131,12 +144,12 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @dev An implementation's own storage can never be initialized; only clones are.
     constructor() {
-        _initialized = true;
+        _flags = INITIALIZED;
     }
 
     function _initialize(EventParams calldata params, address creator) internal {
-        if (_initialized) revert AlreadyInitialized();
-        _initialized = true;
+        if (_flags & INITIALIZED != 0) revert AlreadyInitialized();
+        _flags = INITIALIZED | (uint8(params.transferPolicy) << POLICY_SHIFT);
         if (params.organizer == address(0) || creator == address(0)) revert InvalidParameter("organizer");
         if (params.currency != address(0)) revert UnsupportedCurrency(params.currency);
         if (params.endsAt <= params.startsAt) revert InvalidParameter("schedule");
@@ -149,7 +162,6 @@ abstract contract TicketEventBase is ITicketEventViews {
         }
         _startsAt = params.startsAt;
         _endsAt = params.endsAt;
-        _policy = params.transferPolicy;
         _rootGrace = params.rootGracePeriod;
         _tokenName = params.name;
         _tokenSymbol = params.symbol;
@@ -309,7 +321,7 @@ abstract contract TicketEventBase is ITicketEventViews {
         _onlyRole(ROLE_MINTER);
         uint256 record = _record(tokenId);
         if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
-        _move(tokenId, record, msg.sender, to, 0);
+        _update(to, tokenId, 1, record, VIA_CUSTODY);
         emit CustodyReleased(tokenId, to);
     }
 
@@ -323,7 +335,7 @@ abstract contract TicketEventBase is ITicketEventViews {
             if (record & FLAG_SOLD == 0) {
                 // Never sold for a price (gifts and plain transfers included): the card payment
                 // went back, so the ticket goes too.
-                _burn(tokenId, record);
+                _update(address(0), tokenId, 1, record, VIA_BURN);
                 emit TicketRevoked(tokenId);
                 continue;
             }
@@ -333,14 +345,12 @@ abstract contract TicketEventBase is ITicketEventViews {
             if (cancelled_ || _held[tokenId] <= HELD_RESERVED) revert NotAuthorized(tokenId, msg.sender);
             _settleHeld(tokenId, record, true);
         }
-        // a revoked ticket's commitment must not enter through a root published before
-        if (tokenIds.length != 0) _holdersChanged();
     }
 
     function _list(uint256 tokenId, uint256 price, address reservedFor) internal {
         uint256 record = _record(tokenId);
         if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
-        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+        if (_policy() == TransferPolicy.Locked) revert TicketLocked(tokenId);
         Tier memory t = _tiers[_tierIdOf(record)];
         if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
         uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
@@ -350,7 +360,8 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (reservedFor == msg.sender) revert SelfPurchase();
         // Give a never-moved ticket its own record now, at the seller's cost: the buyer's
         // transaction then updates a warm non-zero slot and skips the run lookup (~21,000 gas).
-        if (_tickets[tokenId] == 0) _tickets[tokenId] = record;
+        // FLAG_LISTED tells the ticket's next move to clear the listing.
+        if (record & FLAG_LISTED == 0) _tickets[tokenId] = record | FLAG_LISTED;
         // The same for the held price of a card ticket's first sale (see _settleResale).
         if (record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0 && _held[tokenId] == 0) _held[tokenId] = HELD_RESERVED;
         _listings[tokenId] = price | (uint256(uint160(reservedFor)) << PRICE_BITS);
@@ -377,7 +388,6 @@ abstract contract TicketEventBase is ITicketEventViews {
         internal
     {
         uint256 tokenId = order.tokenId;
-        if (_policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
         uint256 record = _record(tokenId);
         address seller = address(uint160(record));
         if (
@@ -434,7 +444,7 @@ abstract contract TicketEventBase is ITicketEventViews {
             if (record & FLAG_PAID_IN_ETH == 0) record = _settleHeld(tokenId, record, false);
             if (record & FLAG_PAID_IN_ETH == 0) revert NotRefundable(tokenId);
             uint256 amount = _tiers[_tierIdOf(record)].faceValue;
-            _burn(tokenId, record);
+            _update(address(0), tokenId, 1, record, VIA_BURN);
             emit RefundClaimed(tokenId, msg.sender, to, amount);
             total += amount;
         }
@@ -489,17 +499,10 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     function _transferFrom(address from, address to, uint256 tokenId) internal {
-        TransferPolicy policy = _policy;
-        if (policy == TransferPolicy.MarketOnly) revert TransferOutsideMarket();
-        if (policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
         uint256 record = _record(tokenId);
         address owner = address(uint160(record));
         if (owner != from) revert NotTicketHolder(tokenId, from);
-        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert TicketLocked(tokenId);
-        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && !_isApproved(tokenId, record, msg.sender)) {
-            revert NotAuthorized(tokenId, msg.sender);
-        }
-        _move(tokenId, record, owner, to, 0); // a plain transfer never protects a card ticket
+        _update(to, tokenId, 1, record, VIA_TRANSFER); // a plain transfer never protects a card ticket
         // A plain transfer carries no commitment: the new holder sets one with rotateCommitment.
         emit CommitmentRotated(tokenId, bytes32(0));
     }
@@ -520,7 +523,7 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     function _approve(address to, uint256 tokenId) internal {
-        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        if (_policy() != TransferPolicy.Free) revert TransferOutsideMarket();
         uint256 record = _record(tokenId);
         address owner = address(uint160(record));
         if (msg.sender != owner && !_operatorApprovals[owner][msg.sender]) revert NotAuthorized(tokenId, msg.sender);
@@ -529,7 +532,7 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     function _setApprovalForAll(address operator, bool approved) internal {
-        if (_policy != TransferPolicy.Free) revert TransferOutsideMarket();
+        if (_policy() != TransferPolicy.Free) revert TransferOutsideMarket();
         if (operator == address(0)) revert InvalidParameter("operator");
         _operatorApprovals[msg.sender][operator] = approved;
         emit IERC721.ApprovalForAll(msg.sender, operator, approved);
@@ -570,7 +573,7 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// MarketOnly and Locked, and under Free outside the tier's resale window.
     function _locked(uint256 tokenId) internal view returns (bool) {
         uint256 record = _record(tokenId);
-        return _policy != TransferPolicy.Free || !_resaleOpen(_tiers[_tierIdOf(record)]);
+        return _policy() != TransferPolicy.Free || !_resaleOpen(_tiers[_tierIdOf(record)]);
     }
 
     /// @inheritdoc ITicketEventViews
@@ -590,7 +593,7 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @inheritdoc ITicketEventViews
     function transferPolicy() external view returns (TransferPolicy) {
-        return _policy;
+        return _policy();
     }
 
     /// @inheritdoc ITicketEventViews
@@ -776,37 +779,30 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     /// @dev What `_mintRun` is told about a run besides its holder and tickets: the tier and flags
-    /// of its record, and `MINT_LOCKED` when the event's policy locks tickets (one word, to keep
-    /// `mintBatch`'s stack small).
+    /// of its record (one word, to keep `mintBatch`'s stack small).
     function _mintBits(uint256 tierId, uint256 flags) private view returns (uint256) {
-        return (tierId << TIER_SHIFT) | flags | (_policy == TransferPolicy.Locked ? MINT_LOCKED : 0);
+        return (tierId << TIER_SHIFT) | flags;
     }
 
-    /// @dev Mint `n` tickets from `first` to `to`, their commitments the `n` words at calldata
-    /// offset `commitments`, `bits` from `_mintBits`: one run record and one balance update (the caller sets the run's bit
-    /// in `_runStarts`), then per ticket only its Transfer log and the check that its commitment is
-    /// a non-zero field element (in assembly: this loop is the marginal cost of a ticket), and one
-    /// `TicketsIssued` log for the run, its data copied straight from calldata.
+    /// @dev Issue `n` tickets from `first` to `to`, their commitments the `n` words at calldata
+    /// offset `commitments`, `bits` from `_mintBits`: `_update` mints the run (the caller sets the
+    /// run's bit in `_runStarts`); here each commitment is checked to be a non-zero field element
+    /// (in assembly: with `_update`'s Transfer loop, this is the marginal cost of a ticket), and one
+    /// `TicketsIssued` log carries the run, its data copied straight from calldata.
     function _mintRun(address to, uint256 bits, bytes32 orderRef, uint256 first, uint256 commitments, uint256 n)
         private
     {
-        if (to == address(0)) revert InvalidReceiver(to);
-        if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
-        _runs[first] = uint256(uint160(to)) | (bits & ~MINT_LOCKED);
+        _update(to, first, n, bits, VIA_MARKET);
         uint256 tierId = _tierIdOf(bits);
-        _holders[to] += n;
         assembly ("memory-safe") {
-            let ptr := commitments
-            let end := add(first, n)
-            for { let id := first } lt(id, end) { id := add(id, 1) } {
+            let end := add(commitments, shl(5, n))
+            for { let ptr := commitments } lt(ptr, end) { ptr := add(ptr, 0x20) } {
                 let c := calldataload(ptr)
                 if or(iszero(c), iszero(lt(c, FIELD))) {
                     mstore(0x00, shl(224, INVALID_COMMITMENT_SELECTOR))
                     mstore(0x04, c)
                     revert(0x00, 0x24)
                 }
-                log4(0, 0, TRANSFER_EVENT, 0, to, id)
-                ptr := add(ptr, 0x20)
             }
             // TicketsIssued(holder, tierId, orderRef, firstTokenId, commitments), encoded in the
             // free memory (not allocated: nothing else uses it before the log is written)
@@ -817,11 +813,6 @@ abstract contract TicketEventBase is ITicketEventViews {
             mstore(add(m, 0x40), n)
             calldatacopy(add(m, 0x60), commitments, bytes_)
             log4(m, add(0x60, bytes_), TICKETS_ISSUED_EVENT, to, tierId, orderRef)
-        }
-        if (bits & MINT_LOCKED != 0) {
-            for (uint256 id = first; id < first + n; ++id) {
-                emit IERC5192.Locked(id);
-            }
         }
     }
 
@@ -881,7 +872,6 @@ abstract contract TicketEventBase is ITicketEventViews {
         address seller = address(uint160(record));
         if (seller == msg.sender) revert SelfPurchase();
         Tier memory t = _tiers[_tierIdOf(record)];
-        if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
         uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
         if (price > cap) revert PriceAboveCap(price, cap);
         (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
@@ -894,7 +884,7 @@ abstract contract TicketEventBase is ITicketEventViews {
             if (price < t.faceValue) revert PriceBelowFace(price, t.faceValue);
             if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
         }
-        _move(tokenId, record, seller, msg.sender, price == 0 ? 0 : FLAG_SOLD);
+        _update(msg.sender, tokenId, 1, price == 0 ? record : record | FLAG_SOLD, VIA_MARKET);
         emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
         if (held) {
             _held[tokenId] = uint256(uint160(seller)) | (price << 160);
@@ -944,30 +934,68 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (msg.sender != tx.origin) revert TakerNotExternallyOwned(msg.sender);
     }
 
-    /// @dev The one place a live ticket changes holder. Clears its listing; approvals die with the
-    /// move count.
-    function _move(uint256 tokenId, uint256 record, address from, address to, uint256 flags) private {
-        if (to == address(0)) revert InvalidReceiver(to);
-        _tickets[tokenId] = (((record & ~OWNER_MASK) + ONE_MOVE) | flags) | uint256(uint160(to));
+    /// @dev The one road of every ticket, as OpenZeppelin's `_update`. A mint: `record` has no
+    /// owner (it is the run's tier and flags) and `n` tickets from `tokenId` go to `to` as one run.
+    /// Otherwise one live ticket (`record` its record, with any flag to add, e.g. FLAG_SOLD) moves
+    /// to `to` by the road `via`, or is burned (VIA_BURN, `to` zero). Every rule about moves is
+    /// here, once: the receiver, the transfer policy and the resale window (custody releases and
+    /// burns are exempt: the bridge delivering a ticket, a revocation and a refund are not trades),
+    /// who may make a plain transfer (the holder, its operator or the approved account), the
+    /// ownership record (a move counts in it, which also voids token approvals), both balances, the
+    /// listing, the holders-changed time that voids gate roots published before (a commitment left
+    /// the tree), and the Transfer and ERC-5192 Locked events. The callers check what is theirs:
+    /// the market its price, cap and payment; `transferFrom` its `from`. (`via` is ignored by a mint.)
+    function _update(address to, uint256 tokenId, uint256 n, uint256 record, uint256 via) private {
+        address from = address(uint160(record));
+        if (from == address(0)) {
+            if (to == address(0)) revert InvalidReceiver(to);
+            if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
+            _runs[tokenId] = uint256(uint160(to)) | record;
+            _holders[to] += n;
+            assembly ("memory-safe") {
+                let end := add(tokenId, n)
+                for { let id := tokenId } lt(id, end) { id := add(id, 1) } {
+                    log4(0, 0, TRANSFER_EVENT, 0, to, id)
+                }
+            }
+            if (_policy() == TransferPolicy.Locked) {
+                for (uint256 id = tokenId; id < tokenId + n; ++id) {
+                    emit IERC5192.Locked(id);
+                }
+            }
+            return;
+        }
+        if (via != VIA_BURN) {
+            if (to == address(0)) revert InvalidReceiver(to);
+            if (via != VIA_CUSTODY) {
+                TransferPolicy policy = _policy();
+                if (policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+                if (via == VIA_TRANSFER) {
+                    if (policy == TransferPolicy.MarketOnly) revert TransferOutsideMarket();
+                    if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert TicketLocked(tokenId);
+                    if (
+                        msg.sender != from && !_operatorApprovals[from][msg.sender]
+                            && !_isApproved(tokenId, record, msg.sender)
+                    ) revert NotAuthorized(tokenId, msg.sender);
+                } else if (!_resaleOpen(_tiers[_tierIdOf(record)])) {
+                    revert ResaleClosed(tokenId);
+                }
+            }
+            _tickets[tokenId] = ((record & ~(OWNER_MASK | FLAG_LISTED)) + ONE_MOVE) | uint256(uint160(to));
+            _holders[to] += 1;
+        } else {
+            _tickets[tokenId] = (record & ~FLAG_LISTED) | FLAG_BURNED;
+        }
         unchecked {
             _holders[from] -= 1;
         }
-        _holders[to] += 1;
-        if (_listings[tokenId] != 0) delete _listings[tokenId];
+        if (record & FLAG_LISTED != 0 && _listings[tokenId] != 0) delete _listings[tokenId];
         _holdersChanged();
         emit IERC721.Transfer(from, to, tokenId);
     }
 
-    function _burn(uint256 tokenId, uint256 record) private {
-        address owner = address(uint160(record));
-        _tickets[tokenId] = record | FLAG_BURNED;
-        unchecked {
-            _holders[owner] -= 1;
-        }
-        if (_listings[tokenId] != 0) delete _listings[tokenId];
-        // not _holdersChanged(): a refund needs a cancelled event, which has no doors; revoke
-        // records the change itself
-        emit IERC721.Transfer(owner, address(0), tokenId);
+    function _policy() private view returns (TransferPolicy) {
+        return TransferPolicy((_flags >> POLICY_SHIFT) & 3);
     }
 
     /// @dev A holder commitment left the gate tree: roots published until now lose their grace.
@@ -1018,11 +1046,12 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     function _enter() private {
-        if (_entered) revert Reentrancy();
-        _entered = true;
+        uint8 flags = _flags;
+        if (flags & ENTERED != 0) revert Reentrancy();
+        _flags = flags | ENTERED;
     }
 
     function _exit() private {
-        _entered = false;
+        _flags &= ~ENTERED;
     }
 }
