@@ -83,7 +83,13 @@ def _load_errors() -> None:
     if _error_types:
         return
     (project,) = brownie.project.get_loaded_projects()
-    for container in (project.TicketEvent, project.TicketGate, project.TicketFactory):
+    # BaselineERC721: the ERC-721 behaviour suite names OpenZeppelin's errors on the reference.
+    for container in (
+        project.TicketEvent,
+        project.TicketGate,
+        project.TicketFactory,
+        project.BaselineERC721,
+    ):
         for item in container.abi:
             if item["type"] != "error":
                 continue
