@@ -453,3 +453,35 @@ class ActivityCursor(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[str] = mapped_column(String(66))
+
+
+class MailState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt at next_attempt_at
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # refused for good (a 5xx answer, or out of attempts): see last_error
+
+
+class MailKind(enum.StrEnum):
+    MINTED = "minted"  # paid and minted: tickets, claim link (custody), the event's page
+    REFUNDED = "refunded"  # the money went back before any ticket existed
+    REVOKED = "revoked"  # the money went back; tickets revoked (or refunded on-chain)
+
+
+class OutboxMessage(Base):
+    """An e-mail to a fan, written in the same transaction as the order change it tells of, and
+    sent by the worker (:mod:`api.services.notifications`). One per order and kind: the unique
+    ``message_id`` (also the e-mail's Message-ID) makes enqueueing twice harmless."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=MailState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

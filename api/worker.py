@@ -5,7 +5,8 @@ Each round: finish or fail event deployments whose process died
 recover orphaned batches, mint one batch, expire stale reservations, refund
 refund_pending orders through the provider, revoke tickets of refunded orders, fund the on-chain
 refunds of card tickets given away before a cancellation (:mod:`api.services.refunds`), release
-claimed custody tickets, and (unless ``--no-index``) advance the indexer. See
+claimed custody tickets, send the fans' e-mails from the outbox
+(:mod:`api.services.notifications`), and (unless ``--no-index``) advance the indexer. See
 :mod:`api.services.minting` for the exactly-once argument.
 
 Keys: give each worker its own ``FAIRGATE_MINTER_KEY`` and list every worker's address in
@@ -33,6 +34,7 @@ from api.services.claims import process_claims
 from api.services.indexer import index_once
 from api.services.locks import WorkerLocks
 from api.services.minting import Minter, mint_some
+from api.services.notifications import send_outbox
 from api.services.refunds import (
     fund_given_away_tickets,
     refund_pending_orders,
@@ -88,6 +90,7 @@ class Worker:
             self.sessions, self.chain, self.locks, self.settings.card_dispute_days
         )
         done += process_claims(self.sessions, self.chain, self.locks)
+        done += send_outbox(self.sessions, self.settings)
         if self.index:
             with self.sessions() as session:
                 done += index_once(session, self.chain)

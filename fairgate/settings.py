@@ -117,6 +117,17 @@ class Settings(BaseModel):
     # has passed since the payment, so a chargeback cannot also return it to the payer.
     card_dispute_days: float = Field(default=120.0, ge=0)
 
+    # ticket e-mails (the worker sends the outbox over SMTP; no host: they wait in the outbox)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True  # upgrade the connection before logging in (port 587)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = Field(default="Fairgate <tickets@fairgate.localhost>", max_length=320)
+    mail_retry_s: float = Field(default=30.0, ge=0)  # first retry; doubles, at most an hour
+    mail_max_attempts: int = Field(default=10, ge=1)
+
     # gate and zero-knowledge
     # a replaced root stays acceptable this long (gate.roots also defers to the chain's
     # isAcceptedRoot at each sync, so a longer value here can never accept more than the event)

@@ -57,6 +57,7 @@ from api.models import (
     BatchState,
     Event,
     EventState,
+    MailKind,
     MintBatch,
     Order,
     OrderEvent,
@@ -67,6 +68,7 @@ from api.models import (
     utcnow,
 )
 from api.services.locks import BATCH_NS, WorkerLocks
+from api.services.notifications import enqueue
 from api.services.orders import transition
 from chain.errors import UnknownRevert
 from chain.sender import NonceManager, TransactionSender, TxHandle
@@ -488,6 +490,10 @@ class Minter:
                     .values(state=S.REVOKING, updated_at=now)
                 )
             _history(conn, history, now)
+            # the fans' e-mails (one statement; an order revoked already gets that e-mail instead)
+            enqueue(
+                conn, [(r.id, MailKind.MINTED) for r in minted_rows if r.id not in revoking], now
+            )
             if tickets:  # one multi-row INSERT
                 conn.execute(insert(_TICKETS), tickets)
             conn.execute(

@@ -27,6 +27,7 @@ from api.payments.base import PaymentIntent, PaymentProvider
 from api.payments.local import PENDING
 from api.schemas import OrderCreate
 from api.security import new_order_token, same_hash
+from api.services.notifications import MAIL_OF_STATE, enqueue
 from api.services.reservations import expire_reservations, release_seats, take_seats
 from fairgate.errors import NotFound
 from fairgate.settings import Settings
@@ -66,6 +67,9 @@ def transition(session: Session, order: Order, to: OrderState, reason: str = "")
     order.updated_at = now
     if to is S.PAID:
         order.paid_at = now
+    mail = MAIL_OF_STATE.get(to)
+    if mail is not None:  # the fan's e-mail, in this same transaction (the outbox)
+        enqueue(session.connection(), [(order.id, mail)], now)
 
 
 def locked_order(
