@@ -38,6 +38,7 @@ from chain.compiler import Artifact, load_artifact
 from chain.errors import DecodedRevert
 from chain.keys import Signer, dev_signer
 from chain.receipts import checksum_address
+from chain.rpc import connect, get_logs_paged
 from chain.sender import Fees, NonceConflict, NonceManager, TransactionSender, TxHandle
 from chain.types import ROLE_MINTER, EventParams, MintRun, encode_mint_batch
 from fairgate.errors import ChainError, ConfigError
@@ -128,9 +129,8 @@ class BridgeChain:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeChain:
-        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 60}))
         return cls(
-            w3,
+            connect(settings, timeout_s=60),
             settings,
             operator=_signer(settings, "operator_key", 0),
             minter=_signer(settings, "minter_key", 1),
@@ -428,13 +428,14 @@ class BridgeChain:
         if not order_refs:
             return {}
         event = self.event(address)
-        logs = self.w3.eth.get_logs(
+        logs = get_logs_paged(
+            self.w3,
             {
                 "address": event.address,
                 "fromBlock": from_block,
-                "toBlock": "latest",
                 "topics": [HexBytes(TICKETS_ISSUED), None, None, [HexBytes(r) for r in order_refs]],
-            }
+            },
+            settings=self.settings,
         )
         return {i.order_ref: i for i in issued_from_logs(event.address, logs)}
 
@@ -534,12 +535,19 @@ class _RecordingSigner(Signer):
 
 
 def _signer(settings: Settings, field: str, dev_index: int | None) -> Signer | None:
-    """A key from the settings, or (in dev and test only) a Ganache development account."""
-    from chain.keys import _signer_from_key
+    """A key from the environment (``FAIRGATE_<ROLE>_KEY``) or a keystore file
+    (``FAIRGATE_<ROLE>_KEYSTORE``), or, on a development chain outside prod only, a development
+    account (:attr:`fairgate.settings.Settings.dev_accounts_allowed`)."""
+    from chain.keys import _signer_from_key, load_keystore
 
     value = getattr(settings, field)
     if value is not None:
         return _signer_from_key(value, f"env:FAIRGATE_{field.upper()}", f"FAIRGATE_{field.upper()}")
-    if dev_index is not None and settings.env != "prod":
+    keystore = getattr(settings, field.replace("_key", "_keystore"), None)
+    if keystore is not None:
+        if settings.keystore_password is None:
+            raise ConfigError(f"{keystore} needs its password in FAIRGATE_KEYSTORE_PASSWORD")
+        return load_keystore(keystore, settings.keystore_password)
+    if dev_index is not None and settings.dev_accounts_allowed:
         return dev_signer(dev_index, mnemonic=settings.ganache_mnemonic, env=settings.env)
     return None

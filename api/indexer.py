@@ -9,7 +9,7 @@ import time
 
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
-from api.services.indexer import REORG_DEPTH, index_once
+from api.services.indexer import index_once
 from fairgate.errors import TicketError
 from fairgate.settings import get_settings
 
@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--reorg-depth",
         type=int,
-        default=REORG_DEPTH,
-        help="blocks to rewind when the cursor block was reorged away",
+        default=None,
+        help="blocks to rewind when the cursor block was reorged away (default: "
+        "FAIRGATE_REORG_DEPTH, 64)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(

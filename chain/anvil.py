@@ -5,7 +5,8 @@ binary at ``node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil`` (``scripts/se
 the run bit when npm did not). :class:`AnvilRunner` starts it with the same accounts as Ganache
 (the settings' development mnemonic, ``m/44'/60'/0'/0/i``), chain id 1337, the block gas limit of
 the settings and the ``shanghai`` hardfork for now (the contracts are compiled for it; Anvil runs
-up to prague), ``--silent``; start-up, stop, the log file and the parent-death signal are
+up to prague), ``--silent``, and ``--block-time`` when ``settings.block_time_s`` is set (a public
+chain's pace, locally); start-up, stop, the log file and the parent-death signal are
 GanacheRunner's. Everything node-specific beyond start-up (snapshots, time, mining, reorgs) is in
 :mod:`chain.nodes`.
 
@@ -55,10 +56,13 @@ class AnvilRunner(GanacheRunner):
         chain_id: int | None = None,
         hardfork: str | None = None,
         mnemonic: str | None = None,
+        block_time_s: float | None = None,
         extra_args: tuple[str, ...] = (),
         start_timeout_s: float = 30.0,
     ) -> None:
         s = settings or get_settings()
+        # a block every block_time_s seconds instead of one per transaction (0: automine)
+        self.block_time_s = s.block_time_s if block_time_s is None else block_time_s
         super().__init__(
             port,
             settings=s,
@@ -95,6 +99,7 @@ class AnvilRunner(GanacheRunner):
             "--balance", str(self.balance_eth),
             "--gas-limit", str(self.block_gas_limit),
             "--silent",
+            *(("--block-time", f"{self.block_time_s:g}") if self.block_time_s > 0 else ()),
             *self.extra_args,
         ]  # fmt: skip
 
@@ -107,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=settings.ganache_accounts)
     parser.add_argument("--block-gas-limit", type=int, default=settings.ganache_block_gas_limit)
     parser.add_argument(
-        "--block-time", type=float, default=None, help="Mine every S seconds (default: instantly)."
+        "--block-time",
+        type=float,
+        default=None,
+        help="Mine every S seconds (default: FAIRGATE_BLOCK_TIME_S, else a block per transaction).",
     )
     parser.add_argument(
         "--db",
@@ -119,13 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     extra: tuple[str, ...] = ()
-    if args.block_time is not None:
-        extra += ("--block-time", str(args.block_time))
     if args.db is not None:
         args.db.mkdir(parents=True, exist_ok=True)
         extra += ("--state", str(args.db / STATE_FILE), "--state-interval", "10")
     runner = AnvilRunner(
-        args.port, accounts=args.accounts, block_gas_limit=args.block_gas_limit, extra_args=extra
+        args.port,
+        accounts=args.accounts,
+        block_gas_limit=args.block_gas_limit,
+        block_time_s=args.block_time,
+        extra_args=extra,
     )
     return serve_until_stopped(runner, "Anvil")
 

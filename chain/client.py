@@ -22,6 +22,7 @@ from web3.types import TxReceipt
 from chain.compiler import Artifact, load_artifact
 from chain.errors import register_abi, revert_from_exception
 from chain.logs import DecodedEvent, EventDecoder
+from chain.rpc import get_logs_paged
 from chain.sender import TransactionSender
 from fairgate.errors import ChainError, ConfigError
 
@@ -135,9 +136,14 @@ class ContractClient:
         to_block: int | str = "latest",
         names: Sequence[str] | None = None,
     ) -> list[DecodedEvent]:
-        """Every event of this contract in a block range (small ranges; chain.events follows)."""
-        logs = self.w3.eth.get_logs(
-            {"address": self.address, "fromBlock": from_block, "toBlock": to_block}  # type: ignore[typeddict-item]
+        """Every event of this contract in a block range, read in pages the provider allows
+        (chain.events follows a contract resumably)."""
+        last = None if to_block == "latest" else int(to_block)
+        logs = get_logs_paged(
+            self.w3,
+            {"address": self.address, "fromBlock": from_block},
+            to_block=last,
+            settings=None if self.sender is None else self.sender.settings,
         )
         decoded = self.decoder.decode_all(logs)
         return [e for e in decoded if names is None or e.name in names]

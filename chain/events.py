@@ -18,9 +18,11 @@ Why these rules:
   ``reorg_depth`` below the cursor (or before ``start_block``), and a cursor there. The caller
   deletes whatever it derived from blocks above ``rewound_to`` and continues; the events of the
   new chain follow. One stored hash cannot tell how deep the fork is, hence the fixed, generous
-  depth (default 64 blocks, more than any Ethereum reorg since the merge).
-* **Chunks**: ``eth_getLogs`` over at most ``chunk_size`` blocks per call; nodes cap the range or
-  the result size, so the chunk is halved on such errors and grows back after successes.
+  depth (``settings.reorg_depth``, default 64 blocks, more than any Ethereum reorg since the
+  merge).
+* **Chunks**: ``eth_getLogs`` over at most ``chunk_size`` blocks per call, and never more than the
+  provider allows (``settings.rpc_max_log_blocks``); nodes cap the result size too, so the chunk
+  is halved on such errors and grows back after successes.
 * **Topic filters**: ``where`` narrows some events by their indexed arguments (``{"Transfer":
   [None, ZERO_TOPIC]}``: only transfers *to* the zero address, i.e. burns). The node then sends
   only those logs; a chunk is one ``eth_getLogs`` for the unfiltered events plus one per filtered
@@ -129,20 +131,21 @@ class EventReader:
         start_block: int = 0,
         confirmations: int | None = None,
         chunk_size: int = 2_000,
-        reorg_depth: int = 64,
+        reorg_depth: int | None = None,
         event_names: Iterable[str] | None = None,
         where: Mapping[str, TopicFilter] | None = None,
         settings: Settings | None = None,
     ) -> None:
-        if chunk_size < 1 or reorg_depth < 1 or start_block < 0:
+        if chunk_size < 1 or (reorg_depth is not None and reorg_depth < 1) or start_block < 0:
             raise ValueError("chunk_size and reorg_depth must be >= 1, start_block >= 0")
         self.w3 = w3
         settings = settings or get_settings()
         self.confirmations = settings.confirmations if confirmations is None else confirmations
         self.start_block = start_block
-        self.max_chunk = chunk_size
-        self._chunk = chunk_size
-        self.reorg_depth = reorg_depth
+        # never wider than the provider allows (settings.rpc_max_log_blocks)
+        self.max_chunk = min(chunk_size, settings.rpc_max_log_blocks)
+        self._chunk = self.max_chunk
+        self.reorg_depth = settings.reorg_depth if reorg_depth is None else reorg_depth
         if isinstance(addresses, str):
             addresses = [addresses]
         self.addresses: list[ChecksumAddress] | None = (

@@ -13,8 +13,10 @@ Why each piece is the way it is:
   transactions may not be counted by the node. :meth:`NonceManager.reset` forces a resync.
 * **Fees**: EIP-1559 ``maxFeePerGas = 2 x next base fee + tip`` (survives six full blocks of
   base-fee increase), tip from ``eth_feeHistory`` percentiles with a floor (Ganache answers 0
-  rewards for empty blocks; a zero tip is never mined by real nodes); legacy ``gasPrice`` when the
-  node has no base fee. Suggestions are cached for ``fee_cache_s`` to avoid two RPCs per send.
+  rewards for empty blocks; a zero tip is never mined by real nodes) and an optional ceiling;
+  legacy ``gasPrice`` when the node has no base fee or the settings say ``fee_strategy=legacy``.
+  Floor, ceiling and the max-fee cap come from the settings (a network profile's figures).
+  Suggestions are cached for ``fee_cache_s`` to avoid two RPCs per send.
 * **Gas**: ``eth_estimateGas`` x ``gas_margin``, or an explicit ``gas=``. Estimation is where most
   reverts surface: they are raised decoded (``chain.errors``) before any nonce is used.
 * **Receipts**: :meth:`TransactionSender.wait` polls every hash the handle ever had (the original
@@ -39,7 +41,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
@@ -58,8 +60,9 @@ from chain.errors import (
 )
 from chain.keys import Signer
 from chain.receipts import fetch_receipt
-from fairgate.errors import ChainError
-from fairgate.settings import Settings, get_settings
+from chain.rpc import check_chain
+from fairgate.errors import ChainError, ConfigError
+from fairgate.settings import DEV_CHAIN_IDS, Settings, get_settings, is_dev_address
 
 __all__ = [
     "Fees",
@@ -75,6 +78,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 GWEI = 10**9
+FeeStrategy = Literal["auto", "eip1559", "legacy"]
 MIN_BUMP_NUM, MIN_BUMP_DEN = 9, 8  # +12.5 %
 _NODE_ERRORS = (Web3Exception, RequestException, OSError, ValueError)
 
@@ -148,17 +152,26 @@ def suggest_fees(
     w3: Web3,
     *,
     min_priority_fee: int = GWEI,
+    max_priority_fee: int | None = None,
+    strategy: FeeStrategy = "auto",
     base_fee_multiplier: int = 2,
     reward_percentile: float = 50.0,
     history_blocks: int = 5,
 ) -> Fees:
-    """Fees for a transaction to be mined soon (see the module docstring for the formula)."""
+    """Fees for a transaction to be mined soon (see the module docstring for the formula).
+
+    ``strategy``: ``eip1559`` (refused by a node without a base fee), ``legacy`` (a gas price,
+    also on EIP-1559 chains, which accept type-0 transactions), ``auto`` (EIP-1559 when the node
+    has a base fee). The tip is kept between ``min_priority_fee`` and ``max_priority_fee``.
+    """
     try:
         latest = w3.eth.get_block("latest")
     except _NODE_ERRORS as exc:
         raise ChainError(f"cannot read the latest block: {exc}") from exc
     base_fee = latest.get("baseFeePerGas")
-    if base_fee is None:
+    if base_fee is None and strategy == "eip1559":
+        raise ChainError("the node's blocks have no base fee: set FAIRGATE_FEE_STRATEGY=legacy")
+    if base_fee is None or strategy == "legacy":
         try:
             return Fees(gas_price=max(int(w3.eth.gas_price), min_priority_fee))
         except _NODE_ERRORS as exc:
@@ -177,6 +190,8 @@ def suggest_fees(
         except _NODE_ERRORS:
             tip = 0
     tip = max(tip, min_priority_fee)
+    if max_priority_fee is not None:
+        tip = min(tip, max_priority_fee)
     return Fees(max_fee_per_gas=next_base * base_fee_multiplier + tip, max_priority_fee_per_gas=tip)
 
 
@@ -267,31 +282,47 @@ class TransactionSender:
         settings: Settings | None = None,
         gas_margin: float = 1.2,
         fee_cache_s: float = 1.0,
-        min_priority_fee: int = GWEI,
+        min_priority_fee: int | None = None,
         replace_after_s: float | None = None,
         max_replacements: int = 5,
         max_fee_per_gas_cap: int | None = None,
         poll_interval_s: float = 0.02,
-        max_poll_interval_s: float = 1.0,
+        max_poll_interval_s: float | None = None,
         registry: ErrorRegistry | None = None,
     ) -> None:
         self.w3 = w3
         self.signer = signer
-        self.settings = settings or get_settings()
+        self.settings = s = settings or get_settings()
         self.gas_margin = gas_margin
         self.fee_cache_s = fee_cache_s
-        self.min_priority_fee = min_priority_fee
+        # fee strategy, tip floor and caps: the settings' (FAIRGATE_NETWORK's profile) unless given
+        self.fee_strategy: FeeStrategy = s.fee_strategy
+        self.min_priority_fee = (
+            s.min_priority_fee_wei if min_priority_fee is None else min_priority_fee
+        )
+        self.max_priority_fee = s.max_priority_fee_wei
         self.replace_after_s = replace_after_s
         self.max_replacements = max_replacements
-        self.max_fee_per_gas_cap = max_fee_per_gas_cap
+        self.max_fee_per_gas_cap = (
+            s.max_fee_per_gas_wei if max_fee_per_gas_cap is None else max_fee_per_gas_cap
+        )
         self.poll_interval_s = poll_interval_s
-        self.max_poll_interval_s = max_poll_interval_s
+        # receipts: polled at most every quarter block on a chain with a block time (1 s floor)
+        self.max_poll_interval_s = (
+            max(1.0, s.block_time_s / 4) if max_poll_interval_s is None else max_poll_interval_s
+        )
         self.registry = registry
         try:
             self.chain_id = int(w3.eth.chain_id)
             genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
         except _NODE_ERRORS as exc:
             raise ChainError(f"cannot reach the node: {exc}") from exc
+        check_chain(self.chain_id, s)
+        if self.chain_id not in DEV_CHAIN_IDS and is_dev_address(signer.address):
+            raise ConfigError(
+                f"{signer.address} is an account of the public development mnemonic: refused on "
+                f"chain {self.chain_id} (anything it holds there is lost); use a key of your own"
+            )
         self.chain = (self.chain_id, genesis)
         self._nonces = NonceManager.account(self.chain, signer.address)
         self._fee_lock = threading.Lock()
@@ -311,7 +342,7 @@ class TransactionSender:
         with self._fee_lock:
             now = time.monotonic()
             if self._fees is None or now - self._fees[0] > self.fee_cache_s:
-                fees = suggest_fees(self.w3, min_priority_fee=self.min_priority_fee)
+                fees = self._suggest()
                 if (
                     self.max_fee_per_gas_cap is not None
                     and fees.max_price() > self.max_fee_per_gas_cap
@@ -469,9 +500,17 @@ class TransactionSender:
             log.warning("replacement of %s refused: %s", handle.tx_hash, message)
         return handle
 
+    def _suggest(self) -> Fees:
+        return suggest_fees(
+            self.w3,
+            min_priority_fee=self.min_priority_fee,
+            max_priority_fee=self.max_priority_fee,
+            strategy=self.fee_strategy,
+        )
+
     def _fresh_fees(self) -> Fees | None:
         try:
-            return suggest_fees(self.w3, min_priority_fee=self.min_priority_fee)
+            return self._suggest()
         except ChainError:
             return None
 

@@ -21,6 +21,7 @@ from web3.exceptions import Web3Exception
 
 from chain.deploy import load_deployment
 from chain.keys import Signer
+from chain.rpc import check_chain, connect
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from fairgate.errors import ChainError, NotFound
@@ -173,9 +174,10 @@ def event_index(settings: Settings, chain_id: int) -> dict[str, dict[str, Any]]:
 def open_session(settings: Settings | None = None) -> Session:
     """Connect to ``settings.rpc_url``; ChainError "node unreachable" when it does not answer."""
     settings = settings or get_settings()
-    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    w3 = connect(settings, timeout_s=30)
     try:
         chain_id = int(w3.eth.chain_id)
     except _NODE_ERRORS:
         raise ChainError(f"chain node unreachable at {settings.rpc_url}") from None  # cli.errors
+    check_chain(chain_id, settings)  # a dev configuration never drives a public chain
     return Session(settings, w3, chain_id)

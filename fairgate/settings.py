@@ -6,6 +6,12 @@ co-install with eth-brownie's pin of ``python-dotenv==0.16``; the few lines belo
 
 Secrets (keys, webhook secrets, API keys) are ``SecretStr``: they never appear in a ``repr``, a
 log line or an error. Outside ``env=dev`` the development defaults of secrets are refused.
+
+Networks: ``FAIRGATE_NETWORK`` names a profile (:data:`NETWORK_PROFILES`) that fills in the chain
+settings of a public chain (chain id, block time, confirmations, reorg depth, fees, RPC limits);
+any ``FAIRGATE_*`` variable given as well overrides the profile's value. Outside the development
+chain ids (:data:`DEV_CHAIN_IDS`) a key of the development mnemonic is refused: its accounts are
+public knowledge, anything they hold on a real chain is taken within seconds.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -24,6 +30,60 @@ ENV_PREFIX = "FAIRGATE_"
 DEV_WEBHOOK_SECRET = "whsec_fairgate_local_development_only"  # noqa: S105 - documented dev default
 # Ganache's deterministic mnemonic: its accounts are public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+#: Chain ids of local development nodes (Ganache and Anvil here run 1337; Anvil's and Hardhat's
+#: own default is 31337). Development accounts and mnemonics are allowed on these only.
+DEV_CHAIN_IDS = frozenset({1337, 31337})
+#: How many accounts of a development mnemonic are checked (Ganache/Hardhat give 20, Anvil 10).
+DEV_ACCOUNTS_CHECKED = 20
+GWEI = 10**9
+
+#: Profiles of public chains: what ``FAIRGATE_NETWORK=<name>`` fills in (explicit variables win).
+#: Figures and why:
+#:
+#: * ``base-sepolia`` (OP-stack L2 testnet, chain id 84532): a block every 2 s; the sequencer's
+#:   unsafe head can be reorganised until its batch is on L1, so a mint counts after 10 blocks
+#:   (20 s) and the indexer rewinds up to 64 blocks on a fork; fees are tiny (base fee around
+#:   0.001 gwei): a 0.001 gwei tip floor, tips capped at 0.1 gwei, max fee capped at 5 gwei; public
+#:   RPC endpoints allow about 10 requests/s and ``eth_getLogs`` over at most 1,000 blocks on free
+#:   plans; a stuck mint is replaced after 20 s (10 blocks).
+#: * ``sepolia`` (L1 testnet, chain id 11155111): a slot every 12 s; reorgs past two blocks are
+#:   rare since the merge, a mint counts after 3 blocks (~36 s) and the indexer rewinds up to 64
+#:   (two epochs, finality); tips 1-5 gwei, max fee capped at 100 gwei; the same RPC limits;
+#:   replacement after 60 s (5 slots), receipts awaited up to 10 minutes.
+#: * ``custom``: no preset, but a public chain: set ``FAIRGATE_CHAIN_ID`` (a non-development id)
+#:   and the rest yourself.
+NETWORK_PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "base-sepolia": {
+        "chain_id": 84532,
+        "block_time_s": 2.0,
+        "confirmations": 10,
+        "reorg_depth": 64,
+        "fee_strategy": "eip1559",
+        "min_priority_fee_wei": GWEI // 1_000,
+        "max_priority_fee_wei": GWEI // 10,
+        "max_fee_per_gas_wei": 5 * GWEI,
+        "rpc_max_requests_per_s": 10.0,
+        "rpc_max_log_blocks": 1_000,
+        "mint_replace_after_s": 20.0,
+        "receipt_timeout_s": 300.0,
+    },
+    "sepolia": {
+        "chain_id": 11155111,
+        "block_time_s": 12.0,
+        "confirmations": 3,
+        "reorg_depth": 64,
+        "fee_strategy": "eip1559",
+        "min_priority_fee_wei": GWEI,
+        "max_priority_fee_wei": 5 * GWEI,
+        "max_fee_per_gas_wei": 100 * GWEI,
+        "rpc_max_requests_per_s": 10.0,
+        "rpc_max_log_blocks": 1_000,
+        "mint_replace_after_s": 60.0,
+        "receipt_timeout_s": 600.0,
+    },
+    "custom": {},
+}
 
 
 class Settings(BaseModel):
@@ -46,11 +106,28 @@ class Settings(BaseModel):
     # resale +0.5 %, publish_root +1.6 %, deploy -2 %, and a 3-4x slower compile: off
     solc_via_ir: bool = False
 
-    # chain
+    # chain (FAIRGATE_NETWORK fills these in for a public chain: NETWORK_PROFILES)
+    network: Literal["dev", "base-sepolia", "sepolia", "custom"] = "dev"
     rpc_url: str = "http://127.0.0.1:8545"
-    chain_id: int = 1337
-    confirmations: int = Field(default=0, ge=0)
+    chain_id: int = Field(default=1337, ge=1)
+    # seconds between blocks; 0: a block per transaction (a dev node's automine). Paces receipt
+    # polling, and a local Anvil mines at this interval when it is set (chain.anvil)
+    block_time_s: float = Field(default=0.0, ge=0, le=3_600)
+    confirmations: int = Field(default=0, ge=0)  # blocks after its block before a mint counts
+    reorg_depth: int = Field(default=64, ge=1)  # how far the indexers rewind on a fork
     receipt_timeout_s: float = Field(default=120.0, gt=0)
+    # fees: eip1559 (maxFeePerGas = 2 x next base fee + tip) or legacy (gasPrice); auto picks
+    # legacy only when the node's blocks have no base fee. The tip is at least min_priority_fee_wei
+    # and at most max_priority_fee_wei; a fee above max_fee_per_gas_wei is never offered (a send
+    # is refused, a replacement not made)
+    fee_strategy: Literal["auto", "eip1559", "legacy"] = "auto"
+    min_priority_fee_wei: int = Field(default=GWEI, ge=0)
+    max_priority_fee_wei: int | None = Field(default=None, ge=0)
+    max_fee_per_gas_wei: int | None = Field(default=None, gt=0)
+    # RPC limits of the node's provider: requests per second (None: no limit) and the widest
+    # block range of one eth_getLogs (every log reader pages within it)
+    rpc_max_requests_per_s: float | None = Field(default=None, gt=0)
+    rpc_max_log_blocks: int = Field(default=5_000, ge=1)
     ganache_port: int = 8545
     ganache_mnemonic: str = DEV_MNEMONIC
     ganache_accounts: int = Field(default=20, ge=1)
@@ -62,6 +139,10 @@ class Settings(BaseModel):
     node: Literal["ganache", "anvil"] = "ganache"
     anvil_hardfork: str = "shanghai"  # the contracts are compiled for shanghai (solc_evm_version)
     minter_key: SecretStr | None = None  # the bridge's hot wallet, hex private key
+    # or keys from encrypted keystore files (Web3 Secret Storage), opened with this password
+    minter_keystore: Path | None = None
+    operator_keystore: Path | None = None
+    keystore_password: SecretStr | None = None
 
     # bridge
     database_url: str | None = None  # default: SQLite file under ``home``
@@ -172,11 +253,47 @@ class Settings(BaseModel):
     ipfs_timeout_s: float = Field(default=30.0, gt=0)  # also sent to the node as RPC `timeout`
     ipfs_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)  # largest file put or served
 
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_network_profile(cls, data: Any) -> Any:
+        """The network's preset values, under the ones given explicitly."""
+        if not isinstance(data, dict):
+            return data
+        profile = NETWORK_PROFILES.get(str(data.get("network", "dev")))
+        if not profile:
+            return data
+        return {**profile, **data}
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
         if self.env == "prod" and self.webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
             raise ValueError("FAIRGATE_WEBHOOK_SECRET must be set outside development")
+        if self.network != "dev" and self.chain_id in DEV_CHAIN_IDS:
+            raise ValueError(
+                f"FAIRGATE_NETWORK={self.network} needs the chain's own id in FAIRGATE_CHAIN_ID, "
+                f"not the development chain id {self.chain_id}"
+            )
+        if not self.dev_chain:
+            for name in ("minter_key", "operator_key", "custody_key"):
+                secret: SecretStr | None = getattr(self, name)
+                if secret is not None and is_dev_key(secret.get_secret_value()):
+                    raise ValueError(
+                        f"FAIRGATE_{name.upper()} is an account of the public development "
+                        f"mnemonic: refused on chain {self.chain_id} (only on development chain "
+                        f"ids {sorted(DEV_CHAIN_IDS)}); use a key of your own"
+                    )
         return self
+
+    @property
+    def dev_chain(self) -> bool:
+        """A local development chain: its well-known accounts may be used."""
+        return self.network == "dev" and self.chain_id in DEV_CHAIN_IDS
+
+    @property
+    def dev_accounts_allowed(self) -> bool:
+        """Whether a missing key may fall back to a development account (never on a public chain,
+        never in prod)."""
+        return self.dev_chain and self.env != "prod"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -186,6 +303,37 @@ class Settings(BaseModel):
     def gate_path(self) -> Path:
         """Folder of this gate device's files (nullifier store, root cache)."""
         return self.gate_dir or self.home / "gate"
+
+
+@lru_cache(maxsize=4)
+def dev_addresses(
+    mnemonic: str = DEV_MNEMONIC, count: int = DEV_ACCOUNTS_CHECKED
+) -> frozenset[str]:
+    """Lower-case addresses of the first ``count`` accounts of a mnemonic (``m/44'/60'/0'/0/i``)."""
+    from eth_account import Account
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+
+    seed = seed_from_mnemonic(mnemonic, "")
+    return frozenset(
+        Account.from_key(key_from_seed(seed, f"m/44'/60'/0'/0/{i}")).address.lower()
+        for i in range(count)
+    )
+
+
+def is_dev_address(address: str) -> bool:
+    """Whether ``address`` is an account of the public development mnemonic."""
+    return address.lower() in dev_addresses()
+
+
+def is_dev_key(private_key: str) -> bool:
+    """Whether a hex private key is one of the development mnemonic's (False if not a key)."""
+    from eth_account import Account
+
+    try:
+        address = Account.from_key(private_key).address
+    except Exception:  # not a key: chain.keys says so, without quoting it
+        return False
+    return is_dev_address(address)
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:

@@ -14,6 +14,7 @@ import sys
 
 from web3 import Web3
 
+from chain.rpc import connect as connect_node
 from chain.ticket_event import TicketEventClient
 from fairgate.errors import ConfigError, TicketError
 from fairgate.settings import get_settings
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.gate_event:
             raise ConfigError("set FAIRGATE_GATE_EVENT to the event's contract address")
         address = Web3.to_checksum_address(norm_event(settings.gate_event))
-        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 10}))
+        w3 = connect_node(settings, timeout_s=10)
 
         def connect() -> TicketEventClient:
             w3.eth.chain_id  # noqa: B018 - raises while the node is unreachable

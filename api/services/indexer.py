@@ -45,8 +45,7 @@ from chain.events import Cursor, EventReader, EventRecord
 from fairgate.errors import TicketError
 
 log = logging.getLogger(__name__)
-MAX_RANGE = 2_000
-REORG_DEPTH = 64
+MAX_RANGE = 2_000  # blocks per eth_getLogs, capped by settings.rpc_max_log_blocks
 ZERO_REF_HEX = "0x" + "00" * 32
 WATCHED = ("EventCancelledBy", "TicketRevoked", "CustodyReleased")
 
@@ -75,8 +74,11 @@ class _Reader(EventReader):
         )
 
 
-def index_once(session: Session, chain: BridgeChain, *, reorg_depth: int = REORG_DEPTH) -> int:
-    """One batch (or rewind) per event; returns the logs applied plus the rewinds done."""
+def index_once(session: Session, chain: BridgeChain, *, reorg_depth: int | None = None) -> int:
+    """One batch (or rewind) per event; returns the logs applied plus the rewinds done.
+    ``reorg_depth``: blocks rewound on a fork (default ``settings.reorg_depth``)."""
+    if reorg_depth is None:
+        reorg_depth = chain.settings.reorg_depth
     ids = session.scalars(
         select(Event.id)
         .where(Event.contract_address.is_not(None), Event.state != EventState.FAILED)
