@@ -7,7 +7,8 @@ nodes, and they live here behind one small interface, :class:`DevNode`:
   on both nodes);
 * ``increase_time(s)``: move the clock and mine a block; ``mine(n)``: mine ``n`` empty blocks;
 * ``set_automine(on)``: stop or resume mining on each transaction (Ganache ``miner_stop``/
-  ``miner_start``, Anvil ``evm_setAutomine``);
+  ``miner_start``, Anvil ``evm_setAutomine``); ``set_block_time(s)``: mine every ``s`` seconds
+  (Anvil ``evm_setIntervalMining``; Ganache takes its block time only at start);
 * ``reorg(depth, transactions)``: a real reorganisation: the last ``depth`` blocks are replaced by
   as many new ones holding the given signed transactions (Anvil ``anvil_reorg``). Ganache has no
   such method: it raises :class:`ChainError` (emulate one there with snapshot, blocks, revert).
@@ -118,6 +119,10 @@ class DevNode:
     def set_automine(self, on: bool) -> None:
         raise NotImplementedError
 
+    def set_block_time(self, seconds: float) -> None:
+        """Mine a block every ``seconds`` from now on (0: stop interval mining)."""
+        raise ChainError(f"{self.kind} cannot change its block time while running")
+
     def reorg(self, depth: int, transactions: Sequence[bytes] = ()) -> None:
         raise ChainError(f"{self.kind} cannot reorganise its chain (Anvil's anvil_reorg can)")
 
@@ -146,6 +151,11 @@ class AnvilNode(DevNode):
 
     def set_automine(self, on: bool) -> None:
         self.rpc("evm_setAutomine", bool(on))
+
+    def set_block_time(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, not {seconds}")
+        self.rpc("evm_setIntervalMining", seconds)
 
     def reorg(self, depth: int, transactions: Sequence[bytes] = ()) -> None:
         """Replace the last ``depth`` blocks by ``depth`` new ones; each signed transaction goes

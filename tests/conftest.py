@@ -33,6 +33,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from chain.anvil import AnvilRunner
 from chain.ganache import GanacheRunner, free_port
 from chain.ganache import dev_accounts as derive_dev_accounts
 from fairgate.errors import ToolchainError
@@ -161,6 +162,23 @@ def ganache() -> Iterator[GanacheRunner]:
     for attempt in range(3):  # a free port can be taken between picking and binding it
         try:
             runner = GanacheRunner(free_port()).start()
+            break
+        except ToolchainError:
+            if attempt == 2:
+                raise
+    assert runner is not None
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilRunner]:
+    """An Anvil chain for the whole session (same accounts and chain id as ``ganache``); modules
+    that change its mining or reorganise it snapshot it first and revert it after them."""
+    runner = None
+    for attempt in range(3):
+        try:
+            runner = AnvilRunner(free_port()).start()
             break
         except ToolchainError:
             if attempt == 2:

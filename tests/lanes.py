@@ -49,6 +49,7 @@ FAST = "fast"
 RESOURCE_FIXTURES: dict[str, str] = {
     # chains
     "ganache": "ganache",
+    "anvil": "ganache",
     "chain_node": "ganache",
     "gate_chain": "ganache",
     "slow_chain": "ganache",
