@@ -14,7 +14,8 @@ however it was paid. For a card ticket, read on-chain:
   claimed to): the card is refunded and the ticket revoked;
 * sold for a price on the market: the held price of its first sale pays the face value to its
   holder on-chain (``claimRefund``), and the card is refunded (the card payment no longer backs the
-  ticket); the ticket is ``not_revocable``;
+  ticket; also when the payer gave the ticket away before that sale: its seller then keeps the
+  price less the face value and the royalty); the ticket is ``not_revocable``;
 * given away (a gift or a plain transfer, never sold): the payer is not refunded; the ticket is
   ``given_away`` and :func:`fund_given_away_tickets` pays its face value into the contract's
   escrow (``fundGiftRefunds``) for its holder to claim, once the card payment can no longer be
@@ -34,7 +35,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain
-from api.models import Event, EventState, Order, OrderState, Ticket, TicketState, Tier, utcnow
+from api.models import (
+    Claim,
+    Event,
+    EventState,
+    Order,
+    OrderState,
+    Ticket,
+    TicketState,
+    Tier,
+    utcnow,
+)
 from api.payments.base import PaymentProvider
 from api.services.catalog import mark_cancelled
 from api.services.locks import WorkerLocks
@@ -154,20 +165,30 @@ def _card_share(session: Session, chain: BridgeChain, order: Order) -> int:
     event = session.get(Event, order.event_id)
     if event is None or event.state != EventState.CANCELLED or not event.contract_address:
         return order.amount_cents  # a payment returned for another reason: all of it
-    given = [t for t in tickets if _given_away(chain, event.contract_address, t)]
+    # where the bridge delivered the order's tickets: the payer's wallet or custody, and the
+    # wallets its custody tickets were claimed to (a claim may be recorded after its transaction)
+    payer: set[str] = {
+        to_checksum_address(a) for a in [order.wallet, *(t.holder for t in tickets)] if a
+    }
+    payer |= {
+        to_checksum_address(a)
+        for a in session.scalars(select(Claim.to_address).where(Claim.order_id == order.id))
+    }
+    given = [t for t in tickets if _given_away(chain, event.contract_address, t, payer)]
     for ticket in given:
         ticket.state = TicketState.GIVEN_AWAY
     kept = order.quantity - len(given)
     return order.amount_cents * kept // order.quantity
 
 
-def _given_away(chain: BridgeChain, contract: str, ticket: Ticket) -> bool:
-    """Held by someone other than where the bridge delivered it, and never sold for a price."""
+def _given_away(chain: BridgeChain, contract: str, ticket: Ticket, payer: set[str]) -> bool:
+    """Held by someone other than the payer (``payer``: where the bridge delivered the order's
+    tickets), and never sold for a price."""
     try:
         owner = chain.owner_of(contract, ticket.token_id)
     except ContractRevert:
         return False  # burned: refunded on-chain after a sale, or revoked
-    if owner == to_checksum_address(ticket.holder):
+    if owner in payer:
         return False
     if chain.paid_in_eth(contract, ticket.token_id):
         return False  # its first sale's held price was settled into escrow: it was sold
