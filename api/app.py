@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.catalog_cache import CatalogCache
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.errors import RateLimited, status_of
@@ -75,6 +76,7 @@ def create_app(
     app.state.chain = chain
     # Redis (optional): what the replicas share; api.shared.SharedState.status() for health
     app.state.shared = SharedState.from_settings(settings)
+    app.state.catalog_cache = CatalogCache(app.state.shared, settings.catalog_cache_ttl_s)
     app.state.order_limiter = OrderLimiter(
         app.state.shared, settings.order_rate_per_s, settings.order_rate_burst
     )

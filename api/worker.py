@@ -26,6 +26,7 @@ from types import FrameType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.catalog_cache import CatalogCache
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.payments import PaymentProvider, provider_from_settings
@@ -42,6 +43,7 @@ from api.services.refunds import (
 )
 from api.services.reservations import expire_reservations
 from api.services.revocations import revoke_orders
+from api.shared import SharedState
 from fairgate.errors import TicketError
 from fairgate.settings import Settings, get_settings
 
@@ -67,6 +69,10 @@ class Worker:
         self.locks = locks
         self.index = index
         self.minter = Minter(sessions, chain, locks, settings)
+        # the replicas' catalog cache in Redis: the indexer drops what it changed
+        self.catalog = CatalogCache(
+            SharedState.from_settings(settings), settings.catalog_cache_ttl_s
+        )
         self.stopping = False
 
     def reconcile(self) -> int:
@@ -93,7 +99,7 @@ class Worker:
         done += send_outbox(self.sessions, self.settings)
         if self.index:
             with self.sessions() as session:
-                done += index_once(session, self.chain)
+                done += index_once(session, self.chain, on_change=self.catalog.invalidate)
         return done
 
     def run(self, *, until_idle: bool = False) -> None:

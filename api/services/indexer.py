@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -74,9 +74,17 @@ class _Reader(EventReader):
         )
 
 
-def index_once(session: Session, chain: BridgeChain, *, reorg_depth: int | None = None) -> int:
+def index_once(
+    session: Session,
+    chain: BridgeChain,
+    *,
+    reorg_depth: int | None = None,
+    on_change: Callable[[int], None] | None = None,
+) -> int:
     """One batch (or rewind) per event; returns the logs applied plus the rewinds done.
-    ``reorg_depth``: blocks rewound on a fork (default ``settings.reorg_depth``)."""
+    ``reorg_depth``: blocks rewound on a fork (default ``settings.reorg_depth``).
+    ``on_change(event_id)`` runs after each event whose state changed has committed (the
+    worker drops that event's catalog cache: api.catalog_cache)."""
     if reorg_depth is None:
         reorg_depth = chain.settings.reorg_depth
     ids = session.scalars(
@@ -87,7 +95,10 @@ def index_once(session: Session, chain: BridgeChain, *, reorg_depth: int | None 
     session.rollback()
     applied = 0
     for event_id in ids:
-        applied += _index_event(session, chain, event_id, reorg_depth)
+        done = _index_event(session, chain, event_id, reorg_depth)
+        if done and on_change is not None:
+            on_change(event_id)
+        applied += done
     return applied
 
 

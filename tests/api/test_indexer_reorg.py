@@ -157,3 +157,52 @@ def test_reapplying_journaled_blocks_counts_nothing_twice(
     with db() as session:
         row = session.get(Event, event["id"])
         assert row is not None and row.indexed_block == w3.eth.block_number  # read again
+
+
+def test_the_indexer_drops_the_catalog_cache_of_an_event_it_changed(
+    organizer_key: str,
+    app_client: TestClient,
+    engine: Any,
+    db: sessionmaker[Session],
+    settings: Settings,
+    bridge_chain: BridgeChain,
+    w3: Web3,
+    fans: list[LocalAccount],
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """An ETH purchase, seen by the indexer, shows in the cached catalog at once (not after the
+    cache's TTL, 60 s here)."""
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from api.catalog_cache import CatalogCache
+    from api.shared import SharedState
+
+    cached = settings.model_copy(
+        update={
+            "redis_url": SecretStr(redis_url),
+            "redis_prefix": redis_prefix,
+            "catalog_cache_ttl_s": 60.0,
+        }
+    )
+    event = create_event(app_client, organizer_key, supply=50)
+    index_until_idle(db, bridge_chain, 4)
+    cache = CatalogCache(SharedState.from_settings(cached), 60.0)
+    app = create_app(cached, engine=engine, chain=bridge_chain)
+    with TestClient(app) as client:
+
+        def seats() -> int:
+            return int(client.get(f"/events/{event['id']}").json()["tiers"][0]["remaining"])
+
+        assert seats() == 50
+        Buyer(w3, settings, bridge_chain, fans[3], event["contract_address"]).buy(3)
+        assert seats() == 50  # cached: the bridge has not seen the purchase yet
+        changed: list[int] = []
+        with db() as session:
+            while index_once(session, bridge_chain, on_change=changed.append):
+                pass
+        assert changed == [event["id"]]
+        for event_id in changed:
+            cache.invalidate(event_id)
+        assert seats() == 47

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.catalog_cache import CatalogCache
 from api.db import make_engine, session_factory
 from api.errors import RateLimited
 from api.migrate import upgrade
@@ -67,15 +68,19 @@ def replicas(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     clients: list[TestClient] = []
     engine = None
 
-    def make(redis_url: str | None, prefix: str = "fairgate:") -> tuple[list[TestClient], Any]:
+    def make(
+        redis_url: str | None, prefix: str = "fairgate:", cache_ttl_s: float = 2.0
+    ) -> tuple[list[TestClient], Any]:
         nonlocal engine
         settings = Settings(
             env="test", home=tmp_path, order_rate_per_s=0.01, order_rate_burst=BURST,
             redis_url=SecretStr(redis_url) if redis_url else None, redis_prefix=prefix,
+            catalog_cache_ttl_s=cache_ttl_s,
         )  # fmt: skip
         engine = make_engine(settings)
         upgrade(engine)
         event = seed(session_factory(engine))
+        event["sessions"] = session_factory(engine)
         for _ in range(2):
             client = TestClient(create_app(settings, engine=engine, with_chain=False))
             clients.append(client.__enter__())
@@ -140,3 +145,38 @@ def test_the_limiter_goes_back_to_redis_when_it_returns(redis_url: str, redis_pr
         await limiter.take("10.0.0.2")  # another client, its own budget
 
     asyncio.run(scenario())
+
+
+def remaining(client: TestClient, event: dict[str, Any]) -> tuple[int, int]:
+    """Remaining seats as ``GET /events/{id}`` and ``GET /events`` show them."""
+    one = client.get(f"/events/{event['id']}").json()["tiers"][0]["remaining"]
+    [listed] = client.get("/events").json()
+    return one, listed["tiers"][0]["remaining"]
+
+
+def take(event: dict[str, Any], seats: int) -> None:
+    with event["sessions"]() as s:
+        tier = s.get(Tier, event["tiers"][0]["id"])
+        tier.taken += seats
+        s.commit()
+
+
+def test_catalog_reads_are_shared_by_the_replicas_until_invalidated(
+    replicas: Any, redis_prefix: str
+) -> None:
+    clients, event = replicas("redis://127.0.0.1:6379/0", redis_prefix, cache_ttl_s=60)
+    assert remaining(clients[0], event) == (1000, 1000)
+    take(event, 5)  # behind the cache's back (the indexer would say so)
+    assert remaining(clients[1], event) == (1000, 1000)  # the other replica: the shared entry
+    shared = SharedState("redis://127.0.0.1:6379/0", redis_prefix)
+    CatalogCache(shared, 60).invalidate(event["id"])  # what the indexer does after a change
+    assert remaining(clients[1], event) == (995, 995)
+    assert clients[0].get("/events/999999").status_code == 404  # a miss is never cached as hit
+    assert clients[0].get("/events/999999").status_code == 404
+
+
+def test_without_a_cache_every_read_is_fresh(replicas: Any) -> None:
+    clients, event = replicas(closed_port_url(), cache_ttl_s=60)  # Redis down: bypassed
+    assert remaining(clients[0], event) == (1000, 1000)
+    take(event, 7)
+    assert remaining(clients[0], event) == (993, 993)
