@@ -12,6 +12,10 @@ allocated so far (the app, web3, SQLAlchemy and pydantic machinery: some 170,000
 the garbage collector's reach with ``gc.freeze()``. Those objects live as long as the process;
 scanning them made each full collection stall a worker for 100-320 ms under load, which was the
 whole p99 of POST /orders.
+
+Logs are JSON lines (fairgate.logs; ``FAIRGATE_LOG_JSON=false`` for plain text). With
+``--workers`` above 1, metrics run in prometheus-client's multiprocess mode (fairgate.metrics):
+``GET /metrics`` on any worker answers for all of them.
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ import argparse
 import gc
 import importlib.util
 import logging
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from fairgate.logs import configure_logs
+from fairgate.metrics import MULTIPROC_ENV
 from fairgate.settings import get_settings
 
 log = logging.getLogger("api")
@@ -46,6 +55,19 @@ def worker_app() -> Any:
     return app
 
 
+def multiprocess_metrics_dir() -> Path:
+    """Several worker processes: prometheus-client's multiprocess mode (fairgate.metrics), in the
+    folder ``PROMETHEUS_MULTIPROC_DIR`` names (default: a fresh one), emptied before the workers
+    start (files of a previous run would be counted again)."""
+    folder = Path(os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="fairgate-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    log.info("metrics: multiprocess mode in %s", folder)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m api", description="Run the Fairgate bridge")
@@ -54,9 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="web worker processes")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logs(settings, args.log_level)
+    if args.workers > 1:
+        multiprocess_metrics_dir()
     loop, http = server_stack()
     log.info("serving on %s + %s", loop, http)
     uvicorn.run(
@@ -66,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=None,  # keep the JSON handler configured above
         access_log=False,
         timeout_keep_alive=30,  # behind a load balancer that keeps connections open
         loop=loop,

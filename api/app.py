@@ -45,6 +45,8 @@ from api.routes import (
 from api.routes.site import mount_site
 from api.shared import SharedState
 from fairgate.errors import TicketError
+from fairgate.logs import RequestIds
+from fairgate.metrics import HttpMetrics
 from fairgate.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,9 @@ def create_app(
     mount_assets(app)
     mount_site(app, settings)
     _install_error_handlers(app)
+    # outermost first: the request id is set before anything logs; metrics see the final status
+    app.add_middleware(HttpMetrics, name="bridge")
+    app.add_middleware(RequestIds)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -215,6 +215,8 @@ class Order(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("mint_batches.id"))
     mint_attempts: Mapped[int] = mapped_column(Integer, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64))
+    # the request that made the order (fairgate.logs): its webhook and mint log under it too
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column()

@@ -9,6 +9,10 @@ claimed custody tickets, send the fans' e-mails from the outbox
 (:mod:`api.services.notifications`), and (unless ``--no-index``) advance the indexer. See
 :mod:`api.services.minting` for the exactly-once argument.
 
+Metrics: ``--metrics-port P`` (or ``FAIRGATE_WORKER_METRICS_PORT``) serves the worker's own
+Prometheus registry (mint batches, indexer head lag) on that port; each worker is one scrape
+target (fairgate.metrics). Logs are JSON lines (fairgate.logs).
+
 Keys: give each worker its own ``FAIRGATE_MINTER_KEY`` and list every worker's address in
 ``FAIRGATE_MINTER_ADDRESSES`` (the operator grants them the minter role when an event is created):
 separate nonces, no waiting on each other. Workers that share a key are safe too: each send holds
@@ -24,15 +28,17 @@ import signal
 import time
 from types import FrameType
 
+from prometheus_client import start_http_server
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.catalog_cache import CatalogCache
 from api.chain import BridgeChain
 from api.db import make_engine, session_factory
+from api.metrics import INDEXER_LAG
 from api.payments import PaymentProvider, provider_from_settings
 from api.services.catalog import reconcile_deployments
 from api.services.claims import process_claims
-from api.services.indexer import index_once
+from api.services.indexer import head_lag, index_once
 from api.services.locks import WorkerLocks
 from api.services.minting import Minter, mint_some
 from api.services.notifications import send_outbox
@@ -45,6 +51,7 @@ from api.services.reservations import expire_reservations
 from api.services.revocations import revoke_orders
 from api.shared import SharedState
 from fairgate.errors import TicketError
+from fairgate.logs import configure_logs
 from fairgate.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +107,7 @@ class Worker:
         if self.index:
             with self.sessions() as session:
                 done += index_once(session, self.chain, on_change=self.catalog.invalidate)
+                INDEXER_LAG.set(head_lag(session, self.chain))
         return done
 
     def run(self, *, until_idle: bool = False) -> None:
@@ -135,11 +143,19 @@ def main(argv: list[str] | None = None) -> None:
         help="finish or fail interrupted event deployments, then exit",
     )
     parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on this port (default: FAIRGATE_WORKER_METRICS_PORT)",
     )
+    args = parser.parse_args(argv)
     settings = get_settings()
+    configure_logs(settings, args.log_level)
+    metrics_port = args.metrics_port or settings.worker_metrics_port
+    if metrics_port:  # a worker has no web server: its own registry on a port of its own
+        start_http_server(metrics_port, addr=settings.api_host)
+        log.info("metrics on port %d", metrics_port)
     engine = (
         make_engine(settings, pool_size=3, max_overflow=2)
         if settings.database_url

@@ -174,6 +174,10 @@ class Settings(BaseModel):
     redis_retry_s: float = Field(default=1.0, gt=0)  # after a failure, skip Redis this long
     catalog_cache_ttl_s: float = Field(default=2.0, ge=0)  # 0: no catalog cache
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
+    # structured logs (fairgate.logs): one JSON line per record (false: plain text)
+    log_json: bool = True
+    # the minting worker's own metrics port (fairgate.metrics); None: no metrics server
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # on-chain operator: deploys events through the factory and is their on-chain organizer
     operator_key: SecretStr | None = None
     factory_address: str | None = None

@@ -43,14 +43,16 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from prometheus_client import Counter as PromCounter
 from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chain.ticket_event import TicketEventClient
+from fairgate.metrics import HttpMetrics, exposition
 from fairgate.settings import Settings
 from gate.checker import CheckResult
 from gate.service import GateService
@@ -178,6 +180,7 @@ class GateApp:
         else:
             result = self.service.check(code)
         verdict = Verdict.of(result, now)
+        GATE_SCANS.labels("admitted" if verdict.admitted else "refused", verdict.code).inc()
         with self._lock:
             self.counters[verdict.counter] += 1
             self.recent.appendleft(verdict)
@@ -386,6 +389,13 @@ class ScanRequest(BaseModel):
     code: str
 
 
+GATE_SCANS = PromCounter(
+    "fairgate_gate_scans_total",
+    "Codes judged by this gate device, by verdict and reason code",
+    ["verdict", "reason"],
+)
+
+
 def create_gate_app(
     service: GateService,
     *,
@@ -449,7 +459,15 @@ def create_gate_app(
     app.mount("/assets/css", StaticFiles(directory=STATIC_CSS), name="css")
     app.mount("/assets/js", StaticFiles(directory=BUNDLES, check_dir=False), name="js")
 
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format: this device's scans by verdict and reason, its HTTP requests
+        (counts only; no code, nullifier or key is ever a label)."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
     app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(HttpMetrics, name="gate")
     return app
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.errors import SoldOut
+from api.metrics import RESERVATION_FAILURES
 from api.models import Event, EventState, Tier
 from api.pages import TEMPLATES, render
 from api.schemas import OrderCreate
@@ -171,10 +172,12 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
                     state.sessions, state.provider, state.settings, body
                 )
             except SoldOut:
+                RESERVATION_FAILURES.labels(SoldOut.code).inc()
                 session.refresh(tier)
                 problem = _card_error(tier, quantity, email, state.settings.max_tickets_per_order)
                 problem = problem or ("quantity", "Not enough seats are left for this order.")
             except TicketError as exc:
+                RESERVATION_FAILURES.labels(exc.code).inc()
                 problem = ("quantity", f"The order was refused: {exc}")
             else:
                 page = render(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import OrderTokenDep, SessionDep
+from api.metrics import RESERVATION_FAILURES
 from api.models import Order, OrderState
 from api.routes import errors
 from api.schemas import (
@@ -22,7 +24,9 @@ from api.schemas import (
 )
 from api.security import claim_message
 from api.services import claims, orders
+from fairgate.errors import TicketError
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Path(pattern=r"^[0-9a-f]{32}$")
 
@@ -106,8 +110,18 @@ async def create_order(body: OrderCreate, request: Request) -> OrderCreated:
     # The app's state is read here, not through api.deps: FastAPI's resolver cost about 0.1 ms
     # per dependency, and a session is only needed when the group commit declines the order.
     state = request.app.state
-    await state.order_limiter.take(request.client.host if request.client else "unknown")
-    created = await orders.create_order_async(state.sessions, state.provider, state.settings, body)
+    try:
+        await state.order_limiter.take(request.client.host if request.client else "unknown")
+        created = await orders.create_order_async(
+            state.sessions, state.provider, state.settings, body
+        )
+    except TicketError as exc:
+        RESERVATION_FAILURES.labels(exc.code).inc()
+        raise
+    log.info(
+        "order reserved",
+        extra={"order_id": created.id, "event_id": created.event_id, "quantity": created.quantity},
+    )
     return created_out(created)
 
 

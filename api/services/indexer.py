@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.chain import TICKETS_ISSUED, BridgeChain, issued_from_logs
@@ -325,3 +325,17 @@ def _resync_ticket(session: Session, chain: BridgeChain, event: Event, token_id:
         .where(Ticket.event_id == event.id, Ticket.token_id == token_id)
         .values(**values)
     )
+
+
+def head_lag(session: Session, chain: BridgeChain) -> int:
+    """Blocks between the chain's head and the oldest cursor of the events being indexed
+    (0 when there is none): how far behind the chain the bridge's view of it is."""
+    lowest = session.scalar(
+        select(func.min(Event.indexed_block)).where(
+            Event.contract_address.is_not(None), Event.state != EventState.FAILED
+        )
+    )
+    session.rollback()
+    if lowest is None:
+        return 0
+    return max(0, int(chain.w3.eth.block_number) - int(lowest))

@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -53,6 +54,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chain import BridgeChain, Issued
+from api.metrics import MINT_BATCH_ORDERS, MINT_BATCH_SECONDS, MINT_BATCH_TICKETS, MINT_BATCHES
 from api.models import (
     BatchState,
     Event,
@@ -74,6 +76,7 @@ from chain.errors import UnknownRevert
 from chain.sender import NonceManager, TransactionSender, TxHandle
 from chain.types import MintRun, encode_mint_batch, encode_run
 from fairgate.errors import ChainError, ContractRevert, TicketError
+from fairgate.logs import bound_request_id
 from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -643,6 +646,7 @@ def mint_some(minter: Minter) -> int:
     ``mint_round_batches`` were claimed. Returns the tickets minted."""
     minted = minter.recover_orphans()
     flights: deque[InFlight] = deque()
+    started: dict[int, float] = {}  # batch id -> when it was claimed (fairgate_mint_batch_seconds)
     depth = minter.settings.mint_in_flight
     with ExitStack() as stack:
         send_lock = _SendLock(minter.locks, stack)
@@ -651,21 +655,52 @@ def mint_some(minter: Minter) -> int:
                 claimed = minter.claim()
                 if claimed is None:
                     break
+                started[claimed.batch_id] = time.perf_counter()
                 sent = minter.send(claimed, send_lock)
                 if isinstance(sent, int):
-                    minted += sent
+                    minted += _observed(minter, claimed, sent, started)
                     continue
                 flights.append(sent)
                 while len(flights) >= depth:
-                    minted += minter.finish(flights.popleft())
+                    flight = flights.popleft()
+                    tickets = minter.finish(flight)
+                    minted += _observed(minter, flight.claimed, tickets, started)
         finally:  # every batch sent is finalized (or left to reconciliation) before returning
             while flights:
                 flight = flights.popleft()
                 try:
-                    minted += minter.finish(flight)
+                    tickets = minter.finish(flight)
+                    minted += _observed(minter, flight.claimed, tickets, started)
                 except Exception:  # its lock is released: the next round reconciles it
                     log.exception("batch %d not finalized", flight.claimed.batch_id)
     return minted
+
+
+def _observed(
+    minter: Minter, claimed: ClaimedBatch, tickets: int, started: dict[int, float]
+) -> int:
+    """Metrics of a batch that ended (api.metrics), and one log line per order under the
+    order's own request id (fairgate.logs). Returns ``tickets``."""
+    began = started.pop(claimed.batch_id, None)
+    if began is not None:
+        MINT_BATCH_SECONDS.observe(time.perf_counter() - began)
+    MINT_BATCH_ORDERS.observe(len(claimed.order_ids))
+    MINT_BATCH_TICKETS.observe(tickets)
+    MINT_BATCHES.labels("minted" if tickets else "not_minted").inc()
+    if log.isEnabledFor(logging.INFO):
+        with minter.sessions() as session:
+            rows = session.execute(
+                select(Order.id, Order.state, Order.request_id).where(
+                    Order.id.in_(claimed.order_ids)
+                )
+            ).all()
+        for order_id, state, request_id in rows:
+            with bound_request_id(request_id):
+                log.info(
+                    "order minted" if state == S.MINTED else "order not minted",
+                    extra={"order_id": order_id, "state": str(state), "batch": claimed.batch_id},
+                )
+    return tickets
 
 
 __all__ = ["ChainError", "ClaimedBatch", "ClaimedOrder", "InFlight", "Minter", "mint_some"]

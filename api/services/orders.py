@@ -30,6 +30,7 @@ from api.security import new_order_token, same_hash
 from api.services.notifications import MAIL_OF_STATE, enqueue
 from api.services.reservations import expire_reservations, release_seats, take_seats
 from fairgate.errors import NotFound
+from fairgate.logs import REQUEST_ID
 from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def create_order_general(
         expires_at=now + timedelta(seconds=settings.reservation_ttl_s),
         created_at=now,
         updated_at=now,
+        request_id=REQUEST_ID.get(),
     )
 
     def stage() -> OrderEvent:
@@ -259,10 +261,10 @@ _RESERVE_CTES = """
     ), new_order AS (
         INSERT INTO orders (id, event_id, tier_id, quantity, email, wallet, commitments, token_hash,
             state, amount_cents, currency, provider, payment_ref, provider_refunded,
-            expires_at, mint_attempts, created_at, updated_at)
+            expires_at, mint_attempts, created_at, updated_at, request_id)
         SELECT :id, :event_id, :tier_id, :quantity, :email, :wallet, CAST(:commitments AS JSON),
             :token_hash, 'reserved', :amount_cents, :currency, :provider, :payment_ref,
-            false, :expires_at, 0, :now, :now
+            false, :expires_at, 0, :now, :now, :request_id
         FROM seat
         RETURNING id
     ), history AS (
@@ -319,7 +321,7 @@ def _prepare(
         "commitments": json.dumps(commitments), "token_hash": token_hash,
         "amount_cents": amount, "currency": settings.currency, "provider": provider.name,
         "payment_ref": ref, "payment_status": PENDING, "expires_at": expires_at,
-        "now": now, "reason": reason,
+        "now": now, "reason": reason, "request_id": REQUEST_ID.get(),
     }  # fmt: skip
     created = CreatedOrder(
         id=order_id, event_id=request.event_id, tier_id=request.tier_id,

@@ -24,11 +24,14 @@ from collections.abc import Mapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.errors import WebhookRejected
+from api.metrics import WEBHOOKS, webhook_outcome
 from api.models import Event, EventState, Order, OrderState, WebhookEvent
 from api.payments.base import PaymentEvent, PaymentKind, PaymentProvider
 from api.services.orders import locked_order, transition
 from api.services.refunds import revoke_given_away
 from api.services.reservations import take_seats
+from fairgate.logs import REQUEST_ID, bound_request_id
 
 log = logging.getLogger(__name__)
 S = OrderState
@@ -38,7 +41,11 @@ def handle_webhook(
     session: Session, provider: PaymentProvider, body: bytes, headers: Mapping[str, str]
 ) -> str:
     """Verify, record and apply a webhook; returns what happened. Commits."""
-    event = provider.parse_webhook(body, headers)  # raises WebhookRejected: nothing written
+    try:
+        event = provider.parse_webhook(body, headers)  # raises WebhookRejected: nothing written
+    except WebhookRejected:
+        WEBHOOKS.labels(provider.name, "rejected").inc()
+        raise
     try:
         with session.begin_nested():
             record = WebhookEvent(
@@ -52,20 +59,31 @@ def handle_webhook(
     except IntegrityError:
         session.rollback()
         log.info("webhook %s already processed", event.id)
+        WEBHOOKS.labels(provider.name, "duplicate").inc()
         return "duplicate"
-    outcome = apply_event(session, event)
+    outcome, request_id = apply_event(session, event)
     record.outcome = outcome
     session.commit()
-    log.info("webhook %s (%s): %s", event.id, event.type, outcome)
+    WEBHOOKS.labels(provider.name, webhook_outcome(outcome)).inc()
+    with bound_request_id(request_id or REQUEST_ID.get()):  # the order's request id
+        log.info(
+            "webhook applied",
+            extra={"webhook_id": event.id, "type": event.type, "outcome": outcome},
+        )
     return outcome
 
 
-def apply_event(session: Session, event: PaymentEvent) -> str:
+def apply_event(session: Session, event: PaymentEvent) -> tuple[str, str | None]:
+    """What the event did to its order, and the order's request id (None: no order)."""
     if event.kind is PaymentKind.IGNORED or event.payment_ref is None:
-        return "ignored"
+        return "ignored", None
     order = locked_order(session, payment_ref=event.payment_ref)
     if order is None:
-        return "unknown payment"
+        return "unknown payment", None
+    return _apply(session, event, order), order.request_id
+
+
+def _apply(session: Session, event: PaymentEvent, order: Order) -> str:
     state = S(order.state)
     if event.kind is PaymentKind.SUCCEEDED:
         return _succeeded(session, order, state)

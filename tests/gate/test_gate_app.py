@@ -104,6 +104,39 @@ def test_a_scan_is_admitted_once_and_counted(
     assert [v["code"] for v in status["recent"]] == ["nullifier_used", "admitted"]
 
 
+def test_metrics_count_scans_by_verdict_and_reason_and_name_no_code(
+    world: EventWorld, open_gate: OpenGate, window_codes: Callable[[int], str]
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scans(client: TestClient) -> dict[tuple[str, str], float]:
+        text = client.get("/metrics").text
+        return {
+            (s.labels["verdict"], s.labels["reason"]): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "fairgate_gate_scans_total"
+        }
+
+    gate = open_gate(world, "gate-1")
+    staff = client_for(gate)
+    before = scans(TestClient(staff.app))  # scraped without the staff key: counts only
+    code = window_codes(1)
+    for _ in range(2):
+        staff.post("/api/scan", json={"code": code})
+    staff.post("/api/scan", json={"code": "FG1:" + "A" * (MAX_CODE + 1)})
+    after = scans(staff)
+    for key, delta in {
+        ("admitted", "admitted"): 1,
+        ("refused", "nullifier_used"): 1,
+        ("refused", "malformed"): 1,
+    }.items():
+        assert after.get(key, 0) - before.get(key, 0) == delta, key
+    text = staff.get("/metrics").text
+    assert code[:40] not in text and KEY not in text
+    assert 'route="/api/scan"' in text
+
+
 def _hostile_codes(valid: str) -> dict[str, tuple[str, str]]:
     """name -> (code, expected reason fragment)."""
     proof = payload.decode(valid)
