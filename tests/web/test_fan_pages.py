@@ -310,6 +310,7 @@ def test_a_card_buyer_claims_custody_tickets_into_a_wallet(
     dave_secret = TicketSecret.derive(seed_from_account(dave), client.gate_scope(), 0)
     assert tree_from_events(_tree_events(bridge, event)).leaf(token) == dave_secret.commitment()
     context.close()
+    STORY["card"] = (dave, token)  # a card ticket in its buyer's wallet, for the cancellation
 
 
 def test_story_change_price_cancel_gift_accept_and_refund_after_cancellation(
@@ -382,6 +383,21 @@ def test_story_change_price_cancel_gift_accept_and_refund_after_cancellation(
     assert w3.eth.get_balance(carol.address) > before
     screenshot(page, "fan-me-refunded-desktop")
     context.close()
+    if "card" in STORY:  # a card ticket is not claimed here: its card is refunded
+        dave, card_token = STORY["card"]
+        context = wallet_context(
+            browser, [wallet("Dave Wallet", dave.address, ganache)], phone=True
+        )
+        page = context.new_page()
+        page.goto(f"{bridge.url}/me?event={event['id']}")
+        _pick(page)
+        card_ticket = page.locator(f"#my-tickets li[data-token='{card_token}']")
+        expect(card_ticket).to_contain_text("A card ticket: its buyer's card is refunded.")
+        expect(card_ticket.locator(".refund")).to_have_count(0)
+        expect(page.locator("#me-cancelled")).to_contain_text("if it was given to you")
+        screenshot(page, "fan-me-card-ticket-cancelled-phone")
+        assert_accessible(page)
+        context.close()
     page_event = browser.new_page()
     page_event.goto(f"{bridge.url}/event/{event['id']}")
     expect(page_event.locator(".notice.bad")).to_contain_text("This event is cancelled")

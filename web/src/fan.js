@@ -328,7 +328,7 @@ function ticketCard(t) {
         if (await transact(`Refund of ticket #${t.token_id}`, "claimRefund", [[BigInt(t.token_id)], state.account])) refresh();
       }));
     } else {
-      actions.append(el("p", { class: "hint" }, "Bought by card: refunded to the card by the organizer."));
+      actions.append(el("p", { class: "hint" }, "A card ticket: its buyer's card is refunded. Given to you? It becomes refundable here once the organizer funds its refund."));
     }
   } else {
     actions.append(button("Show at the gate", "show-gate", () => showAtGate(t)));
