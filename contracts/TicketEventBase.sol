@@ -28,6 +28,11 @@ import {ResaleMath} from "./libraries/ResaleMath.sol";
 ///   a bitmap marks run starts, so finding the owner of a never-moved ticket reads one to four
 ///   bitmap words (256 ids each) and one record, instead of ERC721A's backward scan (which costs
 ///   a late ticket in a batch up to ~290,000 gas).
+/// - Consecutive one-ticket runs in a batch (orders of one ticket) form a dense segment: one
+///   bitmap bit and one record (holding the first owner) per segment, the other owners packed 160
+///   bits each in `_packedOwners` (8 in 5 words), so such an order costs less than a plain
+///   ERC-721 `_mint` (one owner slot and one balance slot per token); reading such an owner costs
+///   one or two more loads.
 /// - A ticket gets its own record (`_tickets[id]`) when it is first listed or moved; such a ticket
 ///   is read with one load. Records pack owner | tier | move count | flags in one word. Listing
 ///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
@@ -72,6 +77,14 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev The ticket may have a listing (set by `list`, cleared by its next move): only such a
     /// ticket's move reads `_listings`, so a signed-order sale pays no cold slot for it.
     uint256 private constant FLAG_LISTED = 1 << 211;
+    /// @dev In `_runs` records only: a dense segment of one-ticket runs. The record holds the
+    /// first ticket's owner; the owners of the others are packed in `_packedOwners`.
+    uint256 private constant FLAG_DENSE = 1 << 213;
+    /// @dev In `_update`'s mint `record` only, never stored: the ticket continues a dense segment
+    /// (its owner packed by mintBatch), so it writes no run record.
+    uint256 private constant MINT_PACKED = 1 << 255;
+    /// @dev Bits of an owner in `_packedOwners`: ticket `id`'s owner is bits [160 id, 160 id + 160).
+    uint256 private constant OWNER_BITS = 160;
     /// @dev `_flags`: set once the clone is initialized (the implementations' at construction).
     uint8 private constant INITIALIZED = 1;
     /// @dev `_flags`: a guarded function is running (see `_enter`).
@@ -140,6 +153,18 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev The organizer proposed by the current one (or named at creation by someone else),
     /// until it accepts: an event becomes an organizer's only with its consent.
     address private _pendingOrganizer;
+    /// @dev The owners of one-ticket runs minted in a dense segment, 160 bits each, ticket `id` at
+    /// bit 160 * id of this array of words: 8 owners take 5 words instead of 8 run records, so a
+    /// batch of one-ticket orders to new holders costs less per ticket than a plain ERC-721 mint.
+    mapping(uint256 word => uint256) private _packedOwners;
+
+    /// @dev `mintBatch`'s cursor over `_packedOwners`: the word being filled (written when the
+    /// cursor leaves it), and how many tickets the current dense segment holds (0: none open).
+    struct OwnerPacker {
+        uint256 word;
+        uint256 bits;
+        uint256 segment;
+    }
 
 
     /// @dev An implementation's own storage can never be initialized; only clones are.
@@ -266,6 +291,9 @@ abstract contract TicketEventBase is ITicketEventViews {
         uint256 refBits;
         uint256 startWord = next >> 8;
         uint256 startBits = _runStarts[startWord];
+        // One-ticket runs (an order of one ticket) share dense segments: one bitmap bit and one
+        // record per segment of up to MAX_RUN of them, their owners packed (`_packOwner`).
+        OwnerPacker memory packer = OwnerPacker(NO_WORD, 0, 0);
         for (uint256 k; k < runs.length; ++k) {
             (address holder, bytes32 ref, uint256 commitments, uint256 n) = _runAt(runs, k);
             if (ref != bytes32(0)) {
@@ -283,15 +311,26 @@ abstract contract TicketEventBase is ITicketEventViews {
                 refBits |= bit;
             }
             if (n == 0) revert LengthMismatch();
-            if (next >> 8 != startWord) {
-                _runStarts[startWord] = startBits;
-                startWord = next >> 8;
-                startBits = _runStarts[startWord];
+            uint256 runBits = bits;
+            if (n == 1 && packer.segment != 0 && packer.segment < MAX_RUN) {
+                ++packer.segment;
+                runBits |= MINT_PACKED;
+                _packOwner(packer, next, holder);
+            } else {
+                if (next >> 8 != startWord) {
+                    _runStarts[startWord] = startBits;
+                    startWord = next >> 8;
+                    startBits = _runStarts[startWord];
+                }
+                startBits |= 1 << (next & 0xff);
+                // a one-ticket run opens a dense segment; its own record keeps its owner
+                packer.segment = n == 1 ? 1 : 0;
+                if (n == 1) runBits |= FLAG_DENSE;
             }
-            startBits |= 1 << (next & 0xff);
-            _mintRun(holder, bits, ref, next, commitments, n);
+            _mintRun(holder, runBits, ref, next, commitments, n);
             next += n;
         }
+        if (packer.word != NO_WORD) _packedOwners[packer.word] = packer.bits;
         if (refWord != NO_WORD) _fulfilledOrders[refWord] = refBits;
         if (next != firstTokenId) _runStarts[startWord] = startBits;
         _recordMinted(_existingTier(tierId), tierId, next - firstTokenId);
@@ -821,9 +860,44 @@ abstract contract TicketEventBase is ITicketEventViews {
         record = _tickets[tokenId];
         if (record == 0) {
             if (tokenId >= _nextTokenId) revert NonexistentTicket(tokenId);
-            record = _runs[_runStart(tokenId)];
+            uint256 start = _runStart(tokenId);
+            record = _runs[start];
+            if (record & FLAG_DENSE != 0) {
+                record ^= FLAG_DENSE;
+                if (tokenId != start) record = (record & ~OWNER_MASK) | _packedOwner(tokenId);
+            }
         }
         if (record & FLAG_BURNED != 0) revert NonexistentTicket(tokenId);
+    }
+
+    /// @dev Put `owner` into ticket `id`'s 160 bits of `_packedOwners`, through `packer`: a word is
+    /// read when the cursor enters it (it may hold an earlier batch's owners) and written when
+    /// the cursor leaves it, so consecutive one-ticket runs write each word once.
+    function _packOwner(OwnerPacker memory packer, uint256 id, address owner) private {
+        uint256 position = id * OWNER_BITS;
+        uint256 offset = position & 0xff;
+        _packerAt(packer, position >> 8);
+        packer.bits |= uint256(uint160(owner)) << offset;
+        if (offset > 256 - OWNER_BITS) {
+            _packerAt(packer, (position >> 8) + 1);
+            packer.bits |= uint256(uint160(owner)) >> (256 - offset);
+        }
+    }
+
+    function _packerAt(OwnerPacker memory packer, uint256 word) private {
+        if (packer.word == word) return;
+        if (packer.word != NO_WORD) _packedOwners[packer.word] = packer.bits;
+        packer.word = word;
+        packer.bits = _packedOwners[word];
+    }
+
+    /// @dev The owner of ticket `id` of a dense segment, from its 160 bits of `_packedOwners`.
+    function _packedOwner(uint256 id) private view returns (uint256 owner) {
+        uint256 position = id * OWNER_BITS;
+        uint256 offset = position & 0xff;
+        owner = _packedOwners[position >> 8] >> offset;
+        if (offset > 256 - OWNER_BITS) owner |= _packedOwners[(position >> 8) + 1] << (256 - offset);
+        owner &= OWNER_MASK;
     }
 
     /// @dev The first id of the run holding `tokenId`: the highest set bit at or below it.
@@ -950,7 +1024,8 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (from == address(0)) {
             if (to == address(0)) revert InvalidReceiver(to);
             if (n > MAX_RUN) revert InvalidParameter("run longer than 1024 tickets");
-            _runs[tokenId] = uint256(uint160(to)) | record;
+            // a ticket continuing a dense segment has its owner packed by mintBatch instead
+            if (record & MINT_PACKED == 0) _runs[tokenId] = uint256(uint160(to)) | record;
             _holders[to] += n;
             assembly ("memory-safe") {
                 let end := add(tokenId, n)

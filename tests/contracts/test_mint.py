@@ -342,6 +342,64 @@ def test_owner_of_resolves_token_zero_late_tokens_and_the_last_token(
         ticket.ownerOf(307)
 
 
+def test_one_ticket_orders_pack_their_owners_and_read_back(ticket, minter, fans, stranger):
+    """Consecutive one-ticket runs share a dense segment (one record, owners packed 160 bits
+    each, 8 in 5 storage words): every owner, balance and the runs around it read back, across
+    words, batches and a multi-ticket run in the middle."""
+    holders = [fans[i % 4] for i in range(11)] + [stranger]
+    first = [(h, order_ref(), commitments(1)) for h in holders[:7]]
+    middle = (stranger, order_ref(), commitments(3))
+    last = [(h, order_ref(), commitments(1)) for h in holders[7:]]
+    ticket.mintBatch(GA, [*first, middle, *last], {"from": minter})
+    # a later batch continues in the packed word the first one left half full
+    ticket.mintBatch(GA, [(h, order_ref(), commitments(1)) for h in holders[:3]], {"from": minter})
+
+    expected = holders[:7] + [stranger] * 3 + holders[7:] + holders[:3]
+    assert [ticket.ownerOf(i) for i in range(len(expected))] == expected
+    for account in set(expected):
+        assert ticket.balanceOf(account) == expected.count(account)
+    assert ticket.nextTokenId() == len(expected)
+
+
+def test_packed_tickets_resell_burn_and_refund_like_any_other(
+    ticket, minter, organizer, fans, carol
+):
+    alice, bob = fans[0], fans[1]
+    runs = [(fans[i % 2], order_ref(), commitments(1)) for i in range(10)]
+    ticket.mintBatch(GA, runs, {"from": minter})
+    # ticket 8 straddles two packed words (bits 1280-1439 are words 5 and 5-6)
+    for token in (0, 3, 8, 9):
+        seller = fans[token % 2]
+        ticket.list(token, GA_FACE, ZERO_ADDRESS, {"from": seller})
+        ticket.buy(token, commitment(), {"from": carol, "value": GA_FACE})
+        assert ticket.ownerOf(token) == carol
+    assert ticket.balanceOf(carol) == 4
+    assert [ticket.ownerOf(i) for i in (1, 2, 4, 5, 6, 7)] == [bob, alice, alice, bob, alice, bob]
+    ticket.revoke([2], {"from": minter})
+    with reverts("NonexistentTicket", 2):
+        ticket.ownerOf(2)
+    assert ticket.balanceOf(alice) == 2
+
+
+def test_one_ticket_orders_cost_less_than_a_plain_erc721_mint(
+    ticket, minter, BaselineERC721, deployer, accounts
+):
+    """The per-ticket gas of 100 one-ticket orders to new holders stays under OpenZeppelin's
+    `_mint` of one token each (scripts/bench_gas.py measures the same with its margin)."""
+    fresh = [accounts.add().address for _ in range(101)]
+    # sequential order refs, as the bridge sends them (its order ids): they share bitmap words
+    refs = [bytes32(1_000 + i) for i in range(101)]
+    one = ticket.mintBatch(GA, [(fresh[0], refs[0], commitments(1))], {"from": minter})
+    runs = [(h, ref, commitments(1)) for h, ref in zip(fresh[1:], refs[1:], strict=True)]
+    hundred = ticket.mintBatch(GA, runs, {"from": minter})
+    ours = (hundred.gas_used - one.gas_used) / 99
+    baseline = BaselineERC721.deploy({"from": deployer})
+    others = [accounts.add().address for _ in range(101)]
+    b_one = baseline.mintEach(others[:1], {"from": deployer}).gas_used
+    b_hundred = baseline.mintEach(others[1:], {"from": deployer}).gas_used
+    assert ours < (b_hundred - b_one) / 99
+
+
 def test_owner_of_a_late_token_costs_little_gas(ticket, minter, alice, bob):
     ticket.mintBatch(GA, [(alice, order_ref(), commitments(1))], {"from": minter})
     ticket.mintBatch(GA, [(bob, order_ref(), commitments(300))], {"from": minter})
