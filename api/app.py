@@ -40,10 +40,12 @@ from api.routes import (
     health,
     orders,
     organizer,
+    queue,
     webhooks,
 )
 from api.routes.site import mount_site
 from api.shared import SharedState
+from api.waiting_room import WaitingRoom
 from fairgate.errors import TicketError
 from fairgate.logs import RequestIds
 from fairgate.metrics import HttpMetrics
@@ -82,7 +84,15 @@ def create_app(
     app.state.order_limiter = OrderLimiter(
         app.state.shared, settings.order_rate_per_s, settings.order_rate_burst
     )
-    routers = (health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan, dashboard)
+    # on-sale waiting rooms live in the same Redis (api.waiting_room); None without Redis
+    app.state.waiting_room = (
+        WaitingRoom(app.state.shared, settings.queue_secret.get_secret_value().encode())
+        if app.state.shared.configured
+        else None
+    )
+    routers = (
+        health, catalog, orders, checkout, webhooks, organizer, gate, admin, fan, dashboard, queue,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(hub_router(app))

@@ -45,6 +45,19 @@ class RateLimited(TicketError, RuntimeError):
         self.retry_after_s = retry_after_s
 
 
+class QueueRefused(TicketError, PermissionError):
+    """Refused by the on-sale waiting room (no token, not admitted yet, forged, shared, used).
+
+    ``code`` says which: queue_required, queue_not_admitted, queue_token_invalid,
+    queue_token_shared, queue_token_used."""
+
+    code = "queue_required"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class SoldOut(Conflict):
     """Not enough seats left in this tier."""
 
@@ -66,6 +79,7 @@ class WebhookRejected(PaymentError):
 STATUS: dict[type[TicketError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
+    QueueRefused: 403,
     NotFound: 404,
     RateLimited: 429,
     SoldOut: 409,

@@ -28,6 +28,7 @@ import redis.asyncio
 from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 100  # per process and event loop (redis-py's default pool size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +109,18 @@ class SharedState:
         client = self._async.get(loop)
         if client is None:
             assert self.url is not None
-            client = self._async[loop] = redis.asyncio.Redis.from_url(
+            # a blocking pool: above MAX_CONNECTIONS calls in flight (an on-sale peak), a call
+            # waits up to timeout_s for a free connection; the plain pool raised at once
+            # ("Too many connections"), which marked a busy Redis down
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=self._timeout,
                 socket_timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
                 health_check_interval=30,
             )
+            client = self._async[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client
 
     def failed(self, exc: BaseException) -> None:

@@ -28,6 +28,7 @@ from fairgate.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "FAIRGATE_"
 DEV_WEBHOOK_SECRET = "whsec_fairgate_local_development_only"  # noqa: S105 - documented dev default
+DEV_QUEUE_SECRET = "fairgate-queue-local-development-only"  # noqa: S105 - documented dev default
 # Ganache's deterministic mnemonic: its accounts are public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 #: Chain ids of local development nodes (Ganache and Anvil here run 1337; Anvil's and Hardhat's
@@ -172,6 +173,8 @@ class Settings(BaseModel):
     redis_prefix: str = Field(default="fairgate:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     redis_timeout_s: float = Field(default=0.25, gt=0)  # per call: a slow Redis is a down Redis
     redis_retry_s: float = Field(default=1.0, gt=0)  # after a failure, skip Redis this long
+    # on-sale waiting rooms (api.waiting_room, in Redis): the HMAC key of queue tokens
+    queue_secret: SecretStr = SecretStr(DEV_QUEUE_SECRET)
     catalog_cache_ttl_s: float = Field(default=2.0, ge=0)  # 0: no catalog cache
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # structured logs (fairgate.logs): one JSON line per record (false: plain text)
@@ -272,6 +275,8 @@ class Settings(BaseModel):
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
         if self.env == "prod" and self.webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
             raise ValueError("FAIRGATE_WEBHOOK_SECRET must be set outside development")
+        if self.env == "prod" and self.queue_secret.get_secret_value() == DEV_QUEUE_SECRET:
+            raise ValueError("FAIRGATE_QUEUE_SECRET must be set outside development")
         if self.network != "dev" and self.chain_id in DEV_CHAIN_IDS:
             raise ValueError(
                 f"FAIRGATE_NETWORK={self.network} needs the chain's own id in FAIRGATE_CHAIN_ID, "

@@ -3,6 +3,11 @@
     .venv/bin/python scripts/bench_orders.py --json reports/bench_orders.json
     .venv/bin/python scripts/bench_orders.py --only mint --nodes anvil,ganache
     .venv/bin/python scripts/bench_orders.py --only lb --json reports/bench_lb.json
+    .venv/bin/python scripts/bench_orders.py --only queue --json reports/bench_queue.json
+
+``--only queue`` (also part of a full run): the on-sale waiting room under 10,000 fans arriving
+within one second, ``queue_admit_p99_ms`` beside ``redis_roundtrip_p99_ms`` measured in the same
+run (scripts/bench_queue.py says how).
 
 For each node of ``--nodes`` (default ``ganache``; chain.nodes: Ganache or Anvil) it starts the
 node (free port), a fresh PostgreSQL schema in database ``test``, deploys the platform, creates an
@@ -71,6 +76,7 @@ from chain.keys import dev_signer  # noqa: E402
 from chain.nodes import NODE_KINDS, node_runner  # noqa: E402
 from chain.sender import TransactionSender  # noqa: E402
 from fairgate.settings import Settings  # noqa: E402
+from scripts.bench_queue import run_queue_bench  # noqa: E402
 
 FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -343,9 +349,10 @@ def main() -> None:
     parser.add_argument("--mint-workers", type=int, default=2, help="minting workers, own keys")
     parser.add_argument(
         "--only",
-        choices=("orders", "lb", "mint"),
+        choices=("orders", "lb", "mint", "queue"),
         help="run one part: orders (one server and the load balancer), lb (the balancer only), "
-        "mint (the others' figures are absent)",
+        "mint, queue (the waiting room under 10,000 fans: scripts/bench_queue.py; needs only "
+        "Redis) (the others' figures are absent)",
     )
     parser.add_argument("--lb-replicas", type=int, default=2)
     parser.add_argument("--lb-concurrency", type=int, default=192)
@@ -363,6 +370,9 @@ def main() -> None:
     if not nodes or unknown:
         parser.error(f"--nodes: unknown {unknown or args.nodes!r}; choose of {NODE_KINDS}")
     result: dict[str, Any] = {}
+    if args.only == "queue":
+        result.update(run_queue_bench(), machine={"load_average": os.getloadavg()})
+        nodes = []
     for i, node in enumerate(nodes):
         common, mint = run(args, node, do_orders=i == 0 and args.only != "mint")
         if i == 0:
@@ -371,6 +381,8 @@ def main() -> None:
             result["machine"]["load_average"] = os.getloadavg()
         result["machine"]["chains"].append(mint.pop("chain"))
         result.update({f"{key}_{node}": value for key, value in mint.items()})
+    if args.only is None:
+        result.update(run_queue_bench())
     result["nodes"] = nodes
     print(json.dumps(result, indent=2))
     if args.json:

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.errors import SoldOut
+from api.errors import QueueRefused, SoldOut
 from api.metrics import RESERVATION_FAILURES
 from api.models import Event, EventState, Tier
 from api.pages import TEMPLATES, render
+from api.routes.queue import Admission
 from api.schemas import OrderCreate
 from api.services import fan, orders
 from fairgate.errors import NotFound, TicketError
@@ -166,18 +167,25 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
                 wallet="custody",
                 commitments=[f"{c:#x}" for c in placeholders],
             )
+            admission = Admission(request, event_id)
             try:
                 await state.order_limiter.take(request.client.host if request.client else "unknown")
+                await admission.take()  # while the event's waiting room is open
                 created = await orders.create_order_async(
                     state.sessions, state.provider, state.settings, body
                 )
+            except QueueRefused as exc:
+                RESERVATION_FAILURES.labels(exc.code).inc()
+                problem = ("quantity", f"{exc}. The waiting room: /event/{event_id}/queue")
             except SoldOut:
                 RESERVATION_FAILURES.labels(SoldOut.code).inc()
+                await admission.give_back()
                 session.refresh(tier)
                 problem = _card_error(tier, quantity, email, state.settings.max_tickets_per_order)
                 problem = problem or ("quantity", "Not enough seats are left for this order.")
             except TicketError as exc:
                 RESERVATION_FAILURES.labels(exc.code).inc()
+                await admission.give_back()
                 problem = ("quantity", f"The order was refused: {exc}")
             else:
                 page = render(

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import OrderTokenDep, SessionDep
+from api.errors import QueueRefused
 from api.metrics import RESERVATION_FAILURES
 from api.models import Order, OrderState
 from api.routes import errors
+from api.routes.queue import Admission
 from api.schemas import (
     ADDRESS_PATTERN,
     ClaimCreate,
@@ -102,7 +104,7 @@ def created_out(created: orders.CreatedOrder) -> OrderCreated:
 
 
 @router.post(
-    "", status_code=201, response_model=OrderCreated, responses=errors(404, 409, 422, 429, 502)
+    "", status_code=201, response_model=OrderCreated, responses=errors(403, 404, 409, 422, 429, 502)
 )
 async def create_order(body: OrderCreate, request: Request) -> OrderCreated:
     # async: the reservation joins its tier's group commit on the event loop, with no thread hop
@@ -110,13 +112,17 @@ async def create_order(body: OrderCreate, request: Request) -> OrderCreated:
     # The app's state is read here, not through api.deps: FastAPI's resolver cost about 0.1 ms
     # per dependency, and a session is only needed when the group commit declines the order.
     state = request.app.state
+    admission = Admission(request, body.event_id)
     try:
         await state.order_limiter.take(request.client.host if request.client else "unknown")
+        await admission.take()  # while the event's waiting room is open: admitted fans only
         created = await orders.create_order_async(
             state.sessions, state.provider, state.settings, body
         )
     except TicketError as exc:
         RESERVATION_FAILURES.labels(exc.code).inc()
+        if not isinstance(exc, QueueRefused):
+            await admission.give_back()  # the fan may correct the order and try again
         raise
     log.info(
         "order reserved",
