@@ -16,7 +16,7 @@ Quick start on a local stack::
     fairgate gate verify NIGHT1 ticket.png       # ADMITTED / REFUSED <reason>
 
 Layout: :mod:`cli.main` (the app and its one error boundary), :mod:`cli.organizer`,
-:mod:`cli.fan` (+ :mod:`cli.fan_card` for card orders), :mod:`cli.gate`, :mod:`cli.dev`;
+:mod:`cli.fan` (+ :mod:`cli.fan_card`, its card-order commands), :mod:`cli.gate`, :mod:`cli.dev`;
 helpers :mod:`cli.output` (rich), :mod:`cli.wallets` (keystores, passwords),
 :mod:`cli.ticket_keys` (wallet-derived ticket secrets), :mod:`cli.session` (chain connection,
 event names), :mod:`cli.ledger` (history from chain events), :mod:`cli.event_file` (the TOML

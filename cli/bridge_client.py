@@ -1,4 +1,4 @@
-"""An httpx client of the fiat bridge's HTTP API (``api/``), and the fan's card commands.
+"""An httpx client of the fiat bridge's HTTP API (``api/``) and this device's order records.
 
 The bridge lives at ``FAIRGATE_PUBLIC_URL``. Its errors come back as
 ``{"error": {"code", "message"}}`` and become :class:`BridgeError` with the bridge's message.
@@ -12,17 +12,16 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-import typer
 from eth_account.messages import encode_defunct
 
 from chain.keys import Signer
 from fairgate.errors import NotFound, TicketError
 from fairgate.settings import Settings, get_settings
 
-__all__ = ["BridgeClient", "BridgeError", "register_fan_commands"]
+__all__ = ["BridgeClient", "BridgeError", "client_from_settings"]
 
 FINAL_STATES = {"minted", "declined", "expired", "cancelled", "refunded", "revoked", "failed"}
 
@@ -153,22 +152,5 @@ def wait_for(client: BridgeClient, order_id: str, token: str, timeout_s: float) 
     return order
 
 
-# ------------------------------------------------------------------ commands
-
-
-def register_fan_commands(app: typer.Typer) -> None:
-    """Add ``buy-card``, ``order`` and ``claim-custody`` to the fan group."""
-    from cli import fan_card
-
-    app.command("buy-card", epilog=fan_card.BUY_CARD_EPILOG)(fan_card.buy_card)
-    app.command("order", epilog="Example: fairgate fan order 3f2a... --wait")(fan_card.order)
-    app.command("claim-custody", epilog="Example: fairgate fan claim-custody 3f2a... -w alice")(
-        fan_card.claim_custody
-    )
-
-
 def client_from_settings(settings: Settings | None = None) -> BridgeClient:
     return BridgeClient((settings or get_settings()).public_url)
-
-
-OrderArg = Annotated[str, typer.Argument(help="The order id printed by buy-card.")]

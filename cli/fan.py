@@ -16,7 +16,7 @@ from eth_utils.address import to_checksum_address
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
-from cli import bridge_client
+from cli import fan_card
 from cli.catalog import (
     NoFunds,
     QuantityOpt,
@@ -471,5 +471,5 @@ def prove(
         )
 
 
-bridge_client.register_fan_commands(app)
+fan_card.register_commands(app)
 register_catalog_commands(app)

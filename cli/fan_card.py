@@ -9,7 +9,6 @@ import typer
 
 from cli.bridge_client import (
     BridgeClient,
-    OrderArg,
     client_from_settings,
     load_order,
     save_order,
@@ -23,13 +22,24 @@ from cli.ticket_keys import TicketKeys
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
 from fairgate.errors import NotFound, TicketError
 
-__all__ = ["buy_card", "claim_custody", "order"]
+__all__ = ["buy_card", "claim_custody", "order", "register_commands"]
 
 BUY_CARD_EPILOG = (
     "Example: fairgate fan buy-card NIGHT1 General -n 2 --email fan@example.org -w alice --wait "
     "(the same event and tier names as `fan buy`; see `fairgate fan events`)"
 )
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+OrderArg = Annotated[str, typer.Argument(help="The order id printed by buy-card.")]
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add ``buy-card``, ``order`` and ``claim-custody`` to the fan group."""
+    app.command("buy-card", epilog=BUY_CARD_EPILOG)(buy_card)
+    app.command("order", epilog="Example: fairgate fan order 3f2a... --wait")(order)
+    app.command("claim-custody", epilog="Example: fairgate fan claim-custody 3f2a... -w alice")(
+        claim_custody
+    )
 
 
 class BadEmail(TicketError, ValueError):
