@@ -10,10 +10,14 @@ PYTEST_ARGS ?=
 # scheduler brownie's plugin sets). Not the default: see README "Tests" for what was measured.
 TEST_WORKERS ?= 0
 
-.PHONY: setup demo test test-fast
+.PHONY: setup demo test test-fast abi
 
 setup:
 	scripts/setup.sh
+
+# after editing contracts/: recompile (cached) and rewrite the ABIs the processes load (chain/abi)
+abi:
+	.venv/bin/python -m chain.abi
 
 demo: setup
 	.venv/bin/python scripts/demo.py

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.catalog_cache import CatalogCache
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.db import make_engine, session_factory
 from api.errors import RateLimited, status_of
 from api.gate_hub import hub_router
@@ -60,7 +60,7 @@ def create_app(
     *,
     engine: Engine | None = None,
     provider: PaymentProvider | None = None,
-    chain: BridgeChain | None = None,
+    chain: BridgeAccounts | None = None,
     with_chain: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -76,7 +76,7 @@ def create_app(
     app.state.sessions = session_factory(app.state.engine)
     app.state.provider = provider or provider_from_settings(settings)
     if chain is None and with_chain:
-        chain = BridgeChain.from_settings(settings)
+        chain = BridgeAccounts.from_settings(settings)
     app.state.chain = chain
     # Redis (optional): what the replicas share; api.shared.SharedState.status() for health
     app.state.shared = SharedState.from_settings(settings)

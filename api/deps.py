@@ -18,7 +18,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.errors import Unauthorized
 from api.payments.base import PaymentProvider
 from api.ratelimit import OrderLimiter
@@ -51,8 +51,8 @@ async def get_provider(request: Request) -> PaymentProvider:
     return provider
 
 
-async def get_chain(request: Request) -> BridgeChain:
-    chain: BridgeChain | None = request.app.state.chain
+async def get_chain(request: Request) -> BridgeAccounts:
+    chain: BridgeAccounts | None = request.app.state.chain
     if chain is None:
         raise ConfigError("the bridge has no chain connection configured")
     return chain
@@ -66,7 +66,7 @@ async def get_limiter(request: Request) -> OrderLimiter:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProviderDep = Annotated[PaymentProvider, Depends(get_provider)]
-ChainDep = Annotated[BridgeChain, Depends(get_chain)]
+ChainDep = Annotated[BridgeAccounts, Depends(get_chain)]
 LimiterDep = Annotated[OrderLimiter, Depends(get_limiter)]
 
 

@@ -7,7 +7,7 @@ import argparse
 import logging
 import time
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.db import make_engine, session_factory
 from api.services.indexer import index_once
 from fairgate.errors import TicketError
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     settings = get_settings()
     sessions = session_factory(make_engine(settings))
-    chain = BridgeChain.from_settings(settings)
+    chain = BridgeAccounts.from_settings(settings)
     while True:
         try:
             with sessions() as session:

@@ -32,7 +32,7 @@ from prometheus_client import start_http_server
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.catalog_cache import CatalogCache
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.db import make_engine, session_factory
 from api.metrics import INDEXER_LAG
 from api.payments import PaymentProvider, provider_from_settings
@@ -63,7 +63,7 @@ class Worker:
         self,
         settings: Settings,
         sessions: sessionmaker[Session],
-        chain: BridgeChain,
+        chain: BridgeAccounts,
         provider: PaymentProvider,
         locks: WorkerLocks,
         *,
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     worker = Worker(
         settings,
         session_factory(engine),
-        BridgeChain.from_settings(settings),
+        BridgeAccounts.from_settings(settings),
         provider_from_settings(settings),
         WorkerLocks(engine),
         index=not args.no_index,

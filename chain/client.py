@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -19,7 +18,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
-from chain.compiler import Artifact, load_artifact
+from chain.abi import Artifact, artifact
 from chain.errors import register_abi, revert_from_exception
 from chain.logs import DecodedEvent, EventDecoder
 from chain.rpc import get_logs_paged
@@ -50,11 +49,9 @@ class TxResult:
         return found[0]
 
 
-@cache
-def _default_artifact(name: str) -> Artifact:
-    """The current build's artifact, looked up once per process: finding the build re-reads and
-    hashes every source, which clients (built per command, per event) need not repeat."""
-    return load_artifact(name)
+def _packaged(name: str) -> Artifact:
+    """The contract's ABI and code from the package data (:mod:`chain.abi`; loaded once)."""
+    return artifact(name)
 
 
 class ContractClient:
@@ -73,7 +70,7 @@ class ContractClient:
         self.w3 = w3
         self.address = to_checksum_address(address)
         self.sender = sender
-        self.artifact = artifact or _default_artifact(self.artifact_name)
+        self.artifact = artifact or _packaged(self.artifact_name)
         register_abi(self.artifact.abi)
         self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self.decoder = EventDecoder(w3, self.artifact.abi)
@@ -101,6 +98,10 @@ class ContractClient:
 
     def encode(self, function: str, *args: Any) -> str:
         return str(self.contract.encode_abi(function, list(args)))
+
+    def unsent(self, function: str, *args: Any) -> dict[str, Any]:
+        """A transaction to this contract, not signed nor sent (``to`` and ``data``)."""
+        return {"to": self.address, "data": self.encode(function, *args)}
 
     def transact(
         self, function: str, *args: Any, value: int = 0, gas: int | None = None

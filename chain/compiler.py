@@ -33,22 +33,19 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import solcx
-from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
 from solcx.exceptions import SolcError
 
-if TYPE_CHECKING:
-    from eth_typing import ABIError
-
+from chain.abi import Artifact
 from chain.solc import solc_version, solcjs_version
 from fairgate.errors import ToolchainError
 from fairgate.settings import PROJECT_ROOT, Settings, get_settings
 
-__all__ = ["Artifact", "Artifacts", "compile_contracts", "load_artifact", "standard_json_settings"]
+__all__ = ["Artifacts", "compile_contracts", "load_artifact", "standard_json_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -66,71 +63,6 @@ OUTPUT_SELECTION = [
 
 JSON = dict[str, Any]
 _LOADED: dict[Path, tuple[int, Artifacts]] = {}  # builds read by this process, see _load_build
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One compiled contract.
-
-    ``bytecode`` is the creation code and ``deployed_bytecode`` the runtime code, both ``0x``-hex
-    (``"0x"`` for interfaces and abstract contracts). ``link_references`` is non-empty when the
-    code calls external libraries that must be linked before deployment.
-    """
-
-    name: str
-    source: str
-    abi: list[JSON]
-    bytecode: str
-    deployed_bytecode: str
-    method_identifiers: dict[str, str] = field(default_factory=dict)
-    link_references: JSON = field(default_factory=dict)
-
-    @property
-    def qualified_name(self) -> str:
-        """``source:Name``, unique within one build."""
-        return f"{self.source}:{self.name}"
-
-    @property
-    def deployable(self) -> bool:
-        """Whether there is creation code (not an interface or abstract contract)."""
-        return len(self.bytecode) > 2
-
-    @property
-    def errors(self) -> list[JSON]:
-        """The custom errors in the ABI (``type == "error"``), inherited ones included."""
-        return [entry for entry in self.abi if entry.get("type") == "error"]
-
-    @property
-    def error_selectors(self) -> dict[str, JSON]:
-        """Custom errors by their 4-byte selector (``0x``-hex), to decode revert data."""
-        selectors = {}
-        for entry in self.errors:
-            signature = abi_to_signature(cast("ABIError", entry))
-            selectors["0x" + function_signature_to_4byte_selector(signature).hex()] = entry
-        return selectors
-
-    def to_json(self) -> JSON:
-        return {
-            "contractName": self.name,
-            "sourceName": self.source,
-            "abi": self.abi,
-            "bytecode": self.bytecode,
-            "deployedBytecode": self.deployed_bytecode,
-            "methodIdentifiers": self.method_identifiers,
-            "linkReferences": self.link_references,
-        }
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Artifact:
-        return cls(
-            name=data["contractName"],
-            source=data["sourceName"],
-            abi=data["abi"],
-            bytecode=data["bytecode"],
-            deployed_bytecode=data["deployedBytecode"],
-            method_identifiers=data.get("methodIdentifiers", {}),
-            link_references=data.get("linkReferences", {}),
-        )
 
 
 @dataclass(frozen=True)

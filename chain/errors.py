@@ -2,10 +2,12 @@
 
 Why generated classes: callers want ``except error_class("PriceAboveCap") as e: e.cap`` rather than
 string matching on web3's ``ContractCustomError('0x842c488a...')``. The ABI is the single source of
-truth, so the classes are built from it at run time: each typed contract client calls
-:func:`register_abi` with its compiled artifact's ABI when it is imported, and everyone else looks
-classes up by name (:func:`error_class`, or ``from chain.errors import PriceAboveCap`` once that ABI
-is registered, through the module ``__getattr__``). One class per error *signature*: contracts
+truth, so the classes are built from it at run time: :data:`REGISTRY` registers the errors of
+every contract in the package data (:mod:`chain.abi`, written by the set-up) the first time a
+name or selector is not found, each contract client registers its own ABI (a contract compiled
+elsewhere, such as the ceremony's verifier), and everyone looks classes up by name
+(:func:`error_class`, or ``from chain.errors import PriceAboveCap``, through the module
+``__getattr__``). One class per error *signature*: contracts
 that share an error (OpenZeppelin's ``AccessControlUnauthorizedAccount(address,bytes32)``) share
 the class.
 
@@ -51,7 +53,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
-from fairgate.errors import ContractRevert
+from fairgate.errors import ContractRevert, ToolchainError
 
 __all__ = [
     "REGISTRY",
@@ -279,8 +281,45 @@ def _arg_types(signature: str, name: str) -> list[str]:
     return out
 
 
-REGISTRY = ErrorRegistry()
-"""The process-wide registry that typed contract clients fill at import time."""
+class _PackagedRegistry(ErrorRegistry):
+    """The process-wide registry: on the first miss it registers every packaged ABI's errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._packaged = False
+
+    def _load_packaged(self) -> bool:
+        """Register the package data's errors once; False when that was done already."""
+        if self._packaged:
+            return False
+        from chain.abi import all_abis  # package data only: never the compiler
+
+        for abi in all_abis():
+            self.register_abi(abi)
+        self._packaged = True
+        return True
+
+    def by_selector(self, selector: bytes) -> type[CustomError] | None:
+        found = super().by_selector(selector)
+        if found is None:
+            try:
+                if self._load_packaged():
+                    return super().by_selector(selector)
+            except ToolchainError as exc:  # decoding a revert must not fail on missing ABIs
+                log.warning("revert classes of the packaged ABIs unavailable: %s", exc)
+        return found
+
+    def error_class(self, name: str) -> type[CustomError]:
+        try:
+            return super().error_class(name)
+        except KeyError:
+            if not self._load_packaged():
+                raise
+        return super().error_class(name)
+
+
+REGISTRY: ErrorRegistry = _PackagedRegistry()
+"""The process-wide registry: the packaged ABIs' errors, and those clients register."""
 
 
 def register_abi(abi: Iterable[Mapping[str, Any]]) -> list[type[CustomError]]:
@@ -301,10 +340,12 @@ def decode_revert(
 
 
 def __getattr__(name: str) -> type[CustomError]:
-    """``from chain.errors import PriceAboveCap`` works once an ABI defining it is registered."""
+    """``from chain.errors import PriceAboveCap``: the class of a packaged or registered ABI."""
+    if name.startswith("_"):  # dunder probes (import machinery, pytest) never load ABIs
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         return REGISTRY.error_class(name)
-    except KeyError:
+    except (KeyError, ToolchainError):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 

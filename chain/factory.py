@@ -30,3 +30,8 @@ class TicketFactoryClient(ContractClient):
 
     def implementation(self) -> str:
         return to_checksum_address(self.call("implementation"))
+
+    def created_base_uri(self, calldata: bytes | str) -> str:
+        """The metadata base an event was created with, from its ``createEvent`` calldata."""
+        _, args = self.contract.decode_function_input(calldata)
+        return str(args["params"]["baseURI"])  # web3 decodes the struct as a dict

@@ -46,6 +46,7 @@ __all__ = [
     "dev_signer",
     "import_private_key",
     "load_keystore",
+    "signer_from_key",
     "signer_from_settings",
     "signing_backend",
 ]
@@ -164,7 +165,7 @@ def import_private_key(
 ) -> Signer:
     """Encrypt an existing hex private key into a keystore file at ``path`` (mode 0600)."""
     private_key, password = _wrap(private_key), _wrap(password)
-    signer = _signer_from_key(private_key, f"keystore:{path}", "the private key to import")
+    signer = signer_from_key(private_key, f"keystore:{path}", "the private key to import")
     return _store(signer, Path(path), password, scrypt_n, overwrite)
 
 
@@ -219,7 +220,8 @@ def _decrypt(raw: str, password: SecretStr) -> LocalAccount | None:
         return None
 
 
-def _signer_from_key(private_key: SecretStr, source: str, what: str) -> Signer:
+def signer_from_key(private_key: SecretStr, source: str, what: str) -> Signer:
+    """A signer of a private key; ``what`` names it in the error (never the key itself)."""
     try:
         account: LocalAccount | None = Account.from_key(private_key.get_secret_value())
     except Exception:  # the library's message may quote the key
@@ -233,7 +235,7 @@ def signer_from_settings(settings: Settings) -> Signer:
     """The bridge's hot wallet from ``FAIRGATE_MINTER_KEY``."""
     if settings.minter_key is None:
         raise KeyStoreError("FAIRGATE_MINTER_KEY is not set")
-    return _signer_from_key(settings.minter_key, "env:FAIRGATE_MINTER_KEY", "FAIRGATE_MINTER_KEY")
+    return signer_from_key(settings.minter_key, "env:FAIRGATE_MINTER_KEY", "FAIRGATE_MINTER_KEY")
 
 
 def dev_signer(index: int = 0, *, mnemonic: str = DEV_MNEMONIC, env: str = "dev") -> Signer:

@@ -21,8 +21,8 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
+from chain.abi import Artifact
 from chain.client import ContractClient, DecodedEvent, TxResult
-from chain.compiler import Artifact
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 

@@ -123,7 +123,7 @@ def events(
             starts, _ = client.schedule()
             left = sum(t.remaining for t in client.tiers())
             state = "cancelled" if client.cancelled() else f"{left} left"
-            rows.append((str(client.call("symbol")), client.name(), _when(starts), state, address))
+            rows.append((client.symbol(), client.name(), _when(starts), state, address))
         if not rows:
             console.print("no events on this chain yet: fairgate organizer create EVENT.toml")
             return
@@ -196,7 +196,7 @@ def listings(
     history = read_history(session, client, ["Listed", "TicketsIssued"])
     tier_of = history.tier_of_tokens()
     tokens = sorted({int(e["args"]["tokenId"]) for e in history.named("Listed")})
-    symbol = client.call("symbol")
+    symbol = client.symbol()
     tiers = client.tiers()
     rows = []
     for token in tokens:

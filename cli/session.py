@@ -150,7 +150,7 @@ class Session:
         for index in reversed(range(factory.event_count())):
             address = factory.event_at(index)
             event = TicketEventClient(self.w3, address)
-            if wanted in (str(event.call("symbol")).lower(), event.name().lower()):
+            if wanted in (event.symbol().lower(), event.name().lower()):
                 return address
         return None
 

@@ -17,8 +17,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from chain.abi import Artifact
 from chain.client import TxResult
-from chain.compiler import Artifact, compile_contracts
 from chain.deploy import deploy_contract
 from chain.sender import TransactionSender
 from chain.ticket_gate import TicketGateClient
@@ -36,6 +36,8 @@ VERIFIER_CONTRACT = "Groth16Verifier"  # the contract name snarkjs 0.7 exports
 
 def verifier_artifact(settings: Settings | None = None) -> Artifact:
     """The compiled snarkjs verifier of the installed ceremony."""
+    from chain.compiler import compile_contracts  # the ceremony's own contract: compiled here
+
     settings = settings or get_settings()
     source = solidity_verifier_path()
     folder = settings.build_dir / "gate" / "verifier"

@@ -63,7 +63,7 @@ from web3 import Web3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.chain import BridgeChain  # noqa: E402
+from api.accounts import BridgeAccounts  # noqa: E402
 from api.db import make_engine, session_factory  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
 from api.models import Order, OrderState  # noqa: E402
@@ -206,7 +206,10 @@ def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float]:
 
 
 def mint_all(
-    sessions: sessionmaker[Session], chains: list[BridgeChain], engine: Engine, settings: Settings
+    sessions: sessionmaker[Session],
+    chains: list[BridgeAccounts],
+    engine: Engine,
+    settings: Settings,
 ) -> tuple[int, float]:
     """Mint every paid order with one minting worker per chain adapter (each its own key), as
     threads: one worker's database work overlaps another's wait for the node."""
@@ -219,7 +222,7 @@ def mint_all(
                 is not None
             )
 
-    def run(chain: BridgeChain) -> int:
+    def run(chain: BridgeAccounts) -> int:
         minter = Minter(sessions, chain, WorkerLocks(engine), settings)
         minted, idle = 0, 0
         while True:
@@ -426,7 +429,7 @@ def run(
         engine = make_engine(settings)
         upgrade(engine)
         sessions = session_factory(engine)
-        chain = BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
+        chain = BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
         with sessions() as s:
             _, key = create_organizer(s, "Bench", None)
             s.commit()
@@ -556,7 +559,7 @@ def run(
             print(f"[{node}] one tx per order: {base_minted} tickets", file=sys.stderr)
             paid_orders(mint_tier_id, args.mint_orders)
             chains = [chain] + [
-                BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1 + i))
+                BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1 + i))
                 for i in range(1, args.mint_workers)
             ]
             node_pid = chain_node.pid

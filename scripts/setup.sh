@@ -104,6 +104,7 @@ fi
 "$VENV/bin/python" -m chain.solc install --dir "$ROOT/build/solcx" >/dev/null
 "$VENV/bin/python" -m chain.solc install --dir "$HOME/.solcx" --if-missing >/dev/null
 
-# 6. Compile contracts/ once, so tests and the demo start from a warm cache (build/solc/<key>).
-"$VENV/bin/python" -m chain.compiler
+# 6. Compile contracts/ (cached in build/solc/<key>) and write their ABIs and code as package data
+#    (chain/abi/*.json with the sources' hashes): processes load those, never compile at start.
+"$VENV/bin/python" -m chain.abi >/dev/null
 say "ready"

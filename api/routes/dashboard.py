@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.deps import ChainDep, ClientDep, SessionDep, SettingsDep
 from api.errors import InvalidRequest, RateLimited, Unauthorized
 from api.models import ApiKey, Event, EventState, Organizer, Role, utcnow
@@ -474,7 +474,7 @@ def pairing_link(settings: Settings, key: str) -> str | None:
     return f"{settings.gate_device_url.rstrip('/')}/scanner#key={quote(key, safe='')}"
 
 
-def pending_organizer(chain: BridgeChain | None, event: Event) -> str | None:
+def pending_organizer(chain: BridgeAccounts | None, event: Event) -> str | None:
     """The wallet proposed as the event's next organizer, waiting to accept (two-step hand-over),
     or None: none proposed, no chain, or a contract build without the two-step hand-over."""
     if chain is None or not event.contract_address:
@@ -483,10 +483,9 @@ def pending_organizer(chain: BridgeChain | None, event: Event) -> str | None:
     if not any(e.get("name") == "pendingOrganizer" for e in contract.artifact.abi):
         return None
     try:
-        pending = to_checksum_address(contract.call("pendingOrganizer"))
+        return contract.pending_organizer()
     except TicketError:
         return None
-    return None if int(pending, 16) == 0 else pending
 
 
 @router.post("/events/{event_id:int}/accept", response_class=HTMLResponse)
@@ -511,7 +510,7 @@ def accept_organizer(
         client=client,
         action="organizer_accept_signing",
         target=f"event {event.id}",
-        before={"organizer": chain.organizer_of(str(event.contract_address))},
+        before={"organizer": chain.event(str(event.contract_address)).organizer()},
         after={"organizer": pending},
     )
     session.commit()
@@ -529,11 +528,11 @@ def accept_organizer(
     )
 
 
-def owned_by_wallet(chain: BridgeChain, event: Event) -> bool:
+def owned_by_wallet(chain: BridgeAccounts, event: Event) -> bool:
     """True when the organizer's wallet, not the bridge's operator, is the contract's organizer:
     then only that wallet can cancel or withdraw, and the dashboard asks it to sign."""
     return bool(event.contract_address) and (
-        chain.organizer_of(str(event.contract_address)) != chain.operator.address
+        chain.event(str(event.contract_address)).organizer() != chain.operator.address
     )
 
 
@@ -582,7 +581,7 @@ def cancel_event(
             what="Cancel the event",
             to=event.contract_address,
             data=wallet_call("cancel()"),
-            owner=chain.organizer_of(str(event.contract_address)),
+            owner=chain.event(str(event.contract_address)).organizer(),
         )
     event = refunds.cancel_event(session, chain, event)
     session.refresh(event)
@@ -638,7 +637,7 @@ def withdraw(
         what=f"Withdraw the proceeds to {recipient}",
         to=event.contract_address,
         data=wallet_call("withdrawProceeds(address)", recipient),
-        owner=chain.organizer_of(str(event.contract_address)),
+        owner=chain.event(str(event.contract_address)).organizer(),
     )
 
 
@@ -655,7 +654,7 @@ def refresh(
     """Read the event's new on-chain activity (one follower per event per process at a time),
     then its stats: ``(version, stats)``; stats None when the version is still ``known`` (or
     the event is gone). Runs in the thread pool."""
-    chain: BridgeChain | None = request.app.state.chain
+    chain: BridgeAccounts | None = request.app.state.chain
     lock = _follow_locks.setdefault(event_id, threading.Lock())
     with request.app.state.sessions() as session:
         if chain is not None and lock.acquire(blocking=False):

@@ -26,7 +26,7 @@ from api.schemas_fan import (
     TierChainOut,
 )
 from api.services import circuit, fan
-from chain.compiler import compile_contracts
+from chain import abi
 from fairgate.errors import NotFound
 from zk.identity import WINDOW_S
 
@@ -47,11 +47,10 @@ def _event(session: SessionDep, event_id: int) -> Event:
 
 @router.get("/abi/{name}", responses=errors(404))
 def get_abi(name: str = ContractName) -> JSONResponse:
-    """A contract's ABI from the compiled build (pages never carry a hand-copied ABI)."""
-    build = compile_contracts()
-    if name not in build or not build[name].abi:
+    """A contract's ABI from the package data (pages never carry a hand-copied ABI)."""
+    if name not in abi.packaged_names() or not abi.artifact(name).abi:
         raise NotFound(f"no contract named {name} in the build")
-    return JSONResponse(build[name].abi, headers={"Cache-Control": "no-cache"})
+    return JSONResponse(abi.artifact(name).abi, headers={"Cache-Control": "no-cache"})
 
 
 def _listing(view: fan.ListingView | None) -> ListingOut | None:

@@ -18,49 +18,24 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.chain import TICKETS_ISSUED, BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import ActivityCursor, ChainActivity, Event, utcnow
-from chain.events import Cursor, EventReader, EventRecord
+from chain.events import Cursor, EventRecord
+from chain.ticket_event import TicketLogReader
 
 log = logging.getLogger(__name__)
 ZERO_REF = "0x" + "00" * 32
 NAMES = ("TicketsIssued", "Resold", "TicketRevoked", "RefundClaimed", "EventCancelledBy")
 
 
-class _Reader(EventReader):
-    """TicketsIssued decoded with eth_abi directly (web3's generic decoder is slow)."""
-
-    def _decode(self, entry: Any, block_hash: str) -> EventRecord | None:
-        topics = entry["topics"]
-        if not topics or bytes(topics[0]) != TICKETS_ISSUED:
-            return super()._decode(entry, block_hash)
-        first, commitments = abi_decode(["uint256", "bytes32[]"], bytes(entry["data"]))
-        return EventRecord(
-            event="TicketsIssued",
-            args={
-                "holder": to_checksum_address(bytes(topics[1])[12:]),
-                "tierId": int.from_bytes(bytes(topics[2]), "big"),
-                "orderRef": "0x" + bytes(topics[3]).hex(),
-                "firstTokenId": int(first),
-                "count": len(commitments),
-            },
-            block_number=int(entry["blockNumber"]),
-            block_hash=block_hash,
-            tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-            log_index=int(entry["logIndex"]),
-            address=to_checksum_address(str(entry["address"])),
-        )
-
-
-def _reader(chain: BridgeChain, event: Event) -> _Reader:
+def _reader(chain: BridgeAccounts, event: Event) -> TicketLogReader:
     assert event.contract_address is not None
-    return _Reader(
+    return TicketLogReader(
         chain.w3,
         chain.event(event.contract_address).artifact.abi,
         event.contract_address,
@@ -70,7 +45,7 @@ def _reader(chain: BridgeChain, event: Event) -> _Reader:
     )
 
 
-def follow(session: Session, chain: BridgeChain, event_id: int, max_batches: int = 20) -> int:
+def follow(session: Session, chain: BridgeAccounts, event_id: int, max_batches: int = 20) -> int:
     """Read the event's new logs into ``chain_activity``; the number of rows added."""
     event = session.get(Event, event_id)
     if event is None or event.contract_address is None:
@@ -108,7 +83,7 @@ def follow(session: Session, chain: BridgeChain, event_id: int, max_batches: int
     return added
 
 
-def _time(chain: BridgeChain, record: EventRecord, cache: dict[int, datetime]) -> datetime:
+def _time(chain: BridgeAccounts, record: EventRecord, cache: dict[int, datetime]) -> datetime:
     number = record["block_number"]
     if number not in cache:
         block = chain.w3.eth.get_block(number)

@@ -23,7 +23,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import CursorResult, Engine, Update, case, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain, DeployRecord
+from api.accounts import BridgeAccounts
 from api.models import (
     Event,
     EventState,
@@ -36,6 +36,7 @@ from api.models import (
     utcnow,
 )
 from api.schemas import EventCreate, EventOut, SalesOut, TierOut, TierSales
+from chain.deploy import DeployRecord
 from chain.errors import DecodedRevert
 from chain.sender import SendRefused
 from chain.types import ZERO_ADDRESS, EventParams
@@ -174,7 +175,7 @@ def _on_cloned(session: Session, event: Event) -> Callable[[str, int], None]:
 
 
 def create_event(
-    session: Session, chain: BridgeChain, organizer_id: int, request: EventCreate
+    session: Session, chain: BridgeAccounts, organizer_id: int, request: EventCreate
 ) -> Event:
     """Create the event row (``deploying``), then deploy it; every transaction is recorded before
     it is broadcast and the clone's address as soon as it is mined, so that
@@ -242,7 +243,7 @@ def create_event(
         session.commit()  # intent first
         _hook("intent")
         try:
-            chain.create_event(
+            chain.deployer.create_event(
                 params,
                 hand_to=event.deploy_owner,
                 record=_recorder(session, event),
@@ -301,7 +302,7 @@ def _fail(session: Session, event: Event, reason: str) -> bool:
 
 
 def reconcile_deployments(
-    sessions: sessionmaker[Session], chain: BridgeChain, *, wait_s: float | None = None
+    sessions: sessionmaker[Session], chain: BridgeAccounts, *, wait_s: float | None = None
 ) -> int:
     """Finish or fail every ``deploying`` event no live process owns; returns how many.
 
@@ -309,8 +310,8 @@ def reconcile_deployments(
     sent (failed); a recorded clone transaction is settled (broadcast again if the node never got
     it, awaited if pending) and its ``EventCreated`` log gives the contract; if its nonce went to
     another transaction it can never be mined (failed). A clone is never sent here, so one row
-    never gets two contracts. Then :meth:`api.chain.BridgeChain.finish_event` completes the roles
-    and the hand-over, checking the chain before each step, and the event turns active.
+    never gets two contracts. Then :meth:`chain.deploy.EventDeployer.finish_event` completes the
+    roles and the hand-over, checking the chain before each step, and the event turns active.
     ``wait_s`` bounds the wait for a recorded transaction still pending (the worker passes a
     short one so its other duties do not wait; the event is taken up again next round).
     """
@@ -337,7 +338,7 @@ def reconcile_deployments(
     return done
 
 
-def _reconcile(session: Session, chain: BridgeChain, event_id: int, wait_s: float | None) -> int:
+def _reconcile(session: Session, chain: BridgeAccounts, event_id: int, wait_s: float | None) -> int:
     event = session.get(Event, event_id)
     if event is None or event.state != EventState.DEPLOYING:
         return 0
@@ -346,14 +347,15 @@ def _reconcile(session: Session, chain: BridgeChain, event_id: int, wait_s: floa
         clone_txs = [t for t in txs if t["step"] == "clone"]
         if not clone_txs:
             return int(_fail(session, event, "interrupted before the deployment was sent"))
-        found = chain.clone_from_receipts(chain.settle_deploy_txs(clone_txs, wait_s=wait_s))
+        deployer = chain.deployer
+        found = deployer.clone_from_receipts(deployer.settle(clone_txs, wait_s=wait_s))
         if found is None:
             return int(_fail(session, event, "the deployment transaction was never mined"))
         log.info("event %d: found its clone %s after a crash", event.id, found[0])
         _on_cloned(session, event)(*found)
     assert event.contract_address is not None
-    chain.settle_deploy_txs([t for t in txs if t["step"] != "clone"], wait_s=wait_s)
-    chain.finish_event(
+    chain.deployer.settle([t for t in txs if t["step"] != "clone"], wait_s=wait_s)
+    chain.deployer.finish_event(
         event.contract_address, event.deploy_owner, record=_recorder(session, event), hook=_hook
     )
     return int(_activate(session, event))

@@ -14,7 +14,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.errors import Forbidden, InvalidState
 from api.models import Claim, Event, Order, OrderState, Ticket, TicketState
 from api.schemas import ClaimCreate, ClaimOut
@@ -55,7 +55,7 @@ def request_claim(session: Session, order: Order, request: ClaimCreate) -> Claim
 
 
 def process_claims(
-    sessions: sessionmaker[Session], chain: BridgeChain, locks: WorkerLocks, limit: int = 50
+    sessions: sessionmaker[Session], chain: BridgeAccounts, locks: WorkerLocks, limit: int = 50
 ) -> int:
     done = 0
     with sessions() as session:
@@ -71,17 +71,14 @@ def process_claims(
             event = session.get(Event, ticket.event_id)
             assert event is not None and event.contract_address is not None
             try:
-                owner = chain.owner_of(event.contract_address, ticket.token_id)
+                contract = chain.event(event.contract_address)
+                owner = contract.owner_of(ticket.token_id)
                 if owner != to_checksum_address(claim.to_address):
                     sender = chain.custody_sender
                     with locks.sending(sender.address) as shared:
                         if shared:
                             NonceManager.reset(sender.chain, sender.address)
-                        handle = sender.send(
-                            chain.release_tx(
-                                event.contract_address, ticket.token_id, claim.to_address
-                            )
-                        )
+                        handle = sender.send(contract.release_tx(ticket.token_id, claim.to_address))
                     sender.wait(handle)
                     claim.tx_hash = handle.tx_hash
             except TicketError as exc:

@@ -21,9 +21,8 @@ from typing import Any
 
 from eth_utils.address import to_canonical_address, to_checksum_address
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import Event
-from chain.compiler import load_artifact
 from chain.events import EventReader, EventRecord
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
@@ -53,7 +52,7 @@ MARKET_EVENTS = ("Listed",)
 GATE_EVENTS = ("RootPublished",)
 
 
-def event_client(chain: BridgeChain, event: Event) -> TicketEventClient:
+def event_client(chain: BridgeAccounts, event: Event) -> TicketEventClient:
     """The typed client of an event the bridge deployed (NotFound before it is deployed)."""
     if not event.contract_address:
         raise NotFound("this event has no contract yet")
@@ -61,7 +60,7 @@ def event_client(chain: BridgeChain, event: Event) -> TicketEventClient:
 
 
 def read_events(
-    chain: BridgeChain, event: Event, extra: Iterable[str] = MARKET_EVENTS
+    chain: BridgeAccounts, event: Event, extra: Iterable[str] = MARKET_EVENTS
 ) -> list[EventRecord]:
     """The event's tree-changing logs (:func:`chain.tree_logs.tree_log_reader`, the reader the
     gate and the CLI use) and ``extra`` events (``RootPublished`` is the platform's TicketGate's,
@@ -80,7 +79,7 @@ def read_events(
     return records
 
 
-def read_transfers_to(chain: BridgeChain, event: Event, holder: str) -> list[EventRecord]:
+def read_transfers_to(chain: BridgeAccounts, event: Event, holder: str) -> list[EventRecord]:
     """The ``Transfer`` logs to ``holder`` only (the ``to`` topic filtered by the node)."""
     client = event_client(chain, event)
     topic = b"\x00" * 12 + to_canonical_address(holder)
@@ -142,7 +141,7 @@ def tier_views(client: TicketEventClient, event: Event) -> list[TierView]:
     return views
 
 
-def base_uri(chain: BridgeChain, event: Event, records: list[EventRecord] | None = None) -> str:
+def base_uri(chain: BridgeAccounts, event: Event, records: list[EventRecord] | None = None) -> str:
     """The event's metadata base (``ipfs://CID/tiers/``), read from the chain.
 
     The contract has no getter for it: a minted ticket's ``tokenURI`` minus its tier id gives the
@@ -164,11 +163,7 @@ def base_uri(chain: BridgeChain, event: Event, records: list[EventRecord] | None
         return ""
     try:
         tx = chain.w3.eth.get_transaction(clone["hash"])
-        factory = chain.w3.eth.contract(abi=load_artifact("TicketFactory").abi)
-        _, params = factory.decode_function_input(tx["input"])
-        value = params["params"]
-        uri = value["baseURI"] if isinstance(value, dict) else value[2]
-        return str(uri)
+        return chain.factory_at(str(tx["to"])).created_base_uri(tx["input"])
     except Exception:  # a node that forgot the transaction: the page shows no metadata
         log.warning("could not read the creation calldata of event %s", event.id, exc_info=True)
         return ""

@@ -37,11 +37,12 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.chain import TICKETS_ISSUED, BridgeChain, issued_from_logs
+from api.accounts import BridgeAccounts
 from api.models import Event, EventState, Ticket, TicketState, Tier
 from api.services.catalog import mark_cancelled
 from api.services.refunds import settle_cancelled_event
-from chain.events import Cursor, EventReader, EventRecord
+from chain.events import Cursor, EventRecord
+from chain.ticket_event import TicketLogReader
 from fairgate.errors import TicketError
 
 log = logging.getLogger(__name__)
@@ -50,33 +51,9 @@ ZERO_REF_HEX = "0x" + "00" * 32
 WATCHED = ("EventCancelledBy", "TicketRevoked", "CustodyReleased")
 
 
-class _Reader(EventReader):
-    """chain.events' reader with ``TicketsIssued`` decoded by eth_abi directly (web3's generic
-    decoder took ~4 ms per log; see :func:`api.chain.issued_from_logs`)."""
-
-    def _decode(self, entry: Any, block_hash: str) -> EventRecord | None:
-        topics = entry["topics"]
-        if not topics or bytes(topics[0]) != TICKETS_ISSUED:
-            return super()._decode(entry, block_hash)
-        (issued,) = issued_from_logs(str(entry["address"]), [entry])
-        return EventRecord(
-            event="TicketsIssued",
-            args={
-                "tierId": issued.tier_id,
-                "orderRef": issued.order_ref,
-                "count": len(issued.commitments),
-            },
-            block_number=int(entry["blockNumber"]),
-            block_hash=block_hash,
-            tx_hash=issued.tx_hash,
-            log_index=int(entry["logIndex"]),
-            address=to_checksum_address(str(entry["address"])),
-        )
-
-
 def index_once(
     session: Session,
-    chain: BridgeChain,
+    chain: BridgeAccounts,
     *,
     reorg_depth: int | None = None,
     on_change: Callable[[int], None] | None = None,
@@ -102,9 +79,9 @@ def index_once(
     return applied
 
 
-def _reader(chain: BridgeChain, event: Event, reorg_depth: int) -> _Reader:
+def _reader(chain: BridgeAccounts, event: Event, reorg_depth: int) -> TicketLogReader:
     assert event.contract_address is not None
-    return _Reader(
+    return TicketLogReader(
         chain.w3,
         chain.event(event.contract_address).artifact.abi,
         event.contract_address,
@@ -116,7 +93,7 @@ def _reader(chain: BridgeChain, event: Event, reorg_depth: int) -> _Reader:
     )
 
 
-def _cursor(chain: BridgeChain, event: Event) -> Cursor | None:
+def _cursor(chain: BridgeAccounts, event: Event) -> Cursor | None:
     if event.indexed_block < max(event.deploy_block, 0):
         return None
     if event.indexed_block_hash is None:  # indexed before hashes were kept: trust the block now
@@ -125,7 +102,7 @@ def _cursor(chain: BridgeChain, event: Event) -> Cursor | None:
     return Cursor(event.indexed_block, event.indexed_block_hash)
 
 
-def _index_event(session: Session, chain: BridgeChain, event_id: int, reorg_depth: int) -> int:
+def _index_event(session: Session, chain: BridgeAccounts, event_id: int, reorg_depth: int) -> int:
     # FOR NO KEY UPDATE, not FOR UPDATE: the lock keeps indexers apart without blocking the
     # foreign-key checks (FOR KEY SHARE) of orders being reserved for the event. FOR UPDATE
     # deadlocked with them: an order holds its tier's row and waits for the event's key share,
@@ -168,7 +145,7 @@ def _index_event(session: Session, chain: BridgeChain, event_id: int, reorg_dept
 
 
 def _deeper_fork(
-    chain: BridgeChain, event: Event, journal: Mapping[str, Any], cursor: Cursor | None
+    chain: BridgeAccounts, event: Event, journal: Mapping[str, Any], cursor: Cursor | None
 ) -> Cursor | None:
     """The reader rewinds a fixed depth and trusts the block it lands on. The journal knows the
     hashes of the blocks it applied: one of them at or below that point with another hash now
@@ -266,7 +243,7 @@ def _add_to_tiers(
 
 
 def _rewind(
-    session: Session, chain: BridgeChain, event: Event, journal: dict[str, Any], to_block: int
+    session: Session, chain: BridgeAccounts, event: Event, journal: dict[str, Any], to_block: int
 ) -> None:
     """Take back what was applied from blocks above ``to_block`` (all, before the deploy)."""
     restart = to_block < max(event.deploy_block, 0)
@@ -306,11 +283,11 @@ def _rewind(
     )
 
 
-def _resync_ticket(session: Session, chain: BridgeChain, event: Event, token_id: int) -> None:
+def _resync_ticket(session: Session, chain: BridgeAccounts, event: Event, token_id: int) -> None:
     """A ticket whose revocation or release was reorged away: read it from the chain again."""
     assert event.contract_address is not None
     try:
-        owner = chain.owner_of(event.contract_address, token_id)
+        owner = chain.event(event.contract_address).owner_of(token_id)
     except TicketError:  # burned (or never minted on this chain)
         values: dict[str, Any] = {"state": TicketState.REVOKED}
     else:
@@ -327,7 +304,7 @@ def _resync_ticket(session: Session, chain: BridgeChain, event: Event, token_id:
     )
 
 
-def head_lag(session: Session, chain: BridgeChain) -> int:
+def head_lag(session: Session, chain: BridgeAccounts) -> int:
     """Blocks between the chain's head and the oldest cursor of the events being indexed
     (0 when there is none): how far behind the chain the bridge's view of it is."""
     lowest = session.scalar(

@@ -53,7 +53,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain, Issued
+from api.accounts import BridgeAccounts
 from api.metrics import MINT_BATCH_ORDERS, MINT_BATCH_SECONDS, MINT_BATCH_TICKETS, MINT_BATCHES
 from api.models import (
     BatchState,
@@ -74,7 +74,8 @@ from api.services.notifications import enqueue
 from api.services.orders import transition
 from chain.errors import UnknownRevert
 from chain.sender import NonceManager, TransactionSender, TxHandle
-from chain.types import MintRun, encode_mint_batch, encode_run
+from chain.ticket_event import Issued
+from chain.types import MintRun, encode_run
 from fairgate.errors import ChainError, ContractRevert, TicketError
 from fairgate.logs import bound_request_id
 from fairgate.settings import Settings
@@ -181,7 +182,7 @@ class Minter:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        chain: BridgeChain,
+        chain: BridgeAccounts,
         locks: WorkerLocks,
         settings: Settings,
         name: str | None = None,
@@ -356,7 +357,7 @@ class Minter:
                 self._settle(claimed, invalid, "InvalidCommitment")
                 return 0
             sender = self.chain.minter_sender
-            tx = {"to": claimed.contract, "data": encode_mint_batch(claimed.tier_index, bodies)}
+            tx = self.chain.event(claimed.contract).mint_batch_tx(claimed.tier_index, bodies)
             try:
                 tickets = sum(len(r.commitments) for r in runs)
                 gas = sender.estimate_gas(tx) if self.estimate else self.gas_for(len(runs), tickets)
@@ -389,7 +390,7 @@ class Minter:
                 self._isolate(claimed, flight.runs, exc)
                 return 0
             _hook("mined")
-            found = self.chain.issued_in_receipt(claimed.contract, receipt)
+            found = self.chain.event(claimed.contract).issued_in(receipt)
             minted = self._finalize(claimed, [o.order_ref for o in claimed.orders], found)
             _hook("finalized")
             return minted
@@ -430,7 +431,9 @@ class Minter:
         issued = {i.order_ref: i for i in found}
         missing = [r for r in refs if r not in issued]
         if missing:  # an earlier attempt of theirs was mined (skipped by this one)
-            issued |= self.chain.find_issued(claimed.contract, missing, claimed.deploy_block)
+            issued |= self.chain.event(claimed.contract).find_issued(
+                missing, claimed.deploy_block, settings=self.settings
+            )
         now = utcnow()
         with self.sessions() as session:
             conn = session.connection()
@@ -554,7 +557,9 @@ class Minter:
                 tuple(order_ids),
             )
         known = [r for r in refs if r is not None]
-        issued = self.chain.find_issued(claimed.contract, known, claimed.deploy_block)
+        issued = self.chain.event(claimed.contract).find_issued(
+            known, claimed.deploy_block, settings=self.settings
+        )
         with self.sessions() as session, session.begin():
             row = session.get(MintBatch, batch_id)
             assert row is not None
@@ -573,7 +578,9 @@ class Minter:
         keep: list[tuple[str, int]] = []
         for order_id, run in zip(claimed.order_ids, runs, strict=True):
             try:
-                self.chain.simulate_mint(claimed.contract, claimed.tier_index, [run])
+                self.chain.event(claimed.contract).check_mint(
+                    claimed.tier_index, [run], sender=self.chain.minter.address
+                )
                 keep.append((order_id, len(run.commitments)))
             except ContractRevert as single:
                 refund[order_id] = type(single).__name__
@@ -583,7 +590,7 @@ class Minter:
                 claimed.batch_id,
             )
             self.estimate = True
-        remaining = self.chain.tier_remaining(claimed.contract, claimed.tier_index)
+        remaining = self.chain.event(claimed.contract).tier_remaining(claimed.tier_index)
         retry: list[str] = []
         for order_id, count in keep:
             if count <= remaining:

@@ -34,7 +34,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import (
     Claim,
     Event,
@@ -57,18 +57,19 @@ log = logging.getLogger(__name__)
 S = OrderState
 
 
-def cancel_event(session: Session, chain: BridgeChain | None, event: Event) -> Event:
+def cancel_event(session: Session, chain: BridgeAccounts | None, event: Event) -> Event:
     if event.state == EventState.CANCELLED:
         return event
     if event.contract_address and chain is not None and not event.chain_cancelled:
-        if not chain.is_cancelled(event.contract_address):
-            if chain.organizer_of(event.contract_address) != chain.operator.address:
+        contract = chain.event(event.contract_address, chain.operator_sender)
+        if not contract.cancelled():
+            if contract.organizer() != chain.operator.address:
                 raise Conflict(
                     "this event belongs to the organizer's wallet: cancel it on-chain with that "
                     "wallet (`fairgate organizer cancel`); the bridge refunds the card orders as "
                     "soon as it sees the cancellation"
                 )
-            chain.cancel_event(event.contract_address)
+            contract.cancel()
         event.chain_cancelled = True
     mark_cancelled(session, event)
     session.commit()
@@ -113,7 +114,7 @@ def settle_cancelled_events(session: Session) -> int:
 
 
 def refund_pending_orders(
-    session: Session, provider: PaymentProvider, chain: BridgeChain, limit: int = 50
+    session: Session, provider: PaymentProvider, chain: BridgeAccounts, limit: int = 50
 ) -> int:
     """Refund refund_pending orders through the provider; returns how many were refunded."""
     done = 0
@@ -155,7 +156,7 @@ def refund_pending_orders(
     return done
 
 
-def _card_share(session: Session, chain: BridgeChain, order: Order) -> int:
+def _card_share(session: Session, chain: BridgeAccounts, order: Order) -> int:
     """The part of the order's amount to refund to the card: all of it, less the share of each
     ticket its payer gave away (marked ``given_away`` here, in the caller's transaction). The
     decision reads the chain, which no longer changes a cancelled event's holders."""
@@ -181,23 +182,24 @@ def _card_share(session: Session, chain: BridgeChain, order: Order) -> int:
     return order.amount_cents * kept // order.quantity
 
 
-def _given_away(chain: BridgeChain, contract: str, ticket: Ticket, payer: set[str]) -> bool:
+def _given_away(chain: BridgeAccounts, contract: str, ticket: Ticket, payer: set[str]) -> bool:
     """Held by someone other than the payer (``payer``: where the bridge delivered the order's
     tickets), and never sold for a price."""
+    client = chain.event(contract)
     try:
-        owner = chain.owner_of(contract, ticket.token_id)
+        owner = client.owner_of(ticket.token_id)
     except ContractRevert:
         return False  # burned: refunded on-chain after a sale, or revoked
     if owner in payer:
         return False
-    if chain.paid_in_eth(contract, ticket.token_id):
+    if client.paid_in_eth(ticket.token_id):
         return False  # its first sale's held price was settled into escrow: it was sold
-    return chain.held_sale(contract, ticket.token_id)[1] == 0
+    return client.held_sale(ticket.token_id)[1] == 0
 
 
 def fund_given_away_tickets(
     sessions: sessionmaker[Session],
-    chain: BridgeChain,
+    chain: BridgeAccounts,
     locks: WorkerLocks,
     dispute_days: float,
     limit: int = 200,
@@ -238,23 +240,24 @@ def fund_given_away_tickets(
 
 
 def _fund(
-    chain: BridgeChain, locks: WorkerLocks, contract: str, tickets: list[tuple[Ticket, int]]
+    chain: BridgeAccounts, locks: WorkerLocks, contract: str, tickets: list[tuple[Ticket, int]]
 ) -> int:
+    client = chain.event(contract)
     send: list[tuple[Ticket, int]] = []
     for ticket, face in tickets:
         try:
-            chain.owner_of(contract, ticket.token_id)
+            client.owner_of(ticket.token_id)
         except ContractRevert:
             ticket.state = TicketState.REVOKED  # burned: revoked after a chargeback
             continue
-        if chain.paid_in_eth(contract, ticket.token_id):
+        if client.paid_in_eth(ticket.token_id):
             ticket.state = TicketState.REFUND_FUNDED  # funded before a crash
             continue
         send.append((ticket, face))
     if send:
         sender = chain.minter_sender
-        tx = chain.fund_gift_refunds_tx(
-            contract, [t.token_id for t, _ in send], sum(face for _, face in send)
+        tx = client.fund_gift_refunds_tx(
+            [t.token_id for t, _ in send], sum(face for _, face in send)
         )
         with locks.sending(sender.address) as shared:
             if shared:

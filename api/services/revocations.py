@@ -24,7 +24,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import Event, Order, OrderState, Ticket, TicketState
 from api.services.locks import WorkerLocks
 from api.services.orders import transition
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def revoke_orders(
-    sessions: sessionmaker[Session], chain: BridgeChain, locks: WorkerLocks, limit: int = 100
+    sessions: sessionmaker[Session], chain: BridgeAccounts, locks: WorkerLocks, limit: int = 100
 ) -> int:
     with sessions() as session:
         orders = session.scalars(
@@ -69,19 +69,24 @@ def revoke_orders(
 
 
 def _revoke(
-    session: Session, chain: BridgeChain, locks: WorkerLocks, contract: str, tickets: list[Ticket]
+    session: Session,
+    chain: BridgeAccounts,
+    locks: WorkerLocks,
+    contract: str,
+    tickets: list[Ticket],
 ) -> None:
     burn: list[Ticket] = []
     kept: list[Ticket] = []  # sold on the market: revoke pays its held price to the organizer
+    client = chain.event(contract)
     for ticket in tickets:
         try:
-            chain.owner_of(contract, ticket.token_id)
+            client.owner_of(ticket.token_id)
         except ContractRevert:
             ticket.state = TicketState.REVOKED  # already burned
             continue
         try:
-            chain.simulate_revoke(contract, [ticket.token_id])
-            _, held_price = chain.held_sale(contract, ticket.token_id)
+            client.check_revoke([ticket.token_id], sender=chain.minter.address)
+            _, held_price = client.held_sale(ticket.token_id)
             (kept if held_price else burn).append(ticket)
         except ContractRevert as exc:
             log.warning(
@@ -96,7 +101,7 @@ def _revoke(
         with locks.sending(sender.address) as shared:
             if shared:
                 NonceManager.reset(sender.chain, sender.address)
-            handle = sender.send(chain.revoke_tx(contract, [t.token_id for t in burn + kept]))
+            handle = sender.send(client.revoke_tx([t.token_id for t in burn + kept]))
         sender.wait(handle)
         for ticket in burn:
             ticket.state = TicketState.REVOKED

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from api.accounts import BridgeAccounts
 from api.app import create_app
-from api.chain import BridgeChain
 from api.db import make_engine, session_factory
 from api.migrate import upgrade
 from api.models import Base
@@ -106,8 +106,8 @@ def db(engine: Engine) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture(scope="module")
-def bridge_chain(settings: Settings, w3: Web3) -> BridgeChain:
-    return BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
+def bridge_chain(settings: Settings, w3: Web3) -> BridgeAccounts:
+    return BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
 
 
 @pytest.fixture()
@@ -120,7 +120,7 @@ def app_client(
     settings: Settings,
     engine: Engine,
     db: sessionmaker[Session],
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     provider: LocalProvider,
 ) -> Iterator[TestClient]:
     app = create_app(settings, engine=engine, provider=provider, chain=bridge_chain)

@@ -10,7 +10,7 @@ import sys
 
 from web3 import Web3
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.db import make_engine, session_factory
 from api.schemas import EventCreate
 from api.services import catalog
@@ -29,7 +29,7 @@ def main() -> None:
     catalog.DEPLOY_HOOK = hook
     settings = Settings(**spec["settings"])
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
-    chain = BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
+    chain = BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
     sessions = session_factory(make_engine(settings))
     with sessions() as session:
         catalog.create_event(

@@ -29,7 +29,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 import api.services.minting as minting
-from api.chain import TICKETS_ISSUED, BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import Event, MintBatch, Order, Ticket, Tier
 from api.services.indexer import index_once
 from api.services.locks import WorkerLocks
@@ -37,6 +37,7 @@ from api.services.minting import Minter
 from chain.anvil import AnvilRunner
 from chain.nodes import DevNode, dev_node
 from chain.sender import NonceManager
+from chain.ticket_event import TICKETS_ISSUED
 from fairgate.settings import Settings
 
 pytestmark = [pytest.mark.postgres]
@@ -135,7 +136,7 @@ def known(w3: Web3, tx_hash: str) -> bool:
     return True
 
 
-def index_until_idle(db: sessionmaker[Session], chain: BridgeChain) -> None:
+def index_until_idle(db: sessionmaker[Session], chain: BridgeAccounts) -> None:
     for _ in range(50):
         with db() as session:
             if index_once(session, chain) == 0:
@@ -169,7 +170,7 @@ def test_the_worker_mints_and_the_indexer_counts_only_after_confirmations(
     db: sessionmaker[Session],
     engine: Engine,
     settings: Settings,
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     node: DevNode,
     w3: Web3,
     monkeypatch: pytest.MonkeyPatch,
@@ -223,7 +224,7 @@ def test_a_mint_reorged_away_is_sent_again_exactly_once(
     db: sessionmaker[Session],
     engine: Engine,
     settings: Settings,
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     node: DevNode,
     w3: Web3,
     kept: bool,
@@ -273,7 +274,7 @@ def test_a_mint_reorged_away_is_sent_again_exactly_once(
         refs = session.scalars(select(Order.order_ref).where(Order.event_id == event["id"])).all()
         assert session.query(Ticket).filter(Ticket.event_id == event["id"]).count() == 8
     assert issued_per_ref(w3, contract) == {ref: 1 for ref in refs}  # each order minted once
-    assert int(bridge_chain.event(contract).call("tier", 0)[2]) == 8
+    assert bridge_chain.event(contract).tier(0).minted == 8
     assert [read_order(app_client, o)["state"] for o in orders] == ["minted"] * 4
 
 
@@ -283,7 +284,9 @@ def test_a_mint_reorged_away_is_sent_again_exactly_once(
 class Buyer:
     """A fan buying with ETH through raw signed transactions (so the test picks the blocks)."""
 
-    def __init__(self, w3: Web3, chain: BridgeChain, account: LocalAccount, contract: str) -> None:
+    def __init__(
+        self, w3: Web3, chain: BridgeAccounts, account: LocalAccount, contract: str
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.event = chain.event(contract)
@@ -293,10 +296,9 @@ class Buyer:
         commitments = []
         for _ in range(n):
             self.seq += 1
-            commitments.append((10_000 + self.seq).to_bytes(32, "big"))
+            commitments.append(10_000 + self.seq)
         tx = {
-            "to": self.event.address,
-            "data": self.event.encode("purchase", 0, commitments),
+            **self.event.purchase_tx(0, commitments),
             "value": n * FACE,
             "gas": 400_000,
             "maxFeePerGas": 50 * 10**9,
@@ -318,7 +320,7 @@ def test_the_indexer_ignores_shallow_reorgs_and_rewinds_past_deep_ones(
     app_client: TestClient,
     organizer_key: str,
     db: sessionmaker[Session],
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     node: DevNode,
     w3: Web3,
     fans: list[LocalAccount],
@@ -344,7 +346,7 @@ def test_the_indexer_ignores_shallow_reorgs_and_rewinds_past_deep_ones(
         with caplog.at_level("WARNING"):
             index_until_idle(db, bridge_chain)
         assert "reorg" in caplog.text
-        assert counters(db, event["id"]) == (3, 3) == (int(contract.call("tier", 0)[2]),) * 2
+        assert counters(db, event["id"]) == (3, 3) == (contract.tier(0).minted,) * 2
 
         # shallower than the confirmations: the indexer never saw the old branch
         caplog.clear()
@@ -357,6 +359,6 @@ def test_the_indexer_ignores_shallow_reorgs_and_rewinds_past_deep_ones(
         with caplog.at_level("WARNING"):
             index_until_idle(db, bridge_chain)
         assert "reorg" not in caplog.text  # nothing to take back
-        assert counters(db, event["id"]) == (7, 7) == (int(contract.call("tier", 0)[2]),) * 2
+        assert counters(db, event["id"]) == (7, 7) == (contract.tier(0).minted,) * 2
     finally:
         node.set_automine(True)

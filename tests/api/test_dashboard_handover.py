@@ -48,7 +48,7 @@ def test_the_proposed_wallet_accepts_from_the_dashboard(
     assert data == "0x" + function_signature_to_4byte_selector("acceptOrganizer()").hex()
     sender = TransactionSender(w3, dev_signer(11), settings=settings)
     sender.wait(sender.send({"to": event["contract_address"], "data": data}))
-    assert bridge_chain.organizer_of(event["contract_address"]) == account.address
+    assert bridge_chain.event(event["contract_address"]).organizer() == account.address
     assert 'id="accept"' not in web.get(f"/dashboard/events/{event['id']}").text
     assert "organizer_accept_signing" in web.get("/dashboard/audit.csv").text
 

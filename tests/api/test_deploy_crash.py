@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import Event, EventState
 from api.services.auth import create_organizer
 from api.services.catalog import deploy_lock, reconcile_deployments
@@ -33,8 +33,6 @@ from fairgate.settings import Settings
 pytestmark = [pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("deploy_crash_child.py")
-
-ZERO = "0x" + "00" * 20
 
 
 @pytest.fixture()
@@ -54,8 +52,8 @@ def deploy_settings(settings: Settings, extra_minter: str) -> Settings:
 
 
 @pytest.fixture()
-def chain(deploy_settings: Settings, w3: Web3) -> BridgeChain:
-    return BridgeChain(w3, deploy_settings, operator=dev_signer(0), minter=dev_signer(1))
+def chain(deploy_settings: Settings, w3: Web3) -> BridgeAccounts:
+    return BridgeAccounts(w3, deploy_settings, operator=dev_signer(0), minter=dev_signer(1))
 
 
 def organizer(db: sessionmaker[Session], payout: str | None) -> int:
@@ -100,8 +98,8 @@ def the_event(db: sessionmaker[Session]) -> Event:
         return row
 
 
-def event_count(chain: BridgeChain) -> int:
-    return int(chain.factory().call("eventCount"))
+def event_count(chain: BridgeAccounts) -> int:
+    return chain.factory().event_count()
 
 
 def operator_nonce(w3: Web3) -> int:
@@ -131,7 +129,7 @@ def test_a_crash_is_reconciled_into_one_event(
     point: str,
     db: sessionmaker[Session],
     deploy_settings: Settings,
-    chain: BridgeChain,
+    chain: BridgeAccounts,
     w3: Web3,
     owner: str,
     extra_minter: str,
@@ -150,11 +148,10 @@ def test_a_crash_is_reconciled_into_one_event(
         assert event_count(chain) == before + 1 and row.contract_address is None
     else:
         assert row.contract_address is not None
-        assert row.contract_address == chain.factory().call("eventAt", before)
-        assert chain.organizer_of(row.contract_address) == chain.operator.address
-        pending = chain.event(row.contract_address).call("pendingOrganizer")
-        expected = owner if point == "mined:organizer" else ZERO
-        assert pending.lower() == expected.lower()
+        assert row.contract_address == chain.factory().event_at(before)
+        assert chain.event(row.contract_address).organizer() == chain.operator.address
+        pending = chain.event(row.contract_address).pending_organizer()
+        assert pending == (owner if point == "mined:organizer" else None)
     if point == "signed:roles":
         assert not known(w3, txs[-1]["hash"]) and steps[-1] == f"roles:{extra_minter}"
 
@@ -163,14 +160,14 @@ def test_a_crash_is_reconciled_into_one_event(
     row = the_event(db)
     assert row.state == EventState.ACTIVE and row.deploy_error is None
     assert event_count(chain) == before + 1  # exactly one contract for the row
-    address = chain.factory().call("eventAt", before)
+    address = chain.factory().event_at(before)
     assert row.contract_address == address
     # proposed, not taken: the event is the organizer wallet's once it accepts
-    assert chain.organizer_of(address) == chain.operator.address
+    assert chain.event(address).organizer() == chain.operator.address
     contract = chain.event(address)
-    assert contract.call("pendingOrganizer") == owner
+    assert contract.pending_organizer() == owner
     for account in (chain.minter.address, extra_minter):
-        assert int(contract.call("rolesOf", account)) & ROLE_MINTER
+        assert contract.roles_of(account) & ROLE_MINTER
     assert row.indexed_block == row.deploy_block - 1
     created = w3.eth.get_transaction_receipt(HexBytes(next(
         t["hash"] for t in txs if t["step"] == "clone" and known(w3, t["hash"]))))  # fmt: skip
@@ -182,7 +179,7 @@ def test_a_crash_is_reconciled_into_one_event(
 
 
 def test_a_crash_before_any_send_fails_the_event(
-    db: sessionmaker[Session], deploy_settings: Settings, chain: BridgeChain, w3: Web3
+    db: sessionmaker[Session], deploy_settings: Settings, chain: BridgeAccounts, w3: Web3
 ) -> None:
     before, nonce = event_count(chain), operator_nonce(w3)
     crash_at("intent", deploy_settings, organizer(db, None))
@@ -197,7 +194,7 @@ def test_a_crash_before_any_send_fails_the_event(
 def test_a_recorded_clone_whose_nonce_went_elsewhere_fails(
     db: sessionmaker[Session],
     deploy_settings: Settings,
-    chain: BridgeChain,
+    chain: BridgeAccounts,
     w3: Web3,
     owner: str,
 ) -> None:
@@ -215,7 +212,7 @@ def test_a_recorded_clone_whose_nonce_went_elsewhere_fails(
 
 
 def test_a_deployment_with_a_live_owner_is_left_alone(
-    db: sessionmaker[Session], deploy_settings: Settings, chain: BridgeChain
+    db: sessionmaker[Session], deploy_settings: Settings, chain: BridgeAccounts
 ) -> None:
     crash_at("intent", deploy_settings, organizer(db, None))
     row = the_event(db)

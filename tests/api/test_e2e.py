@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.services.locks import WorkerLocks
 from api.worker import Worker
 from fairgate.settings import Settings
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.ganache, pytest.mark.postgres]
 
 
 def make_worker(
-    settings: Settings, db: sessionmaker[Session], chain: BridgeChain, provider: object
+    settings: Settings, db: sessionmaker[Session], chain: BridgeAccounts, provider: object
 ) -> Worker:
     engine = db.kw["bind"]
     return Worker(settings, db, chain, provider, WorkerLocks(engine))  # type: ignore[arg-type]
@@ -51,8 +51,8 @@ def test_wallet_path_mints_in_one_batch(
         assert [h["to_state"] for h in view["history"]] == ["reserved", "paid", "minting", "minted"]
         assert len(view["tickets"]) == 2
         for t in view["tickets"]:
-            assert contract.call("ownerOf", t["token_id"]) == fans[i].address
-        assert int(contract.call("balanceOf", fans[i].address)) == 2
+            assert contract.owner_of(t["token_id"]) == fans[i].address
+        assert contract.balance_of(fans[i].address) == 2
     worker.run(until_idle=True)  # indexer catches up
     catalog = app_client.get(f"/events/{event['id']}").json()
     assert catalog["tiers"][0]["remaining"] == 44
@@ -91,7 +91,7 @@ def test_custody_path_then_claim(
     assert view["state"] == "minted" and all(t["custody"] for t in view["tickets"])
     contract = bridge_chain.event(event["contract_address"])
     for t in view["tickets"]:
-        assert contract.call("ownerOf", t["token_id"]) == bridge_chain.custody.address
+        assert contract.owner_of(t["token_id"]) == bridge_chain.custody.address
     fan = fans[0]
     headers = {"X-Order-Token": order["order_token"]}
     message = app_client.get(
@@ -115,7 +115,7 @@ def test_custody_path_then_claim(
     worker.run(until_idle=True)
     view = read_order(app_client, order)
     for t in view["tickets"]:
-        assert contract.call("ownerOf", t["token_id"]) == fan.address
+        assert contract.owner_of(t["token_id"]) == fan.address
         assert not t["custody"] and t["holder"] == fan.address
 
 
@@ -163,7 +163,7 @@ def test_cancel_event_refunds_and_revokes(
         "revoked",
     ]
     contract = bridge_chain.event(event["contract_address"])
-    assert int(contract.call("balanceOf", fans[2].address)) == 0
+    assert contract.balance_of(fans[2].address) == 0
     with db() as session:
         from api.models import LocalPayment
 
@@ -191,9 +191,7 @@ def test_chargeback_revokes_minted_tickets(
     assert r.json()["outcome"] == "revoking"
     worker.run(until_idle=True)
     assert read_order(app_client, order)["state"] == "revoked"
-    assert (
-        int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[3].address)) == 0
-    )
+    assert bridge_chain.event(event["contract_address"]).balance_of(fans[3].address) == 0
 
 
 def test_expired_reservation_returns_to_sale(

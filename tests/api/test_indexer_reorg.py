@@ -17,12 +17,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from api.models import Event, Tier
 from api.services.indexer import index_once
-from chain.client import ContractClient
 from chain.keys import Signer
 from chain.sender import NonceManager, TransactionSender
+from chain.ticket_event import TicketEventClient
 from fairgate.settings import Settings
 
 pytestmark = [pytest.mark.postgres]
@@ -34,7 +34,7 @@ def rpc(w3: Web3, method: str, *params: Any) -> Any:
     return response["result"]
 
 
-def index_until_idle(db: sessionmaker[Session], chain: BridgeChain, depth: int) -> int:
+def index_until_idle(db: sessionmaker[Session], chain: BridgeAccounts, depth: int) -> int:
     rounds = 0
     while True:
         with db() as session:
@@ -51,20 +51,18 @@ def counters(db: sessionmaker[Session], event_id: int) -> tuple[int, int]:
 
 
 class Buyer:
-    def __init__(self, w3: Web3, settings: Settings, chain: BridgeChain, account: LocalAccount,
+    def __init__(self, w3: Web3, settings: Settings, chain: BridgeAccounts, account: LocalAccount,
                  address: str) -> None:  # fmt: skip
         self.sender = TransactionSender(w3, Signer.from_account(account), settings=settings)
-        self.contract = ContractClient(
-            w3, address, self.sender, artifact=chain.event(address).artifact
-        )
+        self.contract = TicketEventClient(w3, address, self.sender)
         self.seq = 0
 
     def buy(self, n: int) -> int:
         commitments = []
         for _ in range(n):
             self.seq += 1
-            commitments.append(self.seq.to_bytes(32, "big"))
-        return self.contract.transact("purchase", 0, commitments, value=n * 10**15).block_number
+            commitments.append(self.seq)
+        return self.contract.purchase(0, commitments).block_number
 
 
 @pytest.mark.parametrize("depth", [4, 2, 64])
@@ -73,7 +71,7 @@ def test_reorg_rewinds_and_reapplies(
     organizer_key: str,
     db: sessionmaker[Session],
     settings: Settings,
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     w3: Web3,
     fans: list[LocalAccount],
     depth: int,
@@ -109,7 +107,7 @@ def test_reorg_rewinds_and_reapplies(
     rewinds = index_until_idle(db, bridge_chain, depth)
     assert rewinds >= 2  # at least one rewind and one read of the new branch
 
-    on_chain = int(bridge_chain.event(event["contract_address"]).call("tier", 0)[2])
+    on_chain = bridge_chain.event(event["contract_address"]).tier(0).minted
     assert on_chain == 12
     assert counters(db, event["id"]) == (12, 12)
     with db() as session:
@@ -134,7 +132,7 @@ def test_reapplying_journaled_blocks_counts_nothing_twice(
     organizer_key: str,
     db: sessionmaker[Session],
     settings: Settings,
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     w3: Web3,
     fans: list[LocalAccount],
 ) -> None:

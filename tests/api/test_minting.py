@@ -101,17 +101,17 @@ def test_sent_but_unrecorded_batch_is_reconciled_not_reminted(
     assert claimed is not None
     # the transaction goes out, then the worker "dies" before recording anything
     runs = crashed.runs(claimed)
-    tx = bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs)
+    tx = bridge_chain.event(claimed.contract).mint_batch_tx(claimed.tier_index, runs)
     bridge_chain.minter_sender.send_and_wait(tx, gas=crashed.gas_for(1, 2))
     locks.release(BATCH_NS, claimed.batch_id)  # its connection would be gone
     survivor = Minter(db, bridge_chain, WorkerLocks(db.kw["bind"]), settings, name="survivor")
     assert survivor.recover_orphans() == 2
     view = read_order(app_client, order)
     assert view["state"] == "minted" and len(view["tickets"]) == 2
-    assert int(bridge_chain.event(event["contract_address"]).call("nextTokenId")) == 2
+    assert bridge_chain.event(event["contract_address"]).next_token_id() == 2
     # resending the same batch is skipped on-chain
     bridge_chain.minter_sender.send_and_wait(tx, gas=crashed.gas_for(1, 2))
-    assert int(bridge_chain.event(event["contract_address"]).call("nextTokenId")) == 2
+    assert bridge_chain.event(event["contract_address"]).next_token_id() == 2
     with db() as s:
         assert s.scalar(select(Order.state).where(Order.id == order["id"])) == "minted"
 
@@ -127,7 +127,7 @@ def test_cancel_while_minting_still_refunds_and_revokes(
     claimed = inflight.claim()
     runs = inflight.runs(claimed)
     bridge_chain.minter_sender.send_and_wait(
-        bridge_chain.mint_batch_tx(claimed.contract, claimed.tier_index, runs),
+        bridge_chain.event(claimed.contract).mint_batch_tx(claimed.tier_index, runs),
         gas=inflight.gas_for(1, 1),
     )
     # the organizer cancels while the batch is in flight: the order is 'minting', not settled yet
@@ -145,9 +145,7 @@ def test_cancel_while_minting_still_refunds_and_revokes(
         "revoking",
         "revoked",
     ]
-    assert (
-        int(bridge_chain.event(event["contract_address"]).call("balanceOf", fans[1].address)) == 0
-    )
+    assert bridge_chain.event(event["contract_address"]).balance_of(fans[1].address) == 0
 
 
 def test_orders_get_consecutive_refs_of_their_event_at_their_first_claim(
@@ -177,7 +175,7 @@ def test_orders_get_consecutive_refs_of_their_event_at_their_first_claim(
     assert other_ref == f"0x{(second_event['id'] << 64) | 1:064x}"
     assert counters == [3, 1]
     contract = bridge_chain.event(first_event["contract_address"])
-    assert all(contract.call("orderFulfilled", bytes.fromhex(r[2:])) for r in refs)
+    assert all(contract.order_fulfilled(bytes.fromhex(r[2:])) for r in refs)
     assert [read_order(app_client, o)["state"] for o in orders] == ["minted"] * 3
 
 

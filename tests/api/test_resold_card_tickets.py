@@ -111,5 +111,5 @@ def test_a_chargeback_leaves_the_market_buyer_the_ticket_and_pays_the_organizer(
     assert onchain.owner_of(sold) == fans[1].address
     assert onchain.held_sale(sold)[1] == 0
     # the organizer holds the whole price again: royalties now, the face value as escrow
-    assert int(onchain.call("royaltyBalance")) == CAP - FACE
-    assert int(onchain.call("escrowBalance")) == FACE
+    assert onchain.royalty_balance() == CAP - FACE
+    assert onchain.escrow_balance() == FACE

@@ -8,8 +8,8 @@ from api_helpers import create_event, pay, place_order, read_order
 from fastapi.testclient import TestClient
 from web3 import Web3
 
+from api.accounts import BridgeAccounts
 from api.app import create_app
-from api.chain import BridgeChain
 from api.services.locks import WorkerLocks
 from api.services.minting import Minter
 from chain.deploy import deploy_platform
@@ -34,7 +34,7 @@ def test_stuck_mint_is_replaced_and_mints_once(
     local = settings.model_copy(update={"rpc_url": slow_chain.url, "mint_replace_after_s": 1.0})
     factory = deploy_platform(TransactionSender(w3, dev_signer(0), settings=local), local).factory
     local = local.model_copy(update={"factory_address": factory})
-    chain = BridgeChain(w3, local, operator=dev_signer(0), minter=dev_signer(1))
+    chain = BridgeAccounts(w3, local, operator=dev_signer(0), minter=dev_signer(1))
     with TestClient(create_app(local, engine=engine, provider=provider, chain=chain)) as client:
         event = create_event(client, organizer_key, supply=10)
         order = place_order(client, event, 2, dev_signer(6).address)
@@ -54,7 +54,7 @@ def test_stuck_mint_is_replaced_and_mints_once(
     assert len(hashes) >= 2, "the pending mint was never replaced"
     nonces = {w3.eth.get_transaction(h)["nonce"] for h in hashes if _known(w3, h)}
     assert len(nonces) == 1  # replacements reuse the nonce: only one of them can be mined
-    assert int(chain.event(event["contract_address"]).call("nextTokenId")) == 2
+    assert chain.event(event["contract_address"]).next_token_id() == 2
 
 
 def _known(w3: Web3, tx_hash: str) -> bool:

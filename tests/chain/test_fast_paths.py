@@ -104,6 +104,7 @@ def test_unknown_transaction_is_not_found(minted: tuple[Web3, list[str]]) -> Non
 
 def test_tickets_issued_decoding_is_web3s(minted: tuple[Web3, list[str]]) -> None:
     from api.chain import issued_from_logs
+
     from chain.compiler import load_artifact as artifact
 
     w3, hashes = minted

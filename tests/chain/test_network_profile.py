@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from api.chain import BridgeChain
+from api.accounts import BridgeAccounts
 from chain.anvil import AnvilRunner
 from chain.events import EventReader
 from chain.ganache import free_port
@@ -114,12 +114,12 @@ def test_an_unknown_network_is_a_clear_error() -> None:
 
 
 def test_the_bridge_never_falls_back_to_development_accounts_on_a_public_chain() -> None:
-    public = BridgeChain.from_settings(Settings(network="base-sepolia"))
+    public = BridgeAccounts.from_settings(Settings(network="base-sepolia"))
     with pytest.raises(ConfigError, match="FAIRGATE_MINTER_KEY"):
         _ = public.minter
     with pytest.raises(ConfigError, match="FAIRGATE_OPERATOR_KEY"):
         _ = public.operator
-    dev = BridgeChain.from_settings(Settings())
+    dev = BridgeAccounts.from_settings(Settings())
     assert dev.minter.address == DEV_KEY_1.address  # development chains keep their accounts
 
 

@@ -23,8 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from pydantic import SecretStr
 from web3 import Web3
 
+from api.accounts import BridgeAccounts
 from api.app import create_app
-from api.chain import BridgeChain
 from api.db import make_engine
 from api.migrate import upgrade
 from api.payments.local import LocalProvider
@@ -62,7 +62,7 @@ class Bridge:
     url: str
     settings: Settings
     w3: Web3
-    chain: BridgeChain
+    chain: BridgeAccounts
     sessions: Any
     provider: LocalProvider
 
@@ -100,7 +100,7 @@ def running_bridge(
     )
     engine = make_engine(settings)
     upgrade(engine)
-    chain = BridgeChain(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
+    chain = BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1))
     provider = LocalProvider(settings)
     app = create_app(settings, engine=engine, provider=provider, chain=chain)
     if not any(getattr(r, "path", "").startswith("/ipfs") for r in app.routes):

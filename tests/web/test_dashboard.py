@@ -222,7 +222,7 @@ def test_create_an_event_in_the_browser(
     assert client.name() == "Autumn Gala"
     if any(e.get("name") == "pendingOrganizer" for e in client.artifact.abi):
         # two-step hand-over: proposed to the wallet, the operator holds it until it accepts
-        assert client.call("pendingOrganizer") == organizer["address"]
+        assert client.pending_organizer() == organizer["address"]
         page.get_by_role("button", name="Accept the event with my wallet").click()
         assert_accessible(page)
         screenshot(page, "dashboard-accept-desktop")
