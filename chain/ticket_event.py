@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_account.messages import encode_typed_data
@@ -104,7 +104,9 @@ def issued_from_logs(address: str, logs: Iterable[Mapping[str, Any]]) -> list[Is
         found.append(
             Issued(
                 order_ref="0x" + bytes(topics[3]).hex(),
-                holder=checksum_address("0x" + bytes(topics[1])[12:].hex()),
+                holder=cast(
+                    "ChecksumAddress", checksum_address("0x" + bytes(topics[1])[12:].hex())
+                ),
                 first_token_id=TokenId(int(first)),
                 commitments=commitments,
                 tx_hash="0x" + bytes(entry["transactionHash"]).hex(),

@@ -17,13 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
-from api.chain import TICKETS_ISSUED
 from api_helpers import bridge_env, create_event, order_body
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.cluster import Cluster
 from api.models import Order, OrderState, Ticket
+from chain.ticket_event import TICKETS_ISSUED
 
 pytestmark = [pytest.mark.postgres, pytest.mark.ganache, pytest.mark.redis, pytest.mark.slow]
 

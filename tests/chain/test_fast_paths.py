@@ -19,7 +19,7 @@ from chain.ganache import dev_accounts as derive_dev_accounts
 from chain.keys import Signer
 from chain.receipts import fetch_receipt
 from chain.sender import TransactionSender
-from chain.ticket_event import TicketEventClient
+from chain.ticket_event import TicketEventClient, issued_from_logs
 from chain.types import FIELD_MODULUS, EventParams, MintRun, Tier, encode_mint_batch
 from fairgate.settings import Settings
 
@@ -103,8 +103,6 @@ def test_unknown_transaction_is_not_found(minted: tuple[Web3, list[str]]) -> Non
 
 
 def test_tickets_issued_decoding_is_web3s(minted: tuple[Web3, list[str]]) -> None:
-    from api.chain import issued_from_logs
-
     from chain.compiler import load_artifact as artifact
 
     w3, hashes = minted
