@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.catalog_cache import CatalogCache
 from api.accounts import BridgeAccounts
+from api.catalog_cache import CatalogCache
 from api.db import make_engine, session_factory
 from api.errors import RateLimited, status_of
 from api.gate_hub import hub_router

@@ -31,8 +31,8 @@ from types import FrameType
 from prometheus_client import start_http_server
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.catalog_cache import CatalogCache
 from api.accounts import BridgeAccounts
+from api.catalog_cache import CatalogCache
 from api.db import make_engine, session_factory
 from api.metrics import INDEXER_LAG
 from api.payments import PaymentProvider, provider_from_settings

@@ -163,7 +163,7 @@ def test_the_indexer_drops_the_catalog_cache_of_an_event_it_changed(
     engine: Any,
     db: sessionmaker[Session],
     settings: Settings,
-    bridge_chain: BridgeChain,
+    bridge_chain: BridgeAccounts,
     w3: Web3,
     fans: list[LocalAccount],
     redis_url: str,
