@@ -36,6 +36,7 @@ from fairgate.metrics import MULTIPROC_ENV
 from fairgate.settings import get_settings
 
 log = logging.getLogger("api")
+LOG_LEVEL_ENV = "FAIRGATE_SERVE_LOG_LEVEL"  # python -m api's --log-level, for its worker processes
 
 
 def server_stack() -> tuple[str, str]:
@@ -50,6 +51,8 @@ def worker_app() -> Any:
     object allocated up to now frozen out of the cyclic garbage collector's scans."""
     from api.asgi import app
 
+    # a worker process spawned by uvicorn starts with no logging set up: the same JSON lines
+    configure_logs(get_settings(), os.environ.get(LOG_LEVEL_ENV, "info"))
     gc.collect()
     gc.freeze()
     return app
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logs(settings, args.log_level)
+    os.environ[LOG_LEVEL_ENV] = args.log_level  # for the worker processes (worker_app)
     if args.workers > 1:
         multiprocess_metrics_dir()
     loop, http = server_stack()
