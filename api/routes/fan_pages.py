@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from api.errors import QueueRefused, SoldOut
 from api.metrics import RESERVATION_FAILURES
 from api.models import Event, EventState, Tier
 from api.pages import TEMPLATES, render
-from api.routes.queue import Admission
+from api.routes.queue import Admission, queue_token
 from api.schemas import OrderCreate
 from api.services import fan, orders
 from fairgate.errors import NotFound, TicketError
@@ -105,6 +106,25 @@ def _event_context(request: Request, session: Session, event_id: int) -> dict[st
         "currency": settings.currency,
         "max_per_order": settings.max_tickets_per_order,
         "card": {},
+        **_queue_context(request, event_id),
+    }
+
+
+def _queue_context(request: Request, event_id: int) -> dict[str, bool]:
+    """Whether the event's waiting room is open, and whether this browser holds a token (its
+    admission is checked when it orders): a quick synchronous look in Redis, nothing if off."""
+    room = request.app.state.waiting_room
+    client = room.shared.sync_client() if room is not None else None
+    if client is None:
+        return {"queue_open": False, "queue_joined": False}
+    try:
+        is_open = bool(client.exists(room.shared.key("wr", event_id, "cfg")))
+    except RedisError as exc:
+        room.shared.failed(exc)
+        return {"queue_open": False, "queue_joined": False}
+    return {
+        "queue_open": is_open,
+        "queue_joined": is_open and bool(queue_token(request, event_id)),
     }
 
 
