@@ -98,7 +98,7 @@ class GateVerdicts(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        from gate.hub import gate_checkins, gate_refusals
+        from api.gate_hub import gate_checkins, gate_refusals
 
         family = CounterMetricFamily(
             "fairgate_gate_verdicts",

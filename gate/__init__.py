@@ -6,7 +6,8 @@ One module per job:
 * :mod:`gate.challenges`: fresh challenges this gate issued (replay protection across gates);
 * :mod:`gate.store`: the nullifier store (SQLite, one file per device, atomic check-in);
 * :mod:`gate.checker`: the warm verify pipeline that turns a scanned QR into a plain answer;
-* :mod:`gate.sync` and :mod:`gate.hub`: gates exchange check-ins through a hub, conflicts flagged;
+* :mod:`gate.sync`: gates exchange check-ins through the bridge's hub (:mod:`api.gate_hub`),
+  conflicts flagged;
 * :mod:`gate.anchor`: after doors, the used nullifiers go on-chain in batches;
 * :mod:`gate.onchain`: the optional on-chain verification path (snarkjs Solidity verifier).
 """

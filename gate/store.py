@@ -753,7 +753,8 @@ class NullifierStore:
         or anything else of the code is kept). The count waits in memory, so a refusal costs no
         write; :meth:`refusal_counts` (each sync) and :meth:`close` store it: a power cut loses
         at most the refusals counted since the last sync, never an admission. The counters are
-        cumulative; the hub keeps the largest value it was sent (:func:`gate.hub.push_refusals`).
+        cumulative; the hub keeps the largest value it was sent
+        (:func:`api.gate_hub.push_refusals`).
         """
         minute = int((time.time() if at is None else at) // 60)
         with self._lock:

@@ -38,7 +38,7 @@ class HubError(TicketError, ConnectionError):
 
 
 class HubClient:
-    """HTTP client of :mod:`gate.hub` for one gate key (the key is never logged)."""
+    """HTTP client of the bridge's hub (:mod:`api.gate_hub`) for one gate key (never logged)."""
 
     def __init__(
         self,

@@ -52,6 +52,19 @@ def test_the_bridge_imports_neither_the_cli_nor_the_scripts() -> None:
     assert wrong == set()
 
 
+def test_the_gate_device_and_the_bridge_do_not_import_each_other() -> None:
+    """The hub is the bridge's (api.gate_hub); the gate package is the device, talking to the
+    bridge over HTTP only."""
+    for package, other in (("gate", "api"), ("api", "gate")):
+        wrong = {
+            f"{path.relative_to(ROOT)}: {name}"
+            for path in sorted((ROOT / package).rglob("*.py"))
+            for name in imports_of(path)
+            if _top(name) == other
+        }
+        assert wrong == set()
+
+
 def test_the_bridge_client_and_the_card_commands_do_not_import_each_other() -> None:
     """cli.fan_card (commands) uses cli.bridge_client (HTTP); never the other way round."""
     client = imports_of(ROOT / "cli" / "bridge_client.py")

@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy import Connection
 
 from api.db import make_engine
+from api.gate_hub import metadata as hub_metadata
 from api.models import Base
 from fairgate.settings import get_settings
-from gate.hub import metadata as hub_metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

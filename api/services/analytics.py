@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.gate_hub import gate_checkins, gate_refusals
 from api.models import ChainActivity, Event, Order, OrderEvent, OrderState
 from api.services import forecast, signals
 from api.services.audit import csv_table
-from gate.hub import gate_checkins, gate_refusals
 
 SALE_KINDS = ("card_sale", "eth_sale")
 PAID = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED)

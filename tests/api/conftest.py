@@ -24,6 +24,7 @@ from web3 import Web3
 from api.accounts import BridgeAccounts
 from api.app import create_app
 from api.db import make_engine, session_factory
+from api.gate_hub import metadata as hub_metadata
 from api.migrate import upgrade
 from api.models import Base
 from api.payments.local import LocalProvider
@@ -33,7 +34,6 @@ from chain.ganache import GanacheRunner
 from chain.keys import dev_signer
 from chain.sender import TransactionSender
 from fairgate.settings import Settings
-from gate.hub import metadata as hub_metadata
 
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -7,8 +7,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from api.gate_hub import metadata as hub_metadata
 from api.models import Base
-from gate.hub import metadata as hub_metadata
 
 pytestmark = [pytest.mark.postgres]
 

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine
 from web3 import Web3
 
+from api.gate_hub import create_hub_tables, make_hub_router, register_gate
 from chain.compiler import compile_contracts
 from chain.deploy import Deployment, deploy_platform
 from chain.devchain import latest_timestamp
@@ -39,7 +40,6 @@ from chain.tree_logs import read_tree_logs
 from chain.types import EventParams, MintRun, Tier
 from fairgate.errors import ToolchainError
 from fairgate.settings import Settings
-from gate.hub import create_hub_tables, make_hub_router, register_gate
 from gate.service import GateService
 from zk import payload
 from zk.identity import TicketSecret, gate_scope

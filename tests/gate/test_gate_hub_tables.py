@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from gate.hub import (
+from api.gate_hub import (
     CheckInIn,
     create_hub_tables,
     gate_checkins,
