@@ -22,8 +22,33 @@ abi:
 demo: setup
 	.venv/bin/python scripts/demo.py
 
+# Both nodes (issue 13). Every suite runs on Ganache (the node users named), except ANVIL_ONLY;
+# then, with FAIRGATE_NODE=anvil (session chain, brownie's chain, the chain layer's private chains),
+# the suites of BOTH_NODES (contract suite core, chain layer, end-to-end story) run again on Anvil,
+# with ANVIL_ONLY (long contract fuzzing, quicker on Anvil). NODES=ganache (or anvil) runs one leg.
+# JUNIT=PREFIX writes PREFIX-ganache.xml and PREFIX-anvil.xml (.ci/run). PYTEST_ARGS go to both legs.
+BOTH_NODES ?= tests/chain tests/contracts/test_mint.py tests/contracts/test_market.py \
+	tests/contracts/test_orders.py tests/contracts/test_refunds.py \
+	tests/contracts/test_reentrancy.py tests/contracts/test_factory_admin.py \
+	tests/cli/test_story.py tests/api/test_e2e.py
+ANVIL_ONLY ?=
+NODES ?= ganache anvil
+JUNIT ?=
+PYTEST := .venv/bin/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+
 test: setup
-	.venv/bin/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
+	@rc=0; \
+	if [ -n "$(filter ganache,$(NODES))" ]; then \
+	  echo "== make test: Ganache =="; \
+	  FAIRGATE_NODE=ganache $(PYTEST) $(addprefix --ignore=,$(ANVIL_ONLY)) \
+	    $(if $(JUNIT),--junitxml=$(JUNIT)-ganache.xml) $(PYTEST_ARGS) || rc=$$?; \
+	fi; \
+	if [ -n "$(filter anvil,$(NODES))" ]; then \
+	  echo "== make test: Anvil ($(words $(BOTH_NODES) $(ANVIL_ONLY)) suites) =="; \
+	  FAIRGATE_NODE=anvil $(PYTEST) $(BOTH_NODES) $(ANVIL_ONLY) \
+	    $(if $(JUNIT),--junitxml=$(JUNIT)-anvil.xml) $(PYTEST_ARGS) || rc=$$?; \
+	fi; \
+	exit $$rc
 
 # pure logic only: no chain, database, browser, IPFS node or proof (lanes: tests/lanes.py)
 test-fast: setup

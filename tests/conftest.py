@@ -36,6 +36,7 @@ from web3 import Web3
 from chain.anvil import AnvilRunner
 from chain.ganache import GanacheRunner, free_port
 from chain.ganache import dev_accounts as derive_dev_accounts
+from chain.nodes import node_runner
 from fairgate.errors import ToolchainError
 from fairgate.settings import get_settings
 from metadata.jsipfs import JsIpfsNode
@@ -117,10 +118,12 @@ def _connect_brownie() -> None:
     if brownie.network.is_connected():
         return
     network = CONFIG.argv.get("network") or CONFIG.settings["networks"]["default"]
+    anvil = get_settings().node == "anvil"  # FAIRGATE_NODE: brownie attaches to Anvil instead
     if network == BROWNIE_NETWORK:
         cmd = CONFIG.networks[network]["cmd_settings"]
         for attempt in range(3):
-            runner = GanacheRunner(
+            runner = node_runner(
+                "anvil" if anvil else "ganache",
                 int(cmd["port"]),
                 accounts=int(cmd["accounts"]),
                 balance_eth=int(cmd["default_balance"]),
@@ -128,7 +131,7 @@ def _connect_brownie() -> None:
                 chain_id=int(cmd["chain_id"]),
                 hardfork=str(cmd["evm_version"]),
                 mnemonic=str(cmd["mnemonic"]),
-                extra_args=("--chain.vmErrorsOnRPCResponse", "true"),
+                extra_args=() if anvil else ("--chain.vmErrorsOnRPCResponse", "true"),
             )
             try:
                 _brownie_chain = runner.start()
@@ -138,6 +141,11 @@ def _connect_brownie() -> None:
                     raise
                 cmd["port"] = free_port()
     brownie.network.connect(network)
+    if anvil:  # brownie recognises an attached Anvil as Ganache; its Anvil backend knows better
+        from brownie.network.rpc import Rpc
+        from brownie.network.rpc import anvil as anvil_backend
+
+        Rpc().backend = anvil_backend
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -157,11 +165,12 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def ganache() -> Iterator[GanacheRunner]:
-    """A Ganache chain for the whole session (chain id 1337, shanghai, dev mnemonic)."""
+    """The session's chain (chain id 1337, shanghai, dev mnemonic): Ganache, or Anvil when
+    ``FAIRGATE_NODE=anvil`` (``make test`` runs the both-nodes suites that way too)."""
     runner = None
     for attempt in range(3):  # a free port can be taken between picking and binding it
         try:
-            runner = GanacheRunner(free_port()).start()
+            runner = node_runner(None, free_port()).start()
             break
         except ToolchainError:
             if attempt == 2:

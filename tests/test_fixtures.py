@@ -36,3 +36,31 @@ def test_dev_account_signs_a_transfer(w3: Web3, dev_accounts: list[LocalAccount]
     tx_hash = w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
     assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)["status"] == 1
     assert w3.eth.get_balance(receiver.address) == before + 10**15
+
+
+def test_the_session_chain_is_the_node_the_run_names(w3: Web3) -> None:
+    """``FAIRGATE_NODE`` picks the session's chain (``make test`` runs a leg on each node)."""
+    expected = "anvil/" if get_settings().node == "anvil" else "ganache/"
+    assert w3.client_version.lower().startswith(expected)
+
+
+def test_every_suite_the_makefile_runs_on_anvil_exists() -> None:
+    """A suite renamed or moved must not silently drop out of the Anvil leg of ``make test``."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    makefile = (root / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    names: list[str] = []
+    for variable in ("BOTH_NODES", "ANVIL_ONLY"):
+        found = re.search(rf"^{variable} \?=(.*)$", makefile, re.MULTILINE)
+        assert found is not None, f"{variable} is not in the Makefile"
+        names += found.group(1).split()
+    assert "tests/chain" in names and "tests/cli/test_story.py" in names
+    missing = [n for n in names if not (root / n).exists()]
+    assert not missing, f"the Makefile names suites that do not exist: {missing}"
+    dry = subprocess.run(
+        ["make", "-n", "test", "JUNIT=reports/x"], cwd=root, capture_output=True, text=True
+    )
+    assert "FAIRGATE_NODE=ganache" in dry.stdout and "FAIRGATE_NODE=anvil" in dry.stdout

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chain_helpers import FIXTURES, rpc, start_node
+from chain_helpers import FIXTURES, start_node
 from web3 import Web3
 
 from chain.ganache import GanacheRunner
 from chain.keys import Signer, dev_signer
+from chain.nodes import dev_node
 from chain.sender import NonceManager
 from fairgate.settings import Settings
 
@@ -35,10 +36,11 @@ def private_node() -> Iterator[GanacheRunner]:
 def chain_node(private_node: GanacheRunner) -> Iterator[GanacheRunner]:
     """The private chain, in the state it started in; what the module does is reverted after it."""
     w3 = Web3(Web3.HTTPProvider(private_node.url, request_kwargs={"timeout": 30}))
-    snapshot = rpc(w3, "evm_snapshot")
+    node = dev_node(w3)
+    snapshot = node.snapshot()
     yield private_node
-    rpc(w3, "miner_start")
-    assert rpc(w3, "evm_revert", snapshot) is True
+    node.set_automine(True)
+    node.revert(snapshot)
     chain = (int(w3.eth.chain_id), "0x" + bytes(w3.eth.get_block(0)["hash"]).hex())
     for account in private_node.accounts_with_keys():
         NonceManager.reset(chain, account.address)  # nonces went back with the revert
