@@ -9,6 +9,8 @@ nodes, and they live here behind one small interface, :class:`DevNode`:
 * ``set_automine(on)``: stop or resume mining on each transaction (Ganache ``miner_stop``/
   ``miner_start``, Anvil ``evm_setAutomine``); ``set_block_time(s)``: mine every ``s`` seconds
   (Anvil ``evm_setIntervalMining``; Ganache takes its block time only at start);
+* ``set_storage(address, slot, word)``: write a contract's storage (Ganache
+  ``evm_setAccountStorageAt``, Anvil ``anvil_setStorageAt``);
 * ``reorg(depth, transactions)``: a real reorganisation: the last ``depth`` blocks are replaced by
   as many new ones holding the given signed transactions (Anvil ``anvil_reorg``). Ganache has no
   such method: it raises :class:`ChainError` (emulate one there with snapshot, blocks, revert).
@@ -123,6 +125,10 @@ class DevNode:
         """Mine a block every ``seconds`` from now on (0: stop interval mining)."""
         raise ChainError(f"{self.kind} cannot change its block time while running")
 
+    def set_storage(self, address: str, slot: int, word: int) -> None:
+        """Write one storage word of a contract (tests that set a counter out of reach)."""
+        raise NotImplementedError
+
     def reorg(self, depth: int, transactions: Sequence[bytes] = ()) -> None:
         raise ChainError(f"{self.kind} cannot reorganise its chain (Anvil's anvil_reorg can)")
 
@@ -139,6 +145,10 @@ class GanacheNode(DevNode):
     def set_automine(self, on: bool) -> None:
         self.rpc("miner_start" if on else "miner_stop")
 
+    def set_storage(self, address: str, slot: int, word: int) -> None:
+        if self.rpc("evm_setAccountStorageAt", address, _word(slot), _word(word)) is not True:
+            raise ChainError(f"Ganache did not write slot {slot} of {address}")
+
 
 class AnvilNode(DevNode):
     kind: NodeKind = "anvil"
@@ -151,6 +161,10 @@ class AnvilNode(DevNode):
 
     def set_automine(self, on: bool) -> None:
         self.rpc("evm_setAutomine", bool(on))
+
+    def set_storage(self, address: str, slot: int, word: int) -> None:
+        if self.rpc("anvil_setStorageAt", address, _word(slot), _word(word)) is not True:
+            raise ChainError(f"Anvil did not write slot {slot} of {address}")
 
     def set_block_time(self, seconds: float) -> None:
         if seconds < 0:
@@ -165,6 +179,10 @@ class AnvilNode(DevNode):
             raise ValueError(f"reorg depth must be between 1 and the head ({head}), not {depth}")
         pairs = [["0x" + bytes(raw).hex(), 0] for raw in transactions]
         self.rpc("anvil_reorg", depth, pairs)
+
+
+def _word(value: int) -> str:
+    return "0x" + value.to_bytes(32, "big").hex()
 
 
 def dev_node(w3: Web3) -> DevNode:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from chain.nodes import dev_node
+
 from .conftest import GA, GA_FACE, VIP, tier
 from .helpers import (
     MARKET_ONLY,
@@ -283,18 +285,11 @@ def test_the_65536th_tier_is_refused_instead_of_wrapping_onto_tier_0(ticket, org
     """Attack (issue 9, item 4): the tier counter is 16 bits; with 65,535 tiers the next addTier
     wrote tier 65,535 and wrapped the count to 0, so the following one overwrote tier 0 after its
     sales (face value, minted count, cap). 65,534 addTier transactions are out of a test's reach,
-    so the counter is set in storage (Ganache's evm_setAccountStorageAt) to where they lead."""
+    so the counter is set in storage (chain.nodes: Ganache's evm_setAccountStorageAt, Anvil's
+    anvil_setStorageAt) to where they lead."""
     slot, word = _counters_slot(web3, ticket, supply_total=1_003)  # the default tiers' supply
     word |= 0xFFFF << TIER_COUNT_SHIFT
-    answer = web3.provider.make_request(
-        "evm_setAccountStorageAt",
-        [
-            ticket.address,
-            "0x" + slot.to_bytes(32, "big").hex(),
-            "0x" + word.to_bytes(32, "big").hex(),
-        ],
-    )
-    assert answer.get("result") is True, answer
+    dev_node(web3).set_storage(ticket.address, slot, word)
     assert ticket.tierCount() == 65_535
     ga_before = tuple(ticket.tier(0))
     with reverts("InvalidParameter", "tiers"):
