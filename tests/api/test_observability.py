@@ -227,3 +227,46 @@ def test_readiness_is_503_with_the_reason_when_the_database_is_gone(bridge):
     assert body["status"] == "unavailable"
     assert not body["checks"]["database"]["ok"]
     assert "OperationalError" in body["checks"]["database"]["reason"]
+
+
+def test_gate_verdicts_pushed_through_the_hub_and_rejected_webhooks_are_counted(bridge):
+    from gate.hub import CheckInIn, RefusalIn, push_checkins, push_refusals
+
+    client, _, _ = bridge
+    event = "0x" + "11" * 20
+    hexes = [f"0x{i:064x}" for i in range(1, 4)]
+    with client.app.state.engine.begin() as conn:
+        push_checkins(
+            conn,
+            event,
+            "door-1",
+            [CheckInIn(nullifier=h, checked_at=1.0, root=h, challenge=h) for h in hexes],
+        )
+        push_refusals(
+            conn,
+            event,
+            "door-1",
+            "dev-1",
+            [
+                RefusalIn(reason="nullifier_used", minute=10, count=4),
+                RefusalIn(reason="proof_invalid", minute=10, count=2),
+            ],
+        )
+        # the same device pushes its cumulative counters again: 4 stays 4
+        push_refusals(
+            conn, event, "door-1", "dev-1", [RefusalIn(reason="nullifier_used", minute=10, count=4)]
+        )
+    forged = client.post(
+        "/webhooks/local",
+        content=b'{"id": "evt_1"}',
+        headers={"Stripe-Signature": "t=1,v1=" + "0" * 64},
+    )
+    assert forged.status_code == 400
+    samples = scrape(client)
+    verdicts = "fairgate_gate_verdicts_total"
+    assert value(samples, verdicts, verdict="admitted") == 3
+    assert value(samples, verdicts, verdict="refused", reason="nullifier_used") == 4
+    assert value(samples, verdicts, verdict="refused", reason="proof_invalid") == 2
+    assert value(samples, "fairgate_webhooks_total", outcome="rejected") >= 1
+    labels = [v for series in samples.values() for got, _ in series for v in got.values()]
+    assert not any("door-1" in v or "dev-1" in v or event in v for v in labels)
