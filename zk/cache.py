@@ -6,20 +6,25 @@ that a fresh clone on the same machine (CI) reuses a finished ceremony:
     <cache>/<kind>/<key>/            one entry; ``key`` is a SHA-256 of everything it depends on
     <cache>/<kind>/<key>/manifest.json   {"files": {name: sha256}, "meta": {...}}
 
-An entry is published atomically (built in a temporary folder, then renamed), and every file's
+An entry is published atomically (built in a temporary folder, then renamed), one builder at a
+time per entry (an exclusive ``flock`` on ``<kind>/.<key>.lock``: a second process, e.g. a parallel
+test run, waits for the first and then opens its entry instead of repeating minutes of ceremony;
+the kernel drops the lock when its holder dies), and every file's
 SHA-256 is checked against the manifest when the entry is opened, so a truncated or tampered
 artifact is refused (:class:`~fairgate.errors.ToolchainError`) instead of silently used.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +133,38 @@ def build_entry(
         return found
     parent = cache_root() / kind
     parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(parent / f".{key}.lock", f"{kind}/{key[:12]}"):
+        # Whoever held the lock before us may have built it meanwhile.
+        found = open_entry(kind, key)
+        if found is not None:
+            return found
+        return _build_unlocked(kind, key, parent, builder, keep)
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` (waiting, with a log line, if taken).
+
+    Builders of one artifact in several processes take it so that only one of them works."""
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("cache entry %s is being built by another process; waiting for it", what)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_unlocked(
+    kind: str,
+    key: str,
+    parent: Path,
+    builder: Callable[[Path], dict[str, Any]],
+    keep: Iterable[str] | None,
+) -> Entry:
     work = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=parent))
     try:
         meta = builder(work)

@@ -492,11 +492,24 @@ def local_setup(*, contributors: int = 1) -> Artifacts:
     ptau = phase1()
     ptau_sha = cache.sha256_file(ptau)
     pointer = _pointer(compiled, ptau_sha)
+    found = _installed(pointer, compiled)
+    if found is not None:
+        return found
+    cache.cache_root().mkdir(parents=True, exist_ok=True)
+    with cache.exclusive(cache.cache_root() / f".{pointer.name}.lock", "phase 2"):
+        # a parallel process (another test run) may have installed it while we waited
+        return _installed(pointer, compiled) or _local_phase2(compiled, ptau, contributors)
+
+
+def _installed(pointer: Path, compiled: CompiledCircuit) -> Artifacts | None:
     if pointer.is_file():
         entry = cache.open_entry("zkey", json.loads(pointer.read_text())["zkey"])
         if entry is not None:
             return _artifacts(entry, compiled)
-    cache.cache_root().mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _local_phase2(compiled: CompiledCircuit, ptau: Path, contributors: int) -> Artifacts:
     with tempfile.TemporaryDirectory(prefix=".phase2-", dir=cache.cache_root()) as tmp:
         work = Path(tmp)
         zkey = start_phase2(compiled, ptau, work / "round0.zkey")
@@ -553,6 +566,21 @@ def solidity_verifier_path() -> Path:
 # command line (multi-party path, see the module docstring)
 
 
+def _log_progress_every(seconds: float) -> ProgressHook:
+    """A progress hook that logs a line at each new phase and then every ``seconds``."""
+    last: dict[str, float] = {}
+
+    def hook(p: SetupProgress) -> None:
+        if p.phase not in last or p.elapsed_s - last[p.phase] >= seconds:
+            last[p.phase] = p.elapsed_s
+            log.info(
+                "ceremony %d/%d %s: about %d%% done (%.0f s)",
+                p.number, p.total, p.phase, round(p.overall * 100), p.elapsed_s,
+            )
+
+    return hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m zk.setup local|init|contribute|finalize|verifier``."""
     parser = argparse.ArgumentParser(prog="python -m zk.setup", description=__doc__.splitlines()[0])
@@ -574,7 +602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     if args.cmd == "local":
-        art = local_setup(contributors=args.contributors)
+        with on_progress(_log_progress_every(10.0)):
+            art = local_setup(contributors=args.contributors)
         log.info("setup ready: zkey %s", art.zkey)
     elif args.cmd == "init":
         start_phase2(compile_circuit(), phase1(), args.out.resolve())

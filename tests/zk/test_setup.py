@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,54 @@ def test_a_tampered_entry_is_refused_and_rebuilt(tmp_cache: Path) -> None:
     rebuilt = cache.build_entry("kind", "k1", build)
     assert rebuilt.path("a.bin").read_bytes() == b"artifact"
     assert len(builds) == 2
+
+
+def test_a_second_builder_waits_for_the_first_and_builds_nothing(tmp_cache: Path) -> None:
+    """Two builders of one entry (e.g. parallel test runs): the second waits for the first's lock,
+    then opens its entry. Before the lock, every parallel run started its own ceremony."""
+    builds: list[str] = []
+    second_is_waiting = threading.Event()
+
+    class WaitSeen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "being built by another process" in record.getMessage():
+                second_is_waiting.set()
+
+    def build(work: Path) -> dict[str, object]:
+        builds.append(threading.current_thread().name)
+        if threading.current_thread().name == "first":
+            assert second_is_waiting.wait(timeout=30), "the second builder never waited"
+        (work / "a.bin").write_bytes(b"artifact")
+        return {}
+
+    handler = WaitSeen()
+    cache.log.addHandler(handler)
+    was = cache.log.level, cache.log.disabled
+    # a logging.config call elsewhere in the session (alembic's fileConfig) may disable the logger
+    cache.log.setLevel(logging.INFO)
+    cache.log.disabled = False
+    results: dict[str, Path] = {}
+
+    def run() -> None:
+        results[threading.current_thread().name] = cache.build_entry("kind", "k2", build).path(
+            "a.bin"
+        )
+
+    try:
+        first = threading.Thread(target=run, name="first")
+        first.start()
+        while not builds:  # the first holds the lock and is inside its builder
+            first.join(timeout=0.01)
+        second = threading.Thread(target=run, name="second")
+        second.start()
+        first.join(timeout=60)
+        second.join(timeout=60)
+    finally:
+        cache.log.removeHandler(handler)
+        cache.log.level, cache.log.disabled = was
+    assert builds == ["first"]
+    assert results["first"] == results["second"]
+    assert results["second"].read_bytes() == b"artifact"
 
 
 def test_failed_compile_is_not_ignored(tmp_cache: Path) -> None:
