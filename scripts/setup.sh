@@ -107,4 +107,9 @@ fi
 # 6. Compile contracts/ (cached in build/solc/<key>) and write their ABIs and code as package data
 #    (chain/abi/*.json with the sources' hashes): processes load those, never compile at start.
 "$VENV/bin/python" -m chain.abi >/dev/null
+# 7. The development ZK ceremony (circuit, phase 1, phase 2), cached by content hash in
+#    ~/.cache/fairgate/zk: about 4 minutes on 2 cores the first time, then instant. The demo, the
+#    bridge's circuit files and the zk tests start from it instead of building it on first use.
+say "zk: development ceremony (about 4 minutes the first time; cached afterwards)"
+"$VENV/bin/python" -m zk.setup local
 say "ready"

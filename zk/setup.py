@@ -575,7 +575,11 @@ def _log_progress_every(seconds: float) -> ProgressHook:
             last[p.phase] = p.elapsed_s
             log.info(
                 "ceremony %d/%d %s: about %d%% done (%.0f s)",
-                p.number, p.total, p.phase, round(p.overall * 100), p.elapsed_s,
+                p.number,
+                p.total,
+                p.phase,
+                round(p.overall * 100),
+                p.elapsed_s,
             )
 
     return hook
