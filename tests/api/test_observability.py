@@ -230,7 +230,7 @@ def test_readiness_is_503_with_the_reason_when_the_database_is_gone(bridge):
 
 
 def test_gate_verdicts_pushed_through_the_hub_and_rejected_webhooks_are_counted(bridge):
-    from gate.hub import CheckInIn, RefusalIn, push_checkins, push_refusals
+    from api.gate_hub import CheckInIn, RefusalIn, push_checkins, push_refusals
 
     client, _, _ = bridge
     event = "0x" + "11" * 20
