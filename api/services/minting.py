@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, case, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts import BridgeAccounts
@@ -263,17 +263,21 @@ class Minter:
             if not self.locks.try_acquire(BATCH_NS, batch_id):  # pragma: no cover - fresh id
                 session.rollback()
                 return None
+            fresh = {r.id: ref for r, ref in zip(picked, refs, strict=True) if r.order_ref is None}
             conn.execute(
                 update(_ORDERS)
-                .where(_ORDERS.c.id == bindparam("oid"))
+                .where(_ORDERS.c.id.in_([r.id for r in picked]))
                 .values(
                     state=S.MINTING,
                     batch_id=batch_id,
-                    order_ref=bindparam("ref"),
                     mint_attempts=_ORDERS.c.mint_attempts + 1,
                     updated_at=now,
-                ),
-                [{"oid": r.id, "ref": ref} for r, ref in zip(picked, refs, strict=True)],
+                    **(
+                        {"order_ref": case(fresh, value=_ORDERS.c.id, else_=_ORDERS.c.order_ref)}
+                        if fresh
+                        else {}
+                    ),
+                )
             )
             reason = f"in mint batch {batch_id}"
             _history(conn, [(r.id, S.PAID, S.MINTING, reason) for r in picked], now)
@@ -500,8 +504,7 @@ class Minter:
             enqueue(
                 conn, [(r.id, MailKind.MINTED) for r in minted_rows if r.id not in revoking], now
             )
-            if tickets:  # one multi-row INSERT
-                conn.execute(insert(_TICKETS), tickets)
+            _insert_rows(conn, _TICKETS, tickets)
             conn.execute(
                 update(_BATCHES)
                 .where(_BATCHES.c.id == claimed.batch_id)
@@ -637,14 +640,21 @@ def _hook(point: str) -> None:
 def _history(conn: Connection, lines: Sequence[tuple[str, str, str, str]], at: datetime) -> None:
     """Order history lines (order id, from, to, reason) in one multi-row INSERT: what
     :func:`api.services.orders.transition` adds one ORM object at a time."""
-    if lines:
-        conn.execute(
-            insert(_ORDER_EVENTS),
-            [
-                {"order_id": o, "from_state": f, "to_state": t, "reason": r, "at": at}
-                for o, f, t, r in lines
-            ],
-        )
+    _insert_rows(
+        conn,
+        _ORDER_EVENTS,
+        [
+            {"order_id": o, "from_state": f, "to_state": t, "reason": r, "at": at}
+            for o, f, t, r in lines
+        ],
+    )
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows in multi-row INSERT statements (one per 500 rows): an executemany sends a
+    statement per row (psycopg pipelines them, but the server still runs each one)."""
+    for i in range(0, len(rows), 500):
+        conn.execute(insert(table).values(list(rows[i : i + 500])))
 
 
 def mint_some(minter: Minter) -> int:
