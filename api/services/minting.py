@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, case, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts import BridgeAccounts
@@ -263,21 +263,17 @@ class Minter:
             if not self.locks.try_acquire(BATCH_NS, batch_id):  # pragma: no cover - fresh id
                 session.rollback()
                 return None
-            fresh = {r.id: ref for r, ref in zip(picked, refs, strict=True) if r.order_ref is None}
-            conn.execute(
+            conn.execute(  # one statement per order, compiled once and pipelined by psycopg
                 update(_ORDERS)
-                .where(_ORDERS.c.id.in_([r.id for r in picked]))
+                .where(_ORDERS.c.id == bindparam("oid"))
                 .values(
                     state=S.MINTING,
                     batch_id=batch_id,
+                    order_ref=bindparam("ref"),
                     mint_attempts=_ORDERS.c.mint_attempts + 1,
                     updated_at=now,
-                    **(
-                        {"order_ref": case(fresh, value=_ORDERS.c.id, else_=_ORDERS.c.order_ref)}
-                        if fresh
-                        else {}
-                    ),
-                )
+                ),
+                [{"oid": r.id, "ref": ref} for r, ref in zip(picked, refs, strict=True)],
             )
             reason = f"in mint batch {batch_id}"
             _history(conn, [(r.id, S.PAID, S.MINTING, reason) for r in picked], now)
@@ -484,7 +480,7 @@ class Minter:
                         "holder": found_one.holder,
                         "custody": row.wallet is None,
                         "mint_tx": found_one.tx_hash,
-                        "state": TicketState.ISSUED,
+                        "state": str(TicketState.ISSUED),
                     }
                     for i, commitment in enumerate(found_one.commitments)
                 ]
@@ -644,17 +640,28 @@ def _history(conn: Connection, lines: Sequence[tuple[str, str, str, str]], at: d
         conn,
         _ORDER_EVENTS,
         [
-            {"order_id": o, "from_state": f, "to_state": t, "reason": r, "at": at}
+            {"order_id": o, "from_state": str(f), "to_state": str(t), "reason": r, "at": at}
             for o, f, t, r in lines
         ],
     )
 
 
 def _insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Rows in multi-row INSERT statements (one per 500 rows): an executemany sends a
-    statement per row (psycopg pipelines them, but the server still runs each one)."""
-    for i in range(0, len(rows), 500):
-        conn.execute(insert(table).values(list(rows[i : i + 500])))
+    """Insert rows, all with the same keys. PostgreSQL: one ``COPY ... FROM STDIN`` (profiled
+    per 600-row batch: a multi-row INSERT spent ~0.2 s of CPU compiling and re-parsing a
+    statement of thousands of parameters, an executemany runs a statement per row on the
+    server). Elsewhere (SQLite): an executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    dbapi: Any = conn.connection.driver_connection  # psycopg's, in this transaction
+    names = ", ".join(f'"{c}"' for c in columns)
+    with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def mint_some(minter: Minter) -> int:
