@@ -33,7 +33,19 @@ first node only; the minting figures are given per node, their keys ending in ``
   node's CPU time per order while minting, its busy fraction, and the tickets per node
   CPU-second: the ceiling the chain itself sets (it executes transactions one at a time); and
   the floor under any ERC-721 order to a new holder on this node: two fresh storage slots and
-  a log per ticket plus one, timed with contracts/test/ChainProbe.sol.
+  a log per ticket plus one, timed with contracts/test/ChainProbe.sol. That floor counts the EVM
+  work only; node_bound_tickets_per_s is the node's CPU for the real work (calldata, execution,
+  receipts served), the fairer ceiling. Beside them the CPU time per ticket of the worker
+  (this process), of PostgreSQL (the backends of this run, by application_name) and of the node,
+  and tickets_per_cpu_s (all three on one core): figures that hold on a loaded machine, where
+  tickets/s measures mostly how much of the 2 cores the run got.
+* With anvil in --nodes and --block-time S (default 2): the same on Anvil mining a block every S
+  seconds (keys ending _anvil_2s_blocks); floor_tickets_per_s there is the block gas limit over
+  the gas per ticket measured in the run, per block time; paid_to_minted_p50_s / _p95_s time
+  --latency-orders orders paid at --paid-per-s, from payment to their ``minted`` line.
+
+Quiet rerun (the figures of the note): ``.venv/bin/python scripts/bench_orders.py --only mint
+--nodes anvil,ganache --json reports/bench_mint.json``.
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,7 +180,7 @@ def process_cpu_seconds(pid: int) -> float:
         return cpu_seconds(pid)
 
 
-def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float]:
+def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float | None]:
     """The node's CPU time for the primitives of a minted order (contracts/test/ChainProbe.sol):
     a transaction, a fresh storage slot, a log. An order to a new holder needs at least two fresh
     slots (owner record, balance: any ERC-721) and quantity + 1 logs (a Transfer per ticket, one
@@ -210,6 +223,7 @@ def mint_all(
     chains: list[BridgeAccounts],
     engine: Engine,
     settings: Settings,
+    feeding: Callable[[], bool] = lambda: False,
 ) -> tuple[int, float]:
     """Mint every paid order with one minting worker per chain adapter (each its own key), as
     threads: one worker's database work overlaps another's wait for the node."""
@@ -234,7 +248,9 @@ def mint_all(
             # an empty round ends the run only when nothing paid is left (a round can also come
             # back empty after a retried batch: once, on Anvil, the whole baseline stopped there)
             idle += 1
-            if not paid_left() or idle > 20:
+            if feeding():  # payments are still arriving (the latency run)
+                idle = 0
+            elif not paid_left() or idle > 20:
                 return minted
             time.sleep(0.05)
 
@@ -242,6 +258,87 @@ def mint_all(
     with ThreadPoolExecutor(len(chains)) as pool:
         minted = sum(pool.map(run, chains))
     return minted, time.perf_counter() - start
+
+
+def db_cpu_seconds(engine: Engine, application: str) -> float:
+    """CPU time so far of the PostgreSQL backends serving ``application`` (their
+    application_name): the database's share of minting, read from /proc (same machine)."""
+    with engine.connect() as c:
+        pids = c.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"), {"a": application}
+        ).scalars()
+        total = 0.0
+        for pid in pids:
+            try:
+                total += cpu_seconds(int(pid))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return total
+
+
+def paid_to_minted(sessions: sessionmaker[Session], tier_id: int) -> list[float]:
+    """Seconds from each minted order's payment to its ``minted`` history line."""
+    from api.models import OrderEvent
+
+    with sessions() as s:
+        rows = s.execute(
+            select(Order.paid_at, OrderEvent.at)
+            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            .where(Order.tier_id == tier_id, OrderEvent.to_state == OrderState.MINTED)
+        ).all()
+    return sorted((at - paid).total_seconds() for paid, at in rows if paid is not None)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return round(values[min(len(values) - 1, int(len(values) * q))], 3) if values else None
+
+
+def latency_run(
+    args: argparse.Namespace,
+    sessions: sessionmaker[Session],
+    chains: list[BridgeAccounts],
+    engine: Engine,
+    settings: Settings,
+    tier_id: int,
+    reserve: Callable[[int, int], None],
+) -> dict[str, Any]:
+    """Payment to minted: ``--latency-orders`` orders paid at ``--paid-per-s`` (in steps of
+    0.1 s) while the workers mint; the p50/p95 of paid_at to the order's ``minted`` line."""
+    import threading
+
+    reserve(tier_id, args.latency_orders)
+    with sessions() as s:
+        ids = list(
+            s.scalars(
+                select(Order.id).where(Order.tier_id == tier_id, Order.state == OrderState.RESERVED)
+            )
+        )
+    done = threading.Event()
+
+    def feed() -> None:
+        step = max(1, round(args.paid_per_s / 10))
+        start = time.perf_counter()
+        for i in range(0, len(ids), step):
+            time.sleep(max(0.0, start + i / args.paid_per_s - time.perf_counter()))
+            with sessions() as s, s.begin():
+                s.execute(
+                    update(Order)
+                    .where(Order.id.in_(ids[i : i + step]))
+                    .values(state=OrderState.PAID, paid_at=datetime.now(UTC))
+                )
+        done.set()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    mint_all(sessions, chains, engine, settings, lambda: not done.is_set())
+    feeder.join()
+    waits = paid_to_minted(sessions, tier_id)
+    return {
+        "paid_to_minted_p50_s": percentile(waits, 0.5),
+        "paid_to_minted_p95_s": percentile(waits, 0.95),
+        "paid_to_minted_orders": len(waits),
+        "paid_per_s": args.paid_per_s,
+    }
 
 
 def lb_figures(args: argparse.Namespace, env: dict[str, str], order: Any) -> dict[str, Any]:
@@ -357,6 +454,26 @@ def main() -> None:
         "mint, queue (the waiting room under 10,000 fans: scripts/bench_queue.py; needs only "
         "Redis) (the others' figures are absent)",
     )
+    parser.add_argument(
+        "--block-time",
+        type=float,
+        default=2.0,
+        help="with anvil in --nodes, mint again on Anvil mining a block every S seconds "
+        "(keys ending _anvil_<S>s_blocks, with paid_to_minted_p50_s/_p95_s); 0: skip",
+    )
+    parser.add_argument(
+        "--latency-orders", type=int, default=1000, help="orders paid over time (block-time run)"
+    )
+    parser.add_argument(
+        "--paid-per-s", type=float, default=200.0, help="payment rate of the latency run (orders/s)"
+    )
+    parser.add_argument("--baseline-mint-orders-blocks", type=int, default=10)
+    parser.add_argument(
+        "--mint-in-flight",
+        type=int,
+        default=None,
+        help="batches in flight per worker (default: settings; 4 in the block-time run)",
+    )
     parser.add_argument("--lb-replicas", type=int, default=2)
     parser.add_argument("--lb-concurrency", type=int, default=192)
     parser.add_argument("--lb-orders", type=int, default=8000)
@@ -384,6 +501,12 @@ def main() -> None:
             result["machine"]["load_average"] = os.getloadavg()
         result["machine"]["chains"].append(mint.pop("chain"))
         result.update({f"{key}_{node}": value for key, value in mint.items()})
+    if args.block_time > 0 and "anvil" in nodes and args.only in (None, "mint"):
+        variant = f"anvil_{args.block_time:g}s_blocks"
+        _, mint = run(args, "anvil", do_orders=False, block_time=args.block_time)
+        result["machine"]["chains"].append(mint.pop("chain"))
+        result.update({f"{key}_{variant}": value for key, value in mint.items()})
+        nodes = [*nodes, variant]
     if args.only is None:
         result.update(run_queue_bench())
     result["nodes"] = nodes
@@ -394,9 +517,11 @@ def main() -> None:
 
 
 def run(
-    args: argparse.Namespace, node: str, *, do_orders: bool
+    args: argparse.Namespace, node: str, *, do_orders: bool, block_time: float = 0.0
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One bench on one node: (figures of the order half, figures of the mint half)."""
+    """One bench on one node: (figures of the order half, figures of the mint half). With
+    ``block_time`` (Anvil), the node mines a block every so many seconds instead of one per
+    transaction, and the mint half also times payment to minted at a steady payment rate."""
     do_mint = args.only not in ("orders", "lb")
     do_lb = do_orders and args.only != "mint"
     do_orders = do_orders and args.only != "lb"
@@ -404,7 +529,8 @@ def run(
     root = create_engine(PG_ROOT, isolation_level="AUTOCOMMIT")
     with root.connect() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    chain_node = node_runner(node, free_port()).start()
+    timed = {"block_time_s": block_time} if block_time else {}
+    chain_node = node_runner(node, free_port(), **timed).start()
     server = None
     try:
         home = Path(os.environ.get("TMPDIR", "/tmp")) / f"fairgate-bench-{schema}"
@@ -413,11 +539,14 @@ def run(
             home=home,
             rpc_url=chain_node.url,
             receipt_timeout_s=120,
-            database_url=f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}",
+            database_url=f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+            f"&application_name={schema}",  # to find the database's CPU time (db_cpu_seconds)
             admin_api_key=SecretStr(secrets.token_hex(16)),
             order_rate_per_s=1e9,
             order_rate_burst=10**9,
             db_pool_size=10,
+            block_time_s=block_time,
+            mint_in_flight=args.mint_in_flight or (4 if block_time else 2),
         )
         from web3 import Web3
 
@@ -539,6 +668,16 @@ def run(
 
         provider = LocalProvider(settings)
 
+        def paid_orders_reserved(tid: int, n: int) -> None:
+            with sessions() as s:
+                for _ in range(n):
+                    body = {
+                        **order(tid),
+                        "quantity": args.mint_quantity,
+                        "commitments": commitments(args.mint_quantity),
+                    }
+                    create_order(s, provider, settings, OrderCreate(**body))
+
         def paid_orders(tid: int, n: int) -> None:
             with sessions() as s:
                 for _ in range(n):
@@ -551,9 +690,14 @@ def run(
             mark_paid(sessions, event["id"], tid)
 
         base_minted, base_elapsed, minted, elapsed, chain_cpu = 0, 1.0, 0, 1.0, 1.0
-        floor: dict[str, float] = {}
+        floor: dict[str, Any] = {}
+        cpu_figures: dict[str, Any] = {}
+        latency: dict[str, Any] = {}
         if do_mint:
-            paid_orders(baseline_tier_id, args.baseline_mint_orders)
+            paid_orders(
+                baseline_tier_id,
+                args.baseline_mint_orders_blocks if block_time else args.baseline_mint_orders,
+            )
             one = settings.model_copy(update={"mint_batch_max_orders": 1})
             base_minted, base_elapsed = mint_all(sessions, [chain], engine, one)
             print(f"[{node}] one tx per order: {base_minted} tickets", file=sys.stderr)
@@ -564,10 +708,42 @@ def run(
             ]
             node_pid = chain_node.pid
             assert node_pid is not None
+            first_block = int(w3.eth.block_number) + 1
             chain_cpu = process_cpu_seconds(node_pid)
+            db_cpu = db_cpu_seconds(root, schema)
+            own_cpu = time.process_time()
             minted, elapsed = mint_all(sessions, chains, engine, settings)
+            own_cpu = time.process_time() - own_cpu
+            db_cpu = db_cpu_seconds(root, schema) - db_cpu
             chain_cpu = process_cpu_seconds(node_pid) - chain_cpu
-            floor = chain_floor(w3, node_pid, args.mint_quantity)
+            per_ticket = {
+                "worker_cpu_us_per_ticket": 1e6 * own_cpu / max(minted, 1),
+                "db_cpu_us_per_ticket": 1e6 * db_cpu / max(minted, 1),
+                "node_cpu_us_per_ticket": 1e6 * chain_cpu / max(minted, 1),
+            }
+            total_us = sum(per_ticket.values())
+            cpu_figures = {k: round(v, 1) for k, v in per_ticket.items()} | {
+                # all three on one core, one after the other: what the machine's CPU allows
+                # whatever the load (on 2 quiet cores, up to twice this)
+                "tickets_per_cpu_s": round(1e6 / total_us, 1) if total_us else None,
+            }
+            gas = sum(
+                int(w3.eth.get_block(n)["gasUsed"])
+                for n in range(first_block, int(w3.eth.block_number) + 1)
+            )
+            cpu_figures["gas_per_ticket"] = round(gas / max(minted, 1))
+            if block_time:
+                # the floor of a chain with a block time is its block gas: what fits per second
+                limit = int(w3.eth.get_block("latest")["gasLimit"])
+                floor = {
+                    "block_gas_limit": limit,
+                    "floor_tickets_per_s": round(limit / (gas / max(minted, 1)) / block_time, 1),
+                }
+                latency = latency_run(
+                    args, sessions, chains, engine, settings, tier_id, paid_orders_reserved
+                )
+            else:
+                floor = chain_floor(w3, node_pid, args.mint_quantity)
         common = {
             "machine": {
                 "cpus": os.cpu_count(),
@@ -598,8 +774,9 @@ def run(
                 "tickets_minted_per_s_ganache": ">= 80 % of floor_tickets_per_s_ganache",
             },
         }
+        mining = f"a block every {block_time:g} s" if block_time else "automine"
         mint: dict[str, Any] = {
-            "chain": f"{w3.client_version} (automine)",
+            "chain": f"{w3.client_version} ({mining})",
         }
         if do_mint:
             mint |= {
@@ -614,8 +791,11 @@ def run(
                 "node_bound_tickets_per_s": round(minted / chain_cpu, 1) if chain_cpu > 0 else None,
                 # the floor any ERC-721 mint to a new holder has on this node (chain_floor)
                 **floor,
+                **cpu_figures,
                 "baseline_one_tx_per_order_tickets_per_s": round(base_minted / base_elapsed, 1),
                 "baseline_tickets_minted": base_minted,
+                "mint_in_flight": settings.mint_in_flight,
+                **latency,
             }
         return common, mint
     finally:
