@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts import BridgeAccounts
@@ -263,18 +263,7 @@ class Minter:
             if not self.locks.try_acquire(BATCH_NS, batch_id):  # pragma: no cover - fresh id
                 session.rollback()
                 return None
-            conn.execute(  # one statement per order, compiled once and pipelined by psycopg
-                update(_ORDERS)
-                .where(_ORDERS.c.id == bindparam("oid"))
-                .values(
-                    state=S.MINTING,
-                    batch_id=batch_id,
-                    order_ref=bindparam("ref"),
-                    mint_attempts=_ORDERS.c.mint_attempts + 1,
-                    updated_at=now,
-                ),
-                [{"oid": r.id, "ref": ref} for r, ref in zip(picked, refs, strict=True)],
-            )
+            _claim_rows(conn, batch_id, [r.id for r in picked], refs, now)
             reason = f"in mint batch {batch_id}"
             _history(conn, [(r.id, S.PAID, S.MINTING, reason) for r in picked], now)
             session.commit()
@@ -643,6 +632,43 @@ def _history(conn: Connection, lines: Sequence[tuple[str, str, str, str]], at: d
             {"order_id": o, "from_state": str(f), "to_state": str(t), "reason": r, "at": at}
             for o, f, t, r in lines
         ],
+    )
+
+
+def _claim_rows(
+    conn: Connection, batch_id: int, ids: Sequence[str], refs: Sequence[str], now: datetime
+) -> None:
+    """Orders into ``minting`` in the batch, each with its ref. PostgreSQL: one UPDATE over
+    arrays (an executemany ran a statement per order on the server: the claim's largest cost);
+    elsewhere an executemany."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "UPDATE orders SET state = :state, batch_id = :batch, order_ref = v.ref, "
+                "mint_attempts = orders.mint_attempts + 1, updated_at = :now "
+                "FROM unnest(CAST(:ids AS text[]), CAST(:refs AS text[])) AS v(id, ref) "
+                "WHERE orders.id = v.id"
+            ),
+            {
+                "state": str(S.MINTING),
+                "batch": batch_id,
+                "now": now,
+                "ids": list(ids),
+                "refs": list(refs),
+            },
+        )
+        return
+    conn.execute(
+        update(_ORDERS)
+        .where(_ORDERS.c.id == bindparam("oid"))
+        .values(
+            state=S.MINTING,
+            batch_id=batch_id,
+            order_ref=bindparam("ref"),
+            mint_attempts=_ORDERS.c.mint_attempts + 1,
+            updated_at=now,
+        ),
+        [{"oid": i, "ref": r} for i, r in zip(ids, refs, strict=True)],
     )
 
 

@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,8 +90,26 @@ def enqueue(conn: Connection, messages: Iterable[tuple[str, str]], now: datetime
     ]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["message_id"])
+    if conn.dialect.name == "postgresql":
+        # one statement over arrays: an executemany ran a statement per row on the server
+        # (the largest part of a 200-order batch's finalize, 0.9 ms an order under load)
+        conn.execute(
+            text(
+                "INSERT INTO outbox_messages (message_id, order_id, kind, state, attempts, "
+                "next_attempt_at, created_at) SELECT m, o, k, :state, 0, :now, :now "
+                "FROM unnest(CAST(:m AS text[]), CAST(:o AS text[]), CAST(:k AS text[])) "
+                "AS v(m, o, k) ON CONFLICT (message_id) DO NOTHING"
+            ),
+            {
+                "m": [r["message_id"] for r in rows],
+                "o": [r["order_id"] for r in rows],
+                "k": [str(r["kind"]) for r in rows],
+                "state": str(MailState.PENDING),
+                "now": now,
+            },
+        )
+        return
+    statement = sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["message_id"])
     conn.execute(statement, rows)
 
 
