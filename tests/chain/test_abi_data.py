@@ -71,6 +71,7 @@ def test_the_manifest_hashes_the_sources_it_was_written_from() -> None:
     assert manifest["contracts"] == packaged_names()
 
 
+@pytest.mark.slow  # one interpreter importing the bridge, the CLI and the gate: 6-60 s here
 def test_processes_load_the_package_data_without_the_compiler() -> None:
     """The bridge, the CLI and the gate start, build clients and decode reverts with neither
     py-solc-x nor chain.compiler imported (so no Node and no solc are needed once set up)."""
