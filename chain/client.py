@@ -126,8 +126,12 @@ class ContractClient:
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             gas_used=int(receipt["gasUsed"]),
             block_number=int(receipt["blockNumber"]),
+            # only this contract's logs: another's may share an event's signature but not its
+            # layout (an ERC-20 Transfer in a purchase paid in a token, beside ERC-721 Transfers)
             events=tuple(
-                e for e in self.decoder.decode_all(receipt["logs"]) if e.address == self.address
+                self.decoder.decode_all(
+                    [log for log in receipt["logs"] if log["address"] == self.address]
+                )
             ),
         )
 

@@ -19,6 +19,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from chain.client import ContractClient, TxResult
+from chain.erc20 import Erc20Client, currency_at
 from chain.events import EventReader, EventRecord
 from chain.keys import Signer
 from chain.receipts import checksum_address
@@ -28,6 +29,7 @@ from chain.types import (
     EIP712_VERSION,
     SELL_ORDER_TYPES,
     ZERO_ADDRESS,
+    Currency,
     Listing,
     MintRun,
     SellOrder,
@@ -158,9 +160,17 @@ class IssuedRun:
 
 
 class TicketEventClient(ContractClient):
-    """One event's ticket contract."""
+    """One event's ticket contract.
+
+    Payments go in the event's currency (:meth:`currency`): ETH is sent as the transaction's
+    value; a token is taken by the contract from the sender, who either approved it beforehand
+    or, by default, signs an EIP-2612 permit that travels in the same transaction
+    (``permitAndCall``): a fan buys in one transaction, with no approval left behind.
+    """
 
     artifact_name = "TicketEvent"
+    #: how long a permit signed for a purchase stays valid (it is used at once)
+    PERMIT_TTL_S = 3600
 
     # ------------------------------------------------------------------ reads
 
@@ -184,6 +194,23 @@ class TicketEventClient(ContractClient):
     def schedule(self) -> tuple[int, int]:
         starts, ends = self.call("schedule")
         return int(starts), int(ends)
+
+    def currency_address(self) -> ChecksumAddress:
+        """The settlement token, or the zero address for ETH."""
+        return to_checksum_address(self.call("currency"))
+
+    def currency(self) -> Currency:
+        """The event's settlement currency, with its symbol and decimals (read once)."""
+        cached: Currency | None = self.__dict__.get("_currency")
+        if cached is None:
+            cached = currency_at(self.w3, self.currency_address())
+            self.__dict__["_currency"] = cached
+        return cached
+
+    def token(self) -> Erc20Client | None:
+        """The settlement token's client, writing as this client's sender (None for ETH)."""
+        currency = self.currency()
+        return None if currency.is_eth else Erc20Client(self.w3, currency.address, self.sender)
 
     def tier_count(self) -> int:
         return int(self.call("tierCount"))
@@ -312,11 +339,23 @@ class TicketEventClient(ContractClient):
         return self.transact("mintBatch", tier_id, [run.as_abi() for run in runs], gas=gas)
 
     def purchase(self, tier_id: int, commitments: Sequence[int]) -> TxResult:
-        """Buy tickets at face value with ETH, one per commitment."""
+        """Buy tickets at face value in the event's currency, one per commitment."""
         price = self.tier(tier_id).face_value * len(commitments)
-        return self.transact(
-            "purchase", tier_id, [commitment_bytes(c) for c in commitments], value=price
-        )
+        return self._pay(price, "purchase", tier_id, [commitment_bytes(c) for c in commitments])
+
+    def _pay(self, price: int, function: str, *args: object) -> TxResult:
+        """Call ``function`` paying ``price``: as the value in ETH; in a token through the
+        sender's allowance when it covers the price, else with a permit signed here."""
+        token = self.token()
+        if token is None:
+            return self.transact(function, *args, value=price)
+        if self.sender is None:
+            raise ConfigError(f"{self!r} has no sender: it can only read")
+        if price == 0 or token.allowance(self.sender.address, self.address) >= price:
+            return self.transact(function, *args)
+        deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.PERMIT_TTL_S
+        permit = token.sign_permit(self.sender.signer, self.address, price, deadline)
+        return self.transact("permitAndCall", permit.as_abi(), self.encode(function, *args))
 
     def purchase_tx(self, tier_id: int, commitments: Sequence[int]) -> dict[str, Any]:
         """``purchase`` unsent, without its ``value`` (face value times the tickets)."""
@@ -350,7 +389,10 @@ class TicketEventClient(ContractClient):
         return self.unsent("releaseFromCustody", token_id, to_checksum_address(to))
 
     def fund_gift_refunds_tx(self, token_ids: Sequence[int], value: int) -> dict[str, Any]:
-        """``fundGiftRefunds`` unsent: the face value of given-away card tickets into escrow."""
+        """``fundGiftRefunds`` unsent: the face value of given-away card tickets into escrow, as
+        the value in ETH; a token event takes ``value`` of its token from the sender's allowance
+        instead (the bridge's minter approves the event), so the transaction carries no ETH."""
+        value = value if self.currency().is_eth else 0
         return {**self.unsent("fundGiftRefunds", list(token_ids)), "value": value}
 
     # ------------------------------------------------------------------ issued tickets
@@ -418,7 +460,7 @@ class TicketEventClient(ContractClient):
         if price is None:
             current = self.listing(token_id)
             price = current.price if current else 0
-        return self.transact("buy", token_id, commitment_bytes(commitment), value=price)
+        return self._pay(price, "buy", token_id, commitment_bytes(commitment))
 
     def sign_order(
         self,
@@ -454,12 +496,12 @@ class TicketEventClient(ContractClient):
         )
 
     def buy_with_order(self, signed: SignedOrder, commitment: int) -> TxResult:
-        return self.transact(
+        return self._pay(
+            signed.order.price,
             "buyWithOrder",
             signed.order.as_abi(),
             signed.signature,
             commitment_bytes(commitment),
-            value=signed.order.price,
         )
 
     def cancel_all_orders(self) -> TxResult:

@@ -6,10 +6,12 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 
 import {ITicketEvent, ITicketEventAdmin} from "./interfaces/ITicketEvent.sol";
 import {IERC5192} from "./interfaces/IERC5192.sol";
 import {TicketEventBase} from "./TicketEventBase.sol";
+import {Settlement} from "./libraries/Settlement.sol";
 
 /// @title TicketEvent: one event's tickets, deployed as a minimal-proxy clone by TicketFactory
 /// @notice See ITicketEvent for the behaviour of every function. This implementation serves the
@@ -61,6 +63,14 @@ contract TicketEvent is TicketEventBase, ITicketEvent, IERC721Metadata, IERC2981
     /// @inheritdoc ITicketEvent
     function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable {
         _buyWithOrder(order, _hashTypedDataV4(_orderHash(order)), signature, commitment);
+    }
+
+    /// @inheritdoc ITicketEvent
+    function permitAndCall(Permit calldata permit, bytes calldata data) external returns (bytes memory) {
+        Settlement.permit(_currencyOf(), msg.sender, permit.value, permit.deadline, permit.v, permit.r, permit.s);
+        // the call runs as if the caller had made it (same sender, no value): a delegatecall to
+        // this event's own address
+        return Address.functionDelegateCall(address(this), data);
     }
 
     /// @inheritdoc ITicketEvent

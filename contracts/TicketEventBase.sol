@@ -10,6 +10,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {ITicketEventViews} from "./interfaces/ITicketEvent.sol";
 import {IERC5192} from "./interfaces/IERC5192.sol";
 import {ResaleMath} from "./libraries/ResaleMath.sol";
+import {Settlement} from "./libraries/Settlement.sol";
 
 /// @title TicketEventBase: the state and every rule of one event's tickets
 /// @notice See ITicketEvent for the behaviour of every function. An event is one address (a
@@ -59,8 +60,6 @@ abstract contract TicketEventBase is ITicketEventViews {
     );
     uint256 private constant ROLE_MINTER = 1;
     uint256 private constant ROLE_GATE = 2;
-    /// @dev Gas forwarded with a push payment: enough for a wallet to log, far too little to re-enter.
-    uint256 private constant PUSH_GAS = 10_000;
 
     uint256 private constant OWNER_MASK = (1 << 160) - 1;
     uint256 private constant TIER_SHIFT = 160;
@@ -89,6 +88,8 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint8 private constant INITIALIZED = 1;
     /// @dev `_flags`: a guarded function is running (see `_enter`).
     uint8 private constant ENTERED = 2;
+    /// @dev `_flags`: the event settles in the ERC-20 token `_currency`, not in ETH.
+    uint8 private constant IN_TOKEN = 16;
     /// @dev `_flags`: the transfer policy, in bits 2-3.
     uint8 private constant POLICY_SHIFT = 2;
     /// @dev How a live ticket moves (`_update`'s `via`): by the market (a sale or a gift, through a
@@ -113,7 +114,9 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint32 private _supplyTotal;
     uint32 private _rootGrace;
     uint16 private _tierCount;
-    /// @dev INITIALIZED | ENTERED | policy << POLICY_SHIFT; bits 4-7 free.
+    /// @dev INITIALIZED | ENTERED | policy << POLICY_SHIFT | IN_TOKEN; bits 5-7 free. The currency
+    /// flag is here, in the slot every money path reads anyway, so an ETH event pays no cold
+    /// storage read to learn its currency.
     uint8 private _flags;
     /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
     /// has it warm).
@@ -157,6 +160,8 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// bit 160 * id of this array of words: 8 owners take 5 words instead of 8 run records, so a
     /// batch of one-ticket orders to new holders costs less per ticket than a plain ERC-721 mint.
     mapping(uint256 word => uint256) private _packedOwners;
+    /// @dev The settlement token when `_flags & IN_TOKEN` (read on token paths only).
+    address private _currency;
 
     /// @dev `mintBatch`'s cursor over `_packedOwners`: the word being filled (written when the
     /// cursor leaves it), and how many tickets the current dense segment holds (0: none open).
@@ -176,7 +181,12 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (_flags & INITIALIZED != 0) revert AlreadyInitialized();
         _flags = INITIALIZED | (uint8(params.transferPolicy) << POLICY_SHIFT);
         if (params.organizer == address(0) || creator == address(0)) revert InvalidParameter("organizer");
-        if (params.currency != address(0)) revert UnsupportedCurrency(params.currency);
+        if (params.currency != address(0)) {
+            if (params.currency.code.length == 0) revert UnsupportedCurrency(params.currency);
+            _flags |= IN_TOKEN;
+            _currency = params.currency;
+            emit CurrencyChosen(params.currency);
+        }
         if (params.endsAt <= params.startsAt) revert InvalidParameter("schedule");
         // The named organizer must consent: until it accepts, the creator administers the event
         // and receives its money, so nobody can sell tickets that look like another's.
@@ -263,7 +273,7 @@ abstract contract TicketEventBase is ITicketEventViews {
     function _withdrawProceeds(address payable to) internal {
         _onlyOrganizer();
         _enter();
-        uint256 royalties = address(this).balance - _escrow - _pendingTotal - _heldTotal;
+        uint256 royalties = Settlement.balance(_currencyOf()) - _escrow - _pendingTotal - _heldTotal;
         // Escrow is the organizer's once the event has happened; after a cancellation, what no
         // holder claimed by the refund deadline is swept to the organizer.
         bool released = _cancelled ? block.timestamp > refundDeadline() : block.timestamp >= _endsAt;
@@ -345,7 +355,7 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (n == 0) revert LengthMismatch();
         if (faceValue == 0) revert InvalidParameter("tier not for sale");
         uint256 price = faceValue * n;
-        if (msg.value != price) revert WrongPayment(msg.value, price);
+        _collect(price);
         firstTokenId = _nextTokenId;
         _runStarts[firstTokenId >> 8] |= 1 << (firstTokenId & 0xff);
         _mintRun(
@@ -511,7 +521,7 @@ abstract contract TicketEventBase is ITicketEventViews {
             emit RefundFunded(tokenId, amount);
             total += amount;
         }
-        if (msg.value != total) revert WrongPayment(msg.value, total);
+        _collect(total);
         _escrow += total;
     }
 
@@ -698,13 +708,18 @@ abstract contract TicketEventBase is ITicketEventViews {
     }
 
     /// @inheritdoc ITicketEventViews
+    function currency() external view returns (address) {
+        return _currencyOf();
+    }
+
+    /// @inheritdoc ITicketEventViews
     function escrowBalance() external view returns (uint256) {
         return _escrow;
     }
 
     /// @inheritdoc ITicketEventViews
     function royaltyBalance() external view returns (uint256) {
-        return address(this).balance - _escrow - _pendingTotal - _heldTotal;
+        return Settlement.balance(_currencyOf()) - _escrow - _pendingTotal - _heldTotal;
     }
 
     /// @inheritdoc ITicketEventViews
@@ -941,7 +956,7 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @dev Every market sale and gift ends here: cap, royalty, move, commitment, payment.
     function _settleResale(uint256 tokenId, uint256 record, uint256 price, bytes32 commitment) private {
-        if (msg.value != price) revert WrongPayment(msg.value, price);
+        _collect(price);
         _requireCommitment(commitment);
         address seller = address(uint160(record));
         if (seller == msg.sender) revert SelfPurchase();
@@ -1084,23 +1099,31 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (opensAt > closesAt || closesAt > _startsAt) revert InvalidParameter("window");
     }
 
-    /// @dev Pay with bounded gas so the receiver cannot re-enter; on failure credit a pull balance.
+    // ---------------------------------------------------------------- money: one road (Settlement)
+
+    /// @dev The event's currency: address(0) for ETH (from the warm flags slot), else the token.
+    function _currencyOf() internal view returns (address) {
+        return _flags & IN_TOKEN == 0 ? address(0) : _currency;
+    }
+
+    /// @dev Take `amount` from the caller in the event's currency (see Settlement.collect).
+    function _collect(uint256 amount) private {
+        Settlement.collect(_currencyOf(), msg.sender, amount);
+    }
+
+    /// @dev Pay without letting the receiver block the caller; on failure credit a pull balance.
     function _push(address to, uint256 amount) private {
         if (amount == 0) return;
-        bool ok;
-        assembly ("memory-safe") {
-            ok := call(PUSH_GAS, to, amount, 0, 0, 0, 0)
-        }
-        if (!ok) {
+        if (!Settlement.push(_currencyOf(), to, amount)) {
             _pending[to] += amount;
             _pendingTotal += amount;
             emit PaymentDeferred(to, amount);
         }
     }
 
+    /// @dev Pay or revert (PaymentFailed): withdrawals and refunds.
     function _sendValue(address to, uint256 amount) private {
-        (bool ok,) = payable(to).call{value: amount}("");
-        if (!ok) revert PaymentFailed(to, amount);
+        Settlement.send(_currencyOf(), to, amount);
     }
 
     function _orderHash(SellOrder calldata order) internal pure returns (bytes32) {

@@ -16,6 +16,11 @@ OpenZeppelin ERC721 with a ``_mint`` loop), and measures transaction gas (receip
 - ``resale_buy_signed_order_worst``: the same through an EIP-712 signed order (never listed).
 - ``purchase_single``, ``list``, ``cancel_listing``, ``refund_claim``, ``publish_root``,
   ``deploy_event`` (the factory clone) - each beside the baseline's nearest operation.
+- The same money paths in an event that settles in the 6-decimal test stablecoin
+  (``contracts/dev/TestStablecoin.sol``), keys ending in ``_token``: ``purchase_single_token``
+  (allowance given beforehand), ``purchase_single_token_permit`` (an EIP-2612 permit in the same
+  transaction, ``permitAndCall``), ``resale_buy_worst_token``,
+  ``resale_buy_signed_order_worst_token`` (both with allowance) and ``refund_claim_token``.
 
 The committed snapshot is ``gas-snapshot.json``; ``tests/gas/test_gas_snapshot.py`` fails
 when a figure gets worse than it by more than 2 %. ``--write-snapshot`` refreshes it, the
@@ -28,6 +33,7 @@ import argparse
 import json
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +46,8 @@ from rich.table import Table
 from web3 import Web3
 
 from chain.compiler import load_artifact
-from chain.deploy import deploy_contract, deploy_platform
+from chain.deploy import TEST_STABLECOIN, deploy_contract, deploy_platform
+from chain.erc20 import Erc20Client
 from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.sender import TransactionSender
@@ -149,8 +156,67 @@ def measure(w3: Web3, signers: list[Signer]) -> dict[str, dict[str, int]]:
     token = TicketEventClient.issued_runs(purchased)[0].token_ids[0]
     ours["refund_claim"] = fan.claim_refund([token]).gas_used
 
+    ours.update(_measure_token_paths(w3, platform, factory, params, signers[3]))
     baseline = _measure_baseline(w3, platform)
     return {"ours": ours, "baseline": baseline}
+
+
+def _measure_token_paths(
+    w3: Web3,
+    platform: TransactionSender,
+    factory: Any,
+    params: EventParams,
+    holder: Signer,
+) -> dict[str, int]:
+    """The money paths of an event in the test stablecoin (6 decimals): the same tickets and
+    buyers as above (new holders with a balance of the token), paying with an allowance given
+    beforehand or with a permit in the same transaction."""
+    coin_address, _, _ = deploy_contract(
+        platform, load_artifact("TestStablecoin"), *TEST_STABLECOIN
+    )
+    face = 50 * 10**6
+    tier = replace(params.tiers[0], face_value=face)
+    event, _ = factory.create_event(replace(params, currency=coin_address, tiers=(tier, tier)))
+    coin = Erc20Client(w3, coin_address, platform)
+
+    def buyer(approve: bool) -> TicketEventClient:
+        sender = _fresh_sender(w3, platform)
+        coin.mint(sender.address, 1_000 * face)
+        if approve:
+            Erc20Client(w3, coin_address, sender).approve(event.address, 2**255)
+        client = event.with_sender(sender)
+        assert isinstance(client, TicketEventClient)
+        return client
+
+    out: dict[str, int] = {}
+    fan = buyer(approve=True)
+    purchased = fan.purchase(1, [_commitment()])
+    out["purchase_single_token"] = purchased.gas_used
+    out["purchase_single_token_permit"] = buyer(approve=False).purchase(1, [_commitment()]).gas_used
+
+    # a batch by card to one holder, resold as in the ETH measurements above
+    commitments = tuple(_commitment() for _ in range(100))
+    result = event.mint_batch(0, [MintRun(holder.address, commitments, secrets.token_bytes(32))])
+    batch = list(TicketEventClient.issued_runs(result)[0].token_ids)
+    cap = event.resale_cap(0)
+    seller = event.with_sender(TransactionSender(w3, holder))
+    assert isinstance(seller, TicketEventClient)
+    buys = []
+    for token in (batch[0], batch[49], batch[99]):
+        seller.list(token, cap)
+        buys.append(buyer(approve=True).buy(token, _commitment(), price=cap).gas_used)
+    out["resale_buy_worst_token"] = max(buys)
+    order_buys = []
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 86_400
+    for token in (batch[20], batch[70], batch[98]):
+        signed = seller.sign_order(holder, token, cap, deadline=deadline)
+        order_buys.append(buyer(approve=True).buy_with_order(signed, _commitment()).gas_used)
+    out["resale_buy_signed_order_worst_token"] = max(order_buys)
+
+    event.cancel()
+    token = TicketEventClient.issued_runs(purchased)[0].token_ids[0]
+    out["refund_claim_token"] = fan.claim_refund([token]).gas_used
+    return out
 
 
 def _measure_baseline(w3: Web3, sender: TransactionSender) -> dict[str, int]:

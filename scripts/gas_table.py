@@ -64,6 +64,19 @@ ROWS: list[tuple[str, tuple[str, ...], str | None, str]] = [
     ),
     ("refund claim / publish root", ("refund_claim", "publish_root"), None, ""),
     ("create an event (clone)", ("deploy_event",), "oz_deploy", "deploy"),
+    (
+        "stablecoin event (6-decimal ERC-20): purchase of one ticket, allowance / permit in the tx",
+        ("purchase_single_token", "purchase_single_token_permit"),
+        None,
+        "",
+    ),
+    (
+        "stablecoin event: resale buy, worst case / through a signed order",
+        ("resale_buy_worst_token", "resale_buy_signed_order_worst_token"),
+        None,
+        "",
+    ),
+    ("stablecoin event: refund claim", ("refund_claim_token",), None, ""),
 ]
 
 

@@ -16,7 +16,7 @@ interface ITicketEventTypes is ITicketErrors {
     }
 
     /// @notice A ticket tier, packed in one storage slot.
-    /// @param faceValue Primary price in wei.
+    /// @param faceValue Primary price in the event's currency (wei, or the token's smallest unit).
     /// @param supply Maximum tickets of this tier.
     /// @param minted Tickets minted so far (minted, bought, including later burned ones).
     /// @param resaleCapBps Resale cap as basis points of face value (10000 = face value), from
@@ -44,7 +44,10 @@ interface ITicketEventTypes is ITicketErrors {
     /// @param minter The fiat bridge's account (may be zero).
     /// @param gate The gate's account for root publication and check-in anchoring on the
     /// TicketGate (may be zero).
-    /// @param currency Settlement token; address(0) is ETH, the only one supported now.
+    /// @param currency Settlement currency, for good: address(0) is ETH, else an ERC-20 token (a
+    /// stablecoin: 6 or 18 decimals) whose transfers deliver exactly the amount sent (a
+    /// fee-on-transfer token is refused at the first payment, FeeOnTransferToken). Every price,
+    /// escrow, royalty, held sale, refund and withdrawal of the event is in it.
     /// @param transferPolicy See TransferPolicy.
     /// @param startsAt Doors (unix seconds).
     /// @param endsAt End of the event; primary-sale ETH is released to the organizer after it.
@@ -89,8 +92,22 @@ interface ITicketEventTypes is ITicketErrors {
         bytes32[] commitments;
     }
 
+    /// @notice An EIP-2612 permit of the event's token, signed by the caller for this contract:
+    /// see `permitAndCall`.
+    /// @param value The allowance granted (at least what the call pays).
+    struct Permit {
+        uint256 value;
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
     /// @notice Emitted once, when the clone is initialized.
     event EventConfigured(address indexed organizer, string name, uint40 startsAt, uint40 endsAt, uint8 transferPolicy);
+    /// @notice Emitted once, at initialization, when the event settles in an ERC-20 token (no
+    /// such event: it settles in ETH).
+    event CurrencyChosen(address indexed currency);
     /// @notice A tier was added.
     event TierAdded(uint256 indexed tierId, Tier tier);
     /// @notice A tier's resale window was set.
@@ -172,8 +189,12 @@ interface ITicketEventViews is ITicketEventTypes {
     /// @notice A ticket's tier.
     function tierOf(uint256 tokenId) external view returns (uint256);
 
-    /// @notice Whether the ticket was bought with ETH on-chain (and so is refundable on-chain).
+    /// @notice Whether the ticket's face value was paid on-chain, in the event's currency (ETH or
+    /// its token; the name predates tokens), and so is refundable on-chain.
     function paidInEth(uint256 tokenId) external view returns (bool);
+
+    /// @notice The settlement currency: address(0) for ETH, else the ERC-20 token.
+    function currency() external view returns (address);
 
     /// @notice How many times the ticket moved since minting (signed orders bind to it).
     function movesOf(uint256 tokenId) external view returns (uint256);
@@ -181,7 +202,7 @@ interface ITicketEventViews is ITicketEventTypes {
     /// @notice The next token id (also the number of tickets ever minted).
     function nextTokenId() external view returns (uint256);
 
-    /// @notice The resale cap of a tier, in wei.
+    /// @notice The resale cap of a tier, in the event's currency.
     function resaleCap(uint256 tierId) external view returns (uint256);
 
     /// @notice A ticket's listing (price 0 and seller 0 when not listed).
@@ -193,7 +214,7 @@ interface ITicketEventViews is ITicketEventTypes {
     /// @notice Whether the bridge order was already minted.
     function orderFulfilled(bytes32 orderRef) external view returns (bool);
 
-    /// @notice Primary-sale ETH held in escrow.
+    /// @notice Primary-sale money held in escrow, in the event's currency.
     function escrowBalance() external view returns (uint256);
 
     /// @notice Royalties the organizer can withdraw now.
@@ -313,7 +334,8 @@ interface ITicketEventAdmin is ITicketEventTypes {
 /// anchors check-ins and verifies proofs on-chain.
 ///
 /// Token ids start at 0 and are the leaf indexes of the gate tree (at most 2^20 per event).
-/// Money: primary-sale ETH stays in escrow until the event has ended (or is refunded after a
+/// Money, in the event's currency (`currency`: ETH, or an ERC-20 token the buyer approved or
+/// permits in the same transaction, `permitAndCall`): primary-sale money stays in escrow until the event has ended (or is refunded after a
 /// cancellation, until `refundDeadline`; what nobody claimed then goes to the organizer); resale
 /// royalties are withdrawable by the organizer at any time; sellers are paid in the same
 /// transaction (a push with bounded gas that falls back to a pull balance), except for the first
@@ -327,7 +349,8 @@ interface ITicketEvent is ITicketEventViews, ITicketEventAdmin {
     /// @return firstTokenId The id of the first ticket minted by this call.
     function mintBatch(uint256 tierId, MintRun[] calldata runs) external returns (uint256 firstTokenId);
 
-    /// @notice Buy tickets at face value with ETH, one per commitment (at most 1024), to the caller.
+    /// @notice Buy tickets at face value, one per commitment (at most 1024), to the caller: in ETH
+    /// as the value sent, or in the event's token taken from the caller (no ETH with it).
     /// @return firstTokenId The id of the first ticket bought.
     function purchase(uint256 tierId, bytes32[] calldata commitments) external payable returns (uint256 firstTokenId);
 
@@ -353,8 +376,18 @@ interface ITicketEvent is ITicketEventViews, ITicketEventAdmin {
     /// held price of their first sale), and card tickets the bridge funded (`fundGiftRefunds`). The
     /// refund follows the ticket: whoever holds it claims it, once. Card tickets their payers
     /// still hold are refunded by the bridge to the card (and revoked).
-    /// @param to Receiver of the ETH (a holder contract that cannot receive ETH names another).
+    /// @param to Receiver of the refund (a holder contract that cannot receive ETH names another).
     function claimRefund(uint256[] calldata tokenIds, address to) external;
+
+    /// @notice Approve this contract with the caller's EIP-2612 `permit` of the event's token and
+    /// make one call to this contract as the caller (`purchase`, `buy`, `buyWithOrder`): a fan
+    /// buys in one transaction, without a separate approval. A permit that fails (already used,
+    /// e.g. seen in the mempool and submitted by someone else) is ignored: the call then pays
+    /// from the existing allowance, or reverts for the lack of it. UnsupportedCurrency on an
+    /// event that settles in ETH.
+    /// @param data The calldata of the call (its revert is this function's).
+    /// @return The call's return data.
+    function permitAndCall(Permit calldata permit, bytes calldata data) external returns (bytes memory);
 
     /// @notice The platform's TicketGate, which keeps this event's roots and check-ins.
     function ticketGate() external view returns (address);

@@ -35,6 +35,16 @@ contract HostileHolder is IERC721Receiver {
         return ret;
     }
 
+    /// @notice Call another contract as this one (e.g. approve the event's settlement token).
+    function actOn(address to, bytes calldata data) external {
+        (bool ok, bytes memory ret) = to.call(data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
     receive() external payable {
         if (rejectPayments) revert("no thanks");
         _reenter();

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ITicketEvent} from "../interfaces/ITicketEvent.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 interface ITicketOwnership {
     function ownerOf(uint256 tokenId) external view returns (address);
@@ -23,7 +24,8 @@ contract TicketLens {
 
     /// @notice Everything the stateful test compares with its model after a step, in one call:
     /// owners of tickets 0..count-1, balanceOf and pendingOf of each account, minted count of
-    /// tiers 0..tiers-1, and the contract's escrow, royalty balance, ETH balance and next id.
+    /// tiers 0..tiers-1, and the contract's escrow, royalty balance, balance in its currency (ETH or
+    /// its token) and next id.
     function summary(address ticket, address[] calldata accounts, uint256 count, uint256 tiers)
         external
         view
@@ -41,10 +43,11 @@ contract TicketLens {
         for (uint256 i; i < tiers; ++i) {
             minted[i] = ITicketEvent(ticket).tier(i).minted;
         }
+        address currency = ITicketEvent(ticket).currency();
         money = [
             ITicketEvent(ticket).escrowBalance(),
             ITicketEvent(ticket).royaltyBalance(),
-            ticket.balance,
+            currency == address(0) ? ticket.balance : IERC20(currency).balanceOf(ticket),
             ITicketEvent(ticket).nextTokenId()
         ];
     }

@@ -35,6 +35,11 @@ royalties and the pull balances. In every other example one holder claims too la
 One holder is a HostileHolder that rejects ETH, so sellers' proceeds also take the pull path.
 Effort is kept modest (examples x steps) so the suite stays within a few minutes on 2 cores.
 
+The machine runs in both settlement currencies (the test is parametrized): ETH, and an ERC-20
+token, TetherLikeToken (6 decimals, no boolean returned: SafeERC20), in which fans pay through
+their allowance and the hostile holder is blocklisted by the token, so pushes to it fail and
+defer as in ETH. Every wei above is then a unit of the token.
+
 brownie 1.22.2's own ``brownie.test.state_machine`` cannot run here: its mypyc-compiled module
 rejects the class it generates ("TypeError: brownie.test.stateful._BrownieStateMachine object
 expected; got ...BrownieStateMachine"), even for a trivial rules class. This test does what that
@@ -49,6 +54,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import brownie
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -143,6 +149,7 @@ class TicketLedger(RuleBasedStateMachine):
     """Set the class attributes (contracts and accounts) before running it."""
 
     ticket = hostile = lens = organizer = minter = deployer = tgate = gate = schedule = None
+    token = None  # the settlement token, None for ETH
     fans: list = []
     holders: list = []
     stats: Counter = Counter()  # what the examples did, over the whole run
@@ -169,8 +176,14 @@ class TicketLedger(RuleBasedStateMachine):
             return matching[pick % len(matching)]
         return pick % len(tickets)
 
+    def _value(self, amount):
+        """The ETH sent with a payment of `amount`: all of it, or none in a token event (the
+        contract takes the token through the payer's allowance)."""
+        return amount if self.token is None else 0
+
     def _send(self, holder, fn, *args, value=0):
         """Call `fn` as holder index `holder` (the hostile one acts through its act())."""
+        value = self._value(value)
         if holder == HOSTILE:
             return self.hostile.act(fn.encode_input(*args), {"from": self.deployer, "value": value})
         return fn(*args, {"from": self.holders[holder], "value": value})
@@ -266,7 +279,7 @@ class TicketLedger(RuleBasedStateMachine):
         m = self.model
         face, supply = TIERS[tier_id][:2]
         call = lambda: self.ticket.purchase(  # noqa: E731
-            tier_id, commitments(n), {"from": self.fans[buyer], "value": face * n}
+            tier_id, commitments(n), {"from": self.fans[buyer], "value": self._value(face * n)}
         )
         if m.cancelled:
             with reverts("EventCancelled"):
@@ -330,7 +343,7 @@ class TicketLedger(RuleBasedStateMachine):
             return
         price, reserved = t.listing
         call = lambda: self.ticket.buy(  # noqa: E731
-            token, commitment(), {"from": self.fans[buyer], "value": price}
+            token, commitment(), {"from": self.fans[buyer], "value": self._value(price)}
         )
         if reserved is not None and reserved != buyer:
             with reverts("ReservedForAnother", token, self.holders[reserved]):
@@ -578,7 +591,9 @@ class TicketLedger(RuleBasedStateMachine):
             self.stats["bridge_revoke"] += len(burn)
         if fund:
             total = sum(TIERS[m.tickets[token].tier][0] for token in fund)
-            tx = self.ticket.fundGiftRefunds(fund, {"from": self.minter, "value": total})
+            tx = self.ticket.fundGiftRefunds(
+                fund, {"from": self.minter, "value": self._value(total)}
+            )
             assert [e["tokenId"] for e in tx.events["RefundFunded"]] == fund
             for token in fund:
                 m.funded.add(token)
@@ -606,7 +621,7 @@ class TicketLedger(RuleBasedStateMachine):
         t = m.tickets[token]
         face = TIERS[t.tier][0]
         call = lambda: self.ticket.fundGiftRefunds(  # noqa: E731
-            [token], {"from": self.minter, "value": face}
+            [token], {"from": self.minter, "value": self._value(face)}
         )
         if not m.cancelled:
             error = ("EventNotCancelled",)
@@ -866,26 +881,38 @@ class TicketLedger(RuleBasedStateMachine):
             assert event["amount"] == TIERS[self.model.tickets[event["tokenId"]].tier][0]
 
 
+@pytest.mark.parametrize("currency", ["eth", "token"])
 def test_ticket_ledger_invariants(
     create_event,
     gate_of,
     HostileHolder,
     TicketLens,
+    TetherLikeToken,
     fans,
     organizer,
     minter,
     gate,
     deployer,
     schedule,
+    currency,
 ):
     tiers = [
         tier(face, supply, cap, royalty, closes=schedule.resale_closes)
         for face, supply, cap, royalty in TIERS
     ]
-    ticket = create_event(tiers=tiers, policy=FREE)
+    token = TetherLikeToken.deploy({"from": deployer}) if currency == "token" else None
+    ticket = create_event(tiers=tiers, policy=FREE, currency=token or ZERO_ADDRESS)
     hostile = HostileHolder.deploy(ticket, {"from": deployer})
     hostile.configure(b"", True, {"from": deployer})  # rejects every payment
-    TicketLedger.ticket, TicketLedger.hostile = ticket, hostile
+    if token is not None:
+        # everyone pays through an allowance; the hostile holder pays its one purchase below,
+        # then the token refuses payments to it, as its receive() refuses ETH
+        for payer in [*fans, minter]:  # the bridge funds gift refunds in the token too
+            token.mint(payer, 1_000 * ETHER, {"from": deployer})
+            token.approve(ticket, 2**256 - 1, {"from": payer})
+        token.mint(hostile, TIERS[0][0], {"from": deployer})
+        hostile.actOn(token, token.approve.encode_input(ticket, 2**256 - 1), {"from": deployer})
+    TicketLedger.ticket, TicketLedger.hostile, TicketLedger.token = ticket, hostile, token
     TicketLedger.lens = TicketLens.deploy({"from": deployer})
     TicketLedger.fans, TicketLedger.holders = fans, [*fans, hostile]
     TicketLedger.organizer, TicketLedger.minter, TicketLedger.deployer = organizer, minter, deployer
@@ -903,7 +930,12 @@ def test_ticket_ledger_invariants(
     TicketLedger.purchase(seeding, buyer=2, tier_id=0, n=1)
     TicketLedger.purchase(seeding, buyer=3, tier_id=1, n=1)
     face = TIERS[0][0]
-    hostile.act(ticket.purchase.encode_input(0, commitments(1)), {"from": deployer, "value": face})
+    hostile.act(
+        ticket.purchase.encode_input(0, commitments(1)),
+        {"from": deployer, "value": seeding._value(face)},
+    )
+    if token is not None:
+        token.setBlocked(hostile, True, {"from": deployer})
     seeding.model.tickets.append(Ticket(HOSTILE, 0, True))
     seeding.model.minted[0] += 1
     seeding.model.escrow += face
