@@ -15,7 +15,7 @@ import typer
 
 from chain.ticket_event import TicketEventClient
 from cli.ledger import read_history
-from cli.output import console, format_eth, table
+from cli.output import console, format_amount, table, use_currency
 from cli.session import Session, open_session
 from fairgate.errors import ChainError, NotFound, TicketError
 from fairgate.settings import Settings
@@ -132,10 +132,13 @@ def events(
     client = session.event(event)
     starts, ends = client.schedule()
     state = "CANCELLED" if client.cancelled() else "on sale"
+    currency = client.currency()
+    use_currency(currency)
+    paid_in = "ETH" if currency.is_eth else f"{currency.symbol} (token {currency.address})"
     console.print(
         f"{client.name()} ({client.call('symbol')}) - {state}\n"
         f"{_when(starts)} to {_when(ends)}; transfers: {client.transfer_policy().name.lower()}; "
-        f"contract {client.address}"
+        f"paid in {paid_in}; contract {client.address}"
     )
     tiers = client.tiers()
     names = tier_names(session, client, len(tiers))
@@ -144,12 +147,12 @@ def events(
         (
             i,
             names[i],
-            format_eth(t.face_value),
+            format_amount(t.face_value),
             by_card.get(i, "-"),
             t.supply,
             t.minted,
             t.remaining,
-            f"{format_eth(t.resale_cap)} ({t.resale_cap_bps / 100:g}%)",
+            f"{format_amount(t.resale_cap)} ({t.resale_cap_bps / 100:g}%)",
             f"{t.royalty_bps / 100:g}%",
             f"{_when(t.resale_opens_at)} - {_when(t.resale_closes_at)}",
         )
@@ -198,6 +201,7 @@ def listings(
     tokens = sorted({int(e["args"]["tokenId"]) for e in history.named("Listed")})
     symbol = client.symbol()
     tiers = client.tiers()
+    use_currency(client.currency())
     rows = []
     for token in tokens:
         listing = client.listing(token)
@@ -209,14 +213,14 @@ def listings(
         if listing.is_gift:
             price, who = "gift", f"only {listing.reserved_for}"
         else:
-            price = format_eth(listing.price)
+            price = format_amount(listing.price)
             who = f"only {listing.reserved_for}" if listing.reserved_for else "anyone"
         rows.append(
             (
                 f"{symbol}:{token}",
                 session.tier_name(client.address, tier_id),
                 price,
-                format_eth(tiers[tier_id].resale_cap),
+                format_amount(tiers[tier_id].resale_cap),
                 who,
             )
         )

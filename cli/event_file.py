@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chain.types import MAX_RESALE_CAP_BPS, MIN_RESALE_CAP_BPS, TransferPolicy
+from chain.types import ETH, MAX_RESALE_CAP_BPS, MIN_RESALE_CAP_BPS, Currency, TransferPolicy
 from fairgate.errors import TicketError
 
 __all__ = ["FORMAT", "EventFile", "EventFileError", "TierSpec", "load_event_file"]
@@ -31,10 +31,12 @@ start = 2027-06-01T20:00:00+01:00        # TOML date-times with an offset (Z or 
 end = 2027-06-02T02:00:00+01:00
 image = "poster.png"                     # the poster, relative to this file
 transfer_policy = "market-only"          # optional: or "free", "locked"
+currency = "ETH"                         # optional: or an ERC-20 token (its address, or the
+                                         # symbol of this dev chain's test stablecoin, FUSD)
 
 [[tiers]]                                # one block per tier: tier 0, 1, ...
 name = "General"
-price = "0.05"                           # face value in ETH (a string is exact)
+price = "0.05"                           # face value in the currency (a string is exact)
 card_price = "50.00"                     # optional: price by card through the bridge
 supply = 500
 resale_cap_pct = 110                     # resale at most 110 % of face value
@@ -72,7 +74,7 @@ class TierSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    price: Decimal = Field(description="face value in ETH")
+    price: Decimal = Field(description="face value in the event's currency")
     card_price: Decimal | None = Field(
         default=None, description="price by card through the bridge, in its currency (50.00)"
     )
@@ -98,9 +100,7 @@ class TierSpec(BaseModel):
     def _price(cls, value: Decimal) -> Decimal:
         wei = value * 10**18
         if not value.is_finite() or value < 0 or wei != wei.to_integral_value():
-            raise ValueError("price must be a non-negative amount of ETH (at most 18 decimals)")
-        if wei > MAX_FACE_VALUE:
-            raise ValueError("price is too large")
+            raise ValueError("price must be a non-negative amount (at most 18 decimals)")
         return value
 
     @field_validator("card_price")
@@ -121,7 +121,21 @@ class TierSpec(BaseModel):
 
     @property
     def face_value_wei(self) -> int:
-        return int(self.price * 10**18)
+        return self.face_value(ETH)
+
+    def face_value(self, currency: Currency) -> int:
+        """The price in the smallest unit of the event's currency; EventFileError when it has
+        more decimals than the currency or exceeds the contract's 96 bits."""
+        try:
+            units = currency.parse(str(self.price))
+        except ValueError:
+            raise EventFileError(
+                f"tier {self.name}: price {self.price} has more decimals than "
+                f"{currency.symbol} ({currency.decimals})"
+            ) from None
+        if units > MAX_FACE_VALUE:
+            raise EventFileError(f"tier {self.name}: price {self.price} is too large")
+        return units
 
     @property
     def resale_cap_bps(self) -> int:
@@ -158,6 +172,7 @@ class EventFile(BaseModel):
     image: Path
     external_url: str | None = None
     transfer_policy: Literal["market-only", "free", "locked"] = "market-only"
+    currency: str = Field(default="ETH", min_length=1, max_length=42)
     tiers: list[TierSpec] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")

@@ -34,11 +34,13 @@ from cli.names import resolve_account, wallet_names
 from cli.output import (
     console,
     err_console,
+    format_amount,
     format_eth,
-    parse_eth,
+    parse_amount,
     setup_progress,
     spinner,
     table,
+    use_currency,
 )
 from cli.session import Session, open_session
 from cli.ticket_keys import TicketKeys
@@ -172,7 +174,7 @@ def tickets(
                 state = (
                     ("gift to " + str(listing.reserved_for))
                     if listing.is_gift
-                    else (f"listed at {format_eth(listing.price)}")
+                    else (f"listed at {format_amount(listing.price, client.currency())}")
                 )
             tier_id = tiers[token] if token in tiers else client.tier_of(token)
             rows.append(
@@ -213,7 +215,8 @@ def buy(
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Buy tickets at face value with ETH, straight from the event's contract."""
+    """Buy tickets at face value in the event's currency (ETH, or its token: a permit signed
+    here pays in the same transaction), straight from the event's contract."""
     check_quantity(get_settings(), n)
     session, signer = _signed_in(wallet, password_file)
     client = session.event(event, signer)
@@ -222,26 +225,46 @@ def buy(
     if info.remaining < n:
         raise SoldOutHere(sold_out(session.tier_name(client.address, tier_id), n, info.remaining))
     price = info.face_value * n
-    balance = int(session.w3.eth.get_balance(signer.address))
-    if balance < price:
-        raise NoFunds(no_funds())
+    _check_funds(session, client, signer, price)
     if not yes:
-        typer.confirm(f"Pay {format_eth(price)} for {n} ticket(s) of {client.name()}?", abort=True)
+        typer.confirm(
+            f"Pay {format_amount(price)} for {n} ticket(s) of {client.name()}?", abort=True
+        )
     keys = TicketKeys(session.settings, signer, session.chain_id)
     commitments = keys.commitments(client.address, client.gate_scope(), n)
     with spinner(f"Buying {n} ticket(s)"):
         result = client.purchase(tier_id, commitments)
     ids = [t for run in TicketEventClient.issued_runs(result) for t in run.token_ids]
     console.print(
-        f"[green]bought[/] tickets {', '.join(map(str, ids))} for {format_eth(price)}"
+        f"[green]bought[/] tickets {', '.join(map(str, ids))} for {format_amount(price)}"
         f" (tx {result.tx_hash})"
     )
+
+
+def _check_funds(session: Session, client: TicketEventClient, signer: Signer, price: int) -> None:
+    """Refuse before signing anything when the wallet cannot pay ``price`` in the event's
+    currency (and shows this command's prices in it)."""
+    currency = client.currency()
+    use_currency(currency)
+    token = client.token()
+    if token is None:
+        if int(session.w3.eth.get_balance(signer.address)) < price:
+            raise NoFunds(no_funds())
+        return
+    held = token.balance_of(signer.address)
+    if held < price:
+        raise NoFunds(
+            f"wallet {signer.address} holds {format_amount(held)}, less than the price "
+            f"{format_amount(price)} (on a dev chain: fairgate dev faucet NAME)"
+        )
 
 
 @app.command("list", epilog="Example: fairgate fan list NIGHT1:3 0.055 -w alice")
 def list_ticket(
     token: TokenArg,
-    price: Annotated[str, typer.Argument(help="Price in ETH, at most the tier's resale cap.")],
+    price: Annotated[
+        str, typer.Argument(help="Price in the event's currency, at most the tier's resale cap.")
+    ],
     to: Annotated[
         str | None,
         typer.Option("--to", help="Reserve the sale for one buyer (wallet name or address)."),
@@ -251,36 +274,39 @@ def list_ticket(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """List a ticket for resale (the contract refuses a price above the cap)."""
-    wei = parse_eth(price)
     session, signer = _signed_in(wallet, password_file)
     address, token_id = parse_token(session, token, event)
     client = session.event(address, signer)
+    use_currency(client.currency())
+    amount = parse_amount(price, client.currency())
     if to is not None:
         to = resolve_account(session.settings, to, what="buyer")
-    client.list(token_id, wei, to)
+    client.list(token_id, amount, to)
     console.print(
-        f"[green]listed[/] ticket {token_id} at {format_eth(wei)}" + (f" for {to}" if to else "")
+        f"[green]listed[/] ticket {token_id} at {format_amount(amount)}"
+        + (f" for {to}" if to else "")
     )
 
 
 @app.command(epilog="Example: fairgate fan update NIGHT1:3 0.05 -w alice")
 def update(
     token: TokenArg,
-    price: Annotated[str, typer.Argument(help="New price in ETH.")],
+    price: Annotated[str, typer.Argument(help="New price in the event's currency.")],
     event: EventOpt = None,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Change the price of a listed ticket (keeps its reserved buyer, if any)."""
-    wei = parse_eth(price)
     session, signer = _signed_in(wallet, password_file)
     address, token_id = parse_token(session, token, event)
     client = session.event(address, signer)
+    use_currency(client.currency())
+    amount = parse_amount(price, client.currency())
     listing = client.listing(token_id)
     if listing is None:
         raise NotFound(f"ticket {token_id} is not listed: list it first")
-    client.list(token_id, wei, listing.reserved_for)
-    console.print(f"[green]updated[/] ticket {token_id}: now {format_eth(wei)}")
+    client.list(token_id, amount, listing.reserved_for)
+    console.print(f"[green]updated[/] ticket {token_id}: now {format_amount(amount)}")
 
 
 @app.command(epilog="Example: fairgate fan unlist NIGHT1:3 -w alice")
@@ -312,7 +338,8 @@ def buy_resale(
     listing = client.listing(token_id)
     if listing is None:
         raise NotFound(f"ticket {token_id} is not listed for sale")
-    what = "Accept the gift of" if listing.is_gift else f"Pay {format_eth(listing.price)} for"
+    _check_funds(session, client, signer, listing.price)
+    what = "Accept the gift of" if listing.is_gift else f"Pay {format_amount(listing.price)} for"
     if not yes:
         typer.confirm(f"{what} ticket {token_id} of {client.name()}?", abort=True)
     keys = TicketKeys(session.settings, signer, session.chain_id)
@@ -327,8 +354,8 @@ def buy_resale(
         )
         return
     console.print(
-        f"[green]bought[/] ticket {token_id} for {format_eth(int(sold['price']))} "
-        f"(royalty {format_eth(int(sold['royalty']))} to the organizer); "
+        f"[green]bought[/] ticket {token_id} for {format_amount(int(sold['price']))} "
+        f"(royalty {format_amount(int(sold['royalty']))} to the organizer); "
         "your new secret replaces the seller's"
     )
 
@@ -369,17 +396,19 @@ def refund(
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Claim the refund of tickets of a cancelled event (the tickets are burned): ETH-bought
-    ones, and card tickets bought on the market. Claims close 180 days after the event's end."""
+    """Claim the refund of tickets of a cancelled event (the tickets are burned), in the event's
+    currency: tickets bought on-chain, and card tickets bought on the market. Claims close 180
+    days after the event's end."""
     session, signer = _signed_in(wallet, password_file)
     parsed = [parse_token(session, t, event) for t in token]
     if len({a for a, _ in parsed}) != 1:
         raise NotFound("refund tickets of one event at a time")
     client = session.event(parsed[0][0], signer)
+    use_currency(client.currency())
     recipient = resolve_account(session.settings, to, what="recipient") if to else None
     result = client.claim_refund([t for _, t in parsed], to=recipient)
     total = sum(int(e.args["amount"]) for e in result.named("RefundClaimed"))
-    console.print(f"[green]refunded[/] {format_eth(total)} for {len(parsed)} ticket(s)")
+    console.print(f"[green]refunded[/] {format_amount(total)} for {len(parsed)} ticket(s)")
 
 
 # ---------------------------------------------------------------------------------- proofs

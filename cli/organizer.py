@@ -25,7 +25,7 @@ from chain.devchain import latest_timestamp
 from chain.keys import Signer
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
-from chain.types import EventParams, MintRun, Tier
+from chain.types import Currency, EventParams, MintRun, Tier
 from cli.bridge_client import client_from_settings
 from cli.event_file import FORMAT, EventFile, EventFileError, load_event_file
 from cli.ledger import History, read_history, read_tree_history
@@ -39,7 +39,15 @@ from cli.organizer_bridge import (
 )
 from cli.organizer_bridge import gate_key as issue_gate_key
 from cli.organizer_bridge import signup as signup_at_bridge
-from cli.output import console, err_console, format_eth, spinner, steps_progress, table
+from cli.output import (
+    console,
+    err_console,
+    format_amount,
+    spinner,
+    steps_progress,
+    table,
+    use_currency,
+)
 from cli.session import Session, open_session
 from cli.wallets import PasswordFileOpt, WalletOpt, load_signer
 from fairgate.errors import ConfigError, KeyStoreError, TicketError
@@ -101,11 +109,11 @@ def _upload(settings: Settings, spec: EventFile) -> tuple[str, str]:
     return bundle.base_uri, str(cid)
 
 
-def _tiers(spec: EventFile, now: int) -> tuple[Tier, ...]:
+def _tiers(spec: EventFile, now: int, currency: Currency) -> tuple[Tier, ...]:
     start = int(spec.start.timestamp())
     return tuple(
         Tier(
-            face_value=t.face_value_wei,
+            face_value=t.face_value(currency),
             supply=t.supply,
             resale_cap_bps=t.resale_cap_bps,
             royalty_bps=t.royalty_bps,
@@ -120,7 +128,8 @@ CREATE_HELP = (
     "Upload an event's metadata to IPFS and create its ticket contract.\n\n"
     "With an organizer account at the bridge (`fairgate organizer signup`), the bridge creates "
     "it and hands it to your wallet, and it is sold by card too (tiers need a card_price); "
-    "without one, your wallet creates it through the factory (ETH sales only).\n\n"
+    "without one, your wallet creates it through the factory (on-chain sales only, in ETH or the "
+    "token of `currency`).\n\n"
     "The event file (TOML; a complete one is examples/night-one.toml):\n\n" + escape(FORMAT)
 )
 
@@ -160,6 +169,15 @@ def create(
     if bridge and key is None:
         raise ConfigError("no organizer key on this device: `fairgate organizer signup NAME` first")
     use_bridge = key is not None if bridge is None else bridge
+    currency = session.currency_named(spec.currency)
+    use_currency(currency)
+    for t in spec.tiers:
+        t.face_value(currency)  # too many decimals for the currency: refused before any upload
+    if use_bridge and not currency.is_eth:
+        raise ConfigError(
+            f"the bridge creates events paid on-chain in ETH; an event in {currency.symbol} is "
+            "created with your wallet through the factory: --no-bridge"
+        )
     if use_bridge:
         if minter:
             raise ConfigError("--minter is for the factory path (--no-bridge): the bridge mints")
@@ -199,8 +217,9 @@ def create(
                 organizer=signer.address,
                 starts_at=int(spec.start.timestamp()),
                 ends_at=int(spec.end.timestamp()),
-                tiers=_tiers(spec, now),
+                tiers=_tiers(spec, now, currency),
                 base_uri=base_uri,
+                currency=currency.address,
                 transfer_policy=spec.policy,
                 root_grace_period=session.settings.root_grace_s,
                 **({"minter": minter} if minter else {}),
@@ -224,14 +243,14 @@ def create(
     how = (
         f"through the bridge (its event {bridge_id}; on sale by card too)"
         if bridge_id is not None
-        else f"through the factory, gas {gas:,} (ETH sales only)"
+        else f"through the factory, gas {gas:,} (on-chain sales only, in {currency.symbol})"
     )
     console.print(f"metadata ipfs://{cid}  base URI {base_uri}  {how}")
     rows = [
         (
             i,
             t.name,
-            format_eth(t.face_value_wei),
+            format_amount(t.face_value(currency)),
             f"{t.card_price} {session.settings.currency.upper()}" if t.card_price else "-",
             t.supply,
             f"{t.resale_cap_pct}%",
@@ -493,7 +512,8 @@ def cancel(
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Cancel an event: sales stop and ETH buyers can claim refunds (`fairgate fan refund`)."""
+    """Cancel an event: sales stop and on-chain buyers can claim refunds in the event's currency
+    (`fairgate fan refund`)."""
     session = open_session()
     client = session.event(event)
     if not yes:
@@ -504,7 +524,9 @@ def cancel(
     client = session.event(client.address, signer)
     result = client.cancel()
     console.print(f"[yellow]cancelled[/] {client.name()} in tx {result.tx_hash}")
-    err_console.print("ETH buyers can now claim refunds; card buyers are refunded by the bridge.")
+    err_console.print(
+        "on-chain buyers can now claim refunds; card buyers are refunded by the bridge."
+    )
 
 
 @app.command(epilog="Example: fairgate organizer accept NIGHT1 -w mywallet")
@@ -550,10 +572,11 @@ def withdraw(
     session = open_session()
     signer = load_signer(session.settings, wallet, password_file)
     client = session.event(event, signer)
+    use_currency(client.currency())
     target = resolve_account(session.settings, to, what="recipient") if to else signer.address
     result = client.withdraw_proceeds(target)
     args = result.first("ProceedsWithdrawn").args
     console.print(
-        f"[green]withdrawn[/] royalties {format_eth(int(args['royalties']))}, escrow "
-        f"{format_eth(int(args['escrow']))} to {args['to']}"
+        f"[green]withdrawn[/] royalties {format_amount(int(args['royalties']))}, escrow "
+        f"{format_amount(int(args['escrow']))} to {args['to']}"
     )
