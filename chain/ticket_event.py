@@ -521,8 +521,10 @@ class TicketEventClient(ContractClient):
 
     def fund_gift_refunds(self, token_ids: Sequence[int], value: int) -> TxResult:
         """Pay the face value of card tickets given away before a cancellation into escrow
-        (`value` is their sum), so their holders can claim refunds. Minter or organizer."""
-        return self.transact("fundGiftRefunds", list(token_ids), value=value)
+        (`value` is their sum, in the event's currency: a token event's bridge pays in the token,
+        with its allowance or a permit), so their holders can claim refunds. Minter or
+        organizer."""
+        return self._pay(value, "fundGiftRefunds", list(token_ids))
 
     def settle_held(self, token_ids: Sequence[int]) -> TxResult:
         return self.transact("settleHeld", list(token_ids))

@@ -47,7 +47,9 @@ interface ITicketEventTypes is ITicketErrors {
     /// @param currency Settlement currency, for good: address(0) is ETH, else an ERC-20 token (a
     /// stablecoin: 6 or 18 decimals) whose transfers deliver exactly the amount sent (a
     /// fee-on-transfer token is refused at the first payment, FeeOnTransferToken). Every price,
-    /// escrow, royalty, held sale, refund and withdrawal of the event is in it.
+    /// escrow, royalty, held sale, refund and withdrawal of the event is in it. The token is
+    /// trusted as the event's money: payments call it, and a token that called back into the
+    /// event could re-enter a sale; an organizer names a stablecoin its buyers know.
     /// @param transferPolicy See TransferPolicy.
     /// @param startsAt Doors (unix seconds).
     /// @param endsAt End of the event; primary-sale ETH is released to the organizer after it.

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 
 import brownie
 import pytest
-from hypothesis import settings
+from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -93,6 +93,14 @@ HOSTILE = 4  # index of the HostileHolder among the holders; fans are 0-3
 # edit reshuffles them), so the check at the end that the run reached every path (sales, gifts,
 # transfers, windows, held sales, chargebacks, fundings, sweeps, refunds) is stable.
 SETTINGS = settings(max_examples=20, stateful_step_count=20, deadline=None, derandomize=True)
+# derandomize derives the sequences from the machine's source, so any edit to the class below
+# reshuffled which paths the examples reach. The seed is pinned instead (the one derandomize
+# derived from this machine before it ran in two currencies): the same sequences in ETH and in
+# the token, whatever is edited; change it only together with the coverage check at the end.
+SEED = int(
+    "28394498721489830795044215183894391610607901312317447326506270081725678497073012307175"
+    "052472845291590981499440851823"
+)
 
 ACTOR = st.integers(min_value=0, max_value=3)
 HOLDER = st.integers(min_value=0, max_value=HOSTILE)
@@ -145,6 +153,7 @@ class Model:
     holders_changed_at: int = 0  # when a ticket last changed holder or was revoked
 
 
+@seed(SEED)
 class TicketLedger(RuleBasedStateMachine):
     """Set the class attributes (contracts and accounts) before running it."""
 

@@ -303,3 +303,58 @@ def test_escrow_is_the_organizers_after_the_event(
     ticket.withdrawProceeds(organizer, {"from": organizer})
     assert usd.balanceOf(organizer) == before + 2 * GA_FACE
     assert ticket.royaltyBalance() == 0
+
+
+# ----------------------------------------------------------------------- the bridge's card path
+
+
+def test_the_card_path_of_a_token_event(
+    ticket: Any,
+    usd: Any,
+    minter: Any,
+    organizer: Any,
+    alice: Any,
+    bob: Any,
+    carol: Any,
+) -> None:
+    """What a card order means for an event in a token (api/README.md, "Events in a
+    stablecoin"): the bridge takes the card price in fiat and mints by card (no on-chain payment,
+    so the ticket is not escrow-backed); everything on-chain after that is in the event's token.
+    A chargeback of a card ticket sold on the market: its held price (in the token) makes the
+    organizer whole. After a cancellation: a card ticket its payer still holds is revoked (the
+    card is refunded in fiat), one sold on the market is refunded on-chain in the token from its
+    held price, and one given away is refunded on-chain in the token the bridge pays into
+    escrow (fundGiftRefunds, with the bridge's allowance)."""
+    runs = [(alice, order_ref(), commitments(4))]
+    first = ticket.mintBatch(GA, runs, {"from": minter}).events["TicketsIssued"]["firstTokenId"]
+    kept, sold, gifted, charged = range(first, first + 4)
+    assert not ticket.paidInEth(kept) and usd.balanceOf(ticket) == 0
+
+    for token in (sold, charged):  # first paid sales of card tickets: held in the token
+        ticket.list(token, GA_FACE, ZERO_ADDRESS, {"from": alice})
+        ticket.buy(token, commitment(), {"from": bob})
+    assert usd.balanceOf(ticket) == 2 * GA_FACE
+    ticket.list(gifted, 0, carol, {"from": alice})
+    ticket.buy(gifted, commitment(), {"from": carol})  # a gift: no money moves
+
+    organizer_before = ticket.royaltyBalance()
+    tx = ticket.revoke([charged], {"from": minter})  # the card was charged back
+    settled = tx.events["HeldSaleSettled"]
+    assert (settled["toSeller"], settled["toEscrow"]) == (0, GA_FACE)
+    assert ticket.ownerOf(charged) == bob  # its buyer keeps it, now escrow-backed in the token
+
+    ticket.cancel({"from": organizer})
+    ticket.revoke([kept], {"from": minter})  # its payer still held it: refunded to the card
+    usd.mint(minter, GA_FACE, {"from": minter})
+    usd.approve(ticket, GA_FACE, {"from": minter})
+    with reverts("WrongPayment", GA_FACE, 0):  # the bridge pays a token event in the token
+        ticket.fundGiftRefunds([gifted], {"from": minter, "value": GA_FACE})
+    ticket.fundGiftRefunds([gifted], {"from": minter})
+    for holder, token in ((bob, sold), (bob, charged), (carol, gifted)):
+        before = usd.balanceOf(holder)
+        ticket.claimRefund([token], holder, {"from": holder})
+        assert usd.balanceOf(holder) == before + GA_FACE
+    assert ticket.escrowBalance() == 0
+    assert ticket.royaltyBalance() == usd.balanceOf(ticket) >= organizer_before
+    with reverts("NonexistentTicket", kept):
+        ticket.claimRefund([kept], alice, {"from": alice})
