@@ -6,7 +6,6 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 
 import {ITicketEvent, ITicketEventAdmin} from "./interfaces/ITicketEvent.sol";
 import {IERC5192} from "./interfaces/IERC5192.sol";
@@ -66,11 +65,17 @@ contract TicketEvent is TicketEventBase, ITicketEvent, IERC721Metadata, IERC2981
     }
 
     /// @inheritdoc ITicketEvent
-    function permitAndCall(Permit calldata permit, bytes calldata data) external returns (bytes memory) {
+    function permitAndCall(Permit calldata permit, bytes calldata data) external returns (bytes memory result) {
         Settlement.permit(_currencyOf(), msg.sender, permit.value, permit.deadline, permit.v, permit.r, permit.s);
         // the call runs as if the caller had made it (same sender, no value): a delegatecall to
-        // this event's own address
-        return Address.functionDelegateCall(address(this), data);
+        // this event's own address; its revert is this function's
+        bool ok;
+        (ok, result) = address(this).delegatecall(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
     }
 
     /// @inheritdoc ITicketEvent
