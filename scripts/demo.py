@@ -19,6 +19,10 @@ plays the story of the design:
    the gate anchors the used nullifiers on-chain after doors.
 7. The organizer cancels the matinee: Erin (ETH) claims her refund from the contract, Frank
    (card) is refunded by the bridge and his tickets are revoked.
+8. A stablecoin event: the organizer's wallet creates an event priced in the dev stack's test
+   stablecoin (FUSD, 6 decimals); Erin buys with an EIP-2612 permit in the same transaction,
+   lists above the cap (refused) and at the cap, Frank buys the resale, the organizer withdraws
+   the royalty - all in FUSD.
 
 The first run on a machine also runs the development trusted setup of the gate circuit (a few
 minutes; cached afterwards, see zk/README.md).
@@ -35,6 +39,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -385,7 +390,76 @@ def play(home: Path) -> GasLog:
         "the bridge saw the cancellation on-chain, refunded Frank's card and revoked his ticket: "
         + " -> ".join(h["to_state"] for h in final["history"])
     )
+    stablecoin_night(w3, state, gas, organizer, erin, frank)
     return gas
+
+
+def stablecoin_night(
+    w3: Any, state: dict[str, Any], gas: GasLog, organizer: Any, erin: Any, frank: Any
+) -> None:
+    """Step 8: an event settling in the test stablecoin, every payment in FUSD."""
+    from chain.devchain import latest_timestamp
+    from chain.erc20 import Erc20Client
+    from chain.factory import TicketFactoryClient
+    from chain.ticket_event import TicketEventClient
+    from chain.types import EventParams, Tier
+
+    say(
+        "8.",
+        "A stablecoin night: the organizer's own wallet creates an event priced in FUSD, the "
+        "dev stack's test stablecoin (6 decimals, EIP-2612 permit)",
+    )
+    usd = 10**6
+    now = latest_timestamp(w3)
+    starts = now + 3 * DAY
+    coin = Erc20Client(w3, state["stablecoin"], organizer.sender)
+    fusd = coin.currency()
+    factory = TicketFactoryClient(w3, state["factory"], organizer.sender)
+    jazz, created = factory.create_event(
+        EventParams(
+            name="Jazz Brunch",
+            symbol="JAZZ",
+            organizer=organizer.address,
+            starts_at=starts,
+            ends_at=starts + 4 * 3600,
+            tiers=(Tier(45 * usd, 200, 11_000, 500, now, starts - 3600),),
+            base_uri=pin_metadata("Jazz Brunch", "Warehouse 9", starts, ["Table"], (30, 160, 90)),
+            currency=coin.address,
+        )
+    )
+    gas.result("create a stablecoin event (clone)", created)
+    for person in (erin, frank):
+        coin.mint(person.address, 200 * usd)  # what `fairgate dev faucet NAME` does
+    detail(
+        f"'Jazz Brunch' is contract {jazz.address}, paid in {fusd.symbol} ({fusd.address}); "
+        f"Erin and Frank got {fusd.format(200 * usd)} each from the faucet"
+    )
+    bought = gas.result(
+        "FUSD purchase, permit in the same transaction",
+        erin.on(jazz).purchase(0, [s.commitment() for s in erin.new_secrets(jazz, 2)]),
+    )
+    tokens = TicketEventClient.issued_runs(bought)[0].token_ids
+    detail(
+        f"Erin signed a permit and bought tickets {list(tokens)} in one transaction for "
+        f"{fusd.format(90 * usd)}; escrow {fusd.format(jazz.escrow_balance())}"
+    )
+    cap = jazz.resale_cap(0)
+    error = refused(lambda: erin.on(jazz).list(tokens[0], cap + 1), "PriceAboveCap")
+    detail(f"Erin lists one for {fusd.format(cap + 1)}: refused, {error}")
+    gas.result("list at the cap (FUSD)", erin.on(jazz).list(tokens[0], cap))
+    before = coin.balance_of(erin.address)
+    sale = gas.result(
+        "FUSD resale buy, permit in the same transaction",
+        frank.on(jazz).buy(tokens[0], frank.new_secrets(jazz, 1)[0].commitment(), price=cap),
+    )
+    royalty = int(sale.first("Resold").args["royalty"])
+    detail(
+        f"Frank bought it for {fusd.format(cap)}: Erin (who paid on-chain) got "
+        f"{fusd.format(coin.balance_of(erin.address) - before)} at once, the organizer's "
+        f"royalty is {fusd.format(royalty)}"
+    )
+    withdrawn = organizer.on(jazz).withdraw_proceeds(organizer.address)
+    gas.result("organizer withdraws FUSD royalties", withdrawn)
 
 
 def main(argv: list[str] | None = None) -> int:
