@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep
-from api.errors import QueueRefused
+from api.errors import InvalidState, QueueRefused
 from api.models import Event
 from api.pages import render
 from api.routes import errors
@@ -33,7 +33,7 @@ from api.waiting_room import (
     WaitingRoom,
     new_client_cookie,
 )
-from fairgate.errors import ConfigError, NotFound
+from fairgate.errors import NotFound
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["waiting room"])
@@ -66,10 +66,31 @@ class PlaceOut(BaseModel):
     token: str = Field(description="Your queue token: send it with your order (X-Queue-Token)")
 
 
-def _room(request: Request) -> WaitingRoom:
+NO_ROOM = "this event has no waiting room open"
+
+
+def _configured_room(request: Request) -> WaitingRoom | None:
+    """The waiting room, or None on a bridge without Redis (where no event can have one open)."""
     room: WaitingRoom | None = request.app.state.waiting_room
+    return room
+
+
+def _room(request: Request) -> WaitingRoom:
+    """The waiting room for a fan's call; without Redis no room is open, as for any event
+    whose organizer opened none (404, like :meth:`WaitingRoom.join`)."""
+    room = _configured_room(request)
     if room is None:
-        raise ConfigError("this bridge has no Redis configured, so no waiting room")
+        raise NotFound(NO_ROOM)
+    return room
+
+
+def _organizers_room(request: Request) -> WaitingRoom:
+    room = _configured_room(request)
+    if room is None:
+        raise InvalidState(
+            "this bridge runs without Redis, so it cannot hold a waiting room "
+            "(set FAIRGATE_REDIS_URL)"
+        )
     return room
 
 
@@ -124,14 +145,14 @@ async def _owned(request: Request, principal: auth.Principal, event_id: int) -> 
 @router.put(
     "/organizer/events/{event_id}/waiting-room",
     response_model=RoomOut,
-    responses=errors(401, 403, 404, 422, 503),
+    responses=errors(401, 403, 404, 409, 422, 503),
 )
 async def open_room(
     body: RoomOpen, request: Request, principal: PrincipalDep, event_id: int = EventId
 ) -> RoomOut:
     """Open (or re-time) the event's waiting room: from now on its orders need admission."""
     await _owned(request, principal, event_id)
-    state = await _room(request).open(
+    state = await _organizers_room(request).open(
         event_id, opens_at=body.opens_at.timestamp(), rate_per_s=body.admit_per_s
     )
     log.info("waiting room opened", extra={"event_id": event_id, "rate": body.admit_per_s})
@@ -146,7 +167,9 @@ async def open_room(
 async def close_room(request: Request, principal: PrincipalDep, event_id: int = EventId) -> RoomOut:
     """Close the room: orders are no longer held back."""
     await _owned(request, principal, event_id)
-    await _room(request).close(event_id)
+    room = _configured_room(request)
+    if room is not None:  # without Redis no room can be open: closing it is a no-op
+        await room.close(event_id)
     log.info("waiting room closed", extra={"event_id": event_id})
     return RoomOut(event_id=event_id, open=False)
 
@@ -154,7 +177,8 @@ async def close_room(request: Request, principal: PrincipalDep, event_id: int = 
 @router.get("/queue/{event_id}", response_model=RoomOut, responses=errors(422, 503))
 async def room_state(request: Request, event_id: int = EventId) -> RoomOut:
     """Whether the event has a waiting room, and how many wait (counts only)."""
-    return _room_out(event_id, await _room(request).state(event_id))
+    room = _configured_room(request)
+    return _room_out(event_id, None if room is None else await room.state(event_id))
 
 
 @router.post("/queue/{event_id}/join", response_model=PlaceOut, responses=errors(404, 422, 503))
@@ -258,11 +282,11 @@ async def queue_page(request: Request, event_id: int = EventId) -> HTMLResponse:
     """The fan's waiting-room page: position, estimate, and on to the tickets when admitted
     (``web/src/queue.js`` moves it forward; without JavaScript a reload does)."""
     event = await run_in_threadpool(_event_or_404, request, event_id)
-    room = _room(request)
-    state = await room.state(event_id)
+    room = _configured_room(request)
+    state = None if room is None else await room.state(event_id)
     out: PlaceOut | None = None
     token = queue_token(request, event_id)
-    if state is not None and token is not None:
+    if room is not None and state is not None and token is not None:
         try:
             out = place_out(await room.status(token, event_id, client_binding(request, room)))
         except QueueRefused:

@@ -328,3 +328,46 @@ def test_orders_need_admission_while_the_room_is_open_and_never_oversell(bridge)
     assert closed.status_code == 200 and closed.json()["open"] is False
     client.cookies.clear()
     assert order(as_fan(0)).json()["error"]["code"] == "sold_out"  # no longer held back
+
+
+def test_a_bridge_without_redis_has_no_room_open_and_says_so_plainly(tmp_path) -> None:
+    """Without Redis no event can have a room: the fan's calls answer as for an event whose
+    organizer opened none (404 / open: false, never a server error), and an organizer who tries
+    to open one is told what the bridge lacks (409)."""
+    settings = Settings(env="test", home=tmp_path, database_url=f"sqlite:///{tmp_path}/b.db")
+    assert settings.redis_url is None
+    engine = make_engine(settings)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    with session_factory(engine)() as s:
+        organizer, key = create_organizer(s, "No Redis Org", None)
+        s.flush()
+        event = Event(
+            organizer_id=organizer.id, name="Quiet", symbol="QT", starts_at=now + timedelta(days=1),
+            ends_at=now + timedelta(days=2), state="active", contract_address="0x" + "33" * 20,
+        )  # fmt: skip
+        s.add(event)
+        s.commit()
+        event_id = event.id
+    app = create_app(settings, engine=engine, with_chain=False)
+    with TestClient(app) as client:
+        assert client.get(f"/queue/{event_id}").json() == {
+            "event_id": event_id, "open": False, "opens_at": None, "admit_per_s": None,
+            "waiting": 0, "admitted": 0,
+        }  # fmt: skip
+        for call in (
+            client.post(f"/queue/{event_id}/join"),
+            client.get(f"/queue/{event_id}/status"),
+        ):
+            assert call.status_code == 404, call.text
+            assert "no waiting room open" in call.json()["error"]["message"]
+        page = client.get(f"/event/{event_id}/queue")
+        assert page.status_code == 200, page.text
+        url = f"/organizer/events/{event_id}/waiting-room"
+        body = {"opens_at": (now + timedelta(hours=1)).isoformat(), "admit_per_s": 10}
+        refused = client.put(url, json=body, headers={"X-API-Key": key})
+        assert refused.status_code == 409, refused.text
+        assert "without Redis" in refused.json()["error"]["message"]
+        closed = client.delete(url, headers={"X-API-Key": key})
+        assert closed.status_code == 200 and closed.json()["open"] is False
+    engine.dispose()
