@@ -408,16 +408,29 @@ class TicketEventClient(ContractClient):
         in pages of ``settings.rpc_max_log_blocks`` blocks)."""
         if not order_refs:
             return {}
+        found = self.issued_since(from_block, order_refs, settings=settings)
+        return {i.order_ref: i for i in found}
+
+    def issued_since(
+        self,
+        from_block: int,
+        order_refs: Sequence[str] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> list[Issued]:
+        """Every ``TicketsIssued`` log since ``from_block`` (of these orders only, when given), in
+        chain order and repeats kept, so a caller can see an order issued twice."""
+        refs = None if order_refs is None else [HexBytes(r) for r in order_refs]
         logs = get_logs_paged(
             self.w3,
             {
                 "address": self.address,
                 "fromBlock": from_block,
-                "topics": [HexBytes(TICKETS_ISSUED), None, None, [HexBytes(r) for r in order_refs]],
+                "topics": [HexBytes(TICKETS_ISSUED), None, None, refs],
             },
             settings=settings or (self.sender.settings if self.sender else None),
         )
-        return {i.order_ref: i for i in issued_from_logs(self.address, logs)}
+        return issued_from_logs(self.address, logs)
 
     @staticmethod
     def issued_runs(result: TxResult) -> list[IssuedRun]:

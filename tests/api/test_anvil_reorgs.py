@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ from api.services.minting import Minter
 from chain.anvil import AnvilRunner
 from chain.nodes import DevNode, dev_node
 from chain.sender import NonceManager
-from chain.ticket_event import TICKETS_ISSUED
+from chain.ticket_event import TicketEventClient
 from fairgate.settings import Settings
 
 pytestmark = [pytest.mark.postgres]
@@ -152,13 +153,7 @@ def counters(db: sessionmaker[Session], event_id: int) -> tuple[int, int]:
 
 def issued_per_ref(w3: Web3, contract: str) -> dict[str, int]:
     """How many TicketsIssued each order ref has on the canonical chain."""
-    logs = w3.eth.get_logs({"address": contract, "fromBlock": 0, "toBlock": "latest",
-                            "topics": ["0x" + TICKETS_ISSUED.hex()]})  # fmt: skip
-    seen: dict[str, int] = {}
-    for entry in logs:
-        ref = "0x" + bytes(entry["topics"][3]).hex()
-        seen[ref] = seen.get(ref, 0) + 1
-    return seen
+    return dict(Counter(i.order_ref for i in TicketEventClient(w3, contract).issued_since(0)))
 
 
 # ------------------------------------------------------------------------------ block time
