@@ -12,11 +12,14 @@ system's service:
 
 * round robin over the replicas, keep-alive on both sides, ``X-Forwarded-For`` added (uvicorn
   trusts it from 127.0.0.1 by default, so the bridge limits the real client, not the balancer);
-* an active health check of each replica (``GET /health/live``) every ``check_ms``; ``fall 2``:
-  a replica that stops answering is out after two failed checks, and the sessions open to it
-  are shut (``on-marked-down shutdown-sessions``). A dead replica refuses the check's connection
-  at once; a live one may answer slowly under load, so an answer gets ``timeout check`` (3 s):
-  with the default (the check interval) busy replicas flapped out of the pool in the benchmark;
+* an active health check of each replica (``GET /health/ready``: api.readiness, 503 when the
+  replica cannot reach PostgreSQL) every ``check_ms``; ``fall 2``: a replica that stops
+  answering, or answers that it is not ready, is out after two failed checks, and the sessions
+  open to it are shut (``on-marked-down shutdown-sessions``); ``rise 2`` brings it back. A dead
+  replica refuses the check's connection at once; a live one may answer slowly under load, so
+  an answer gets ``timeout check`` (3 s): with the default (the check interval) busy replicas
+  flapped out of the pool in the benchmark. Redis and the chain being down do not fail the
+  check (they are shared: the whole pool would go at once while the bridge can still sell);
 * a request whose connection to a replica fails (a dead replica, before its check notices) is
   retried on another replica (``retries`` + ``option redispatch``): nothing was sent, so even a
   POST is safe to resend;
@@ -85,7 +88,7 @@ frontend bridge
 backend replicas
     balance roundrobin
     http-reuse safe
-    option httpchk GET /health/live
+    option httpchk GET /health/ready
     http-check expect status 200
     default-server inter {check_ms} fastinter {check_ms} downinter {check_ms} fall 2 rise 2 on-marked-down shutdown-sessions
 {servers}
@@ -182,6 +185,7 @@ class Cluster:
     web_workers: int = 1
     port: int | None = None
     worker_env: list[dict[str, str]] = field(default_factory=list)  # per worker, over env
+    replica_env: list[dict[str, str]] = field(default_factory=list)  # per replica, over env
     check_ms: int = 500
     replica_ports: list[int] = field(default_factory=list)
     replica_procs: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
@@ -231,7 +235,8 @@ class Cluster:
 
     def start_replica(self, i: int) -> None:
         port = self.replica_ports[i]
-        env = {**self.env, "FAIRGATE_API_PORT": str(port)}
+        own = self.replica_env[i] if i < len(self.replica_env) else {}
+        env = {**self.env, **own, "FAIRGATE_API_PORT": str(port)}
         args = ["-m", "api", "--port", str(port), "--workers", str(self.web_workers)]
         self.replica_procs[i] = self._spawn(f"replica{i}", [*args, "--log-level", "warning"], env)
 

@@ -3,11 +3,14 @@ one PostgreSQL, one Redis, under a steady order load; one replica and one worker
 mid-run and restarted. Afterwards every accepted order is in PostgreSQL, every paid order has
 exactly its tickets on-chain, one client's rate limit held across both replicas, and the balancer
 stopped sending to the dead replica (how fast is printed, and bounded only generously: speed
-belongs to scripts/bench_orders.py).
+belongs to scripts/bench_orders.py). And a replica that is alive but has lost PostgreSQL leaves the
+balancer's rotation (its health check is the readiness, not the liveness) and comes back with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections import Counter
@@ -184,3 +187,133 @@ def test_two_replicas_and_two_workers_survive_a_sigkill_under_load(
         assert e.holder.lower() == holder.lower()
     mine = [t for t in tickets if t.order_id in {o["id"] for o in paid}]
     assert len(mine) == sum(o["quantity"] for o in paid)  # exactly its tickets, no more
+
+
+class Cuttable:
+    """A TCP forwarder to PostgreSQL (127.0.0.1:5432) that can be cut: a replica's only way to
+    its database, so its network to PostgreSQL fails while PostgreSQL itself keeps serving the
+    others. Cut: every open connection is closed and new ones are closed on arrival."""
+
+    def __init__(self, target: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.cut = threading.Event()
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+            with self.lock:
+                self.open.discard(s)
+
+    def sever(self) -> None:
+        self.cut.set()
+        with self.lock:
+            for s in list(self.open):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self.cut.clear()
+
+    def close(self) -> None:
+        self.sever()
+        self.listener.close()
+
+
+def test_a_replica_without_postgresql_leaves_the_rotation_and_comes_back(
+    app_client: TestClient,
+    organizer_key: str,
+    settings: Any,
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    event = create_event(app_client, organizer_key, supply=500)
+    env = bridge_env(settings, FAIRGATE_REDIS_URL=redis_url, FAIRGATE_REDIS_PREFIX=redis_prefix)
+    forwarder = Cuttable()
+    assert "127.0.0.1:5432" in settings.database_url
+    cut_url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
+    cluster = Cluster(
+        env,
+        tmp_path / "cluster",
+        replicas=2,
+        workers=0,
+        check_ms=200,
+        replica_env=[{}, {"FAIRGATE_DATABASE_URL": cut_url}],
+    )
+
+    def status(name: str) -> str:
+        return cluster.balancer.servers()[name]["status"]  # type: ignore[union-attr]
+
+    def sent(name: str) -> int:
+        return int(cluster.balancer.servers()[name]["stot"])  # type: ignore[union-attr]
+
+    def wait_for(name: str, wanted: str) -> float:
+        started = time.monotonic()
+        while status(name) != wanted:
+            assert time.monotonic() - started < 30, f"{name} never {wanted}: {status(name)}"
+            time.sleep(0.02)
+        return time.monotonic() - started
+
+    def orders(client: httpx.Client, n: int) -> Counter[int]:
+        return Counter(
+            client.post("/orders", json=order_body(event, 1)).status_code for _ in range(n)
+        )
+
+    cluster.start()
+    try:
+        wait_for("r0", "UP")
+        wait_for("r1", "UP")
+        with httpx.Client(base_url=cluster.url, timeout=30) as client:
+            assert orders(client, 10) == {201: 10}
+            assert sent("r1") > 0  # both replicas serve
+
+            forwarder.sever()  # replica 1 alive, its PostgreSQL gone
+            out_s = wait_for("r1", "DOWN")
+            replica1 = f"http://127.0.0.1:{cluster.replica_ports[1]}"
+            assert httpx.get(replica1 + "/health/live").status_code == 200  # alive
+            ready = httpx.get(replica1 + "/health/ready", timeout=10)
+            assert ready.status_code == 503, ready.text
+            assert not ready.json()["checks"]["database"]["ok"]
+            assert status("r0") == "UP"
+            before = sent("r1")
+            assert orders(client, 20) == {201: 20}  # none lost to the replica without a database
+            assert sent("r1") == before
+
+            forwarder.restore()
+            back_s = wait_for("r1", "UP")
+            before = sent("r1")
+            assert orders(client, 10) == {201: 10}
+            assert sent("r1") > before  # in rotation again
+    finally:
+        cluster.stop()
+        forwarder.close()
+    print(f"\nreplica without PostgreSQL out after {out_s:.2f} s, back after {back_s:.2f} s")
