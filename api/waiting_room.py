@@ -22,6 +22,14 @@ client's queue cookie (``fg_queue``, random, HttpOnly) and its User-Agent. So a 
 forged (no key), nor used by another client (its cookie and browser differ: refused as
 ``queue_token_shared``, and counted), nor used twice (the bitmap).
 
+An order without a token asks Redis whether the event has a room open: one round trip per
+order, on the hot path of every sale without a room. Each process remembers an answer of "no
+room" for ``no_room_ttl_s`` (1 s) from before it asked, and :meth:`WaitingRoom.open` returns only
+after that long past its write: once an organizer's open has returned, no process anywhere still
+believes the room closed, so nobody orders without admission while a room is open (as before,
+an order whose check ran before the room existed may complete). "Room open" is never cached:
+a closed room is seen at once.
+
 Redis down (``api.shared``): no room can be known, so orders are not held back (the sale goes on,
 limited by the rate limits) and the bridge's readiness says Redis is down; joining and the room's
 pages answer 503. Keys live under the settings' Redis prefix and expire ``ROOM_TTL_S`` after the
@@ -30,11 +38,13 @@ room was last opened.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import math
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +59,7 @@ from api.shared import SharedState
 from fairgate.errors import ConfigError, NotFound
 
 ROOM_TTL_S = 2 * 24 * 3600
+NO_ROOM_TTL_S = 1.0  # how long a process trusts "this event has no room open" (see above)
 CLIENT_COOKIE = "fg_queue"
 TOKEN_COOKIE = "fg_qt_{event}"  # noqa: S105 - a cookie name
 TOKEN_HEADER = "X-Queue-Token"  # noqa: S105 - a header name
@@ -173,7 +184,9 @@ class WaitingRoom:
     """The rooms of every event, in the bridge's Redis (:class:`api.shared.SharedState`: its
     key prefix, its asyncio client per event loop, and one place that marks Redis down).
 
-    ``clock``: seconds since the epoch to use instead of Redis's ``TIME`` (tests step it)."""
+    ``clock``: seconds since the epoch to use instead of Redis's ``TIME`` (tests step it).
+    ``no_room_ttl_s``: how long an answer "no room open" is trusted by this process, and how
+    long :meth:`open` waits after writing the room (0: every tokenless order asks Redis)."""
 
     def __init__(
         self,
@@ -181,10 +194,14 @@ class WaitingRoom:
         secret: bytes,
         *,
         clock: Callable[[], float] | None = None,
+        no_room_ttl_s: float = NO_ROOM_TTL_S,
     ) -> None:
         self.shared = shared
         self.secret = secret
         self.clock = clock
+        self.no_room_ttl_s = no_room_ttl_s
+        # event -> time.monotonic() until which "no room open" holds (taken BEFORE asking Redis)
+        self._no_room: dict[int, float] = {}
 
     def _client(self) -> Redis:
         client = self.shared.async_client()
@@ -224,6 +241,11 @@ class WaitingRoom:
         except RedisError as exc:
             self.shared.failed(exc)
             raise RedisUnavailable("the waiting room is unavailable (Redis down)") from exc
+        # every process's "no room" for this event was asked before now, so it has run out by
+        # the time this returns: from then on, every tokenless order is refused everywhere
+        self._no_room.pop(event_id, None)
+        if self.no_room_ttl_s > 0:
+            await asyncio.sleep(self.no_room_ttl_s)
         state = await self.state(event_id)
         assert state is not None
         return state
@@ -298,12 +320,7 @@ class WaitingRoom:
         or None when the event has no room (orders are not held back)."""
         keys = self._keys(event_id)
         if token is None:
-            try:
-                open_room = await self._client().exists(keys[0])
-            except RedisError as exc:
-                self.shared.failed(exc)
-                raise RedisUnavailable("the waiting room is unavailable (Redis down)") from exc
-            if not open_room:
+            if not await self.has_room(event_id):
                 return None
             raise self._refuse(
                 "queue_required",
@@ -323,6 +340,26 @@ class WaitingRoom:
         if verdict == "used":
             raise self._refuse("queue_token_used", "this queue token has already made an order")
         return place
+
+    async def has_room(self, event_id: int) -> bool:
+        """Whether ``event_id`` has a room open: Redis, or this process's recent "no" (see the
+        module's doc: at most ``no_room_ttl_s`` old, and :meth:`open` outwaits it)."""
+        asked = time.monotonic()
+        if self._no_room.get(event_id, 0.0) > asked:
+            return False
+        client = self._client()
+        try:
+            open_room = bool(await client.exists(self._keys(event_id)[0]))
+        except RedisError as exc:
+            self.shared.failed(exc)
+            raise RedisUnavailable("the waiting room is unavailable (Redis down)") from exc
+        if open_room:
+            self._no_room.pop(event_id, None)
+        elif self.no_room_ttl_s > 0:
+            if len(self._no_room) >= 10_000:  # bound the memory: stale entries are harmless
+                self._no_room.clear()
+            self._no_room[event_id] = asked + self.no_room_ttl_s
+        return open_room
 
     async def release(self, event_id: int, place: int) -> None:
         """Give an admission back (its order was refused for another reason)."""

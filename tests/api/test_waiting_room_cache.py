@@ -1,0 +1,92 @@
+"""The per-process memory of "this event has no room open" (api.waiting_room): an order without
+a queue token no longer costs a Redis round trip per order, and the room's guarantee holds: once
+an organizer's ``open`` has returned, no process lets a tokenless order through.
+
+Two :class:`WaitingRoom` objects on one Redis prefix stand for two replicas. Real Redis, real
+seconds (the memory's lifetime is the process's monotonic clock, not the room's)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from lanes import uses
+
+from api.errors import QueueRefused
+from api.shared import SharedState
+from api.waiting_room import WaitingRoom
+
+REDIS = "redis://127.0.0.1:6379/0"
+SECRET = b"k" * 32
+TTL = 0.5
+
+
+@pytest.fixture()
+@uses("redis")
+def shared() -> Iterator[SharedState]:
+    state = SharedState(REDIS, f"test-norm-{uuid.uuid4().hex[:12]}:", timeout_s=5.0)
+    yield state
+    client = state.sync_client()
+    assert client is not None
+    keys = list(client.scan_iter(match=state.prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    state.close()
+
+
+def test_no_room_is_remembered_for_its_ttl_then_asked_again(shared: SharedState) -> None:
+    async def scenario() -> None:
+        replica = WaitingRoom(shared, SECRET, no_room_ttl_s=TTL)
+        assert await replica.claim(None, 4, "b") is None  # asked Redis: no room
+        # a room appears behind this process's back (not through open(), which would wait)
+        client = shared.async_client()
+        assert client is not None
+        written = time.monotonic()
+        await client.hset(shared.key("wr", 4, "cfg"), mapping={"opens_at": "0", "rate": "1"})
+        assert await replica.claim(None, 4, "b") is None  # remembered: Redis not asked
+        await asyncio.sleep(max(0.0, written + TTL - time.monotonic()) + 0.05)
+        with pytest.raises(QueueRefused) as refused:  # the memory ran out: asked again
+            await replica.claim(None, 4, "b")
+        assert refused.value.code == "queue_required"
+        # "room open" is never remembered: closed, it is seen at once
+        assert await replica.close(4)
+        assert await replica.claim(None, 4, "b") is None
+
+    asyncio.run(scenario())
+
+
+def test_once_open_returns_no_replica_lets_a_tokenless_order_through(
+    shared: SharedState,
+) -> None:
+    async def scenario() -> None:
+        organizer = WaitingRoom(shared, SECRET, no_room_ttl_s=TTL)
+        replicas = [WaitingRoom(shared, SECRET, no_room_ttl_s=TTL) for _ in range(3)]
+        for r in replicas:
+            assert await r.claim(None, 9, "b") is None  # each now remembers "no room"
+        started = time.monotonic()
+        await organizer.open(9, opens_at=time.time() + 3600, rate_per_s=10)
+        assert time.monotonic() - started >= TTL  # open outwaits every memory of "no room"
+        for r in replicas:
+            with pytest.raises(QueueRefused) as refused:
+                await r.claim(None, 9, "b")
+            assert refused.value.code == "queue_required"
+        # another event's memory is its own
+        assert await replicas[0].claim(None, 10, "b") is None
+
+    asyncio.run(scenario())
+
+
+def test_without_the_memory_every_tokenless_order_asks_redis(shared: SharedState) -> None:
+    async def scenario() -> None:
+        replica = WaitingRoom(shared, SECRET, no_room_ttl_s=0)
+        assert await replica.claim(None, 5, "b") is None
+        client = shared.async_client()
+        assert client is not None
+        await client.hset(shared.key("wr", 5, "cfg"), mapping={"opens_at": "0", "rate": "1"})
+        with pytest.raises(QueueRefused):
+            await replica.claim(None, 5, "b")
+
+    asyncio.run(scenario())
