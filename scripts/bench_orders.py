@@ -28,17 +28,34 @@ first node only; the minting figures are given per node, their keys ending in ``
   orders_per_s_stripe_path / order_p99_ms_stripe_path: the same with the Stripe provider, its
   API played by scripts/stripe_fake.py with the same latency (no Stripe-compatible server
   installs here from the package registries).
-* tickets_minted_per_s: paid orders -> minted tickets by the minting worker (batched mintBatch,
-  receipts awaited); baseline: the same worker with one order per transaction. Beside it, the
-  node's CPU time per order while minting, its busy fraction, and the tickets per node
-  CPU-second: the ceiling the chain itself sets (it executes transactions one at a time); and
-  the floor under any ERC-721 order to a new holder on this node: two fresh storage slots and
-  a log per ticket plus one, timed with contracts/test/ChainProbe.sol. That floor counts the EVM
-  work only; node_bound_tickets_per_s is the node's CPU for the real work (calldata, execution,
-  receipts served), the fairer ceiling. Beside them the CPU time per ticket of the worker
-  (this process), of PostgreSQL (the backends of this run, by application_name) and of the node,
-  and tickets_per_cpu_s (all three on one core): figures that hold on a loaded machine, where
-  tickets/s measures mostly how much of the 2 cores the run got.
+* tickets_minted_per_s: paid orders -> minted tickets by the minting workers (batched mintBatch,
+  receipts awaited); baseline: the same worker with one order per transaction.
+* floor_tickets_per_s: what the node itself allows for exactly the worker's transaction
+  (:func:`mint_floor`): full ``mintBatch`` batches of the same event and tier, as many orders
+  per batch as the worker's claim takes, the same tickets per order, fresh random holders,
+  random commitments, consecutive refs, the same gas limit and fees, signed beforehand and sent
+  back to back on one connection, nothing else (no database, no receipt reads). Half of its
+  ``--floor-batches`` run before the workers and half after (the node slows as its chain grows;
+  the workers minted on the state in between), all on the same node in the same run, so the
+  ratio tickets_minted_per_s / floor_tickets_per_s holds on a loaded machine better than either
+  figure. Why this definition: a floor that the real mint cannot reach (the node's CPU for the
+  EVM primitives alone) measures the contract, not the worker; the worker's job is to keep the
+  node busy with its transaction and add as little node work as it can (receipts, fee reads).
+  Beside it: floor_node_cpu_us_per_ticket (compare node_cpu_us_per_ticket: the node's extra
+  work per ticket due to the worker's reads), sending_fraction (the part of the run during which
+  a mint was at the node; on Ganache, which answers a send once mined, the node's queue was
+  empty the rest of the time), rpc_calls_per_order by method, and node_cpu_us_per_read (what
+  each read the worker makes costs the node, 10 calls each).
+* probe_floor_tickets_per_s (the figure formerly called the floor): the EVM primitives of an
+  order to a new holder, two fresh storage slots and a log per ticket plus one, timed with
+  contracts/test/ChainProbe.sol; what any ERC-721 mint costs at least, whatever the contract.
+  On Ganache the real mintBatch costs the node about twice that (calldata decoding, checks,
+  the commitments: more EVM steps at ~9 us each), so it is no ceiling for the worker.
+  node_bound_tickets_per_s is the tickets per node CPU-second during the workers' run. Beside
+  them the CPU time per ticket of the worker (this process), of PostgreSQL (the backends of
+  this run, by application_name) and of the node, and tickets_per_cpu_s (all three on one
+  core): figures that hold on a loaded machine, where tickets/s measures mostly how much of the
+  2 cores the run got.
 * With anvil in --nodes and --block-time S (default 2): the same on Anvil mining a block every S
   seconds (keys ending _anvil_2s_blocks); floor_tickets_per_s there is the block gas limit over
   the gas per ticket measured in the run, per block time; paid_to_minted_p50_s / _p95_s time
@@ -210,12 +227,219 @@ def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float | None]:
     log_ = (cpu_of("logs", 1000) - tx) / 1000
     order = 2 * slot + (quantity + 1) * log_
     return {
-        "node_tx_ms": round(1000 * tx, 2),
-        "node_fresh_slot_ms": round(1000 * slot, 4),
-        "node_log_ms": round(1000 * log_, 4),
-        "floor_ms_per_order": round(1000 * order, 4),
-        "floor_tickets_per_s": round(quantity / order, 1) if order > 0 else None,
+        "probe_node_tx_ms": round(1000 * tx, 2),
+        "probe_node_fresh_slot_ms": round(1000 * slot, 4),
+        "probe_node_log_ms": round(1000 * log_, 4),
+        "probe_floor_ms_per_order": round(1000 * order, 4),
+        "probe_floor_tickets_per_s": round(quantity / order, 1) if order > 0 else None,
     }
+
+
+def mint_gas(settings: Settings, orders: int, tickets: int) -> int:
+    """The gas limit the worker gives a batch (Minter.gas_for)."""
+    return (
+        settings.mint_gas_base
+        + settings.mint_gas_per_order * orders
+        + settings.mint_gas_per_ticket * tickets
+    )
+
+
+def batch_shape(settings: Settings, quantity: int) -> int:
+    """Orders in a full batch of ``quantity``-ticket orders, picked as Minter.claim picks them."""
+    n = 1
+    while (
+        n < settings.mint_batch_max_orders
+        and (n + 1) * quantity <= settings.mint_batch_max_tickets
+        and mint_gas(settings, n + 1, (n + 1) * quantity) <= settings.mint_batch_max_gas
+    ):
+        n += 1
+    return n
+
+
+def mint_floor(
+    w3: Web3,
+    pid: int,
+    settings: Settings,
+    *,
+    contract: str,
+    tier_index: int,
+    event_id: int,
+    signer: Any,
+    quantity: int,
+    batches: int,
+    ref_base: int,
+) -> dict[str, Any]:
+    """The node alone on exactly the worker's transaction: ``batches`` full ``mintBatch``
+    transactions into the event and tier the worker mints into, as :meth:`Minter.claim` builds
+    them (the same orders per batch, ``quantity`` tickets each, fresh random holders, random
+    commitments, consecutive order refs of the event, the worker's gas limit and fees), all
+    signed beforehand, then sent back to back on one connection: no database, no receipts, no
+    bookkeeping. Each send returns once the node took the transaction (Ganache mines it before
+    answering; Anvil on arrival); the clock stops when the last one is mined. Afterwards, not
+    timed, every receipt is checked (each must have minted its tickets) and the node's CPU for
+    the reads a worker makes is measured (``node_cpu_us_per_read``, 10 calls each).
+
+    Returns the raw measurement (tickets, seconds, node CPU seconds); :func:`floor_figures`
+    combines the runs before and after the worker's."""
+    from web3.types import RPCEndpoint
+
+    from api.services.minting import sequential_ref
+    from chain.receipts import fetch_receipt
+    from chain.ticket_event import TICKETS_ISSUED, issued_from_logs
+    from chain.types import MintRun, encode_mint_batch
+
+    per_batch = batch_shape(settings, quantity)
+    sender = TransactionSender(w3, signer, settings=settings)
+    fees = sender.fees()
+    nonce = int(w3.eth.get_transaction_count(signer.address, "pending"))
+    gas = mint_gas(settings, per_batch, per_batch * quantity)
+    raws: list[str] = []
+    hashes: list[str] = []
+    n = ref_base
+    for b in range(batches):
+        runs = []
+        for _ in range(per_batch):
+            n += 1
+            runs.append(
+                MintRun(
+                    holder="0x" + secrets.token_hex(20),
+                    commitments=tuple(int(c) for c in commitments(quantity)),
+                    order_ref=bytes.fromhex(sequential_ref(event_id, n)[2:]),
+                )
+            )
+        signed = signer.sign_transaction(
+            {
+                "to": contract,
+                "data": "0x" + encode_mint_batch(tier_index, runs).hex(),
+                "value": 0,
+                "gas": gas,
+                "chainId": sender.chain_id,
+                "nonce": nonce + b,
+                **fees.tx_fields(),
+            }
+        )
+        raws.append("0x" + bytes(signed.raw_transaction).hex())
+        hashes.append("0x" + bytes(signed.hash).hex())
+    send = RPCEndpoint("eth_sendRawTransaction")
+    count = RPCEndpoint("eth_getTransactionCount")
+    cpu = process_cpu_seconds(pid)
+    start = time.perf_counter()
+    for raw in raws:
+        response = w3.provider.make_request(send, [raw])
+        if "error" in response:
+            raise RuntimeError(f"floor transaction refused: {response['error']}")
+    while int(w3.provider.make_request(count, [signer.address, "latest"])["result"], 16) < (
+        nonce + batches
+    ):
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - start
+    cpu = process_cpu_seconds(pid) - cpu
+    tickets = 0
+    for h in hashes:
+        receipt = fetch_receipt(w3, h)
+        if receipt["status"] != 1:
+            raise RuntimeError(f"floor transaction {h} reverted")
+        tickets += sum(len(i.commitments) for i in issued_from_logs(contract, receipt["logs"]))
+    expected = batches * per_batch * quantity
+    if tickets != expected:
+        raise RuntimeError(f"floor minted {tickets} tickets, not {expected}")
+    block = int(fetch_receipt(w3, hashes[-1])["blockNumber"])
+    reads: dict[str, list[Any]] = {
+        "eth_getTransactionReceipt": [hashes[-1]],
+        "eth_getLogs": [
+            {
+                "address": contract,
+                "fromBlock": hex(block),
+                "toBlock": hex(block),
+                "topics": ["0x" + TICKETS_ISSUED.hex()],
+            }
+        ],
+        "eth_feeHistory": [5, "latest", [50.0]],
+        "eth_getBlockByNumber": ["latest", False],
+        "eth_blockNumber": [],
+        "eth_getTransactionCount": [signer.address, "pending"],
+    }
+    read_cpu: dict[str, float] = {}
+    for method, params in reads.items():
+        before = process_cpu_seconds(pid)
+        for _ in range(10):
+            w3.provider.make_request(RPCEndpoint(method), params)
+        read_cpu[method] = round(1e5 * (process_cpu_seconds(pid) - before), 1)  # us per call
+    return {
+        "tickets": tickets,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "orders_per_batch": per_batch,
+        "batches": batches,
+        "reads": read_cpu,
+    }
+
+
+def floor_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The floor from :func:`mint_floor` runs (before and after the worker's run: the node's
+    speed changes as its chain grows, and the worker minted on the state in between): all their
+    tickets over all their time."""
+    tickets = sum(r["tickets"] for r in runs)
+    elapsed = sum(r["elapsed"] for r in runs)
+    cpu = sum(r["cpu"] for r in runs)
+    return {
+        "floor_tickets_per_s": round(tickets / elapsed, 1),
+        "floor_tickets_per_s_each": [round(r["tickets"] / r["elapsed"], 1) for r in runs],
+        "floor_node_cpu_us_per_ticket": round(1e6 * cpu / tickets, 1),
+        "floor_node_busy_fraction": round(cpu / elapsed, 2),
+        "floor_tickets": tickets,
+        "floor_orders_per_batch": runs[0]["orders_per_batch"],
+        "node_cpu_us_per_read": runs[-1]["reads"],
+    }
+
+
+class RpcCounter:
+    """Counts the JSON-RPC requests made through one web3 connection, by method (every thread)."""
+
+    def __init__(self, w3: Web3) -> None:
+        import threading
+        from collections import Counter
+
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        provider: Any = w3.provider
+        inner = provider.make_request
+
+        self.sends: list[tuple[float, float]] = []  # (start, end) of eth_sendRawTransaction
+
+        def counted(method: Any, params: Any) -> Any:
+            with self._lock:
+                self.calls[str(method)] += 1
+            if method != "eth_sendRawTransaction":
+                return inner(method, params)
+            start = time.perf_counter()
+            try:
+                return inner(method, params)
+            finally:
+                with self._lock:
+                    self.sends.append((start, time.perf_counter()))
+
+        provider.make_request = counted
+
+    def sending_fraction(self, start: float, end: float) -> float:
+        """The part of [start, end] during which at least one eth_sendRawTransaction was
+        outstanding: on Ganache (which mines a transaction before answering its send) the time
+        the node had a mint to execute; the rest it waited for the workers."""
+        covered, reach = 0.0, start
+        for a, b in sorted(self.sends):
+            a, b = max(a, reach), min(b, end)
+            if b > a:
+                covered += b - a
+                reach = b
+        return covered / (end - start) if end > start else 0.0
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.calls)
+
+    def since(self, before: dict[str, int]) -> dict[str, int]:
+        now = self.snapshot()
+        return {k: v - before.get(k, 0) for k, v in sorted(now.items()) if v - before.get(k, 0)}
 
 
 def mint_all(
@@ -469,6 +693,12 @@ def main() -> None:
     )
     parser.add_argument("--baseline-mint-orders-blocks", type=int, default=10)
     parser.add_argument(
+        "--floor-batches",
+        type=int,
+        default=6,
+        help="full batches of the worker's transaction sent pre-signed for the node's floor",
+    )
+    parser.add_argument(
         "--mint-in-flight",
         type=int,
         default=None,
@@ -551,6 +781,9 @@ def run(
         from web3 import Web3
 
         w3 = Web3(Web3.HTTPProvider(chain_node.url, request_kwargs={"timeout": 120}))
+        rpc = RpcCounter(w3)
+        calls: dict[str, int] = {}
+        sending = 0.0
         factory = deploy_platform(
             TransactionSender(w3, dev_signer(0), settings=settings), settings
         ).factory
@@ -702,17 +935,45 @@ def run(
             base_minted, base_elapsed = mint_all(sessions, [chain], engine, one)
             print(f"[{node}] one tx per order: {base_minted} tickets", file=sys.stderr)
             paid_orders(mint_tier_id, args.mint_orders)
+            node_pid = chain_node.pid
+            assert node_pid is not None
+            floor_runs: list[dict[str, Any]] = []
+
+            def measure_floor(batches: int, ref_base: int) -> None:
+                if block_time or batches <= 0:
+                    return
+                floor_runs.append(
+                    mint_floor(
+                        w3,
+                        node_pid,
+                        settings,
+                        contract=event["contract_address"],
+                        tier_index=event["tiers"][2]["tier_index"],
+                        event_id=event["id"],
+                        signer=dev_signer(1),
+                        quantity=args.mint_quantity,
+                        batches=batches,
+                        ref_base=ref_base,
+                    )
+                )
+                print(f"[{node}] floor run: {floor_runs[-1]}", file=sys.stderr)
+
+            # the floor: half its batches before the worker's run, half after (refs far above the
+            # worker's, so never an order of the run)
+            measure_floor((args.floor_batches + 1) // 2, 1 << 40)
             chains = [chain] + [
                 BridgeAccounts(w3, settings, operator=dev_signer(0), minter=dev_signer(1 + i))
                 for i in range(1, args.mint_workers)
             ]
-            node_pid = chain_node.pid
-            assert node_pid is not None
             first_block = int(w3.eth.block_number) + 1
             chain_cpu = process_cpu_seconds(node_pid)
             db_cpu = db_cpu_seconds(root, schema)
             own_cpu = time.process_time()
+            calls_before = rpc.snapshot()
+            began = time.perf_counter()
             minted, elapsed = mint_all(sessions, chains, engine, settings)
+            calls = rpc.since(calls_before)
+            sending = rpc.sending_fraction(began, began + elapsed)
             own_cpu = time.process_time() - own_cpu
             db_cpu = db_cpu_seconds(root, schema) - db_cpu
             chain_cpu = process_cpu_seconds(node_pid) - chain_cpu
@@ -743,7 +1004,10 @@ def run(
                     args, sessions, chains, engine, settings, tier_id, paid_orders_reserved
                 )
             else:
+                measure_floor(args.floor_batches // 2, 1 << 41)
                 floor = chain_floor(w3, node_pid, args.mint_quantity)
+                if floor_runs:
+                    floor |= floor_figures(floor_runs)
         common = {
             "machine": {
                 "cpus": os.cpu_count(),
@@ -789,9 +1053,23 @@ def run(
                 ),
                 "node_busy_fraction": round(chain_cpu / elapsed, 2),
                 "node_bound_tickets_per_s": round(minted / chain_cpu, 1) if chain_cpu > 0 else None,
-                # the floor any ERC-721 mint to a new holder has on this node (chain_floor)
+                # the node alone on the worker's transaction (mint_floor), or the block gas
+                # (a chain with a block time); the old ChainProbe figure as probe_floor_*
                 **floor,
+                "floor_fraction": (
+                    round(minted / elapsed / floor["floor_tickets_per_s"], 3)
+                    if floor.get("floor_tickets_per_s")
+                    else None
+                ),
                 **cpu_figures,
+                # the worker's JSON-RPC requests per order minted, by method
+                "rpc_calls_per_order": {
+                    k: round(v / max(minted // args.mint_quantity, 1), 4) for k, v in calls.items()
+                },
+                "sending_fraction": round(sending, 3),
+                "rpc_calls_per_batch": round(
+                    sum(calls.values()) / max(calls.get("eth_sendRawTransaction", 0), 1), 2
+                ),
                 "baseline_one_tx_per_order_tickets_per_s": round(base_minted / base_elapsed, 1),
                 "baseline_tickets_minted": base_minted,
                 "mint_in_flight": settings.mint_in_flight,
