@@ -20,11 +20,17 @@ first node only; the minting figures are given per node, their keys ending in ``
   500 orders of warm-up; baseline: the same load on GET /health/live of the same server (no
   database), after 500 requests of warm-up. Beside each, the server's CPU time per request (all
   web workers; PostgreSQL not included): steadier than the rates on a shared machine.
-* orders_per_s_lb / order_p99_ms_lb: the same POST /orders through HAProxy in front of
+* orders_per_s_lb / order_p99_ms_lb: POST /orders through HAProxy in front of
   ``--lb-replicas`` bridge replicas (api.cluster; one uvicorn process each, Redis for the shared
   rate limit), the local provider taking ``--payment-latency-ms`` to open each payment session
-  (a card processor's round trip, outside the seat lock), ``--lb-concurrency`` keep-alive
-  clients; baseline: GET /health/live through the same balancer in the same run.
+  (a card processor's round trip, outside the seat lock), driven in OPEN loop: ``--lb-orders``
+  arrivals at ``--lb-rate`` per second (default 1,000, the target), each request's latency
+  counted from its due time (:func:`load_open`); the target reads "at 1,000 orders/s, p99 <=
+  150 ms". Baseline: GET /health/live through the same balancer, driven the same way, same run.
+  ``*_lb_saturated``: the same in closed loop by ``--lb-concurrency`` keep-alive clients: the
+  most the cluster gives, where p99 is mostly the queue that concurrency makes (Little's law).
+  ``order_cpu_ms_lb``: CPU milliseconds per order of the replicas, HAProxy, PostgreSQL and the
+  driver (their sum bounds the rate 2 cores can give, whatever the load on the machine).
   orders_per_s_stripe_path / order_p99_ms_stripe_path: the same with the Stripe provider, its
   API played by scripts/stripe_fake.py with the same latency (no Stripe-compatible server
   installs here from the package registries).
@@ -170,6 +176,96 @@ async def load(
         "per_s": round(total / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "statuses": statuses,
+    }
+
+
+async def load_open(
+    url: str,
+    path: str,
+    bodies: list[dict[str, Any]] | None,
+    total: int,
+    rate: float,
+    *,
+    preopen: int = 256,
+    max_connections: int = 1024,
+) -> dict[str, Any]:
+    """``total`` requests at a fixed arrival rate (``rate`` per second), whatever the answers
+    take: the open-loop driver. Request ``i`` is due at ``start + i / rate``; its latency runs
+    from that due time, not from when it was sent, so a client that falls behind (or a server
+    that makes requests wait for a connection) counts against the figure instead of quietly
+    lowering the offered load (coordinated omission). ``client_lag_p99_ms`` is how late this
+    process itself sent them: on a loaded machine, the part of the latency that is the driver's.
+
+    Keep-alive connections are taken from an idle pool (``preopen`` opened before the clock
+    starts, more opened as needed up to ``max_connections``), one request at a time each."""
+    host, port = url.removeprefix("http://").split(":")
+    method = "GET" if bodies is None else "POST"
+    latencies: list[float] = []
+    lags: list[float] = []
+    statuses: dict[int, int] = {}
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    slots = asyncio.Semaphore(max_connections)
+    opened = 0
+
+    def request(i: int) -> bytes:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+        if bodies is None:
+            return (head + "\r\n").encode()
+        body = json.dumps(bodies[i]).encode()
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        return head.encode() + body
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        nonlocal opened
+        opened += 1
+        return await asyncio.open_connection(host, int(port))
+
+    async def one(i: int, due: float) -> None:
+        async with slots:
+            conn = idle.pop() if idle else await connect()
+            lags.append((time.perf_counter() - due) * 1000)
+            reader, writer = conn
+            writer.write(request(i))
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                idle.append(conn)
+            except (asyncio.IncompleteReadError, ConnectionError):  # counted, never hidden
+                status = -1
+                writer.close()
+            latencies.append((time.perf_counter() - due) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    idle.extend(await asyncio.gather(*(connect() for _ in range(min(preopen, total)))))
+    tasks = []
+    start = time.perf_counter() + 0.01
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    for _, writer in idle:
+        writer.close()
+    latencies.sort()
+    lags.sort()
+    return {
+        "requests": total,
+        "offered_per_s": rate,
+        "per_s": round(total / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "max_ms": round(latencies[-1], 2),
+        "client_lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 2),
+        "connections": opened,
         "statuses": statuses,
     }
 
@@ -568,7 +664,15 @@ def latency_run(
 def lb_figures(args: argparse.Namespace, env: dict[str, str], order: Any) -> dict[str, Any]:
     """Orders through HAProxy and ``--lb-replicas`` replicas (api.cluster), the payment session
     taking ``--payment-latency-ms``: first with the local provider (beside the trivial endpoint
-    through the same balancer), then with the Stripe provider against scripts/stripe_fake.py."""
+    through the same balancer), then with the Stripe provider against scripts/stripe_fake.py.
+
+    Each is driven two ways: open loop at ``--lb-rate`` arrivals per second (the target's
+    shape: at that rate, what p99?), and closed loop by ``--lb-concurrency`` connections (how
+    many per second at saturation; there the latency is mostly the queue that concurrency
+    makes: Little's law, 192 in flight at 1,200/s is 160 ms whatever the service). Beside each,
+    the CPU time per request of the replicas, HAProxy, PostgreSQL (this run's backends) and this
+    driver: on a shared machine, steadier than the rates, and their sum bounds the rate 2 cores
+    can give."""
     from api.cluster import Cluster
 
     latency_s = args.payment_latency_ms / 1000
@@ -581,28 +685,52 @@ def lb_figures(args: argparse.Namespace, env: dict[str, str], order: Any) -> dic
         "FAIRGATE_LOCAL_PAYMENT_LATENCY_S": str(latency_s),
         "FAIRGATE_DB_POOL_SIZE": "10",
     }
-    total, conc = args.lb_orders, args.lb_concurrency
+    total, conc, rate = args.lb_orders, args.lb_concurrency, args.lb_rate
+    application = env["FAIRGATE_DATABASE_URL"].rsplit("application_name=", 1)[-1]
+    root = create_engine(PG_ROOT, isolation_level="AUTOCOMMIT")
 
     def one_run(cluster_env: dict[str, str], with_baseline: bool) -> dict[str, Any]:
         cluster = Cluster(cluster_env, workdir, replicas=args.lb_replicas, workers=0)
         cluster.start()
+        assert cluster.balancer is not None and cluster.balancer.process is not None
+        pids = {
+            "replicas": [p.pid for p in cluster.replica_procs if p is not None],
+            "haproxy": [cluster.balancer.process.pid],
+        }
+
+        def timed(coro: Any, n: int) -> dict[str, Any]:
+            """Run a load and add the CPU milliseconds per request of every part."""
+            before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+            db, own = db_cpu_seconds(root, application), time.process_time()
+            out: dict[str, Any] = asyncio.run(coro)
+            cpu = {k: sum(cpu_seconds(p) for p in v) - before[k] for k, v in pids.items()}
+            cpu["postgres"] = db_cpu_seconds(root, application) - db
+            cpu["driver"] = time.process_time() - own
+            out["cpu_ms"] = {k: round(1000 * v / n, 3) for k, v in cpu.items()}
+            out["cpu_ms"]["total"] = round(sum(1000 * v / n for v in cpu.values()), 3)
+            return out
+
         try:
             out: dict[str, Any] = {}
-            lb_url = cluster.url
+            url = cluster.url
             if with_baseline:
-                asyncio.run(load(lb_url, "/health/live", None, 1000, conc))  # warm-up
-                out["baseline"] = asyncio.run(load(lb_url, "/health/live", None, total, conc))
+                live = "/health/live"
+                asyncio.run(load(url, live, None, 1000, conc))  # warm-up
+                out["baseline_open"] = timed(load_open(url, live, None, total, rate), total)
+                out["baseline_closed"] = timed(load(url, live, None, total, conc), total)
             warm = [order() for _ in range(1000)]
-            asyncio.run(load(lb_url, "/orders", warm, len(warm), conc))
+            asyncio.run(load(url, "/orders", warm, len(warm), conc))
             bodies = [order() for _ in range(total)]
-            out["orders"] = asyncio.run(load(lb_url, "/orders", bodies, total, conc))
-            out["servers"] = {k: v["stot"] for k, v in cluster.balancer.servers().items()}  # type: ignore[union-attr]
+            out["open"] = timed(load_open(url, "/orders", bodies, total, rate), total)
+            bodies = [order() for _ in range(total)]
+            out["closed"] = timed(load(url, "/orders", bodies, total, conc), total)
+            out["servers"] = {k: v["stot"] for k, v in cluster.balancer.servers().items()}
             return out
         finally:
             cluster.stop()
 
     local = one_run(base, with_baseline=True)
-    print(f"[lb] local provider: {local['orders']}", file=sys.stderr)
+    print(f"[lb] local provider: {local['open']} / {local['closed']}", file=sys.stderr)
     fake_port = free_port()
     fake = subprocess.Popen(
         [sys.executable, "scripts/stripe_fake.py", "--port", str(fake_port),
@@ -627,18 +755,41 @@ def lb_figures(args: argparse.Namespace, env: dict[str, str], order: Any) -> dic
     finally:
         fake.terminate()
         fake.wait(10)
-    print(f"[lb] stripe path: {stripe_run['orders']}", file=sys.stderr)
+        root.dispose()
+    print(f"[lb] stripe path: {stripe_run['open']} / {stripe_run['closed']}", file=sys.stderr)
+    opened, closed = local["open"], local["closed"]
+    base_open, base_closed = local["baseline_open"], local["baseline_closed"]
     return {
-        "orders_per_s_lb": local["orders"]["per_s"],
-        "order_p99_ms_lb": local["orders"]["p99_ms"],
-        "order_p50_ms_lb": local["orders"]["p50_ms"],
-        "order_statuses_lb": local["orders"]["statuses"],
-        "baseline_trivial_per_s_lb": local["baseline"]["per_s"],
-        "baseline_trivial_p99_ms_lb": local["baseline"]["p99_ms"],
+        # open loop at --lb-rate: the target (>= 1,000 orders/s with p99 <= 150 ms)
+        "orders_per_s_lb": opened["per_s"],
+        "order_p99_ms_lb": opened["p99_ms"],
+        "order_p50_ms_lb": opened["p50_ms"],
+        "order_statuses_lb": opened["statuses"],
+        "order_client_lag_p99_ms_lb": opened["client_lag_p99_ms"],
+        "order_cpu_ms_lb": opened["cpu_ms"],
+        "baseline_trivial_per_s_lb": base_open["per_s"],
+        "baseline_trivial_p99_ms_lb": base_open["p99_ms"],
+        "baseline_trivial_p50_ms_lb": base_open["p50_ms"],
+        "baseline_trivial_client_lag_p99_ms_lb": base_open["client_lag_p99_ms"],
+        "baseline_trivial_cpu_ms_lb": base_open["cpu_ms"],
+        "lb_offered_per_s": rate,
+        # closed loop, --lb-concurrency connections: saturation
+        "orders_per_s_lb_saturated": closed["per_s"],
+        "order_p99_ms_lb_saturated": closed["p99_ms"],
+        "order_p50_ms_lb_saturated": closed["p50_ms"],
+        "order_statuses_lb_saturated": closed["statuses"],
+        "order_cpu_ms_lb_saturated": closed["cpu_ms"],
+        "baseline_trivial_per_s_lb_saturated": base_closed["per_s"],
+        "baseline_trivial_p99_ms_lb_saturated": base_closed["p99_ms"],
         "lb_requests_per_replica": local["servers"],
-        "orders_per_s_stripe_path": stripe_run["orders"]["per_s"],
-        "order_p99_ms_stripe_path": stripe_run["orders"]["p99_ms"],
-        "order_statuses_stripe_path": stripe_run["orders"]["statuses"],
+        "orders_per_s_stripe_path": stripe_run["open"]["per_s"],
+        "order_p99_ms_stripe_path": stripe_run["open"]["p99_ms"],
+        "order_p50_ms_stripe_path": stripe_run["open"]["p50_ms"],
+        "order_statuses_stripe_path": stripe_run["open"]["statuses"],
+        "order_cpu_ms_stripe_path": stripe_run["open"]["cpu_ms"],
+        "orders_per_s_stripe_path_saturated": stripe_run["closed"]["per_s"],
+        "order_p99_ms_stripe_path_saturated": stripe_run["closed"]["p99_ms"],
+        "order_cpu_ms_stripe_path_saturated": stripe_run["closed"]["cpu_ms"],
         "lb": "HAProxy 2.6 (Debian), round robin, keep-alive",
         "lb_replicas": args.lb_replicas,
         "lb_concurrency": conc,
@@ -707,6 +858,12 @@ def main() -> None:
     parser.add_argument("--lb-replicas", type=int, default=2)
     parser.add_argument("--lb-concurrency", type=int, default=192)
     parser.add_argument("--lb-orders", type=int, default=8000)
+    parser.add_argument(
+        "--lb-rate",
+        type=float,
+        default=1000.0,
+        help="arrivals per second of the open-loop runs through the balancer (the target rate)",
+    )
     parser.add_argument("--payment-latency-ms", type=float, default=100.0)
     parser.add_argument(
         "--nodes",
