@@ -16,10 +16,13 @@ system's service:
   replica cannot reach PostgreSQL) every ``check_ms``; ``fall 2``: a replica that stops
   answering, or answers that it is not ready, is out after two failed checks, and the sessions
   open to it are shut (``on-marked-down shutdown-sessions``); ``rise 2`` brings it back. A dead
-  replica refuses the check's connection at once; a live one may answer slowly under load, so
-  an answer gets ``timeout check`` (3 s): with the default (the check interval) busy replicas
-  flapped out of the pool in the benchmark. Redis and the chain being down do not fail the
-  check (they are shared: the whole pool would go at once while the bridge can still sell);
+  replica refuses the check's connection at once, and one without its database answers 503 at
+  once; a live one may answer slowly under load, so an answer gets ``timeout check`` (10 s):
+  with the default (the check interval) busy replicas flapped out of the pool in the benchmark,
+  and with 3 s an overload (more arrivals than the 2 cores serve) took BOTH replicas out, every
+  request then a 503: slowness is the queue's business, not the health check's. Redis and the
+  chain being down do not fail the check (they are shared: the whole pool would go at once
+  while the bridge can still sell);
 * a request whose connection to a replica fails (a dead replica, before its check notices) is
   retried on another replica (``retries`` + ``option redispatch``): nothing was sent, so even a
   POST is safe to resend;
@@ -72,7 +75,7 @@ def haproxy_config(port: int, replicas: list[int], socket_path: Path, check_ms: 
 defaults
     mode http
     timeout connect 1s
-    timeout check 3s
+    timeout check 10s
     timeout client 60s
     timeout server 60s
     timeout http-keep-alive 60s
