@@ -29,6 +29,10 @@ from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 100  # per process and event loop (redis-py's default pool size)
+# the patient client's (the waiting room's): one connection per room call in flight, made on
+# demand; a join holds its connection until this process's loop reads the answer, so under a
+# peak 200 pipelined requests waited for 100 connections past the timeout
+PATIENT_MAX_CONNECTIONS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +54,21 @@ class SharedState:
         *,
         timeout_s: float = 0.25,
         retry_s: float = 1.0,
+        patient_timeout_s: float = 5.0,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self._timeout = timeout_s
+        self._patient_timeout = max(timeout_s, patient_timeout_s)
         self._retry = retry_s
         self._down_until = 0.0
         self._reason = ""
         self._lock = threading.Lock()
         self._sync: redis.Redis | None = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._patient: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -70,6 +79,7 @@ class SharedState:
             settings.redis_prefix,
             timeout_s=settings.redis_timeout_s,
             retry_s=settings.redis_retry_s,
+            patient_timeout_s=settings.redis_room_timeout_s,
         )
 
     def __repr__(self) -> str:  # the URL may carry a password
@@ -101,26 +111,35 @@ class SharedState:
                 )
             return self._sync
 
-    def async_client(self) -> redis.asyncio.Redis | None:
-        """The running event loop's asyncio client, or None (off, or marked down)."""
-        if not self.usable():
+    def async_client(self, *, patient: bool = False) -> redis.asyncio.Redis | None:
+        """The running event loop's asyncio client, or None (off, or marked down).
+
+        ``patient``: the client of callers that have no fallback (the waiting room: letting an
+        order through because Redis was slow to answer would defeat the room). Its calls wait up
+        to ``patient_timeout_s``, and it ignores the down mark that impatient callers' timeouts
+        set: under an on-sale peak the bridge's own event loop lags, and a connect or read of
+        0.25 s "timed out" while Redis was fine (10,000 fans joining within one second over
+        HTTP: 8,386 joins were refused with Redis marked down). A failure of its own still marks
+        Redis down for everyone else."""
+        if self.url is None or (not patient and not self.usable()):
             return None
+        clients = self._patient if patient else self._async
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
+        client = clients.get(loop)
         if client is None:
-            assert self.url is not None
+            timeout = self._patient_timeout if patient else self._timeout
             # a blocking pool: above MAX_CONNECTIONS calls in flight (an on-sale peak), a call
-            # waits up to timeout_s for a free connection; the plain pool raised at once
+            # waits up to its timeout for a free connection; the plain pool raised at once
             # ("Too many connections"), which marked a busy Redis down
             pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self.url,
-                max_connections=MAX_CONNECTIONS,
-                timeout=self._timeout,
-                socket_timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
+                max_connections=PATIENT_MAX_CONNECTIONS if patient else MAX_CONNECTIONS,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
                 health_check_interval=30,
             )
-            client = self._async[loop] = redis.asyncio.Redis(connection_pool=pool)
+            client = clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client
 
     def failed(self, exc: BaseException) -> None:

@@ -173,6 +173,8 @@ class Settings(BaseModel):
     redis_prefix: str = Field(default="fairgate:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     redis_timeout_s: float = Field(default=0.25, gt=0)  # per call: a slow Redis is a down Redis
     redis_retry_s: float = Field(default=1.0, gt=0)  # after a failure, skip Redis this long
+    # the waiting room's calls (no fallback: api.shared.SharedState.async_client(patient=True))
+    redis_room_timeout_s: float = Field(default=5.0, gt=0)
     # on-sale waiting rooms (api.waiting_room, in Redis): the HMAC key of queue tokens
     queue_secret: SecretStr = SecretStr(DEV_QUEUE_SECRET)
     catalog_cache_ttl_s: float = Field(default=2.0, ge=0)  # 0: no catalog cache
