@@ -35,8 +35,8 @@ limited by the rate limits) and the bridge's readiness says Redis is down; joini
 pages answer 503. Slow is not down here: the room's calls wait up to ``redis_room_timeout_s`` (5 s,
 the patient client of :meth:`api.shared.SharedState.async_client`), because under the peak the
 bridge's own event loop lags, and with the 0.25 s of the other callers 8,386 of 10,000 fans
-joining within one second were refused, while orders went through without admission. Keys live under the settings' Redis prefix and expire ``ROOM_TTL_S`` after the
-room was last opened.
+joining within one second were refused, while orders went through without admission. Keys live
+under the settings' Redis prefix and expire ``ROOM_TTL_S`` after the room was last opened.
 """
 
 from __future__ import annotations
