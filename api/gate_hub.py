@@ -2,15 +2,16 @@
 
 Gates sync their nullifiers through the bridge when they are online (``gate.sync`` on the
 device); a nullifier used at two gates is kept twice and reported as a conflict. Devices
-authenticate with the bridge's own gate keys (``X-API-Key``, or ``Authorization: Bearer fg_...``,
-with role gate for one event, issued by ``POST /organizer/events/{id}/gate-keys``) or with the
-hub's bearer keys below; an event's organizer reads its conflicts, entries and refusals with the
-organizer key (:func:`hub_router`). :func:`make_hub_router` takes the authentication as
-callables, so the hub's rules are also tested on their own tables (``tests/gate``). Paths:
+authenticate with the bridge's gate keys only (``X-API-Key``, or ``Authorization: Bearer fg_...``:
+role gate, bound to one event and named for one gate, issued by
+``POST /organizer/events/{id}/gate-keys`` or ``fairgate organizer gate-key``); an event's
+organizer reads its conflicts, entries and refusals with the organizer key (:func:`hub_router`).
+:func:`make_hub_router` takes the authentication as callables, so the hub's rules are also
+tested on their own tables (``tests/gate/test_gate_hub_tables.py``). Paths:
 ``/gate/events/{address}/...``, next to the bridge's ``/gate/events/{id}/tickets``.
 
-Endpoints (gate devices authenticate with ``Authorization: Bearer fgg_<key id>_<secret>``; the
-hub stores the secret's SHA-256 only, like the bridge's organizer keys)::
+Endpoints (a gate device sends its bridge gate key; the gate id of its rows is the key's gate
+name, never the body's)::
 
     POST /gate/events/{event}/checkins           a batch of this gate's check-ins (idempotent)
     GET  /gate/events/{event}/checkins?since=N   other gates' check-ins after cursor N
@@ -44,18 +45,17 @@ Why these rules:
   knowing the bridge's auth.
 
 Tables are SQLAlchemy Core on their own ``MetaData`` (:data:`metadata`), created by
-:func:`create_hub_tables` or by the bridge's Alembic revisions 0002, 0009 and 0010 (frozen
-copies in the revision files; ``tests/gate/test_gate_hub_tables.py`` compares them).
+:func:`create_hub_tables` or by the bridge's Alembic revisions 0002, 0009, 0010 and 0013 (frozen
+copies in the revision files; ``tests/gate/test_gate_hub_tables.py`` compares them). 0013 dropped
+the hub's own device keys (``gate_devices``, ``fgg_...``): one kind of gate key, the bridge's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
-import re
-import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -99,30 +99,14 @@ __all__ = [
     "hub_router",
     "make_hub_router",
     "metadata",
-    "register_gate",
-    "revoke_gate",
 ]
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "fgg"
 MAX_BATCH = 5_000
 HEX32 = r"^0x[0-9a-f]{64}$"
-GATE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # as settings.gate_id
 
 metadata = MetaData()
-
-gate_devices = Table(
-    "gate_devices",
-    metadata,
-    Column("key_id", String(32), primary_key=True),
-    Column("event", String(42), nullable=False),
-    Column("gate_id", String(64), nullable=False),
-    Column("secret_hash", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Index("gate_devices_event_gate", "event", "gate_id"),
-)
 
 gate_event_heads = Table(
     "gate_event_heads",
@@ -189,71 +173,21 @@ def create_hub_tables(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# gate keys
+# gate devices
 
 
-class GateDevice(BaseModel):
-    """An authenticated gate device."""
+@dataclass(frozen=True)
+class GateDevice:
+    """An authenticated gate device: the gate it stands at (its rows' ``gate_id``) and who it
+    is (``device``, a digest of its key: devices sharing a gate name are told apart)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    key_id: str
-    event: str
     gate_id: str
+    device: str
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def register_gate(conn: Connection, event: str, gate_id: str) -> str:
-    """Create a key for ``gate_id`` at ``event``; returns the full key (shown once, never stored).
-
-    Several keys per gate may exist (a replaced device); revoke the old one.
-    """
-    if not GATE_ID.fullmatch(gate_id):
-        raise ValueError("a gate id is 1-64 letters, digits, '_', '.' or '-'")
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
-    conn.execute(
-        gate_devices.insert().values(
-            key_id=key_id,
-            event=_event(event),
-            gate_id=gate_id,
-            secret_hash=_hash(secret),
-            created_at=datetime.now(UTC),
-        )
-    )
-    return f"{KEY_PREFIX}_{key_id}_{secret}"
-
-
-def revoke_gate(conn: Connection, key: str) -> bool:
-    """Revoke a key (the key itself, or ``fgg_<key id>``); True if it existed."""
-    parts = key.split("_", 2)
-    if len(parts) < 2 or parts[0] != KEY_PREFIX:
-        return False
-    result = conn.execute(
-        update(gate_devices)
-        .where(gate_devices.c.key_id == parts[1], gate_devices.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-    return result.rowcount == 1
-
-
-def _authenticate(conn: Connection, key: str | None) -> GateDevice | None:
-    if not key:
-        return None
-    parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    row = conn.execute(
-        select(gate_devices).where(
-            gate_devices.c.key_id == parts[1], gate_devices.c.revoked_at.is_(None)
-        )
-    ).first()
-    if row is None or not hmac.compare_digest(_hash(parts[2]), row.secret_hash):
-        return None
-    return GateDevice(key_id=row.key_id, event=row.event, gate_id=row.gate_id)
+def device_digest(key: str) -> str:
+    """The ``device`` of a key's rows: 32 hex characters of its SHA-256 (never the key)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _event(address: str) -> str:
@@ -556,14 +490,6 @@ def refusal_counts(conn: Connection, event: str) -> RefusalsOut:
     )
 
 
-def _device_of(key: HTTPAuthorizationCredentials | None, device: GateDevice) -> str:
-    """Which device pushed or pulls: a digest of its bearer key (one key per device), so that
-    devices sharing a gate id are told apart whoever issued their keys."""
-    # the bridge's own keys (gate_auth) name the device in its gate id: one per key
-    who = key.credentials if key is not None else f"{device.key_id}:{device.gate_id}"
-    return hashlib.sha256(who.encode()).hexdigest()[:32]
-
-
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -572,7 +498,7 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 # router
 
 OrganizerCheck = Callable[[Request, str], bool]
-GateAuth = Callable[[Request, str], str | None]
+GateAuth = Callable[[Request, str], GateDevice | None]
 
 
 def _event_param(
@@ -586,52 +512,45 @@ Event = Annotated[str, Depends(_event_param)]
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="GateKey",
-    description="A gate device's key, fgg_<key id>_<secret> (register_gate)",
+    description="A bridge gate key, fg_<key id>_<secret> (POST /organizer/events/{id}/gate-keys); "
+    "X-API-Key works too",
 )
+# declared on each endpoint so the OpenAPI document names the scheme; gate_auth reads the key
 GateKey = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def make_hub_router(
     engine: Engine | Callable[[], Engine],
     *,
+    gate_auth: GateAuth,
     organizer_check: OrganizerCheck | None = None,
-    gate_auth: GateAuth | None = None,
     prefix: str = "/gate",
 ) -> APIRouter:
     """The hub's router. ``engine`` may be a callable (the bridge builds its engine lazily).
 
+    ``gate_auth(request, event)`` authenticates a gate device of ``event`` (the bridge: a gate
+    key of that event, :func:`hub_router`): its :class:`GateDevice`, or None (401).
     ``organizer_check(request, event)`` returns True when the request is the event's organizer
-    (the bridge's own auth); then ``/conflicts`` answers without a gate key.
-    ``gate_auth(request, event)`` lets the bridge authenticate gate devices with its own keys
-    (``X-API-Key`` with role gate): it returns the device's gate id, or None to fall back to
-    this module's bearer keys. Endpoints are plain functions: FastAPI runs them in its thread
-    pool, the database calls block.
+    (the bridge's own auth); then ``/conflicts``, ``/entries`` and ``/refusals`` answer without
+    a gate key. Endpoints are plain functions: FastAPI runs them in its thread pool, the
+    database calls block.
     """
     router = APIRouter(prefix=prefix, tags=["gate hub"])
 
     def get_engine() -> Engine:
         return engine() if callable(engine) and not isinstance(engine, Engine) else engine
 
-    def gate_device(
-        key: HTTPAuthorizationCredentials | None, event: str, request: Request
-    ) -> GateDevice:
-        if gate_auth is not None and (gate_id := gate_auth(request, event)) is not None:
-            return GateDevice(key_id="bridge", event=event, gate_id=gate_id)
-        with get_engine().connect() as conn:
-            device = _authenticate(conn, key.credentials if key else None)
+    def gate_device(event: str, request: Request) -> GateDevice:
+        device = gate_auth(request, event)
         if device is None:
-            raise HTTPException(401, "unknown or revoked gate key")
-        if device.event != event:
-            raise HTTPException(403, "this gate key is for another event")
+            raise HTTPException(401, "unknown or revoked gate key, or a key of another event")
         return device
 
     @router.post("/events/{event}/checkins", response_model=PushOut)
     def push(event: Event, body: PushIn, key: GateKey, request: Request) -> PushOut:
-        device = gate_device(key, event, request)
+        device = gate_device(event, request)
         with get_engine().begin() as conn:
-            return push_checkins(
-                conn, event, device.gate_id, body.checkins, device=_device_of(key, device)
-            )
+            return push_checkins(conn, event, device.gate_id, body.checkins, device=device.device)
 
     @router.get("/events/{event}/checkins", response_model=PullOut)
     def pull(
@@ -641,18 +560,16 @@ def make_hub_router(
         since: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 500,
     ) -> PullOut:
-        device = gate_device(key, event, request)
+        device = gate_device(event, request)
         with get_engine().connect() as conn:
-            return pull_checkins(
-                conn, event, device.gate_id, since, limit, device=_device_of(key, device)
-            )
+            return pull_checkins(conn, event, device.gate_id, since, limit, device=device.device)
 
     @router.get("/events/{event}/entries", response_model=EntriesOut)
     def entries(event: Event, key: GateKey, request: Request) -> EntriesOut:
         """Every gate's check-ins of the event, counted per gate: what the hub knows before
         anything is anchored on-chain (the organizer's sales view)."""
         if organizer_check is None or not organizer_check(request, event):
-            gate_device(key, event, request)
+            gate_device(event, request)
         with get_engine().connect() as conn:
             return list_entries(conn, event)
 
@@ -661,23 +578,21 @@ def make_hub_router(
         event: Event, body: RefusalsIn, key: GateKey, request: Request
     ) -> RefusalsPushOut:
         """This device's refusal counters (cumulative per reason and minute; counts only)."""
-        device = gate_device(key, event, request)
+        device = gate_device(event, request)
         with get_engine().begin() as conn:
-            return push_refusals(
-                conn, event, device.gate_id, _device_of(key, device), body.refusals
-            )
+            return push_refusals(conn, event, device.gate_id, device.device, body.refusals)
 
     @router.get("/events/{event}/refusals", response_model=RefusalsOut)
     def refusals(event: Event, key: GateKey, request: Request) -> RefusalsOut:
         if organizer_check is None or not organizer_check(request, event):
-            gate_device(key, event, request)
+            gate_device(event, request)
         with get_engine().connect() as conn:
             return refusal_counts(conn, event)
 
     @router.get("/events/{event}/conflicts", response_model=ConflictsOut)
     def conflicts(event: Event, key: GateKey, request: Request) -> ConflictsOut:
         if organizer_check is None or not organizer_check(request, event):
-            gate_device(key, event, request)
+            gate_device(event, request)
         with get_engine().connect() as conn:
             return list_conflicts(conn, event)
 
@@ -717,9 +632,8 @@ def _principal_for(request: Request, address: str, role: Role) -> tuple[Principa
 def _request_key(request: Request) -> str | None:
     """The bridge key of a request: ``X-API-Key``, or ``Authorization: Bearer fg_...``.
 
-    A gate device sends its key as a bearer token (``gate.sync.HubClient``), whether the key came
-    from the hub (``fgg_...``) or from the bridge (``fg_...``, ``fairgate organizer gate-key``): a
-    bridge key in that header is the bridge's to check, not a 401.
+    A gate device sends its key as a bearer token (``gate.sync.HubClient``): the bridge's gate
+    key (``fg_...``, ``fairgate organizer gate-key``).
     """
     key = request.headers.get("x-api-key")
     if key:
@@ -731,9 +645,17 @@ def _request_key(request: Request) -> str | None:
     return None
 
 
-def _gate_auth(request: Request, address: str) -> str | None:
+def _gate_auth(request: Request, address: str) -> GateDevice | None:
+    """A gate key of the event at ``address``: the gate its key is named for, and the key's
+    digest as the device (the same digest whichever header carried the key)."""
     found = _principal_for(request, address, Role.GATE)
-    return f"gate-{found[0].key_id}" if found else None
+    key = _request_key(request)
+    if found is None or key is None:
+        return None
+    principal = found[0]
+    return GateDevice(
+        gate_id=principal.gate_name or f"gate-{principal.key_id}", device=device_digest(key)
+    )
 
 
 def _organizer_check(request: Request, address: str) -> bool:

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from chain.types import ETH, Currency
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -100,6 +102,9 @@ class ApiKey(Base):
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizers.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     label: Mapped[str] = mapped_column(String(200), default="")
+    # a gate key's gate: the gate id of the check-ins its device pushes to the hub (several
+    # devices may share one gate); None for the other roles
+    gate_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
 
@@ -155,10 +160,27 @@ class Event(Base):
     deploy_owner: Mapped[str | None] = mapped_column(String(42))
     deploy_txs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     deploy_error: Mapped[str | None] = mapped_column(Text)
+    # the on-chain settlement currency: None for ETH, else the ERC-20 token's address, with the
+    # symbol and decimals read from the token when the event was created (:attr:`settlement`)
+    chain_currency: Mapped[str | None] = mapped_column(String(42))
+    chain_currency_symbol: Mapped[str | None] = mapped_column(String(16))
+    chain_currency_decimals: Mapped[int | None] = mapped_column(Integer)
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="event", order_by="Tier.tier_index", lazy="selectin"
     )
+
+    @property
+    def settlement(self) -> Currency:
+        """The currency its tickets are priced and paid in on-chain (face values, resale,
+        refunds): ETH, or the token it was created with."""
+        if self.chain_currency is None:
+            return ETH
+        return Currency(
+            self.chain_currency,
+            self.chain_currency_symbol or self.chain_currency[:10],
+            int(self.chain_currency_decimals or 18),
+        )
 
 
 class Tier(Base):
@@ -170,7 +192,8 @@ class Tier(Base):
     tier_index: Mapped[int] = mapped_column(Integer)  # the contract's tierId
     name: Mapped[str] = mapped_column(String(100))
     price_cents: Mapped[int] = mapped_column(BigInteger)
-    face_value_wei: Mapped[str] = mapped_column(String(78))  # decimal wei (uint96)
+    # decimal, in the smallest unit of the event's settlement currency (wei for ETH; uint96)
+    face_value_wei: Mapped[str] = mapped_column(String(78))
     supply: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)  # seats held by bridge orders
     eth_minted: Mapped[int] = mapped_column(Integer, default=0)  # bought on-chain with ETH

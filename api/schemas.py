@@ -55,7 +55,21 @@ def parse_commitment(value: str) -> int:
 class TierCreate(Model):
     name: str = Field(min_length=1, max_length=100)
     price_cents: int = Field(ge=0, le=100_000_000, description="Card price in minor units")
-    face_value_wei: int = Field(ge=0, lt=2**96, description="On-chain price for ETH buyers")
+    face_value: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="On-chain price in the event's chain_currency, as an exact decimal "
+        '("0.05" ETH, "12.5" of a token); give this or face_value_wei',
+        examples=["12.5"],
+    )
+    face_value_wei: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**96,
+        description="On-chain price in the smallest unit of the event's chain_currency (wei for "
+        "ETH; millionths of a 6-decimal token); give this or face_value",
+    )
     supply: int = Field(ge=1, le=100_000)
     resale_cap_bps: int = Field(
         default=10_000,
@@ -66,6 +80,12 @@ class TierCreate(Model):
     royalty_bps: int = Field(default=500, ge=0, le=10_000)
     resale_opens_at: int = Field(default=0, ge=0, lt=2**40)
     resale_closes_at: int = Field(default=0, ge=0, lt=2**40)
+
+    @model_validator(mode="after")
+    def _one_face_value(self) -> TierCreate:
+        if (self.face_value is None) == (self.face_value_wei is None):
+            raise ValueError("give the face value once: face_value or face_value_wei")
+        return self
 
 
 class EventCreate(Model):
@@ -83,6 +103,15 @@ class EventCreate(Model):
     )
     gate_address: Address | None = Field(
         default=None, description="The account that publishes gate roots and anchors check-ins"
+    )
+    chain_currency: str = Field(
+        default="ETH",
+        pattern=r"^(ETH|eth|0x[0-9a-fA-F]{40})$",
+        description="What its tickets are paid in on-chain (face value, resale, refunds): ETH, "
+        "or an ERC-20 token's address (6 or 18 decimals, read from the token; a fee-on-transfer "
+        "token is refused by the contract at its first payment). Card prices stay in the "
+        "bridge's card currency.",
+        examples=["ETH"],
     )
     base_uri: str = Field(
         default="",
@@ -113,13 +142,24 @@ class EventCreate(Model):
         return self
 
 
+class ChainCurrencyOut(Model):
+    """An event's on-chain currency: ETH (the zero address) or an ERC-20 token."""
+
+    address: str
+    symbol: str
+    decimals: int
+
+
 class TierOut(Model):
     id: int
     tier_index: int
     name: str
     price_cents: int
-    currency: str
-    face_value_wei: str
+    currency: str = Field(description="The card currency of price_cents")
+    face_value: str = Field(description="The on-chain price in the event's chain_currency")
+    face_value_wei: str = Field(
+        description="The on-chain price in the smallest unit of chain_currency (wei for ETH)"
+    )
     supply: int
     remaining: int
     resale_cap_bps: int
@@ -135,6 +175,7 @@ class EventOut(Model):
     ends_at: datetime
     state: EventState
     contract_address: str | None
+    chain_currency: ChainCurrencyOut
     tiers: list[TierOut]
 
 
@@ -264,9 +305,23 @@ class OrganizerCreated(Model):
     api_key: str = Field(description="Shown once; only its hash is stored")
 
 
+GATE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class GateKeyCreate(Model):
+    gate_name: str | None = Field(
+        default=None,
+        pattern=GATE_NAME_PATTERN,
+        description="The gate this key's device stands at (its check-ins' gate id at the hub; "
+        "several devices may share a gate). Default: gate-<key id>, a gate of its own.",
+        examples=["north"],
+    )
+
+
 class GateKeyCreated(Model):
     event_id: int
-    api_key: str
+    api_key: str = Field(description="Shown once; only its hash is stored")
+    gate_name: str
 
 
 class GateTicket(Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from api.schemas import Model
+from api.schemas import ChainCurrencyOut, Model
 from api.services.fan import TierView
 
 
@@ -49,6 +49,10 @@ class ChainEventOut(Model):
     cancelled: bool
     scope: str
     window_s: int
+    currency: ChainCurrencyOut = Field(
+        description="What its prices are in (face values, resale caps, listings): ETH or an "
+        "ERC-20 token; amounts are in its smallest unit"
+    )
     tiers: list[TierChainOut]
 
 

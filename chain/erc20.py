@@ -7,15 +7,37 @@ token. The ABI is TestStablecoin's: a superset of IERC20Metadata and IERC20Permi
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.messages import encode_typed_data
-from eth_utils.address import to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from web3 import Web3
 
 from chain.client import ContractClient, TxResult
 from chain.keys import Signer
 from chain.types import ETH, Currency, Permit
+from fairgate.errors import ChainError, TicketError
 
-__all__ = ["PERMIT_TYPES", "Erc20Client", "currency_at"]
+__all__ = [
+    "PERMIT_TYPES",
+    "SETTLEMENT_DECIMALS",
+    "Erc20Client",
+    "UnsupportedCurrency",
+    "currency_at",
+    "settlement_currency",
+]
+
+#: The token decimals an event may settle in: 6 (USDC, USDT, the dev FUSD) or 18 (DAI).
+SETTLEMENT_DECIMALS = (6, 18)
+
+
+class UnsupportedCurrency(TicketError, ValueError):
+    """The currency asked for cannot settle an event: not ETH, nor an ERC-20 token with 6 or 18
+    decimals. (A fee-on-transfer token passes here; the contract refuses it at its first
+    payment with ``FeeOnTransferToken``.)"""
+
+    code = "unsupported_currency"
+
 
 PERMIT_TYPES: dict[str, list[dict[str, str]]] = {
     "Permit": [
@@ -58,6 +80,10 @@ class Erc20Client(ContractClient):
     def approve(self, spender: str, amount: int) -> TxResult:
         return self.transact("approve", to_checksum_address(spender), amount)
 
+    def approve_tx(self, spender: str, amount: int) -> dict[str, Any]:
+        """``approve`` unsent, for a caller that sends through its own recorded sender."""
+        return self.unsent("approve", to_checksum_address(spender), amount)
+
     def transfer(self, to: str, amount: int) -> TxResult:
         return self.transact("transfer", to_checksum_address(to), amount)
 
@@ -92,6 +118,49 @@ class Erc20Client(ContractClient):
             r=int(signed.r).to_bytes(32, "big"),
             s=int(signed.s).to_bytes(32, "big"),
         )
+
+
+def settlement_currency(w3: Web3, text: str) -> Currency:
+    """The currency an event would settle in: ``ETH`` (or the zero address), else the ERC-20
+    token at the address ``text``, with its symbol and decimals read from the token.
+
+    Raises :class:`UnsupportedCurrency` in plain words when the address holds no contract, the
+    contract answers no ``decimals()``, or its decimals are not 6 or 18. An unreachable node is
+    a :class:`ChainError`, not a verdict on the token.
+    """
+    text = text.strip()
+    if text.upper() == "ETH":
+        return ETH
+    if not is_address(text):
+        raise UnsupportedCurrency(
+            f"currency {text!r}: give ETH or an ERC-20 token's address (0x...)"
+        )
+    address = to_checksum_address(text)
+    if int(address, 16) == 0:
+        return ETH
+    try:
+        code = w3.eth.get_code(address)
+    except Exception as exc:  # the node, not the token: say so
+        raise ChainError(f"cannot read the code at {address}: {type(exc).__name__}") from exc
+    if not code:
+        raise UnsupportedCurrency(f"currency {address}: no contract at this address on this chain")
+    token = Erc20Client(w3, address)
+    try:
+        decimals = token.decimals()
+    except (TicketError, OverflowError, ValueError):
+        raise UnsupportedCurrency(
+            f"currency {address}: the contract answers no decimals(): not an ERC-20 token"
+        ) from None
+    if decimals not in SETTLEMENT_DECIMALS:
+        raise UnsupportedCurrency(
+            f"currency {address}: a token of {decimals} decimals; an event settles in a token "
+            "of 6 or 18 decimals"
+        )
+    try:
+        symbol = token.symbol().strip()[:16] or None
+    except (TicketError, OverflowError, ValueError):
+        symbol = None  # e.g. a bytes32 symbol: shown by its address instead
+    return Currency(address, symbol or f"{address[:6]}…{address[-4:]}", decimals)
 
 
 def currency_at(w3: Web3, address: str) -> Currency:

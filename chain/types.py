@@ -55,9 +55,12 @@ class Currency:
 
     def format(self, amount: int) -> str:
         """``55000000000000000`` (ETH) is ``"0.055 ETH"``; 12500000 (6 decimals) ``"12.5 FUSD"``."""
+        return f"{self.decimal(amount)} {self.symbol}"
+
+    def decimal(self, amount: int) -> str:
+        """The amount in whole units as exact decimal text, without the symbol: ``"12.5"``."""
         value = Decimal(amount).scaleb(-self.decimals)
-        text = format(value.normalize(), "f") if value else "0"
-        return f"{text} {self.symbol}"
+        return format(value.normalize(), "f") if value else "0"
 
     def parse(self, text: str) -> int:
         """``"12.5"`` -> 12,500,000 for 6 decimals; ValueError (plain words) when it is not an

@@ -31,6 +31,7 @@ from cli.event_file import FORMAT, EventFile, EventFileError, load_event_file
 from cli.ledger import History, read_history, read_tree_history
 from cli.names import resolve_account
 from cli.organizer_bridge import (
+    GATE_NAME,
     create_through_bridge,
     find_my_event,
     organizer_key,
@@ -128,8 +129,8 @@ CREATE_HELP = (
     "Upload an event's metadata to IPFS and create its ticket contract.\n\n"
     "With an organizer account at the bridge (`fairgate organizer signup`), the bridge creates "
     "it and hands it to your wallet, and it is sold by card too (tiers need a card_price); "
-    "without one, your wallet creates it through the factory (on-chain sales only, in ETH or the "
-    "token of `currency`).\n\n"
+    "without one, your wallet creates it through the factory (on-chain sales only). Either way "
+    "it settles on-chain in ETH or the token of `currency`.\n\n"
     "The event file (TOML; a complete one is examples/night-one.toml):\n\n" + escape(FORMAT)
 )
 
@@ -173,11 +174,6 @@ def create(
     use_currency(currency)
     for t in spec.tiers:
         t.face_value(currency)  # too many decimals for the currency: refused before any upload
-    if use_bridge and not currency.is_eth:
-        raise ConfigError(
-            f"the bridge creates events paid on-chain in ETH; an event in {currency.symbol} is "
-            "created with your wallet through the factory: --no-bridge"
-        )
     if use_bridge:
         if minter:
             raise ConfigError("--minter is for the factory path (--no-bridge): the bridge mints")
@@ -204,6 +200,7 @@ def create(
                 base_uri=base_uri,
                 now=now,
                 gate=gate,
+                currency=currency,
             )
             address, bridge_id, gas = str(out["contract_address"]), int(out["id"]), None
             _accept_if_proposed(session, address, signer)
@@ -296,13 +293,26 @@ def signup(
 
 @app.command(
     "gate-key",
-    epilog='Example: eval "$(fairgate organizer gate-key NIGHT1)"; fairgate gate sync NIGHT1',
+    epilog='Example: eval "$(fairgate organizer gate-key NIGHT1 --gate north)"; '
+    "fairgate gate sync NIGHT1",
 )
-def gate_key_command(event: EventArg) -> None:
+def gate_key_command(
+    event: EventArg,
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            help="The gate this device stands at (devices of one gate share it); "
+            "default: a gate of its own.",
+        ),
+    ] = None,
+) -> None:
     """Issue a key for one gate device of an event (it syncs check-ins through the bridge).
 
-    Prints the two export lines the gate device needs; the key is shown once.
+    Prints the export lines the gate device needs (its gate, the bridge, the key); the key is
+    shown once.
     """
+    if gate is not None and not GATE_NAME.fullmatch(gate):
+        raise ConfigError(f"--gate {gate!r}: a gate name is 1-64 letters, digits, '_', '.' or '-'")
     session = open_session()
     client = session.event(event)
     key = organizer_key(session.settings)
@@ -311,14 +321,17 @@ def gate_key_command(event: EventArg) -> None:
     bridge = client_from_settings(session.settings)
     record = session.event_record(client.address)
     bridge_id = record.get("bridge_id") or find_my_event(bridge, key, client.address)["id"]
-    issued = issue_gate_key(bridge, key, int(bridge_id))
+    issued = issue_gate_key(bridge, key, int(bridge_id), gate)
     console.print(
+        f"export FAIRGATE_GATE_ID={issued.gate_name}\n"
         f"export FAIRGATE_GATE_HUB_URL={session.settings.public_url}\n"
-        f"export FAIRGATE_GATE_API_KEY={issued}",
+        f"export FAIRGATE_GATE_API_KEY={issued.api_key}",
         markup=False,
         highlight=False,
     )
-    err_console.print(f"a gate key for {client.name()}: give it to one gate device only")
+    err_console.print(
+        f"a gate key for {client.name()}, gate {issued.gate_name}: give it to one gate device only"
+    )
 
 
 def _parse_comps(to: list[str], commitments: list[str], file: Path | None) -> list[MintRun]:

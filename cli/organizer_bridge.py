@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chain.types import ETH, Currency
 from cli.bridge_client import BridgeClient, BridgeError
 from cli.event_file import EventFile, EventFileError
 from fairgate.errors import ConfigError, NotFound
 from fairgate.settings import Settings
 
 __all__ = [
+    "GATE_NAME",
+    "IssuedGateKey",
     "admin_key",
     "create_through_bridge",
     "find_my_event",
@@ -102,7 +107,9 @@ def tier_body(spec: EventFile, index: int, now: int) -> dict[str, Any]:
     return {
         "name": tier.name,
         "price_cents": tier.price_cents,
-        "face_value_wei": tier.face_value_wei,
+        # exact decimal text in the event's currency; the bridge converts it with the decimals
+        # it reads from the token
+        "face_value": format(tier.price.normalize(), "f"),
         "supply": tier.supply,
         "resale_cap_bps": tier.resale_cap_bps,
         "royalty_bps": tier.royalty_bps,
@@ -120,8 +127,10 @@ def create_through_bridge(
     base_uri: str,
     now: int,
     gate: str | None = None,
+    currency: Currency = ETH,
 ) -> dict[str, Any]:
-    """Ask the bridge to create the event for ``organizer``'s wallet; the bridge's EventOut."""
+    """Ask the bridge to create the event for ``organizer``'s wallet, settling in ``currency``
+    (ETH or a token); the bridge's EventOut."""
     body: dict[str, Any] = {
         "name": spec.name,
         "symbol": spec.symbol,
@@ -131,6 +140,7 @@ def create_through_bridge(
         "tiers": [tier_body(spec, i, now) for i in range(len(spec.tiers))],
         "organizer_address": organizer,
         "base_uri": base_uri,
+        "chain_currency": "ETH" if currency.is_eth else currency.address,
     }
     if gate:
         body["gate_address"] = gate
@@ -158,6 +168,23 @@ def find_my_event(bridge: BridgeClient, key: str, address: str) -> dict[str, Any
     )
 
 
-def gate_key(bridge: BridgeClient, key: str, bridge_event_id: int) -> str:
-    created = _request(bridge, "POST", f"/organizer/events/{bridge_event_id}/gate-keys", key)
-    return str(created["api_key"])
+#: A gate's name, as the bridge takes it (``GateKeyCreate.gate_name``) and as a gate device's
+#: ``FAIRGATE_GATE_ID``.
+GATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass(frozen=True)
+class IssuedGateKey:
+    api_key: str  # shown once
+    gate_name: str
+
+
+def gate_key(
+    bridge: BridgeClient, key: str, bridge_event_id: int, gate_name: str | None = None
+) -> IssuedGateKey:
+    """A new gate key of the organizer's bridge event, for a device at gate ``gate_name``."""
+    body = {"gate_name": gate_name} if gate_name else {}
+    created = _request(
+        bridge, "POST", f"/organizer/events/{bridge_event_id}/gate-keys", key, json=body
+    )
+    return IssuedGateKey(str(created["api_key"]), str(created["gate_name"]))

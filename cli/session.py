@@ -20,13 +20,13 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from chain.deploy import load_deployment
-from chain.erc20 import Erc20Client
+from chain.erc20 import Erc20Client, settlement_currency
 from chain.keys import Signer
 from chain.rpc import check_chain, connect
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.types import ETH, Currency
-from fairgate.errors import ChainError, NotFound, TicketError
+from fairgate.errors import ChainError, NotFound
 from fairgate.settings import Settings, get_settings
 
 __all__ = ["Session", "event_index", "open_session"]
@@ -54,19 +54,16 @@ class Session:
         return TicketEventClient(self.w3, address, sender)
 
     def currency_named(self, name: str) -> Currency:
-        """A settlement currency by name: ``ETH``, an ERC-20 token's address, or the symbol of
-        this development chain's test stablecoin (``FUSD``, deployed by ``fairgate dev up``)."""
+        """A settlement currency by name: ``ETH``, an ERC-20 token's address (6 or 18 decimals),
+        or the symbol of this development chain's test stablecoin (``FUSD``, deployed by
+        ``fairgate dev up``)."""
         text = name.strip()
         if text.upper() == "ETH":
             return ETH
         if is_address(text):
-            address = to_checksum_address(text)
-            if not self._call(lambda: self.w3.eth.get_code(address)):
-                raise NotFound(f"no contract at {address} on this chain: not an ERC-20 token")
-            try:
-                return Erc20Client(self.w3, address).currency()
-            except TicketError:
-                raise NotFound(f"{address} is not an ERC-20 token (no symbol, decimals)") from None
+            # the bridge's check too: a contract with decimals() of 6 or 18, else plain words
+            currency: Currency = self._call(lambda: settlement_currency(self.w3, text))
+            return currency
         deployment = load_deployment(self.w3, self.settings)
         if deployment is not None and deployment.stablecoin:
             coin = Erc20Client(self.w3, deployment.stablecoin).currency()

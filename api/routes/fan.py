@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.deps import ChainDep, SessionDep
 from api.models import Event, EventState
 from api.routes import errors
+from api.schemas import ChainCurrencyOut
 from api.schemas_fan import (
     ChainEventOut,
     CircuitFileOut,
@@ -71,6 +72,7 @@ def get_chain_event(session: SessionDep, chain: ChainDep, event_id: int = EventI
     cancellation, gate scope; what a wallet page needs before it builds a transaction."""
     event = _event(session, event_id)
     client = fan.event_client(chain, event)
+    currency = client.currency()
     return ChainEventOut(
         id=event.id,
         name=event.name,
@@ -79,6 +81,9 @@ def get_chain_event(session: SessionDep, chain: ChainDep, event_id: int = EventI
         cancelled=client.cancelled(),
         scope=str(client.gate_scope()),
         window_s=WINDOW_S,
+        currency=ChainCurrencyOut(
+            address=currency.address, symbol=currency.symbol, decimals=currency.decimals
+        ),
         tiers=[TierChainOut.of(t) for t in fan.tier_views(client, event)],
     )
 

@@ -28,6 +28,7 @@ from api.pages import TEMPLATES, render
 from api.routes.queue import Admission, queue_token
 from api.schemas import OrderCreate
 from api.services import fan, orders
+from chain.types import ETH, Currency
 from fairgate.errors import NotFound, TicketError
 from metadata.store import store_from_settings
 from zk.identity import TicketSecret
@@ -41,9 +42,12 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def eth(wei: int | str) -> str:
     """Wei as ETH in plain decimals (no float rounding, no trailing zeros)."""
-    value = Decimal(int(wei)) / Decimal(10**18)
-    text = format(value.normalize(), "f")
-    return f"{text} ETH"
+    return ETH.format(int(wei))
+
+
+def money(units: int | str, currency: Currency) -> str:
+    """An on-chain amount in its event's currency: ``"0.001 ETH"``, ``"12.5 FUSD"``."""
+    return currency.format(int(units))
 
 
 def bps(value: int) -> str:
@@ -56,6 +60,7 @@ def when(unix: int) -> str:
 
 
 TEMPLATES.env.filters.setdefault("eth", eth)
+TEMPLATES.env.filters.setdefault("money", money)
 TEMPLATES.env.filters.setdefault("bps", bps)
 TEMPLATES.env.filters.setdefault("when", when)
 
@@ -104,6 +109,7 @@ def _event_context(request: Request, session: Session, event_id: int) -> dict[st
         "chain_error": chain_error,
         "now": now,
         "currency": settings.currency,
+        "settlement": event.settlement,
         "max_per_order": settings.max_tickets_per_order,
         "card": {},
         **_queue_context(request, event_id),

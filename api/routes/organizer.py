@@ -8,7 +8,14 @@ from sqlalchemy import select
 from api.deps import ChainDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
 from api.models import Event, Order, OrderState, Role
 from api.routes import errors
-from api.schemas import EventCreate, EventOut, GateKeyCreated, OrderSummary, SalesOut
+from api.schemas import (
+    EventCreate,
+    EventOut,
+    GateKeyCreate,
+    GateKeyCreated,
+    OrderSummary,
+    SalesOut,
+)
 from api.services import audit, auth, catalog, refunds
 
 router = APIRouter(prefix="/organizer", tags=["organizer"])
@@ -126,19 +133,27 @@ def cancel_event(
     "/events/{event_id}/gate-keys",
     status_code=201,
     response_model=GateKeyCreated,
-    responses=errors(401, 403, 404),
+    responses=errors(401, 403, 404, 422),
 )
 def create_gate_key(
-    session: SessionDep, principal: PrincipalDep, client: ClientDep, event_id: int = EventId
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    body: GateKeyCreate | None = None,
+    event_id: int = EventId,
 ) -> GateKeyCreated:
+    """A gate device's key for this event, named for its gate (``gate_name``)."""
     event = auth.event_of_organizer(session, principal, event_id)
+    gate_name = body.gate_name if body is not None else None
     key = auth.issue_key(
         session,
         Role.GATE,
         event_id=event.id,
         organizer_id=event.organizer_id,
-        label=f"gate of event {event.id}",
+        label=f"gate {gate_name} of event {event.id}" if gate_name else f"gate of event {event.id}",
+        gate_name=gate_name,
     )
+    key_id = key.split("_")[1]
     audit.record(
         session,
         actor=audit.actor_of(principal),
@@ -146,7 +161,7 @@ def create_gate_key(
         client=client,
         action="gate_key_create",
         target=f"event {event.id}",
-        after={"key_id": key.split("_")[1]},
+        after={"key_id": key_id, "gate_name": gate_name or f"gate-{key_id}"},
     )
     session.commit()
-    return GateKeyCreated(event_id=event.id, api_key=key)
+    return GateKeyCreated(event_id=event.id, api_key=key, gate_name=gate_name or f"gate-{key_id}")

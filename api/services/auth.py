@@ -8,12 +8,13 @@ one event sees nothing of another.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, InvalidRequest, Unauthorized
 from api.models import ApiKey, Event, Organizer, Role, utcnow
 from api.security import new_api_key, same_hash, split_api_key
 from fairgate.errors import NotFound
@@ -26,6 +27,11 @@ class Principal:
     organizer_id: int | None = None
     event_id: int | None = None
     key_id: str | None = None
+    gate_name: str | None = None  # a gate key's gate (the hub's gate id of its check-ins)
+
+
+#: A gate's name, as a gate device's ``FAIRGATE_GATE_ID``: 1-64 letters, digits, '_', '.', '-'.
+GATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def authenticate(session: Session, settings: Settings, key: str | None) -> Principal:
@@ -41,7 +47,7 @@ def authenticate(session: Session, settings: Settings, key: str | None) -> Princ
     row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
     if row is None or row.revoked_at is not None or not same_hash(secret, row.secret_hash):
         raise Unauthorized("invalid API key")
-    return Principal(Role(row.role), row.organizer_id, row.event_id, row.key_id)
+    return Principal(Role(row.role), row.organizer_id, row.event_id, row.key_id, row.gate_name)
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -88,7 +94,12 @@ def issue_key(
     organizer_id: int | None = None,
     event_id: int | None = None,
     label: str = "",
+    gate_name: str | None = None,
 ) -> str:
+    """A new key, shown once (only its hash is kept). A gate key is named for its gate
+    (``gate_name``; default ``gate-<key id>``, a gate of its own)."""
+    if gate_name is not None and (role is not Role.GATE or not GATE_NAME.fullmatch(gate_name)):
+        raise InvalidRequest("a gate name is 1-64 letters, digits, '_', '.' or '-'")
     full, key_id, secret_hash = new_api_key()
     session.add(
         ApiKey(
@@ -98,6 +109,7 @@ def issue_key(
             organizer_id=organizer_id,
             event_id=event_id,
             label=label,
+            gate_name=(gate_name or f"gate-{key_id}") if role is Role.GATE else None,
             created_at=utcnow(),
         )
     )

@@ -24,6 +24,7 @@ from sqlalchemy import CursorResult, Engine, Update, case, func, select, text, u
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts import BridgeAccounts
+from api.errors import InvalidRequest
 from api.models import (
     Event,
     EventState,
@@ -35,11 +36,12 @@ from api.models import (
     utc_naive,
     utcnow,
 )
-from api.schemas import EventCreate, EventOut, SalesOut, TierOut, TierSales
+from api.schemas import ChainCurrencyOut, EventCreate, EventOut, SalesOut, TierOut, TierSales
 from chain.deploy import DeployRecord
+from chain.erc20 import UnsupportedCurrency, settlement_currency
 from chain.errors import DecodedRevert
 from chain.sender import SendRefused
-from chain.types import ZERO_ADDRESS, EventParams
+from chain.types import ZERO_ADDRESS, Currency, EventParams
 from chain.types import Tier as ChainTier
 from fairgate.errors import ChainError, TicketError
 from fairgate.settings import Settings
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 
 def event_out(event: Event, currency: str) -> EventOut:
+    """The event as the API shows it; ``currency`` is the bridge's card currency."""
+    settlement = event.settlement
     return EventOut(
         id=event.id,
         name=event.name,
@@ -57,6 +61,9 @@ def event_out(event: Event, currency: str) -> EventOut:
         ends_at=local_time(event.ends_at, event.ends_at_offset_min),
         state=EventState(event.state),
         contract_address=event.contract_address,
+        chain_currency=ChainCurrencyOut(
+            address=settlement.address, symbol=settlement.symbol, decimals=settlement.decimals
+        ),
         tiers=[
             TierOut(
                 id=t.id,
@@ -64,6 +71,7 @@ def event_out(event: Event, currency: str) -> EventOut:
                 name=t.name,
                 price_cents=t.price_cents,
                 currency=currency,
+                face_value=settlement.decimal(int(t.face_value_wei)),
                 face_value_wei=t.face_value_wei,
                 supply=t.supply,
                 remaining=t.remaining,
@@ -179,7 +187,12 @@ def create_event(
 ) -> Event:
     """Create the event row (``deploying``), then deploy it; every transaction is recorded before
     it is broadcast and the clone's address as soon as it is mined, so that
-    :func:`reconcile_deployments` can finish (or fail) the event after a crash, exactly once."""
+    :func:`reconcile_deployments` can finish (or fail) the event after a crash, exactly once.
+
+    Its currency is checked first (ETH, or a token of 6 or 18 decimals, read from the chain) and
+    every face value converted into its smallest unit: a refusal leaves no row behind."""
+    currency = _currency(chain, request.chain_currency)
+    face_values = _face_values(request, currency)
     account = session.get(Organizer, organizer_id)
     starts, starts_offset = utc_naive(request.starts_at)
     ends, ends_offset = utc_naive(request.ends_at)
@@ -196,6 +209,9 @@ def create_event(
         state=EventState.DEPLOYING,
         deploy_owner=to_checksum_address(owner) if owner else None,
         deploy_txs=[],
+        chain_currency=None if currency.is_eth else currency.address,
+        chain_currency_symbol=None if currency.is_eth else currency.symbol,
+        chain_currency_decimals=None if currency.is_eth else currency.decimals,
     )
     session.add(event)
     session.flush()
@@ -206,7 +222,7 @@ def create_event(
                 tier_index=index,
                 name=t.name,
                 price_cents=t.price_cents,
-                face_value_wei=str(t.face_value_wei),
+                face_value_wei=str(face_values[index]),
                 supply=t.supply,
                 resale_cap_bps=t.resale_cap_bps,
                 royalty_bps=t.royalty_bps,
@@ -223,16 +239,17 @@ def create_event(
         base_uri=request.base_uri,
         starts_at=int(request.starts_at.timestamp()),
         ends_at=int(request.ends_at.timestamp()),
+        currency=currency.address,
         tiers=tuple(
             ChainTier(
-                face_value=t.face_value_wei,
+                face_value=face,
                 supply=t.supply,
                 resale_cap_bps=t.resale_cap_bps,
                 royalty_bps=t.royalty_bps,
                 resale_opens_at=t.resale_opens_at,
                 resale_closes_at=t.resale_closes_at,
             )
-            for t in request.tiers
+            for t, face in zip(request.tiers, face_values, strict=True)
         ),
     )
     # the lock is taken before the row is visible, so no reconciliation can take it over
@@ -270,6 +287,34 @@ def create_event(
         _activate(session, event)
     session.refresh(event)
     return event
+
+
+def _currency(chain: BridgeAccounts, text: str) -> Currency:
+    """The event's settlement currency, checked on the chain (422 in plain words otherwise)."""
+    try:
+        return settlement_currency(chain.w3, text)
+    except UnsupportedCurrency as exc:
+        raise InvalidRequest(f"chain_currency: {exc}") from None
+
+
+def _face_values(request: EventCreate, currency: Currency) -> list[int]:
+    """Each tier's face value in the smallest unit of ``currency``."""
+    values = []
+    for index, tier in enumerate(request.tiers):
+        if tier.face_value is not None:
+            try:
+                value = currency.parse(tier.face_value)
+            except ValueError as exc:
+                raise InvalidRequest(f"tiers.{index}.face_value: {exc}") from None
+        else:
+            assert tier.face_value_wei is not None  # TierCreate asks for one of the two
+            value = tier.face_value_wei
+        if value >= 2**96:
+            raise InvalidRequest(
+                f"tiers.{index}.face_value: {currency.format(value)} is more than a ticket can cost"
+            )
+        values.append(value)
+    return values
 
 
 def _activate(session: Session, event: Event) -> bool:

@@ -50,7 +50,8 @@ from api.payments.base import PaymentProvider
 from api.services.catalog import mark_cancelled
 from api.services.locks import WorkerLocks
 from api.services.orders import locked_order, transition
-from chain.sender import NonceManager
+from chain.erc20 import Erc20Client
+from chain.sender import NonceManager, TransactionSender
 from fairgate.errors import Conflict, ContractRevert, PaymentError, TicketError
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,9 @@ def fund_given_away_tickets(
             try:
                 funded += _fund(chain, locks, contract, tickets)
             except TicketError as exc:
-                log.warning("funding refunds of %s failed, will retry: %s", contract, exc.code)
+                log.warning(
+                    "funding refunds of %s failed, will retry: %s: %s", contract, exc.code, exc
+                )
                 session.rollback()
                 return funded
             session.commit()
@@ -256,17 +259,41 @@ def _fund(
         send.append((ticket, face))
     if send:
         sender = chain.minter_sender
-        tx = client.fund_gift_refunds_tx(
-            [t.token_id for t, _ in send], sum(face for _, face in send)
-        )
+        total = sum(face for _, face in send)
+        tx = client.fund_gift_refunds_tx([t.token_id for t, _ in send], total)
+        token = client.token()  # a token event takes the face values from the minter's allowance
         with locks.sending(sender.address) as shared:
             if shared:
                 NonceManager.reset(sender.chain, sender.address)
+            if token is not None:
+                _allow(token, sender, client.address, total)
             handle = sender.send(tx)
         sender.wait(handle)
         for ticket, _ in send:
             ticket.state = TicketState.REFUND_FUNDED
     return len(send)
+
+
+def _allow(token: Erc20Client, sender: TransactionSender, event: str, total: int) -> None:
+    """Let the event take ``total`` of its token from the minter (``fundGiftRefunds`` pulls it):
+    exactly that much, approved and mined before the funding is estimated; nothing when the
+    allowance already covers it. A minter short of the token is said in plain words."""
+    currency = token.currency()
+    held = token.balance_of(sender.address)
+    if held < total:
+        raise InsufficientToken(
+            f"the minter {sender.address} holds {currency.format(held)}; the gift refunds of "
+            f"{event} need {currency.format(total)}: send it {currency.symbol}"
+        )
+    if token.allowance(sender.address, event) >= total:
+        return
+    sender.wait(sender.send(token.approve_tx(event, total)))
+
+
+class InsufficientToken(TicketError, RuntimeError):
+    """The bridge's minter holds too little of an event's token to fund its gift refunds."""
+
+    code = "insufficient_token"
 
 
 def revoke_given_away(session: Session, order: Order) -> int:

@@ -132,3 +132,44 @@ def test_the_organizer_reads_each_gates_entries(
     assert [n[-2:] for n in gate["nullifiers"]] == ["0b", "0c"]
     assert app_client.get(path, headers={"X-API-Key": other_organizer_key}).status_code == 401
     assert app_client.get(path).status_code == 401
+
+
+def test_gate_keys_name_their_gate_and_devices_of_one_gate_are_told_apart(
+    app_client: TestClient, organizer_key: str
+) -> None:
+    """Two devices at the north gate (two keys named ``north``): their rows carry the gate's
+    name, each pulls the other's admissions (not its own, whichever header carries its key), and
+    the same ticket admitted by both is a conflict within one gate."""
+    event = create_event(app_client, organizer_key, supply=5)
+    address = event["contract_address"]
+    url = f"/organizer/events/{event['id']}/gate-keys"
+    made = [
+        app_client.post(url, json={"gate_name": "north"}, headers={"X-API-Key": organizer_key})
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in made] == [201, 201], made[0].text
+    assert {r.json()["gate_name"] for r in made} == {"north"}
+    first, second = (str(r.json()["api_key"]) for r in made)
+    plain = app_client.post(url, headers={"X-API-Key": organizer_key}).json()
+    assert plain["gate_name"] == f"gate-{plain['api_key'].split('_')[1]}"  # a gate of its own
+    for bad in ("", "north gate", "x" * 65, "nörd"):
+        refused = app_client.post(
+            url, json={"gate_name": bad}, headers={"X-API-Key": organizer_key}
+        )
+        assert refused.status_code == 422, (bad, refused.text)
+
+    path = f"/gate/events/{address}/checkins"
+    app_client.post(path, json={"checkins": [_checkin(1, 10.0)]}, headers={"X-API-Key": first})
+    # the same key as a bearer token is the same device: its own row is not sent back
+    own = app_client.get(path, headers={"Authorization": f"Bearer {first}"}).json()
+    assert own["checkins"] == []
+    seen = app_client.get(path, headers={"X-API-Key": second}).json()["checkins"]
+    assert [(c["gate_id"], c["nullifier"][-2:]) for c in seen] == [("north", "01")]
+    clash = app_client.post(
+        path, json={"checkins": [_checkin(1, 20.0)]}, headers={"X-API-Key": second}
+    ).json()
+    assert clash["conflicts"] == ["0x" + (1).to_bytes(32, "big").hex()]
+    entries = app_client.get(
+        f"/gate/events/{address}/entries", headers={"X-API-Key": organizer_key}
+    ).json()
+    assert [(g["gate_id"], len(g["nullifiers"])) for g in entries["gates"]] == [("north", 2)]

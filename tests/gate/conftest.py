@@ -7,8 +7,9 @@
   zk's cached ceremony (proofs take ~0.5 s each: tests make only the ones they need);
 * :class:`EventWorld`: one event with real commitments minted, its tree rebuilt from the chain's
   events (as a fan's app would) and its root published by the gate account;
-* :class:`HubServer`: the hub router in a FastAPI app served by uvicorn on a free port, which a
-  test can stop (offline gates) and start again on the same port and database.
+* :class:`HubServer`: the bridge (its hub and its gate keys, over SQLite, no chain) served by
+  uvicorn on a free port, which a test can stop (offline gates) and start again on the same
+  port and database; gate devices sync with the bridge's gate keys, as in production.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import select
 from web3 import Web3
 
-from api.gate_hub import create_hub_tables, make_hub_router, register_gate
+from api.app import create_app
+from api.db import make_engine, session_factory
+from api.migrate import upgrade
+from api.models import Event, EventState, Role, utcnow
+from api.services.auth import create_organizer, issue_key
 from chain.compiler import compile_contracts
 from chain.deploy import Deployment, deploy_platform
 from chain.devchain import latest_timestamp
@@ -263,23 +267,31 @@ def open_gate(tmp_path: Path, verifier: GateVerifier) -> Iterator[Callable[..., 
 
 
 class HubServer:
-    """The hub router served by uvicorn in a thread; stop() makes it unreachable."""
+    """The bridge served by uvicorn in a thread; stop() makes it unreachable.
 
-    def __init__(self, engine: Engine, port: int) -> None:
-        self.engine = engine
+    Its database knows the gate tests' events by contract address only (no chain behind it):
+    :meth:`register` issues a bridge gate key for one, named for its gate.
+    """
+
+    def __init__(self, home: Path, port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.app = FastAPI()
-        self.app.include_router(
-            make_hub_router(
-                engine,
-                organizer_check=lambda request, event: (
-                    request.headers.get("x-test-organizer") == "yes"
-                ),
-            )
-        )
+        settings = Settings(env="test", home=home, redis_url=None)
+        self.engine = make_engine(settings)
+        upgrade(self.engine)
+        self.sessions = session_factory(self.engine)
+        with self.sessions() as session:
+            organizer, self.organizer_key = create_organizer(session, "Gate tests", None)
+            session.commit()
+            self.organizer_id = organizer.id
+        self.app = create_app(settings, engine=self.engine, with_chain=False)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def organizer(self) -> dict[str, str]:
+        """Headers of the events' organizer (conflicts, entries, refusals)."""
+        return {"X-API-Key": self.organizer_key}
 
     def start(self) -> HubServer:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
@@ -300,16 +312,39 @@ class HubServer:
             self._server = self._thread = None
 
     def register(self, event: str, gate_id: str) -> str:
-        with self.engine.begin() as conn:
-            return register_gate(conn, event, gate_id)
+        """A bridge gate key of ``event`` (a contract address) for a device at gate ``gate_id``."""
+        with self.sessions() as session:
+            row = session.scalar(select(Event).where(Event.contract_address == event.lower()))
+            if row is None:
+                now = utcnow()
+                row = Event(
+                    organizer_id=self.organizer_id,
+                    name=f"Gate test {event[:10]}",
+                    symbol="GATE",
+                    starts_at=now,
+                    ends_at=now,
+                    state=EventState.ACTIVE,
+                    contract_address=event.lower(),
+                )
+                session.add(row)
+                session.flush()
+            key = issue_key(
+                session,
+                Role.GATE,
+                event_id=row.id,
+                organizer_id=self.organizer_id,
+                gate_name=gate_id,
+            )
+            session.commit()
+        return key
 
 
 @pytest.fixture()
 def hub(tmp_path: Path) -> Iterator[HubServer]:
-    """A running hub over its own SQLite file."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    create_hub_tables(engine)
-    server = HubServer(engine, free_port()).start()
+    """A running bridge over its own SQLite file (its hub and gate keys)."""
+    home = tmp_path / "bridge-home"
+    home.mkdir()
+    server = HubServer(home, free_port()).start()
     yield server
     server.stop()
-    engine.dispose()
+    server.engine.dispose()

@@ -1,6 +1,6 @@
 """The hub without HTTP and under the bridge: the bridge's Alembic revisions of the hub's tables
-(0002, 0009, 0010) create exactly its tables (SQLite and PostgreSQL), and the bridge can plug its
-own gate authentication in."""
+(0002, 0009, 0010, 0013) create exactly its tables (SQLite and PostgreSQL), and the hub takes its
+gate authentication from the bridge (it has no keys of its own)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from api.gate_hub import (
     CheckInIn,
+    GateDevice,
     create_hub_tables,
     gate_checkins,
     list_conflicts,
@@ -27,7 +28,6 @@ from api.gate_hub import (
     metadata,
     pull_checkins,
     push_checkins,
-    register_gate,
 )
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,7 +35,12 @@ EVENT = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 
 
 VERSIONS = Path(__file__).resolve().parents[2] / "api" / "migrations" / "versions"
-HUB_REVISIONS = ("0002_gate_hub", "0009_gate_uses_per_device", "0010_gate_refusals")
+HUB_REVISIONS = (
+    "0002_gate_hub",
+    "0009_gate_uses_per_device",
+    "0010_gate_refusals",
+    "0013_drop_hub_device_keys",
+)
 
 
 def _revision(name: str) -> ModuleType:
@@ -66,7 +71,6 @@ def _exercise(engine: Engine) -> None:
         "challenge": "0x" + "33" * 32,
     }
     with engine.begin() as conn:
-        register_gate(conn, EVENT, "A")
         assert push_checkins(conn, EVENT, "A", [CheckInIn(**row)]).conflicts == []
         assert push_checkins(conn, EVENT, "B", [CheckInIn(**row)]).conflicts == [row["nullifier"]]
         (conflict,) = list_conflicts(conn, EVENT).conflicts
@@ -109,11 +113,13 @@ def test_revisions_match_the_tables_on_postgres(pg_engine: Engine) -> None:
     _exercise(pg_engine)
 
 
-def test_the_bridge_can_authenticate_gates_with_its_own_keys(tmp_path: Path) -> None:
-    """``gate_auth``: the bridge's X-API-Key (role gate) instead of the hub's bearer keys."""
+def test_the_hub_authenticates_gates_only_through_the_bridge(tmp_path: Path) -> None:
+    """``gate_auth`` (the bridge's gate keys) names the device's gate; whatever it refuses, the
+    hub refuses: it has no keys of its own (the old ``fgg_`` bearer keys are gone)."""
     engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     create_hub_tables(engine)
-    keys = {"bridge-key-1": "gate-7"}
+    assert "gate_devices" not in inspect(engine).get_table_names()
+    keys = {"bridge-key-1": GateDevice(gate_id="gate-7", device="d1")}
     app = FastAPI()
     app.include_router(
         make_hub_router(
@@ -129,6 +135,8 @@ def test_the_bridge_can_authenticate_gates_with_its_own_keys(tmp_path: Path) -> 
     }
     url = f"/gate/events/{EVENT}/checkins"
     assert http.post(url, json={"checkins": [row]}).status_code == 401
+    bearer = {"Authorization": "Bearer fgg_0123456789abcdef_secret"}
+    assert http.post(url, json={"checkins": [row]}, headers=bearer).status_code == 401
     pushed = http.post(url, json={"checkins": [row]}, headers={"x-api-key": "bridge-key-1"})
     assert pushed.status_code == 200 and pushed.json()["accepted"] == 1
     with engine.connect() as conn:
