@@ -9,6 +9,10 @@ PYTEST_ARGS ?=
 # TEST_WORKERS=2 runs make test on two processes (pytest-xdist; whole files per worker, the
 # scheduler brownie's plugin sets). Not the default: see README "Tests" for what was measured.
 TEST_WORKERS ?= 0
+# pytest caches each test module's assertion rewrite in __pycache__ (gitignored); with
+# PYTHONDONTWRITEBYTECODE set it rewrites all of them again in every process: 28 s of CPU
+# against 7 s to collect the suite, paid by each leg and each xdist worker.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup demo test test-fast abi
 

@@ -70,7 +70,27 @@ def _prepare_brownie() -> None:
     CONFIG.networks[BROWNIE_NETWORK]["cmd_settings"]["port"] = free_port()
 
 
+def _quiet_brownie_xdist_master() -> None:
+    """Under pytest-xdist (``make test``'s Anvil leg), brownie's plugin in the controlling process
+    merges the workers' ``build/tests-N.json`` into ``build/tests.json`` when the session ends
+    (bookkeeping for ``brownie test --update`` and its coverage report, neither used here), and
+    asserts that every worker saw the same contract build: a worker that loaded the build while
+    another checkout step rewrote it failed the whole session after every test had passed. Drop
+    the workers' files instead."""
+    try:
+        from brownie.test.managers.master import PytestBrownieMaster
+    except ImportError:  # pragma: no cover - installed with the project
+        return
+
+    def pytest_sessionfinish(self: PytestBrownieMaster, session: pytest.Session) -> None:
+        for path in self.project._build_path.glob("tests-*.json"):
+            path.unlink(missing_ok=True)
+
+    PytestBrownieMaster.pytest_sessionfinish = pytest_sessionfinish  # type: ignore[method-assign]
+
+
 _prepare_brownie()
+_quiet_brownie_xdist_master()
 _brownie_chain: GanacheRunner | None = None
 
 
