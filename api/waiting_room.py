@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import math
@@ -205,6 +206,7 @@ class WaitingRoom:
         self.no_room_ttl_s = no_room_ttl_s
         # event -> time.monotonic() until which "no room open" holds (taken BEFORE asking Redis)
         self._no_room: dict[int, float] = {}
+        self._asking: dict[int, asyncio.Task[bool]] = {}  # event -> its question in flight
 
     def _client(self) -> Redis:
         # patient: a slow answer under the peak must not open the room (api.shared)
@@ -347,23 +349,48 @@ class WaitingRoom:
 
     async def has_room(self, event_id: int) -> bool:
         """Whether ``event_id`` has a room open: Redis, or this process's recent "no" (see the
-        module's doc: at most ``no_room_ttl_s`` old, and :meth:`open` outwaits it)."""
-        asked = time.monotonic()
-        if self._no_room.get(event_id, 0.0) > asked:
+        module's doc: at most ``no_room_ttl_s`` old, and :meth:`open` outwaits it).
+
+        One question to Redis at a time per event: orders arriving while it is asked wait for
+        that answer (at a peak, hundreds would otherwise ask at once each time the "no" runs
+        out), and in the second half of a "no"'s life one order asks again in the background
+        while the others keep using it, so a steady sale never waits on the question."""
+        now = time.monotonic()
+        until = self._no_room.get(event_id, 0.0)
+        if until > now:
+            if until - now < self.no_room_ttl_s / 2 and event_id not in self._asking:
+                with contextlib.suppress(RedisUnavailable):  # the "no" still holds meanwhile
+                    self._ask(event_id).add_done_callback(_retrieve)  # ahead, not awaited
             return False
+        asking = self._asking.get(event_id)
+        if asking is None or asking.get_loop() is not asyncio.get_running_loop():
+            asking = self._ask(event_id)
+        return await asyncio.shield(asking)
+
+    def _ask(self, event_id: int) -> asyncio.Task[bool]:
+        """Ask Redis (one task, shared by every caller until it answers)."""
+        asked = time.monotonic()  # before the question: the "no" is at most this old
         client = self._client()
-        try:
-            open_room = bool(await client.exists(self._keys(event_id)[0]))
-        except RedisError as exc:
-            self.shared.failed(exc)
-            raise RedisUnavailable("the waiting room is unavailable (Redis down)") from exc
-        if open_room:
-            self._no_room.pop(event_id, None)
-        elif self.no_room_ttl_s > 0:
-            if len(self._no_room) >= 10_000:  # bound the memory: stale entries are harmless
-                self._no_room.clear()
-            self._no_room[event_id] = asked + self.no_room_ttl_s
-        return open_room
+
+        async def ask() -> bool:
+            try:
+                open_room = bool(await client.exists(self._keys(event_id)[0]))
+            except RedisError as exc:
+                self.shared.failed(exc)
+                raise RedisUnavailable("the waiting room is unavailable (Redis down)") from exc
+            finally:
+                if self._asking.get(event_id) is task:
+                    del self._asking[event_id]
+            if open_room:
+                self._no_room.pop(event_id, None)
+            elif self.no_room_ttl_s > 0:
+                if len(self._no_room) >= 10_000:  # bound the memory: stale entries are harmless
+                    self._no_room.clear()
+                self._no_room[event_id] = asked + self.no_room_ttl_s
+            return open_room
+
+        task = self._asking[event_id] = asyncio.ensure_future(ask())
+        return task
 
     async def release(self, event_id: int, place: int) -> None:
         """Give an admission back (its order was refused for another reason)."""
@@ -414,6 +441,13 @@ def _room_state(raw: list[Any]) -> RoomState:
         issued=int(values[3]),
         admitted=values[4],
     )
+
+
+def _retrieve(task: asyncio.Task[bool]) -> None:
+    """A background question's outcome is not awaited: take its error (Redis down: already
+    marked by SharedState) so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def new_client_cookie() -> str:

@@ -90,3 +90,39 @@ def test_without_the_memory_every_tokenless_order_asks_redis(shared: SharedState
             await replica.claim(None, 5, "b")
 
     asyncio.run(scenario())
+
+
+def test_a_burst_asks_redis_once_and_a_steady_sale_asks_ahead(
+    shared: SharedState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        replica = WaitingRoom(shared, SECRET, no_room_ttl_s=1.0)
+        client = shared.async_client()
+        assert client is not None
+        asked: list[float] = []
+        exists = client.exists
+
+        async def counted(*keys: str) -> int:  # the real call, counted
+            asked.append(time.monotonic())
+            return await exists(*keys)
+
+        monkeypatch.setattr(client, "exists", counted)
+        # 200 tokenless orders at once on a process that knows nothing yet: one question
+        assert (
+            await asyncio.gather(*(replica.claim(None, 6, "b") for _ in range(200))) == [None] * 200
+        )
+        assert len(asked) == 1
+        # in the second half of the answer's life an order asks again, in the background: it
+        # and the orders behind it answer at once from the answer still valid
+        await asyncio.sleep(max(0.0, asked[0] + 0.6 - time.monotonic()))
+        assert (
+            await asyncio.gather(*(replica.claim(None, 6, "b") for _ in range(50))) == [None] * 50
+        )
+        await asyncio.sleep(0.05)
+        assert len(asked) == 2
+        # so a steady sale never finds the answer run out: no wait at the 1 s mark
+        await asyncio.sleep(max(0.0, asked[0] + 1.1 - time.monotonic()))
+        assert await replica.claim(None, 6, "b") is None
+        assert len(asked) == 2
+
+    asyncio.run(scenario())
