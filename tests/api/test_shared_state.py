@@ -147,6 +147,45 @@ def test_the_limiter_goes_back_to_redis_when_it_returns(redis_url: str, redis_pr
     asyncio.run(scenario())
 
 
+def test_concurrent_orders_share_one_round_trip_and_each_spends_its_own_token(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders arriving together go to Redis in one script call (api.ratelimit's batches); the
+    budget is kept exactly, per client, even with one client several times in a batch."""
+
+    async def scenario() -> None:
+        shared = SharedState(redis_url, redis_prefix)
+        limiter = OrderLimiter(shared, rate_per_s=0.001, burst=5)
+        client = shared.async_client()
+        assert client is not None
+        calls: list[int] = []
+        evalsha = client.evalsha
+
+        async def counted(sha: str, numkeys: int, *keys_and_args: Any) -> Any:  # the real call
+            calls.append(numkeys)
+            return await evalsha(sha, numkeys, *keys_and_args)
+
+        monkeypatch.setattr(client, "evalsha", counted)
+
+        async def take(who: str) -> int:
+            try:
+                await limiter.take(who)
+            except RateLimited:
+                return 429
+            return 201
+
+        who = ["10.0.0.1"] * 12 + ["10.0.0.2"] * 3 + ["10.0.0.1"] * 3
+        statuses = await asyncio.gather(*(take(w) for w in who))
+        by_client = {w: [s for x, s in zip(who, statuses, strict=True) if x == w] for w in who}
+        assert by_client["10.0.0.1"] == [201] * 5 + [429] * 10  # in arrival order
+        assert by_client["10.0.0.2"] == [201] * 3
+        assert sum(calls) == len(who) and len(calls) <= 2  # the first alone, the rest together
+        assert await take("10.0.0.2") == 201 and await take("10.0.0.2") == 201
+        assert await take("10.0.0.2") == 429
+
+    asyncio.run(scenario())
+
+
 def remaining(client: TestClient, event: dict[str, Any]) -> tuple[int, int]:
     """Remaining seats as ``GET /events/{id}`` and ``GET /events`` show them."""
     one = client.get(f"/events/{event['id']}").json()["tiers"][0]["remaining"]
