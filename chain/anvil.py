@@ -4,11 +4,11 @@ Anvil comes from npm, pinned in ``package-lock.json``: ``@foundry-rs/anvil-linux
 binary at ``node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil`` (``scripts/setup.sh`` gives it
 the run bit when npm did not). :class:`AnvilRunner` starts it with the same accounts as Ganache
 (the settings' development mnemonic, ``m/44'/60'/0'/0/i``), chain id 1337, the block gas limit of
-the settings and the ``shanghai`` hardfork for now (the contracts are compiled for it; Anvil runs
-up to prague), ``--silent``, and ``--block-time`` when ``settings.block_time_s`` is set (a public
-chain's pace, locally); start-up, stop, the log file and the parent-death signal are
-GanacheRunner's. Everything node-specific beyond start-up (snapshots, time, mining, reorgs) is in
-:mod:`chain.nodes`.
+the settings and the ``cancun`` hardfork (``settings.anvil_hardfork``: the contracts' newest
+build, :mod:`chain.evm`, runs there; Anvil runs up to prague), ``--silent``, and
+``--block-time`` when ``settings.block_time_s`` is set (a public chain's pace, locally);
+start-up, stop, the log file and the parent-death signal are GanacheRunner's. Everything
+node-specific beyond start-up (snapshots, time, mining, reorgs) is in :mod:`chain.nodes`.
 
 A command line too: ``python -m chain.anvil --port 8545``.
 """

@@ -2,18 +2,24 @@
 
 Every ``.sol`` file under the given source folders (default: ``settings.contracts_dir``) goes
 through py-solc-x's ``compile_standard`` in one Standard-JSON call, with the settings the
-contracts are tuned for: ``evmVersion`` shanghai (Ganache 7.9.2 runs nothing newer), optimizer on
-with 10,000 runs (mint and resale gas is a product requirement, deployment cost is not), viaIR off
-(settings ``solc_*``; ``brownie-config.yaml`` must say the same, a test checks it).
+contracts are tuned for: optimizer on with 1,000 runs, viaIR off (settings ``solc_*``;
+``brownie-config.yaml`` must say the same, a test checks it), and one of two EVM versions
+(:mod:`chain.evm`): ``shanghai`` (the default build: Ganache 7.9.2 runs nothing newer) or
+``cancun`` (Anvil). The remapping ``hardfork/=contracts/_hardfork/<evm version>/`` gives each
+build its own reentrancy lock (transient storage on cancun); files under a folder whose name
+starts with ``_`` are compiled only when imported (as brownie does), since the cancun lock does
+not compile for shanghai. :func:`compile_builds` makes both and checks their ABIs are equal.
 
 Why a cache: solcjs takes seconds for an ERC-721 with OpenZeppelin (4-6 s measured), and every
 test process, the demo and the API would otherwise pay it at start. Artifacts live in
 ``<build_dir>/solc/<key>/`` where ``key`` hashes the compiler identity, the compiler settings and
 the content of every source. A source imports files we do not list (``@openzeppelin/...``): their
 hashes are recorded in the manifest after compiling and checked on every hit, so an upgraded
-dependency recompiles too. Folders are written under a temporary name and renamed into place, so
-concurrent processes never read a half-written build. ``build/solc`` is ours;
-``build/contracts`` belongs to brownie, which compiles ``contracts/`` itself.
+dependency (or an edited lock in ``contracts/_hardfork/``) recompiles too. Each EVM version has
+its own key, so both builds stay cached side by side. Folders are written under a temporary name
+and renamed into place, so concurrent processes never read a half-written build. ``build/solc``
+is ours; ``build/contracts`` (and ``build/brownie-cancun``) belong to brownie, which compiles
+``contracts/`` itself (``chain.brownie_build``).
 
 Source unit names are the file's path relative to its source folder's parent
 (``contracts/TicketEvent.sol``, as brownie names them), so bytecode metadata does not depend on
@@ -40,12 +46,19 @@ from typing import Any
 import solcx
 from solcx.exceptions import SolcError
 
-from chain.abi import Artifact
+from chain.abi import Artifact, is_import_only
+from chain.evm import EVM_VERSIONS
 from chain.solc import solc_version, solcjs_version
 from fairgate.errors import ToolchainError
 from fairgate.settings import PROJECT_ROOT, Settings, get_settings
 
-__all__ = ["Artifacts", "compile_contracts", "load_artifact", "standard_json_settings"]
+__all__ = [
+    "Artifacts",
+    "compile_builds",
+    "compile_contracts",
+    "load_artifact",
+    "standard_json_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +92,7 @@ class Artifacts:
     solc_version: str
     sources: tuple[str, ...]
     contracts: Mapping[str, Artifact]  # by qualified name
+    evm_version: str = ""
 
     def __getitem__(self, name: str) -> Artifact:
         if name in self.contracts:
@@ -105,15 +119,25 @@ class Artifacts:
         return len(self.contracts)
 
 
-def standard_json_settings(settings: Settings | None = None) -> JSON:
-    """The ``settings`` object of our Standard-JSON input (also hashed into the cache key)."""
+def standard_json_settings(
+    settings: Settings | None = None, evm_version: str | None = None
+) -> JSON:
+    """The ``settings`` object of our Standard-JSON input (also hashed into the cache key), for
+    ``evm_version`` (default ``settings.solc_evm_version``, the shanghai build)."""
     settings = settings or get_settings()
+    evm = evm_version or settings.solc_evm_version
+    if evm not in EVM_VERSIONS:
+        raise ToolchainError(f"no build for EVM version {evm!r}: one of {', '.join(EVM_VERSIONS)}")
     openzeppelin = os.path.relpath(settings.node_modules / "@openzeppelin", PROJECT_ROOT)
+    hardfork = os.path.relpath(settings.contracts_dir / "_hardfork" / evm, PROJECT_ROOT)
     return {
-        "evmVersion": settings.solc_evm_version,
+        "evmVersion": evm,
         "optimizer": {"enabled": True, "runs": settings.solc_optimizer_runs},
         "viaIR": settings.solc_via_ir,
-        "remappings": [f"@openzeppelin/={Path(openzeppelin).as_posix()}/"],
+        "remappings": [
+            f"@openzeppelin/={Path(openzeppelin).as_posix()}/",
+            f"hardfork/={Path(hardfork).as_posix()}/",
+        ],
         "outputSelection": {"*": {"*": OUTPUT_SELECTION}},
     }
 
@@ -123,17 +147,19 @@ def compile_contracts(
     *,
     settings: Settings | None = None,
     force: bool = False,
+    evm_version: str | None = None,
 ) -> Artifacts:
     """Compile every ``.sol`` under ``source_dirs``, or return the cached build of these sources.
 
-    ``source_dirs`` defaults to ``settings.contracts_dir``. ``force`` recompiles even on a hit.
+    ``source_dirs`` defaults to ``settings.contracts_dir``; ``evm_version`` to
+    ``settings.solc_evm_version`` (shanghai). ``force`` recompiles even on a hit.
     Raises :class:`~fairgate.errors.ToolchainError` with the compiler's messages on a compile
     error, and when solc is missing or fails.
     """
     settings = settings or get_settings()
     dirs = _as_dirs(source_dirs, settings)
     sources = _read_sources(dirs)
-    std_settings = standard_json_settings(settings)
+    std_settings = standard_json_settings(settings, evm_version)
     identity = _compiler_identity(settings.solc_binary)
     key = _cache_key(identity, std_settings, sources)
     directory = settings.build_dir / CACHE_SUBDIR / key
@@ -159,14 +185,45 @@ def compile_contracts(
     return build
 
 
+def compile_builds(
+    source_dirs: Path | Sequence[Path] | None = None,
+    *,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> dict[str, Artifacts]:
+    """One build per EVM version (:data:`chain.evm.EVM_VERSIONS`, the default first).
+
+    Raises ToolchainError when a contract's ABI differs between builds: every process loads one
+    set of ABIs (:mod:`chain.abi`) whichever build the node runs.
+    """
+    builds: dict[str, Artifacts] = {
+        evm: compile_contracts(source_dirs, settings=settings, force=force, evm_version=evm)
+        for evm in EVM_VERSIONS
+    }
+    first, *others = builds.values()
+    for other in others:
+        for artifact in first:
+            if is_import_only(artifact.source):
+                continue  # each build's own lock library (contracts/_hardfork/<evm>/)
+            twin = other.contracts.get(artifact.qualified_name)
+            if twin is None or twin.abi != artifact.abi:
+                raise ToolchainError(
+                    f"{artifact.qualified_name}: the {other.evm_version} build's ABI differs from "
+                    f"the {first.evm_version} build's; the builds must keep one interface"
+                )
+    return builds
+
+
 def load_artifact(
     name: str,
     source_dirs: Path | Sequence[Path] | None = None,
     *,
     settings: Settings | None = None,
+    evm_version: str | None = None,
 ) -> Artifact:
-    """One contract (``Name`` or ``source:Name``) of the current build, compiling if needed."""
-    return compile_contracts(source_dirs, settings=settings)[name]
+    """One contract (``Name`` or ``source:Name``) of the current build for ``evm_version``
+    (default: the shanghai build), compiling if needed."""
+    return compile_contracts(source_dirs, settings=settings, evm_version=evm_version)[name]
 
 
 def _as_dirs(source_dirs: Path | Sequence[Path] | None, settings: Settings) -> list[Path]:
@@ -190,6 +247,8 @@ def _read_sources(dirs: Iterable[Path]) -> dict[str, str]:
     for folder in dirs:
         for path in sorted(folder.rglob("*.sol")):
             unit = path.relative_to(folder.parent).as_posix()
+            if is_import_only(unit):
+                continue  # contracts/_hardfork/<evm>/: compiled through the remapping only
             if unit in sources and origin[unit] != path:
                 raise ToolchainError(f"two sources named {unit}: {origin[unit]} and {path}")
             sources[unit] = path.read_text(encoding="utf-8")
@@ -271,6 +330,7 @@ def _load_build(directory: Path, key: str) -> Artifacts | None:
         solc_version=manifest["solcVersion"],
         sources=tuple(manifest["sources"]),
         contracts=contracts,
+        evm_version=manifest.get("settings", {}).get("evmVersion", ""),
     )
     _LOADED[directory] = (stamp, build)
     return build
@@ -394,6 +454,7 @@ def _write_build(
         solc_version=version,
         sources=tuple(sources),
         contracts=contracts,
+        evm_version=std_settings["evmVersion"],
     )
 
 
@@ -419,19 +480,31 @@ def _prune(cache_root: Path, keep: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m chain.compiler [--force] [SOURCE_DIR ...]``: compile (or warm the cache)."""
+    """``python -m chain.compiler [--force] [--evm-version V] [SOURCE_DIR ...]``: compile (or
+    warm the cache of) every build, or the one of ``--evm-version``."""
     parser = argparse.ArgumentParser(prog="python -m chain.compiler", description="compile .sol")
     parser.add_argument("source_dirs", nargs="*", type=Path, help="default: settings.contracts_dir")
     parser.add_argument("--force", action="store_true", help="recompile even on a cache hit")
+    parser.add_argument("--evm-version", choices=EVM_VERSIONS, help="one build (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        build = compile_contracts(args.source_dirs or None, force=args.force)
+        if args.evm_version:
+            builds = {
+                args.evm_version: compile_contracts(
+                    args.source_dirs or None, force=args.force, evm_version=args.evm_version
+                )
+            }
+        else:
+            builds = compile_builds(args.source_dirs or None, force=args.force)
     except ToolchainError as exc:
         log.error("%s", exc)
         return 1
-    deployable = sum(1 for artifact in build if artifact.deployable)
-    sys.stdout.write(f"{len(build)} contracts ({deployable} deployable) in {build.directory}\n")
+    for evm, build in builds.items():
+        deployable = sum(1 for artifact in build if artifact.deployable)
+        sys.stdout.write(
+            f"{evm}: {len(build)} contracts ({deployable} deployable) in {build.directory}\n"
+        )
     return 0
 
 

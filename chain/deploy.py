@@ -11,6 +11,10 @@ each is reported signed, before it is broadcast, to a :data:`DeployRecord` callb
 stores it in its database), the chain is checked before each step, and recorded transactions are
 brought to an end after a crash (:meth:`EventDeployer.settle`).
 
+The build deployed is the one :func:`chain.evm.deploy_evm_version` picks for the node
+(``FAIRGATE_EVM_VERSION``, by default the newest the node runs: cancun on Anvil, shanghai on
+Ganache; cancun on Ganache is refused before anything is sent); the record says which.
+
 A deployment is recorded per chain id in ``<home>/deployments/<chain_id>.json`` so the bridge,
 the command line and the demo find the factory without configuration. A record whose factory has
 no code on the chain (a fresh Ganache reuses chain id 1337) is stale and ignored.
@@ -38,6 +42,7 @@ from web3.types import TxReceipt
 from chain import abi
 from chain.abi import Artifact
 from chain.errors import DecodedRevert
+from chain.evm import DEFAULT_EVM_VERSION, deploy_evm_version
 from chain.factory import TicketFactoryClient
 from chain.keys import Signer
 from chain.sender import Fees, NonceConflict, NonceManager, TransactionSender, TxHandle
@@ -76,6 +81,7 @@ class Deployment:
     gate: str
     admin: str = ""  # TicketEventAdmin, which TicketEvent forwards the organizer's operations to
     stablecoin: str | None = None  # the development test stablecoin, on dev chains only
+    evm_version: str = DEFAULT_EVM_VERSION  # which build of the contracts (chain.evm)
 
     def factory_client(
         self, w3: Web3, sender: TransactionSender | None = None
@@ -101,13 +107,20 @@ def deploy_contract(
 
 
 def deploy_platform(sender: TransactionSender, settings: Settings | None = None) -> Deployment:
-    """Deploy a fresh gate, implementations and factory, and record them for this chain."""
+    """Deploy a fresh gate, implementations and factory, and record them for this chain: the
+    build of ``settings.evm_version`` for this node (ConfigError if the node cannot run it)."""
     settings = settings or get_settings()
-    gate, _, _ = deploy_contract(sender, abi.artifact("TicketGate"))
-    admin, _, _ = deploy_contract(sender, abi.artifact("TicketEventAdmin"))
-    implementation, _, _ = deploy_contract(sender, abi.artifact("TicketEvent"), gate, admin)
-    factory, _, block = deploy_contract(sender, abi.artifact("TicketFactory"), implementation)
-    deployment = Deployment(sender.chain_id, factory, implementation, block, gate, admin)
+    evm = deploy_evm_version(sender.w3, settings)
+    log.info("deploying the %s build of the contracts", evm)
+
+    def code(name: str) -> Artifact:
+        return abi.artifact(name, evm_version=evm)
+
+    gate, _, _ = deploy_contract(sender, code("TicketGate"))
+    admin, _, _ = deploy_contract(sender, code("TicketEventAdmin"))
+    implementation, _, _ = deploy_contract(sender, code("TicketEvent"), gate, admin)
+    factory, _, block = deploy_contract(sender, code("TicketFactory"), implementation)
+    deployment = Deployment(sender.chain_id, factory, implementation, block, gate, admin, None, evm)
     _write_record(settings, deployment)
     return deployment
 
@@ -121,7 +134,8 @@ def ensure_test_stablecoin(sender: TransactionSender, settings: Settings | None 
     deployment = ensure_platform(sender, settings)
     if deployment.stablecoin and sender.w3.eth.get_code(to_checksum_address(deployment.stablecoin)):
         return deployment.stablecoin
-    address, _, _ = deploy_contract(sender, abi.artifact("TestStablecoin"), *TEST_STABLECOIN)
+    coin = abi.artifact("TestStablecoin", evm_version=deployment.evm_version)
+    address, _, _ = deploy_contract(sender, coin, *TEST_STABLECOIN)
     _write_record(settings, replace(deployment, stablecoin=address))
     return address
 

@@ -11,6 +11,8 @@ import {ITicketEventViews} from "./interfaces/ITicketEvent.sol";
 import {IERC5192} from "./interfaces/IERC5192.sol";
 import {ResaleMath} from "./libraries/ResaleMath.sol";
 import {Settlement} from "./libraries/Settlement.sol";
+// per build: contracts/_hardfork/cancun/ (transient storage) or contracts/_hardfork/shanghai/
+import {ReentrancyLock} from "hardfork/ReentrancyLock.sol";
 
 /// @title TicketEventBase: the state and every rule of one event's tickets
 /// @notice See ITicketEvent for the behaviour of every function. An event is one address (a
@@ -86,7 +88,8 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint256 private constant OWNER_BITS = 160;
     /// @dev `_flags`: set once the clone is initialized (the implementations' at construction).
     uint8 private constant INITIALIZED = 1;
-    /// @dev `_flags`: a guarded function is running (see `_enter`).
+    /// @dev `_flags`: a guarded function is running (see `_enter`; the shanghai build only, the
+    /// cancun build keeps its lock in transient storage).
     uint8 private constant ENTERED = 2;
     /// @dev `_flags`: the event settles in the ERC-20 token `_currency`, not in ETH.
     uint8 private constant IN_TOKEN = 16;
@@ -1143,13 +1146,22 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (msg.sender != _organizer && _roles[msg.sender] & role == 0) revert MissingRole(msg.sender, role);
     }
 
+    /// @dev The reentrancy lock: in transient storage where the build's hardfork has it (cancun,
+    /// `ReentrancyLock.TRANSIENT`), else the ENTERED bit of `_flags`. A compile-time constant: each
+    /// build carries one branch only.
     function _enter() private {
-        uint8 flags = _flags;
-        if (flags & ENTERED != 0) revert Reentrancy();
-        _flags = flags | ENTERED;
+        if (ReentrancyLock.TRANSIENT) {
+            if (ReentrancyLock.locked()) revert Reentrancy();
+            ReentrancyLock.lock();
+        } else {
+            uint8 flags = _flags;
+            if (flags & ENTERED != 0) revert Reentrancy();
+            _flags = flags | ENTERED;
+        }
     }
 
     function _exit() private {
-        _flags &= ~ENTERED;
+        if (ReentrancyLock.TRANSIENT) ReentrancyLock.unlock();
+        else _flags &= ~ENTERED;
     }
 }

@@ -100,7 +100,11 @@ class Settings(BaseModel):
     # Solidity toolchain (chain.solc, chain.compiler); brownie-config.yaml must say the same
     contracts_dir: Path = PROJECT_ROOT / "contracts"
     solc_binary: Path = PROJECT_ROOT / "tools" / "solc"  # any solc CLI speaking --standard-json
-    solc_evm_version: str = "shanghai"  # the newest hardfork Ganache 7.9.2 runs
+    solc_evm_version: str = "shanghai"  # the default build: the newest hardfork Ganache 7.9.2 runs
+    # which build of the contracts a deployment uses (chain.evm): auto is the newest the node runs
+    # (cancun on Anvil: transient-storage reentrancy lock, MCOPY; shanghai on Ganache); cancun is
+    # refused on a node that cannot run it
+    evm_version: Literal["auto", "shanghai", "cancun"] = "auto"
     # 1,000 runs: TicketEvent is 18,371 bytes; at 10,000 it is 21,448 (under 4 KB of headroom)
     solc_optimizer_runs: int = Field(default=1_000, ge=1)
     # viaIR measured (scripts/bench_gas.py): TicketEvent 2 KB smaller, but batch-mint +1 %,
@@ -138,7 +142,10 @@ class Settings(BaseModel):
     # which local node `fairgate dev up`, the demo and the benchmarks start (chain.nodes); both
     # take the ganache_* options above (port, mnemonic, accounts, gas limit, balance)
     node: Literal["ganache", "anvil"] = "ganache"
-    anvil_hardfork: str = "shanghai"  # the contracts are compiled for shanghai (solc_evm_version)
+    # cancun: what the newest build of the contracts targets (chain.evm); it prices the opcodes
+    # both builds use as shanghai does, so gas figures compare with Ganache's (prague would not:
+    # EIP-7623's calldata floor)
+    anvil_hardfork: str = "cancun"
     minter_key: SecretStr | None = None  # the bridge's hot wallet, hex private key
     # or keys from encrypted keystore files (Web3 Secret Storage), opened with this password
     minter_keystore: Path | None = None

@@ -3,9 +3,11 @@
     .venv/bin/python scripts/gas_table.py          # rewrite the table in README.md
     .venv/bin/python scripts/gas_table.py --check  # exit 1 when README.md differs
 
-``gas-snapshot.json`` holds our figures (the budget ``tests/gas`` holds every change to) and
-``gas-baseline.json`` the OpenZeppelin 5.4 ERC721 figures measured in the same run; both are
-written by ``scripts/bench_gas.py --write-snapshot``, which also rewrites the table.
+``gas-snapshot.json`` holds our figures (the budget ``tests/gas`` holds every change to): the
+shanghai build on Ganache under the issue's keys, the cancun build on Anvil under the same keys
+with the suffix ``_cancun``; ``gas-baseline.json`` the OpenZeppelin 5.4 ERC721 figures measured
+in the same run; both are written by ``scripts/bench_gas.py --write-snapshot``, which also
+rewrites the table (one column per build).
 ``tests/gas/test_readme_gas_table.py`` fails when the README's table differs from them.
 
 Every figure of the snapshot must have a row here: a new measurement cannot be left out of the
@@ -28,6 +30,8 @@ END = "<!-- /gas-table -->"
 
 # metric -> the issue's target for it
 TARGETS = {"mint_batch100_per_ticket": 3_000, "resale_buy_worst": 100_000}
+# the cancun build's figures: the same metric with this suffix (scripts/bench_gas.py)
+CANCUN = "_cancun"
 
 # (operation, our metrics (one or two, shown "a / b"), baseline metric, what the baseline did)
 ROWS: list[tuple[str, tuple[str, ...], str | None, str]] = [
@@ -82,21 +86,25 @@ ROWS: list[tuple[str, tuple[str, ...], str | None, str]] = [
 
 def render(snapshot: dict[str, int], baseline: dict[str, int]) -> str:
     """The markdown table of `snapshot` (ours) beside `baseline` (OpenZeppelin)."""
-    shown = {metric for _, metrics, _, _ in ROWS for metric in metrics}
+    shown = {m + build for _, metrics, _, _ in ROWS for m in metrics for build in ("", CANCUN)}
     missing = sorted(set(snapshot) - shown)
     if missing:
         raise ValueError(f"no README row for {', '.join(missing)}: add one to ROWS")
     lines = [
-        "| operation | Fairgate | target | OpenZeppelin baseline |",
-        "| --- | ---: | ---: | ---: |",
+        "| operation | shanghai build (Ganache) | cancun build (Anvil) | target "
+        "| OpenZeppelin baseline |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for operation, metrics, base_metric, base_what in ROWS:
         ours = " / ".join(f"{snapshot[m]:,}" for m in metrics)
+        cancun = " / ".join(
+            f"{snapshot[m + CANCUN]:,}" if m + CANCUN in snapshot else "" for m in metrics
+        )
         target = " / ".join(f"<= {TARGETS[m]:,}" for m in metrics if m in TARGETS)
         base = ""
         if base_metric is not None:
             base = f"{baseline[base_metric]:,}" + (f" ({base_what})" if base_what else "")
-        lines.append(f"| {operation} | {ours} | {target} | {base} |")
+        lines.append(f"| {operation} | {ours} | {cancun.strip(' /')} | {target} | {base} |")
     return "\n".join(lines) + "\n"
 
 

@@ -149,7 +149,8 @@ def _connect_brownie() -> None:
                 balance_eth=int(cmd["default_balance"]),
                 block_gas_limit=int(cmd["gas_limit"]),
                 chain_id=int(cmd["chain_id"]),
-                hardfork=str(cmd["evm_version"]),
+                # Anvil: settings.anvil_hardfork (cancun), which the cancun build needs
+                hardfork=None if anvil else str(cmd["evm_version"]),
                 mnemonic=str(cmd["mnemonic"]),
                 extra_args=() if anvil else ("--chain.vmErrorsOnRPCResponse", "true"),
             )
@@ -166,6 +167,21 @@ def _connect_brownie() -> None:
         from brownie.network.rpc import anvil as anvil_backend
 
         Rpc().backend = anvil_backend
+    _check_brownie_build()
+
+
+def _check_brownie_build() -> None:
+    """Refuse a brownie build the attached node cannot run (FAIRGATE_EVM_VERSION=cancun with
+    Ganache), with the setting to change, rather than fail every deployment with an invalid
+    opcode. chain/brownie_build.py chose the build from FAIRGATE_NODE before the chain ran."""
+    import brownie
+
+    from chain.brownie_build import compiled_evm_version
+    from chain.evm import node_evm_version, resolve_evm_version
+
+    compiled = compiled_evm_version()
+    if compiled is not None:
+        resolve_evm_version(compiled, node_evm_version(brownie.web3))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -185,8 +201,8 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def ganache() -> Iterator[GanacheRunner]:
-    """The session's chain (chain id 1337, shanghai, dev mnemonic): Ganache, or Anvil when
-    ``FAIRGATE_NODE=anvil`` (``make test`` runs the both-nodes suites that way too)."""
+    """The session's chain (chain id 1337, dev mnemonic): Ganache (shanghai), or Anvil (cancun)
+    when ``FAIRGATE_NODE=anvil`` (``make test`` runs the both-nodes suites that way too)."""
     runner = None
     for attempt in range(3):  # a free port can be taken between picking and binding it
         try:

@@ -8,10 +8,14 @@ registered from every packaged ABI, and event decoding reads the same ABIs.
 ``python -m chain.abi`` (step 6 of ``scripts/setup.sh``; ``make abi``) compiles ``contracts/``
 through :mod:`chain.compiler`'s cache and writes ``chain/abi/contracts/``: one ``<Name>.json``
 per contract of our own sources (ABI, creation and runtime code) and ``manifest.json`` with the
-SHA-256 of every source. The files are generated, not committed: contracts change often (three
-people edit them at once this week) and a committed JSON would conflict on every rebase and go
-stale in review; the set-up writes them in a second from the compile cache (content-hashed), and
-a package built from a set-up checkout carries them (``pyproject.toml`` package data).
+SHA-256 of every source. The contracts have one build per EVM version (:mod:`chain.evm`) and one
+ABI (the writer refuses builds whose ABIs differ): a ``<Name>.json`` holds the ABI and the
+default (shanghai) build's code at its top level, and every build's code under ``code``;
+``artifact(name, evm_version=...)`` returns the ABI with the code of that build. The files are
+generated, not committed: contracts change often (three people edit them at once this week) and
+a committed JSON would conflict on every rebase and go stale in review; the set-up writes them in
+a second from the compile cache (content-hashed), and a package built from a set-up checkout
+carries them (``pyproject.toml`` package data).
 
 Staleness: in a checkout (``settings.contracts_dir`` exists), the first load compares the
 manifest's source hashes with ``contracts/`` and refuses a stale copy with a
@@ -28,8 +32,8 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -49,6 +53,8 @@ __all__ = [
     "Artifact",
     "artifact",
     "check_fresh",
+    "evm_versions",
+    "is_import_only",
     "packaged_names",
     "source_hashes",
     "stale_sources",
@@ -128,9 +134,17 @@ class Artifact:
         )
 
 
+def is_import_only(unit: str) -> bool:
+    """Whether a source unit (``contracts/_hardfork/cancun/ReentrancyLock.sol``) lies in a folder
+    whose name starts with ``_``: compiled only where imported (through a remapping), never as a
+    source of its own; brownie skips such folders too."""
+    return any(part.startswith("_") for part in unit.split("/")[1:-1])
+
+
 def source_hashes(contracts_dir: Path) -> dict[str, str]:
     """SHA-256 of every ``.sol`` under ``contracts_dir``, by source unit name
-    (``contracts/TicketEvent.sol``, as :mod:`chain.compiler` names them)."""
+    (``contracts/TicketEvent.sol``, as :mod:`chain.compiler` names them), import-only units
+    included: an edited lock makes the package data stale too."""
     return {
         path.relative_to(contracts_dir.parent).as_posix(): hashlib.sha256(
             path.read_bytes()
@@ -178,11 +192,23 @@ def _checked(directory: Path) -> None:
 
 
 @cache
-def _load(directory: Path, name: str) -> Artifact:
+def _load(directory: Path, name: str, evm_version: str | None) -> Artifact:
     _checked(directory)
     path = directory / f"{name}.json"
     try:
-        return Artifact.from_json(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        loaded = Artifact.from_json(data)
+        if evm_version is None:
+            return loaded
+        code = data.get("code", {}).get(evm_version)
+        if code is None:
+            raise ToolchainError(
+                f"no {evm_version} build of {name} in {directory} "
+                f"(builds: {', '.join(evm_versions(directory))}): run {REGENERATE}"
+            )
+        return replace(
+            loaded, bytecode=code["bytecode"], deployed_bytecode=code["deployedBytecode"]
+        )
     except FileNotFoundError:
         known = ", ".join(packaged_names(directory))
         raise ToolchainError(f"no contract named {name!r} in {directory} ({known})") from None
@@ -190,9 +216,15 @@ def _load(directory: Path, name: str) -> Artifact:
         raise ToolchainError(f"{path} is damaged ({exc}): run {REGENERATE}") from None
 
 
-def artifact(name: str, directory: Path = ABI_DIR) -> Artifact:
-    """One of our contracts (``TicketEvent``, ``TicketFactory``...) from the package data."""
-    return _load(directory, name)
+def artifact(name: str, directory: Path = ABI_DIR, *, evm_version: str | None = None) -> Artifact:
+    """One of our contracts (``TicketEvent``, ``TicketFactory``...) from the package data, with
+    the code of the ``evm_version`` build (default: the default, shanghai, build)."""
+    return _load(directory, name, evm_version)
+
+
+def evm_versions(directory: Path = ABI_DIR) -> list[str]:
+    """The builds in the package data, the default one first."""
+    return list(_manifest(directory).get("evmVersions", []))
 
 
 def packaged_names(directory: Path = ABI_DIR) -> list[str]:
@@ -205,8 +237,15 @@ def all_abis(directory: Path = ABI_DIR) -> Iterable[list[JSON]]:
         yield artifact(name, directory).abi
 
 
-def write_abi_data(build: Artifacts, contracts_dir: Path, directory: Path = ABI_DIR) -> Path:
-    """Write the contracts of our own sources in ``build`` as package data (atomically)."""
+def write_abi_data(
+    builds: Artifacts | Mapping[str, Artifacts], contracts_dir: Path, directory: Path = ABI_DIR
+) -> Path:
+    """Write the contracts of our own sources as package data (atomically): the ABI and code of
+    the first build (the default), and every build's code. ``builds``: by EVM version, or one
+    build. ToolchainError if the builds' ABIs or contracts differ."""
+    if not isinstance(builds, Mapping):
+        builds = {builds.evm_version or "default": builds}
+    build, *others = builds.values()
     own = [a for a in build if a.source in build.sources]
     names: dict[str, str] = {}
     for item in own:
@@ -217,16 +256,36 @@ def write_abi_data(build: Artifacts, contracts_dir: Path, directory: Path = ABI_
             )
         names[item.name] = item.source
     hashes = source_hashes(contracts_dir)
-    if set(hashes) != set(build.sources):
-        raise ToolchainError(f"the build {build.key} was not compiled from {contracts_dir}")
+    compiled = {unit for unit in hashes if not is_import_only(unit)}
+    for each in builds.values():
+        if compiled != set(each.sources):
+            raise ToolchainError(f"the build {each.key} was not compiled from {contracts_dir}")
+    for other in others:
+        for item in own:
+            twin = other.contracts.get(item.qualified_name)
+            if twin is None or twin.abi != item.abi:
+                raise ToolchainError(
+                    f"{item.qualified_name}: its ABI differs between the builds "
+                    f"{build.key} and {other.key} (one set of ABIs for every build)"
+                )
     tmp = directory.with_name(f".{directory.name}-{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for item in own:
-        (tmp / f"{item.name}.json").write_text(json.dumps(item.to_json(), indent=1) + "\n")
+        data = item.to_json()
+        data["code"] = {
+            evm: {
+                "bytecode": each.contracts[item.qualified_name].bytecode,
+                "deployedBytecode": each.contracts[item.qualified_name].deployed_bytecode,
+            }
+            for evm, each in builds.items()
+        }
+        (tmp / f"{item.name}.json").write_text(json.dumps(data, indent=1) + "\n")
     manifest = {
         "generatedBy": "python -m chain.abi",
         "build": build.key,
+        "builds": {evm: each.key for evm, each in builds.items()},
+        "evmVersions": list(builds),
         "solcVersion": build.solc_version,
         "sources": hashes,
         "contracts": sorted(names),
@@ -244,15 +303,18 @@ def write_abi_data(build: Artifacts, contracts_dir: Path, directory: Path = ABI_
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     """``python -m chain.abi``: compile ``contracts/`` (cached) and write the package data."""
-    from chain.compiler import compile_contracts  # the only road that needs solc
+    from chain.compiler import compile_builds  # the only road that needs solc
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = settings or get_settings()
     try:
-        build = compile_contracts(settings.contracts_dir, settings=settings)
-        written = write_abi_data(build, settings.contracts_dir)
+        builds = compile_builds(settings.contracts_dir, settings=settings)
+        written = write_abi_data(builds, settings.contracts_dir)
     except ToolchainError as exc:
         log.error("%s", exc)
         return 1
-    sys.stdout.write(f"{len(packaged_names(written))} contract ABIs in {written}\n")
+    sys.stdout.write(
+        f"{len(packaged_names(written))} contract ABIs ({', '.join(evm_versions(written))} "
+        f"builds) in {written}\n"
+    )
     return 0

@@ -13,6 +13,8 @@ contract HostileHolder is IERC721Receiver {
     bool public rejectPayments;
     bool public reentered;
     bool public reentrySucceeded;
+    /// @notice The revert data of a failed re-entry (the custom error that stopped it).
+    bytes public reentryError;
 
     constructor(address target_) {
         target = target_;
@@ -59,7 +61,8 @@ contract HostileHolder is IERC721Receiver {
     function _reenter() private {
         if (reentryCall.length == 0 || reentered) return;
         reentered = true;
-        (bool ok,) = target.call(reentryCall);
+        (bool ok, bytes memory ret) = target.call(reentryCall);
         reentrySucceeded = ok;
+        if (!ok) reentryError = ret;
     }
 }

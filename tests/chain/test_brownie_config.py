@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from chain.brownie_build import brownie_build_dir, session_evm_version
 from chain.compiler import standard_json_settings
+from chain.evm import EVM_VERSIONS
 from chain.solc import solcjs_version
+from fairgate.errors import ConfigError
 from fairgate.settings import Settings
 
 CONFIG = Path(__file__).resolve().parents[2] / "brownie-config.yaml"
@@ -19,9 +23,16 @@ def _config() -> dict[str, Any]:
     return data
 
 
-def test_compiler_settings_match_ours() -> None:
-    ours = standard_json_settings(Settings())
-    compiler = _config()["compiler"]
+@pytest.mark.parametrize("evm", [None, *EVM_VERSIONS])
+def test_compiler_settings_match_ours(evm: str | None) -> None:
+    """Each build (FAIRGATE_EVM_VERSION, as brownie expands it; unset: shanghai)."""
+    # imported here: brownie's test runner hashes the sources of module-level imports, and this
+    # module is compiled (a .so it cannot read as text)
+    from brownie._expansion import expand_posix_vars
+
+    ours = standard_json_settings(Settings(), evm)
+    env = {} if evm is None else {"FAIRGATE_EVM_VERSION": evm}
+    compiler = expand_posix_vars(_config()["compiler"], env)
     assert compiler["evm_version"] == ours["evmVersion"]
     assert compiler["solc"]["version"] == solcjs_version()
     assert compiler["solc"]["optimizer"] == ours["optimizer"]
@@ -40,3 +51,15 @@ def test_ganache_network_matches_our_chain() -> None:
     assert cmd["mnemonic"] == settings.ganache_mnemonic
     assert cmd["gas_limit"] == settings.ganache_block_gas_limit
     assert networks["development"]["priority_fee"] == "1 gwei"
+
+
+def test_brownie_compiles_the_build_of_the_session_node() -> None:
+    """chain.brownie_build: the build of FAIRGATE_NODE's hardfork unless the setting names one,
+    each build but the default in its own brownie folder."""
+    assert session_evm_version(Settings(node="ganache")) == "shanghai"
+    assert session_evm_version(Settings(node="anvil")) == "cancun"
+    assert session_evm_version(Settings(node="anvil", evm_version="shanghai")) == "shanghai"
+    with pytest.raises(ConfigError, match="FAIRGATE_EVM_VERSION=cancun"):
+        session_evm_version(Settings(node="ganache", evm_version="cancun"))
+    assert brownie_build_dir("shanghai") == "build"
+    assert brownie_build_dir("cancun") == "build/brownie-cancun"
