@@ -16,7 +16,9 @@ Why each piece is the way it is:
   rewards for empty blocks; a zero tip is never mined by real nodes) and an optional ceiling;
   legacy ``gasPrice`` when the node has no base fee or the settings say ``fee_strategy=legacy``.
   Floor, ceiling and the max-fee cap come from the settings (a network profile's figures).
-  Suggestions are cached for ``fee_cache_s`` to avoid two RPCs per send.
+  Suggestions are cached for ``fee_cache_s`` to avoid two RPCs per send, and the tip (the reward
+  percentiles: the costly read on a node, 17 ms of Ganache's CPU) for ``tip_cache_s``: between,
+  a refresh reads the next base fee only.
 * **Gas**: ``eth_estimateGas`` x ``gas_margin``, or an explicit ``gas=``. Estimation is where most
   reverts surface: they are raised decoded (``chain.errors``) before any nonce is used.
 * **Receipts**: :meth:`TransactionSender.wait` polls every hash the handle ever had (the original
@@ -157,13 +159,29 @@ def suggest_fees(
     base_fee_multiplier: int = 2,
     reward_percentile: float = 50.0,
     history_blocks: int = 5,
+    tip: int | None = None,
 ) -> Fees:
     """Fees for a transaction to be mined soon (see the module docstring for the formula).
 
     ``strategy``: ``eip1559`` (refused by a node without a base fee), ``legacy`` (a gas price,
     also on EIP-1559 chains, which accept type-0 transactions), ``auto`` (EIP-1559 when the node
     has a base fee). The tip is kept between ``min_priority_fee`` and ``max_priority_fee``.
+
+    ``tip``: an EIP-1559 tip read earlier by this function (:class:`TransactionSender` keeps it
+    for ``tip_cache_s``). Then only the next block's base fee is read: ``eth_feeHistory`` of one
+    block without reward percentiles, 0.5 ms of Ganache's CPU, where the percentiles over five
+    blocks of mint batches took 17 ms (each block's transactions are loaded to sort their tips)
+    and the latest block 0.4 ms more. If that read fails, the full suggestion is made.
     """
+    if tip is not None and strategy != "legacy":
+        try:
+            next_base = int(w3.eth.fee_history(1, "latest", [])["baseFeePerGas"][-1])
+        except (*_NODE_ERRORS, KeyError, IndexError, TypeError) as exc:
+            log.debug("base fee not read from eth_feeHistory (%s); full suggestion", exc)
+        else:
+            return Fees(
+                max_fee_per_gas=next_base * base_fee_multiplier + tip, max_priority_fee_per_gas=tip
+            )
     try:
         latest = w3.eth.get_block("latest")
     except _NODE_ERRORS as exc:
@@ -282,6 +300,7 @@ class TransactionSender:
         settings: Settings | None = None,
         gas_margin: float = 1.2,
         fee_cache_s: float = 1.0,
+        tip_cache_s: float = 15.0,
         min_priority_fee: int | None = None,
         replace_after_s: float | None = None,
         max_replacements: int = 5,
@@ -295,6 +314,7 @@ class TransactionSender:
         self.settings = s = settings or get_settings()
         self.gas_margin = gas_margin
         self.fee_cache_s = fee_cache_s
+        self.tip_cache_s = tip_cache_s
         # fee strategy, tip floor and caps: the settings' (FAIRGATE_NETWORK's profile) unless given
         self.fee_strategy: FeeStrategy = s.fee_strategy
         self.min_priority_fee = (
@@ -327,6 +347,7 @@ class TransactionSender:
         self._nonces = NonceManager.account(self.chain, signer.address)
         self._fee_lock = threading.Lock()
         self._fees: tuple[float, Fees] | None = None
+        self._tip: tuple[float, int] | None = None  # (when read, EIP-1559 tip)
 
     def __repr__(self) -> str:
         return f"TransactionSender(chain_id={self.chain_id}, sender={self.signer.address})"
@@ -338,11 +359,18 @@ class TransactionSender:
     # -- building ------------------------------------------------------------------------------
 
     def fees(self) -> Fees:
-        """Current fee suggestion, cached for ``fee_cache_s`` seconds."""
+        """Current fee suggestion, cached for ``fee_cache_s`` seconds; the tip in it is read
+        again only every ``tip_cache_s`` seconds (between, only the base fee: see
+        :func:`suggest_fees`)."""
         with self._fee_lock:
             now = time.monotonic()
             if self._fees is None or now - self._fees[0] > self.fee_cache_s:
-                fees = self._suggest()
+                tip = None
+                if self._tip is not None and now - self._tip[0] <= self.tip_cache_s:
+                    tip = self._tip[1]
+                fees = self._suggest(tip=tip)
+                if tip is None and fees.eip1559:
+                    self._tip = (now, fees.max_priority_fee_per_gas or 0)
                 if (
                     self.max_fee_per_gas_cap is not None
                     and fees.max_price() > self.max_fee_per_gas_cap
@@ -500,12 +528,13 @@ class TransactionSender:
             log.warning("replacement of %s refused: %s", handle.tx_hash, message)
         return handle
 
-    def _suggest(self) -> Fees:
+    def _suggest(self, tip: int | None = None) -> Fees:
         return suggest_fees(
             self.w3,
             min_priority_fee=self.min_priority_fee,
             max_priority_fee=self.max_priority_fee,
             strategy=self.fee_strategy,
+            tip=tip,
         )
 
     def _fresh_fees(self) -> Fees | None:

@@ -264,6 +264,40 @@ def test_fee_suggestion_is_eip1559_on_ganache(node_w3: Web3) -> None:
     assert bumped.max_fee_per_gas * 8 >= fees.max_fee_per_gas * 9
 
 
+def test_a_cached_tip_reads_only_the_next_base_fee(
+    chain_node: Any, chain_settings: Settings
+) -> None:
+    """Between tip reads a fee refresh is one eth_feeHistory of one block without percentiles
+    (the percentiles load every transaction of the blocks: 17 ms of Ganache per call after mint
+    batches); the base fee in it is the node's, the tip the one read before."""
+    w3 = Web3(Web3.HTTPProvider(chain_node.url, request_kwargs={"timeout": 30}))
+    seen: list[tuple[str, Any]] = []
+    provider: Any = w3.provider
+    inner = provider.make_request
+
+    def recording(method: Any, params: Any) -> Any:  # before web3 caches its request function
+        seen.append((str(method), params))
+        return inner(method, params)
+
+    provider.make_request = recording
+    sender = TransactionSender(w3, dev_signer(3), settings=chain_settings, fee_cache_s=0)
+    first = sender.fees()
+    sender.send_and_wait(_transfer(dev_signer(1).address), gas=TRANSFER_GAS)  # a new block
+    seen.clear()
+    second = sender.fees()
+    assert [m for m, _ in seen] == ["eth_feeHistory"]
+    blocks, newest, percentiles = seen[0][1]
+    assert int(str(blocks), 0) == 1 and newest == "latest" and not percentiles
+    next_base = int(inner("eth_feeHistory", [1, "latest", []])["result"]["baseFeePerGas"][-1], 16)
+    assert second.max_priority_fee_per_gas == first.max_priority_fee_per_gas
+    assert second.max_fee_per_gas == 2 * next_base + second.max_priority_fee_per_gas
+    sender.tip_cache_s = 0  # the tip is old: read in full again (latest block, percentiles)
+    seen.clear()
+    sender.fees()
+    assert "eth_getBlockByNumber" in [m for m, _ in seen]
+    assert any(m == "eth_feeHistory" and list(p)[2] for m, p in seen)
+
+
 def test_legacy_fees_on_a_node_without_base_fee(chain_settings: Settings) -> None:
     node = start_node(hardfork="berlin")
     try:
