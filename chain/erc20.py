@@ -143,17 +143,17 @@ def settlement_currency(w3: Web3, text: str) -> Currency:
     except Exception as exc:  # the node, not the token: say so
         raise ChainError(f"cannot read the code at {address}: {type(exc).__name__}") from exc
     if not code:
-        raise UnsupportedCurrency(f"currency {address}: no contract at this address on this chain")
+        raise UnsupportedCurrency(f"{address}: no contract at this address on this chain")
     token = Erc20Client(w3, address)
     try:
         decimals = token.decimals()
     except (TicketError, OverflowError, ValueError):
         raise UnsupportedCurrency(
-            f"currency {address}: the contract answers no decimals(): not an ERC-20 token"
+            f"{address}: the contract answers no decimals(): not an ERC-20 token"
         ) from None
     if decimals not in SETTLEMENT_DECIMALS:
         raise UnsupportedCurrency(
-            f"currency {address}: a token of {decimals} decimals; an event settles in a token "
+            f"{address}: a token of {decimals} decimals; an event settles in a token "
             "of 6 or 18 decimals"
         )
     try:

@@ -30,6 +30,7 @@ from chain.types import (
     SELL_ORDER_TYPES,
     ZERO_ADDRESS,
     Currency,
+    HeldSale,
     Listing,
     MintRun,
     SellOrder,
@@ -542,10 +543,10 @@ class TicketEventClient(ContractClient):
     def settle_held(self, token_ids: Sequence[int]) -> TxResult:
         return self.transact("settleHeld", list(token_ids))
 
-    def held_sale(self, token_id: int) -> tuple[ChecksumAddress, int]:
-        """The held first sale of a card ticket: (seller, price), or (zero address, 0)."""
+    def held_sale(self, token_id: int) -> HeldSale:
+        """The held first sale of a card ticket (price 0 and the zero address: none)."""
         seller, price = self.call("heldSale", token_id)
-        return to_checksum_address(seller), int(price)
+        return HeldSale(to_checksum_address(seller), int(price))
 
     def refund_deadline(self) -> int:
         return int(self.call("refundDeadline"))

@@ -250,6 +250,15 @@ def encode_mint_batch(tier_id: int, runs: Sequence[MintRun | bytes]) -> bytes:
 
 
 @dataclass(frozen=True)
+class HeldSale:
+    """The held first sale of a card ticket on the market (its price waits in the contract
+    until the event happens, a chargeback or a cancellation); price 0: none held."""
+
+    seller: ChecksumAddress
+    price: int
+
+
+@dataclass(frozen=True)
 class Listing:
     """A ticket's on-chain listing; ``price`` 0 with ``reserved_for`` set is a gift."""
 

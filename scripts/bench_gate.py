@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from web3 import Web3
 
-from chain.compiler import compile_contracts
 from chain.deploy import deploy_platform
 from chain.devchain import latest_timestamp
 from chain.ganache import GanacheRunner, free_port
@@ -87,7 +86,6 @@ def run(tickets: int, port: int | None) -> dict[str, Any]:
             Signer.from_account(a, f"dev{i}") for i, a in enumerate(node.accounts_with_keys())
         ]
         organizer, bridge, gate_account, fan = (TransactionSender(w3, s) for s in signers[1:5])
-        compile_contracts()
         deployment = deploy_platform(organizer, Settings(env="test", home=Path(tmp) / "home"))
         now = latest_timestamp(w3)
         event, _ = deployment.factory_client(w3, organizer).create_event(

@@ -66,7 +66,6 @@ def measure(codes_n: int = 12, loops: int = 3, chromium: Any = None) -> dict[str
     from playwright.sync_api import sync_playwright
     from web3 import Web3
 
-    from chain.compiler import compile_contracts
     from chain.deploy import deploy_platform
     from chain.devchain import latest_timestamp
     from chain.ganache import GanacheRunner, free_port
@@ -97,7 +96,6 @@ def measure(codes_n: int = 12, loops: int = 3, chromium: Any = None) -> dict[str
             Signer.from_account(a, f"dev{i}") for i, a in enumerate(node.accounts_with_keys())
         ]
         organizer, bridge, gate_account, fan = (TransactionSender(w3, s) for s in signers[1:5])
-        compile_contracts()
         deployment = deploy_platform(organizer, Settings(env="test", home=Path(tmp) / "home"))
         now = latest_timestamp(w3)
         event, _ = deployment.factory_client(w3, organizer).create_event(

@@ -48,7 +48,6 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3._utils.events import get_event_data
 
-from chain.compiler import compile_contracts
 from chain.deploy import deploy_platform
 from chain.devchain import latest_timestamp
 from chain.ganache import GanacheRunner, free_port
@@ -152,7 +151,6 @@ def _populate(
 ) -> tuple[TicketEventClient, int, int]:
     signers = [Signer.from_account(a, f"dev{i}") for i, a in enumerate(node.accounts_with_keys())]
     organizer, bridge, fan, buyer = (TransactionSender(w3, s) for s in signers[1:5])
-    compile_contracts()
     deployment = deploy_platform(organizer, Settings(env="test", home=tmp / "home"))
     now = latest_timestamp(w3)
     event, created = deployment.factory_client(w3, organizer).create_event(

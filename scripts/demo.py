@@ -279,7 +279,7 @@ def play(home: Path) -> GasLog:
     )
     royalty = sale.first("Resold").args["royalty"]
     paid_now = w3.eth.get_balance(to_checksum_address(alice.address)) - alice_balance
-    _, held = show.held_sale(alice_tokens[0])
+    held = show.held_sale(alice_tokens[0]).price
     detail(
         f"Alice paid by card, so the contract holds the {eth(held)} until the show has happened "
         f"({eth(paid_now)} to her now): a chargeback of her card would pay the organizer, not "

@@ -47,6 +47,9 @@ from api.ratelimit import TokenBuckets
 from api.schemas import EventCreate, TierCreate
 from api.services import accounts, activity, analytics, audit, auth, catalog, refunds, second_factor
 from api.services.accounts import COOKIE, SESSION_TTL_S, SignedIn
+from chain.deploy import load_deployment
+from chain.erc20 import currency_at
+from chain.types import Currency
 from fairgate.errors import Conflict, NotFound, TicketError
 from fairgate.settings import Settings
 from metadata import erc721
@@ -758,6 +761,7 @@ MAX_FORM_IMAGE = 5 * 1024 * 1024
 def _new_event_page(
     request: Request, who: SignedIn, *, values: dict[str, str], error: str | None, status: int
 ) -> HTMLResponse:
+    settings = request.app.state.settings
     return render(
         request,
         "dashboard/event_new.html",
@@ -767,7 +771,24 @@ def _new_event_page(
         values=values,
         error=error,
         slots=range(TIER_SLOTS),
+        currency=settings.currency,
+        stablecoin=_dev_stablecoin(request.app.state.chain, settings),
     )
+
+
+def _dev_stablecoin(chain: BridgeAccounts | None, settings: Settings) -> Currency | None:
+    """The development chain's test stablecoin (``fairgate dev up`` deploys it), to name on the
+    form; None elsewhere or when the chain cannot say."""
+    if chain is None or settings.env == "prod":
+        return None
+    try:
+        deployment = load_deployment(chain.w3, settings)
+        if deployment is None or not deployment.stablecoin:
+            return None
+        return currency_at(chain.w3, deployment.stablecoin)
+    except Exception:  # a hint only: the form works without it
+        log.info("no test stablecoin to name on the new-event form", exc_info=True)
+        return None
 
 
 @router.get("/events/new", response_class=HTMLResponse)
@@ -791,8 +812,10 @@ def _symbol(name: str) -> str:
 def event_request(form: dict[str, str], address: str) -> tuple[EventCreate, list[str]]:
     """The bridge's :class:`EventCreate` from the form's fields (times in UTC), and tier names.
 
-    Prices: the card price in the card currency (e.g. 45.00), the face value in ETH, the cap
-    and royalty in percent. Resale opens now and closes an hour before doors unless given."""
+    Prices: the card price in the card currency (e.g. 45.00), the face value in the event's
+    on-chain currency (``chain_currency``: ETH or a token's address; converted with the token's
+    decimals when it is created), the cap and royalty in percent. Resale opens now and closes an
+    hour before doors unless given."""
     starts = _utc(form.get("starts_at", ""), "starts")
     ends = _utc(form.get("ends_at", ""), "ends")
     now = int(datetime.now(UTC).timestamp())
@@ -817,7 +840,7 @@ def event_request(form: dict[str, str], address: str) -> tuple[EventCreate, list
                 TierCreate(
                     name=name,
                     price_cents=round(Decimal(form.get(f"tier_price_{i}") or "0") * 100),
-                    face_value_wei=int(Decimal(form.get(f"tier_face_eth_{i}") or "0") * 10**18),
+                    face_value=(form.get(f"tier_face_{i}") or "0").strip(),
                     supply=int(form.get(f"tier_supply_{i}") or "0"),
                     resale_cap_bps=round(Decimal(form.get(f"tier_cap_pct_{i}") or "110") * 100),
                     royalty_bps=round(Decimal(form.get(f"tier_royalty_pct_{i}") or "5") * 100),
@@ -840,6 +863,7 @@ def event_request(form: dict[str, str], address: str) -> tuple[EventCreate, list
             tiers=tiers,
             organizer_address=address,
             gate_address=address,
+            chain_currency=form.get("chain_currency", "").strip() or "ETH",
         )
     except ValueError as exc:
         raise InvalidRequest(_first_error(exc)) from exc
@@ -875,6 +899,8 @@ async def create_event(
         image = await upload.read(MAX_FORM_IMAGE + 1)
         if len(image) > MAX_FORM_IMAGE:
             raise InvalidRequest("the image is larger than 5 MB")
+        # the currency and face values, checked on the chain before anything is pinned
+        await run_in_threadpool(catalog.priced_tiers, chain, body)
         bundle = erc721.build_event_bundle(
             erc721.Event(
                 name=body.name,

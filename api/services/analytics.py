@@ -4,8 +4,10 @@
 
 - sales over time per tier, primary by card and by ETH (``chain_activity``: each TicketsIssued
   log, with its block time), and the tiers' totals;
-- revenue: primary by card (paid orders, in the card currency's minor units), primary for ETH
-  (face value x tickets, wei) and royalties (from each Resold log, wei);
+- revenue: primary by card (paid orders, in the card currency's minor units), primary on-chain
+  (face value x tickets) and royalties (from each Resold log), both in whole units of the
+  event's settlement currency (ETH, or its token: ``currency`` names it; the ``eth`` keys are
+  the on-chain channel whatever it settles in);
 - resales: count, and each price beside the tier's cap;
 - doors: check-ins per gate per minute and conflicts (the gate hub's ``gate_checkins``);
 - refusals by reason: the codes gate devices refused, counted per gate, minute and reason
@@ -31,7 +33,6 @@ from api.services.audit import csv_table
 
 SALE_KINDS = ("card_sale", "eth_sale")
 PAID = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED)
-WEI_PER_ETH = 10**18
 
 
 def unix(moment: datetime) -> float:
@@ -92,6 +93,7 @@ def tier_of_token(rows: list[ChainActivity]) -> dict[int, int]:
 
 def stats(session: Session, event: Event) -> dict[str, Any]:
     rows = activity_rows(session, event)
+    unit = event.settlement.unit  # smallest units per whole ETH or token
     tiers = {t.tier_index: t for t in event.tiers}
     # sales over time: one point per sale, cumulative per tier and channel
     times: list[float] = []
@@ -129,8 +131,8 @@ def stats(session: Session, event: Event) -> dict[str, Any]:
                 "t": unix(r.block_time),
                 "token_id": r.token_id,
                 "tier": tier.tier_index if tier else None,
-                "price_eth": int(r.price_wei) / WEI_PER_ETH,
-                "cap_eth": cap / WEI_PER_ETH if cap is not None else None,
+                "price_eth": int(r.price_wei) / unit,
+                "cap_eth": cap / unit if cap is not None else None,
                 "at_cap": cap is not None and int(r.price_wei) >= cap,
             }
         )
@@ -143,6 +145,7 @@ def stats(session: Session, event: Event) -> dict[str, Any]:
     return {
         "event_id": event.id,
         "state": event.state,
+        "currency": event.settlement.symbol,
         "version": list(version(session, event)),
         "tiers": [
             {
@@ -164,8 +167,8 @@ def stats(session: Session, event: Event) -> dict[str, Any]:
         },
         "revenue": {
             "card_cents": int(card_cents or 0),
-            "eth_primary": eth_revenue_wei / WEI_PER_ETH,
-            "royalties_eth": royalties_wei / WEI_PER_ETH,
+            "eth_primary": eth_revenue_wei / unit,
+            "royalties_eth": royalties_wei / unit,
         },
         "resales": {
             "count": len(resales),
@@ -247,8 +250,9 @@ def csv_tables(session: Session, event: Event) -> dict[str, str]:
             if r.kind in SALE_KINDS
         ],
     )  # fmt: skip
+    unit = str(data["currency"]).lower()  # price_eth, or price_fusd for an event in FUSD
     resales = csv_table(
-        ["time_unix", "token_id", "tier", "price_eth", "cap_eth", "at_cap"],
+        ["time_unix", "token_id", "tier", f"price_{unit}", f"cap_{unit}", "at_cap"],
         [
             [r["t"], r["token_id"], r["tier"], r["price_eth"], r["cap_eth"], r["at_cap"]]
             for r in data["resales"]["items"]

@@ -191,8 +191,7 @@ def create_event(
 
     Its currency is checked first (ETH, or a token of 6 or 18 decimals, read from the chain) and
     every face value converted into its smallest unit: a refusal leaves no row behind."""
-    currency = _currency(chain, request.chain_currency)
-    face_values = _face_values(request, currency)
+    currency, face_values = priced_tiers(chain, request)
     account = session.get(Organizer, organizer_id)
     starts, starts_offset = utc_naive(request.starts_at)
     ends, ends_offset = utc_naive(request.ends_at)
@@ -287,6 +286,13 @@ def create_event(
         _activate(session, event)
     session.refresh(event)
     return event
+
+
+def priced_tiers(chain: BridgeAccounts, request: EventCreate) -> tuple[Currency, list[int]]:
+    """The event's settlement currency (checked on the chain) and each tier's face value in its
+    smallest unit; InvalidRequest (422) in plain words when either cannot be."""
+    currency = _currency(chain, request.chain_currency)
+    return currency, _face_values(request, currency)
 
 
 def _currency(chain: BridgeAccounts, text: str) -> Currency:

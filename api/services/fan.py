@@ -284,7 +284,7 @@ def held_tickets(
                 locked=client.locked(token),
                 resale_open=_open(tiers_now, tiers.get(token, 0), now),
                 paid_in_eth=(paid := client.paid_in_eth(token)),
-                refundable=paid or client.held_sale(token)[1] > 0,
+                refundable=paid or client.held_sale(token).price > 0,
             )
         )
     return out

@@ -14,7 +14,7 @@ import uuid
 import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import psycopg
 from sqlalchemy import Connection, Engine, select, text, update
@@ -248,9 +248,14 @@ def create_order_general(
 
 
 #: per engine (database), tier -> (event, price in cents): neither ever changes once created
-_TIER_PRICES: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, int]]] = (
-    weakref.WeakKeyDictionary()
-)
+class TierPrice(NamedTuple):
+    """What an order needs of its tier before it reserves: its event and card price."""
+
+    event_id: int
+    price_cents: int
+
+
+_TIER_PRICES: weakref.WeakKeyDictionary[Engine, dict[int, TierPrice]] = weakref.WeakKeyDictionary()
 
 _RESERVE_CTES = """
     WITH seat AS (
@@ -285,8 +290,8 @@ _RESERVE_PG_LOCAL = text(
 _RECORD_REF_PG = text("UPDATE orders SET payment_ref = :payment_ref WHERE id = :id RETURNING id")
 
 
-def _tier_price(engine: Engine, tier_id: int) -> tuple[int, int] | None:
-    """``(event id, price in cents)`` of a tier, cached per process (neither ever changes)."""
+def _tier_price(engine: Engine, tier_id: int) -> TierPrice | None:
+    """A tier's event and price in cents, cached per process (neither ever changes)."""
     prices = _TIER_PRICES.get(engine)
     if prices is None:
         prices = _TIER_PRICES[engine] = {}
@@ -298,7 +303,7 @@ def _tier_price(engine: Engine, tier_id: int) -> tuple[int, int] | None:
             ).first()
         if row is None:
             return None
-        cached = prices[tier_id] = (int(row.event_id), int(row.price_cents))
+        cached = prices[tier_id] = TierPrice(int(row.event_id), int(row.price_cents))
     return cached
 
 
@@ -345,9 +350,9 @@ def _reserve_fast(
     says why (and sweeps expired reservations).
     """
     tier = _tier_price(session.get_bind().engine, request.tier_id)
-    if tier is None or tier[0] != request.event_id:
+    if tier is None or tier.event_id != request.event_id:
         return None
-    values, created = _prepare(provider, settings, request, tier[1])
+    values, created = _prepare(provider, settings, request, tier.price_cents)
     # autocommit: the statement is its own transaction (no BEGIN, no COMMIT round trips); the
     # connection is handed back to the pool in its default mode when the session closes
     connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -377,8 +382,8 @@ async def create_order_async(
         tier = prices.get(request.tier_id) if prices is not None else None
         if tier is None:
             tier = await run_in_threadpool(_tier_price, engine, request.tier_id)
-        if tier is not None and tier[0] == request.event_id:
-            values, prepared = _prepare(provider, settings, request, tier[1])
+        if tier is not None and tier.event_id == request.event_id:
+            values, prepared = _prepare(provider, settings, request, tier.price_cents)
             group = GroupCommit.of(engine)
             if await group.reserve(values, local_payment=provider.offline):
                 created = prepared

@@ -195,7 +195,7 @@ def _given_away(chain: BridgeAccounts, contract: str, ticket: Ticket, payer: set
         return False
     if client.paid_in_eth(ticket.token_id):
         return False  # its first sale's held price was settled into escrow: it was sold
-    return client.held_sale(ticket.token_id)[1] == 0
+    return client.held_sale(ticket.token_id).price == 0
 
 
 def fund_given_away_tickets(

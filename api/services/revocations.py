@@ -86,7 +86,7 @@ def _revoke(
             continue
         try:
             client.check_revoke([ticket.token_id], sender=chain.minter.address)
-            _, held_price = client.held_sale(ticket.token_id)
+            held_price = client.held_sale(ticket.token_id).price
             (kept if held_price else burn).append(ticket)
         except ContractRevert as exc:
             log.warning(

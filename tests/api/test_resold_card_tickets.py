@@ -17,6 +17,7 @@ from api.models import LocalPayment, Ticket, TicketState
 from chain.keys import Signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
+from chain.types import HeldSale
 
 pytestmark = [pytest.mark.ganache, pytest.mark.postgres]
 
@@ -94,7 +95,7 @@ def test_a_chargeback_leaves_the_market_buyer_the_ticket_and_pays_the_organizer(
         app_client, organizer_key, db, settings, bridge_chain, provider, w3, fans
     )
     onchain = _client(w3, event, fans[1])
-    assert onchain.held_sale(sold) == (fans[0].address, CAP)
+    assert onchain.held_sale(sold) == HeldSale(fans[0].address, CAP)
     body, headers = provider.signed(
         "charge.dispute.created", {"id": "dp_resold", "payment_intent": order["payment_ref"]}
     )
@@ -109,7 +110,7 @@ def test_a_chargeback_leaves_the_market_buyer_the_ticket_and_pays_the_organizer(
         kept: TicketState.REVOKED,
     }
     assert onchain.owner_of(sold) == fans[1].address
-    assert onchain.held_sale(sold)[1] == 0
+    assert onchain.held_sale(sold).price == 0
     # the organizer holds the whole price again: royalties now, the face value as escrow
     assert onchain.royalty_balance() == CAP - FACE
     assert onchain.escrow_balance() == FACE

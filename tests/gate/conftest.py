@@ -31,7 +31,6 @@ from api.db import make_engine, session_factory
 from api.migrate import upgrade
 from api.models import Event, EventState, Role, utcnow
 from api.services.auth import create_organizer, issue_key
-from chain.compiler import compile_contracts
 from chain.deploy import Deployment, deploy_platform
 from chain.devchain import latest_timestamp
 from chain.factory import TicketFactoryClient
@@ -91,7 +90,6 @@ def platform(gate_chain: GanacheRunner, tmp_path_factory: pytest.TempPathFactory
         Signer.from_account(a, f"dev{i}") for i, a in enumerate(gate_chain.accounts_with_keys())
     ]
     senders = {role: TransactionSender(w3, s) for role, s in zip(ROLES, signers, strict=False)}
-    compile_contracts()
     settings = Settings(env="test", home=tmp_path_factory.mktemp("platform-home"))
     deployment = deploy_platform(senders["platform"], settings)
     factory = deployment.factory_client(w3, senders["organizer"])

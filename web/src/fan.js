@@ -1,6 +1,7 @@
 // The fan pages' wallet: EIP-6963 discovery (a picker when there are several wallets), EIP-1193
-// requests through viem, a chain check with a switch prompt, buying with ETH (/event/{id}), and on
-// /me the fan's tickets with every market action and "Show at the gate".
+// requests through viem, a chain check with a switch prompt, buying in the event's currency
+// (/event/{id}: ETH as the value, or an ERC-20 token through an approval the fan signs first),
+// and on /me the fan's tickets with every market action and "Show at the gate".
 //
 // No key ever touches this page: transactions and signatures are made by the fan's wallet. Ticket
 // secrets are derived here from one wallet signature (fan/identity.js, as zk/identity.py does)
@@ -8,10 +9,10 @@
 // so a contract refusal (PriceAboveCap, ResaleClosed, ...) is shown in plain words before the fan
 // signs anything, and then shown as pending, confirmed (with its hash) or failed.
 import { createStore } from "mipd";
-import { createClient, custom, formatEther, getAddress, parseEther, toHex } from "viem";
+import { createClient, custom, formatUnits, getAddress, parseUnits, toHex } from "viem";
 // viem/actions one by one (not the createPublicClient/WalletClient decorators, which pull in every
 // action viem has, ENS included): a third of the page's JavaScript.
-import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
+import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import * as id from "./fan/identity.js";
 import { plainError } from "./fan/errors.js";
 import { ForeignKey, GateCode, warmUp } from "./fan/gate.js";
@@ -28,7 +29,18 @@ const el = (tag, attrs = {}, ...children) => {
   for (const c of children.flat()) if (c != null) node.append(c);
   return node;
 };
-const eth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+const ZERO = "0x0000000000000000000000000000000000000000";
+const ETH = { address: ZERO, symbol: "ETH", decimals: 18 };
+// the event's currency (/events/{id}/chain): amounts travel in its smallest unit
+const currency = () => state.event?.currency || ETH;
+const inToken = () => currency().address !== ZERO;
+const money = (units) => `${formatUnits(BigInt(units), currency().decimals)} ${currency().symbol}`;
+// what a token payment needs of ERC-20: the allowance the event's contract may take
+const ERC20 = [
+  { type: "function", name: "allowance", stateMutability: "view", inputs: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }], outputs: [{ type: "uint256" }] },
+  { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "amount", type: "uint256" }], outputs: [{ type: "bool" }] },
+  { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "account", type: "address" }], outputs: [{ type: "uint256" }] },
+];
 const short = (a) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 const json = async (url, opts) => {
   const r = await fetch(url, opts);
@@ -80,14 +92,15 @@ function logEntry(label) {
   };
 }
 
-/** Simulate, then send through the wallet, then wait: each step is shown to the fan. */
-async function transact(label, functionName, args, value = 0n) {
+/** Simulate, then send through the wallet, then wait: each step is shown to the fan. The event's
+ * contract unless `target` ({address, abi}) names another (the event's token, to approve). */
+async function transact(label, functionName, args, value = 0n, target = null) {
   const entry = logEntry(label);
   try {
     await ensureChain();
     const request = {
-      address: state.event.address,
-      abi: state.abi,
+      address: target?.address || state.event.address,
+      abi: target?.abi || state.abi,
       functionName,
       args,
       value,
@@ -101,9 +114,32 @@ async function transact(label, functionName, args, value = 0n) {
     entry.confirmed(hash, receipt.blockNumber);
     return receipt;
   } catch (error) {
-    entry.failed(plainError(error, state.abi || []));
+    entry.failed(plainError(error, state.abi || [], money));
     return null;
   }
+}
+
+/** Pay `price` to the event's contract with `functionName`: the value in ETH; in a token, the
+ * fan first approves exactly what is missing of the price (its own transaction, shown as such),
+ * and the contract takes it. A balance short of the price is said before anything is signed. */
+async function pay(label, functionName, args, price) {
+  if (!inToken()) return transact(label, functionName, args, price);
+  const token = { address: currency().address, abi: ERC20 };
+  try {
+    await ensureChain();
+    const read = (name, a) => readContract(client(), { ...token, functionName: name, args: a });
+    const held = await read("balanceOf", [state.account]);
+    if (held < price) throw new Error(`This wallet holds ${money(held)}; this costs ${money(price)}.`);
+    const allowed = await read("allowance", [state.account, state.event.address]);
+    if (allowed < price) {
+      const ok = await transact(`Allowing the event to take ${money(price)}`, "approve", [state.event.address, price], 0n, token);
+      if (!ok) return null;
+    }
+  } catch (error) {
+    showError(error);
+    return null;
+  }
+  return transact(label, functionName, args, 0n);
 }
 
 // ------------------------------------------------------------------ wallet connection
@@ -159,7 +195,7 @@ function renderWallet() {
 
 function showError(error) {
   const slot = $(".tx-log", root);
-  slot.prepend(el("p", { class: "notice bad", role: "alert" }, plainError(error, state.abi || [])));
+  slot.prepend(el("p", { class: "notice bad", role: "alert" }, plainError(error, state.abi || [], money)));
 }
 
 async function connect(detail) {
@@ -227,7 +263,7 @@ async function freshCommitments(count) {
   return fresh.map((f) => id.commitmentHex(f.commitment));
 }
 
-// ------------------------------------------------------------------ the event page: buy with ETH
+// ------------------------------------------------------------------ the event page: buy on-chain
 
 function bindBuyButtons() {
   for (const box of document.querySelectorAll(".buy[data-tier]")) {
@@ -249,7 +285,7 @@ function bindBuyButtons() {
         showError(error);
         return;
       }
-      const receipt = await transact(`Buying ${count} ticket${count > 1 ? "s" : ""} for ${eth(price)}`, "purchase", [BigInt(tier), commitments], price);
+      const receipt = await pay(`Buying ${count} ticket${count > 1 ? "s" : ""} for ${money(price)}`, "purchase", [BigInt(tier), commitments], price);
       if (receipt) {
         $(".tx-log", root).prepend(el("p", {}, el("a", { href: `/me?event=${state.eventId}` }, "See your tickets")));
       }
@@ -265,25 +301,26 @@ function priceForm(t, label, onSubmit) {
   const tier = tierOf(t.tier_id);
   const inputId = `price-${t.token_id}`;
   const hintId = `cap-${t.token_id}`;
-  const input = el("input", { id: inputId, name: "price", type: "text", inputmode: "decimal", "aria-describedby": hintId, value: formatEther(BigInt(tier.resale_cap_wei)) });
+  const input = el("input", { id: inputId, name: "price", type: "text", inputmode: "decimal", "aria-describedby": hintId, value: formatUnits(BigInt(tier.resale_cap_wei), currency().decimals) });
   const form = el(
     "form",
     { class: "inline-form price-form" },
-    el("label", { for: inputId }, `Price for ticket #${t.token_id} (ETH)`),
+    el("label", { for: inputId }, `Price for ticket #${t.token_id} (${currency().symbol})`),
     input,
-    el("p", { class: "hint cap", id: hintId }, `Resale cap: ${eth(tier.resale_cap_wei)} (${tier.resale_cap_bps / 100}% of face value). The organizer receives ${tier.royalty_bps / 100}% of the price as royalty.`),
+    el("p", { class: "hint cap", id: hintId }, `Resale cap: ${money(tier.resale_cap_wei)} (${tier.resale_cap_bps / 100}% of face value). The organizer receives ${tier.royalty_bps / 100}% of the price as royalty.`),
     el("button", { type: "submit" }, label),
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    let wei;
+    let units;
     try {
-      wei = parseEther(input.value.trim());
+      if (!/^[0-9]+([.][0-9]+)?$/.test(input.value.trim())) throw new Error("not an amount");
+      units = parseUnits(input.value.trim(), currency().decimals);
     } catch {
-      showError(new Error("Enter the price in ETH, for example 0.0011."));
+      showError(new Error(`Enter the price in ${currency().symbol}, for example ${formatUnits(BigInt(tier.resale_cap_wei), currency().decimals)}.`));
       return;
     }
-    onSubmit(wei);
+    onSubmit(units);
   });
   return form;
 }
@@ -311,7 +348,7 @@ function ticketCard(t) {
   const status = t.listing
     ? t.listing.reserved_for
       ? `Offered as a gift to ${short(t.listing.reserved_for)}`
-      : `For sale at ${eth(t.listing.price_wei)}`
+      : `For sale at ${money(t.listing.price_wei)}`
     : t.resale_open
       ? "Yours"
       : "Yours (resale closed: it can no longer change hands)";
@@ -348,7 +385,7 @@ function ticketCard(t) {
         actions.append(
           button("Sell", "sell", () =>
             open(priceForm(t, "List for sale", async (wei) => {
-              if (await transact(`Listing ticket #${t.token_id} at ${eth(wei)}`, "list", [BigInt(t.token_id), wei, "0x0000000000000000000000000000000000000000"])) refresh();
+              if (await transact(`Listing ticket #${t.token_id} at ${money(wei)}`, "list", [BigInt(t.token_id), wei, "0x0000000000000000000000000000000000000000"])) refresh();
             })),
           ),
           button("Gift", "gift", () => open(addressForm(t))),
@@ -368,11 +405,11 @@ function ticketCard(t) {
 
 function listingRow(l) {
   const gift = l.reserved_for && getAddress(l.reserved_for) === state.account;
-  const label = gift ? `Accept the gift of ticket #${l.token_id}` : `Buy ticket #${l.token_id} for ${eth(l.price_wei)}`;
+  const label = gift ? `Accept the gift of ticket #${l.token_id}` : `Buy ticket #${l.token_id} for ${money(l.price_wei)}`;
   return el(
     "li",
     { class: "card listing", "data-token": l.token_id },
-    el("p", {}, `Ticket #${l.token_id} · ${tierOf(l.tier_id).name} · ${gift ? "a gift for you" : eth(l.price_wei)}`),
+    el("p", {}, `Ticket #${l.token_id} · ${tierOf(l.tier_id).name} · ${gift ? "a gift for you" : money(l.price_wei)}`),
     el("button", {
       type: "button",
       class: "buy-listing",
@@ -380,12 +417,12 @@ function listingRow(l) {
         try {
           await ensureChain();
           const [commitment] = await freshCommitments(1);
-          if (await transact(label, "buy", [BigInt(l.token_id), commitment], BigInt(l.price_wei))) refresh();
+          if (await pay(label, "buy", [BigInt(l.token_id), commitment], BigInt(l.price_wei))) refresh();
         } catch (error) {
           showError(error);
         }
       },
-    }, gift ? "Accept gift" : `Buy for ${eth(l.price_wei)}`),
+    }, gift ? "Accept gift" : `Buy for ${money(l.price_wei)}`),
   );
 }
 
@@ -446,7 +483,7 @@ function bindClaimForm() {
       });
       entry.confirmed(`tickets ${out.tickets.map((t) => "#" + t).join(", ")} are being moved to your wallet (${out.state})`, "-");
     } catch (error) {
-      entry.failed(plainError(error, state.abi || []));
+      entry.failed(plainError(error, state.abi || [], money));
     }
   });
 }
@@ -486,7 +523,7 @@ async function showAtGate(t) {
           },
         }, "Make a new key with this wallet"),
       );
-    } else if (state.gate && !dialog.hidden) state.gate.status(plainError(error, state.abi || []), "bad");
+    } else if (state.gate && !dialog.hidden) state.gate.status(plainError(error, state.abi || [], money), "bad");
     else showError(error);
   }
 }

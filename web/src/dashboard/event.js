@@ -72,8 +72,8 @@ function renderResales(data) {
       const cells = [
         ["When", new Date(r.t * 1000).toISOString().slice(0, 19).replace("T", " ")],
         ["Ticket", `#${r.token_id}`],
-        ["Price", `${r.price_eth} ETH`],
-        ["Cap", r.cap_eth === null ? "?" : `${r.cap_eth} ETH`],
+        ["Price", `${r.price_eth} ${data.currency}`],
+        ["Cap", r.cap_eth === null ? "?" : `${r.cap_eth} ${data.currency}`],
         ["At cap", r.at_cap ? "yes" : "no"],
       ];
       for (const [label, value] of cells) {
@@ -95,7 +95,9 @@ export function initEventPage() {
   const doorsEl = document.getElementById("chart-doors");
   const tiersEl = document.getElementById("chart-tiers");
   let tierChart = null;
-  const sales = lineChart(salesEl, "Tickets sold", ["By card", "For ETH"], true);
+  // the on-chain channel is in the event's currency (ETH, or its token): the page names it
+  const onChain = live.dataset.currency || "ETH";
+  const sales = lineChart(salesEl, "Tickets sold", ["By card", `For ${onChain}`], true);
   let doors = null;
   let gates = [];
   window.__FG_LIVE__ = { updates: [] };

@@ -3,17 +3,19 @@
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, formatEther } from "viem";
 
 const eth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+// amounts in the event's currency: plainError's `money` (fan.js passes the event's), else ETH
+let amount = eth;
 const ticket = (id) => `ticket #${id}`;
 
 const WORDS = {
   PriceAboveCap: ({ price, cap }) =>
-    `The price ${eth(price)} is above this ticket's resale cap of ${eth(cap)}. Choose ${eth(cap)} or less.`,
+    `The price ${amount(price)} is above this ticket's resale cap of ${amount(cap)}. Choose ${amount(cap)} or less.`,
   ResaleClosed: ({ tokenId }) =>
     `Resale of ${ticket(tokenId)} is closed: tickets change hands only while their tier's resale window is open.`,
   SoldOut: ({ requested, remaining }) =>
     `Not enough tickets left: you asked for ${requested}, ${remaining} remain in this tier.`,
   WrongPayment: ({ sent, expected }) =>
-    `The price changed: the contract now expects ${eth(expected)}, and ${eth(sent)} was offered. Reload and try again.`,
+    `The price changed: the contract now expects ${amount(expected)}, and ${amount(sent)} was offered. Reload and try again.`,
   EventCancelled: () => "This event is cancelled: nothing more is sold. Ticket holders can claim refunds.",
   EventNotCancelled: () => "Refunds open only if the event is cancelled.",
   SalesClosed: () => "Sales for this event are closed.",
@@ -27,7 +29,8 @@ const WORDS = {
     "Tickets of this event move only through its market, at a capped price.",
   TicketLocked: ({ tokenId }) => `${ticket(tokenId)} is locked: it can no longer change hands.`,
   InvalidReceiver: () => "That address cannot receive tickets.",
-  PaidInEth: ({ tokenId }) => `${ticket(tokenId)} was bought with ETH: its refund is claimed from the contract.`,
+  PaidInEth: ({ tokenId }) => `${ticket(tokenId)} was bought on-chain: its refund is claimed from the contract.`,
+  FeeOnTransferToken: () => "This event's token takes a fee on every transfer, which the contract refuses: it cannot be paid in this token.",
   NotRefundable: ({ tokenId }) =>
     `${ticket(tokenId)} cannot be refunded from the contract (a card ticket is refunded to the card).`,
   NonexistentTicket: ({ tokenId }) => `${ticket(tokenId)} does not exist (any more).`,
@@ -80,12 +83,17 @@ export function decodedRevert(error, abi) {
   return { errorName, args: named };
 }
 
-/** One sentence for the fan, never a raw revert. */
-export function plainError(error, abi) {
+/** One sentence for the fan, never a raw revert; `money` words amounts in the event's currency. */
+export function plainError(error, abi, money = eth) {
   const decoded = decodedRevert(error, abi);
   if (decoded) {
     const words = WORDS[decoded.errorName];
-    return words ? words(decoded.args) : `The contract refused this (${decoded.errorName}).`;
+    amount = money;
+    try {
+      return words ? words(decoded.args) : `The contract refused this (${decoded.errorName}).`;
+    } finally {
+      amount = eth;
+    }
   }
   const code = error?.code ?? error?.cause?.code;
   const walk = (pred) => (error instanceof BaseError ? error.walk(pred) : null);
