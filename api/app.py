@@ -99,6 +99,7 @@ def create_app(
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    orders.install_fast_orders(app)  # POST /orders ahead of FastAPI's machinery (same answers)
     app.include_router(hub_router(app))
     app.include_router(fan_pages.router)
     mount_assets(app)

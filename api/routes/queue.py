@@ -239,8 +239,9 @@ class Admission:
         if room is None or not room.shared.configured:
             return
         token = queue_token(self.request, self.event_id)
+        binding = "" if token is None else client_binding(self.request, room)  # only a token's
         try:
-            self.place = await room.claim(token, self.event_id, client_binding(self.request, room))
+            self.place = await room.claim(token, self.event_id, binding)
         except RedisUnavailable:  # no room can be known: keep selling (api.waiting_room)
             log.debug("waiting room unavailable: order not held back")
 
