@@ -26,6 +26,12 @@ system's service:
 * a request whose connection to a replica fails (a dead replica, before its check notices) is
   retried on another replica (``retries`` + ``option redispatch``): nothing was sent, so even a
   POST is safe to resend;
+* at most ``SERVER_MAXCONN`` requests in flight per replica (``maxconn`` on each server): the
+  rest wait in HAProxy's queue, first come first served, up to ``timeout queue`` (then 503).
+  Without it an overload piled every request onto the replicas' event loops, where each waited
+  behind all the others, health checks included: the checks timed out and both replicas left
+  the pool at once. 128 in flight is about 1,100 orders/s per replica with payment sessions
+  taking 100 ms, well above what a replica's core serves;
 * a stats socket, read by :meth:`Balancer.servers` (state and requests sent per replica).
 """
 
@@ -48,6 +54,7 @@ from fairgate.errors import ConfigError, ToolchainError
 from fairgate.settings import PROJECT_ROOT
 
 HAPROXY_HINT = "install HAProxy from Debian's packages: apt-get install haproxy"
+SERVER_MAXCONN = 128  # requests in flight per replica; the rest queue in HAProxy
 
 
 def free_port() -> int:
@@ -76,6 +83,7 @@ defaults
     mode http
     timeout connect 1s
     timeout check 10s
+    timeout queue 10s
     timeout client 60s
     timeout server 60s
     timeout http-keep-alive 60s
@@ -93,7 +101,7 @@ backend replicas
     http-reuse safe
     option httpchk GET /health/ready
     http-check expect status 200
-    default-server inter {check_ms} fastinter {check_ms} downinter {check_ms} fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server inter {check_ms} fastinter {check_ms} downinter {check_ms} fall 2 rise 2 on-marked-down shutdown-sessions maxconn {SERVER_MAXCONN}
 {servers}
 """  # noqa: E501
 
