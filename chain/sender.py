@@ -260,6 +260,7 @@ class TxHandle:
     hashes: list[str]
     sent_at: float  # time.monotonic() of the last broadcast
     replacements: int = 0
+    taken: int = 0  # consecutive looks that saw the nonce used but none of our receipts
 
     @property
     def tx_hash(self) -> str:
@@ -563,27 +564,12 @@ class TransactionSender:
         deadline = time.monotonic() + timeout
         interval = self.poll_interval_s
         last_error: str | None = None
-        taken = 0  # consecutive polls that saw the nonce used but none of our receipts
+        handle.taken = 0
         while True:
             try:
-                receipt = self._find_receipt(handle)
+                receipt = self.poll(handle, confirmations=confirmations)
                 if receipt is not None:
-                    if receipt["status"] != 1:
-                        raise self._failure(receipt)
-                    if self._confirmed(receipt, confirmations):
-                        return receipt
-                elif self._node_nonce("latest") > handle.nonce:
-                    taken += 1
-                    if taken >= 2:
-                        raise NonceConflict(
-                            f"nonce {handle.nonce} of {handle.sender} was mined in a transaction "
-                            f"other than {', '.join(handle.hashes)}",
-                            nonce=handle.nonce,
-                        )
-                else:
-                    taken = 0
-                    if self._should_replace(handle):
-                        self.replace(handle)
+                    return receipt
                 last_error = None
             except (DecodedRevert, NonceConflict):
                 raise
@@ -601,6 +587,31 @@ class TransactionSender:
                 )
             time.sleep(min(interval, max(deadline - now, 0)))
             interval = min(interval * 1.5, self.max_poll_interval_s)
+
+    def poll(self, handle: TxHandle, *, confirmations: int | None = None) -> TxReceipt | None:
+        """One look at ``handle`` without waiting (what :meth:`wait` repeats): its receipt once
+        mined and confirmed, else None; a transaction due for replacement is replaced. Raises as
+        :meth:`wait` does (decoded revert, :class:`NonceConflict` on the second look in a row that
+        finds the nonce used by another transaction) and ChainError/node errors of the reads."""
+        confirmations = self.settings.confirmations if confirmations is None else confirmations
+        receipt = self._find_receipt(handle)
+        if receipt is not None:
+            if receipt["status"] != 1:
+                raise self._failure(receipt)
+            return receipt if self._confirmed(receipt, confirmations) else None
+        if self._node_nonce("latest") > handle.nonce:
+            handle.taken += 1
+            if handle.taken >= 2:
+                raise NonceConflict(
+                    f"nonce {handle.nonce} of {handle.sender} was mined in a transaction "
+                    f"other than {', '.join(handle.hashes)}",
+                    nonce=handle.nonce,
+                )
+        else:
+            handle.taken = 0
+            if self._should_replace(handle):
+                self.replace(handle)
+        return None
 
     def send_and_wait(
         self,

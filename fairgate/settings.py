@@ -207,10 +207,14 @@ class Settings(BaseModel):
     mint_gas_per_ticket: int = Field(default=5_000, gt=0)
     mint_batch_max_gas: int = Field(default=25_000_000, gt=0)
     mint_replace_after_s: float = Field(default=30.0, gt=0)  # a stuck mint is replaced after it
-    # batches a worker keeps sent and not yet finalized (it claims and signs the next while the
-    # node mines the last); with a block time, more fill a block: api.services.minting
+    # full batches' worth of orders a worker keeps sent and not yet finalized (it claims and
+    # signs the next while the node mines the last; smaller batches, paid while it waits for a
+    # receipt, fill the same room): api.services.minting.mint_some
     mint_in_flight: int = Field(default=2, ge=1)
-    mint_round_batches: int = Field(default=20, ge=1)  # batches per round before other duties
+    # a minting round claims at most this many full batches' worth of orders, and for at most
+    # mint_round_max_s, before the worker's other duties (refunds, e-mails, the indexer)
+    mint_round_batches: int = Field(default=20, ge=1)
+    mint_round_max_s: float = Field(default=10.0, gt=0)
     worker_poll_s: float = Field(default=0.2, gt=0)
     # How long a card payment can be disputed (chargeback): after a cancellation, the face value
     # of a card ticket its payer gave away is paid on-chain to its holder only once this long

@@ -560,9 +560,12 @@ def mint_all(
     engine: Engine,
     settings: Settings,
     feeding: Callable[[], bool] = lambda: False,
+    profile: Path | None = None,
 ) -> tuple[int, float]:
     """Mint every paid order with one minting worker per chain adapter (each its own key), as
-    threads: one worker's database work overlaps another's wait for the node."""
+    threads: one worker's database work overlaps another's wait for the node. ``profile``: a
+    file prefix; each worker thread writes its cProfile statistics to ``<prefix>-<i>.prof``."""
+    import cProfile
     from concurrent.futures import ThreadPoolExecutor
 
     def paid_left() -> bool:
@@ -572,27 +575,36 @@ def mint_all(
                 is not None
             )
 
-    def run(chain: BridgeAccounts) -> int:
-        minter = Minter(sessions, chain, WorkerLocks(engine), settings)
+    def run(i: int) -> int:
+        minter = Minter(sessions, chains[i], WorkerLocks(engine), settings)
         minted, idle = 0, 0
-        while True:
-            n = mint_some(minter)
-            minted += n
-            if n:
-                idle = 0
-                continue
-            # an empty round ends the run only when nothing paid is left (a round can also come
-            # back empty after a retried batch: once, on Anvil, the whole baseline stopped there)
-            idle += 1
-            if feeding():  # payments are still arriving (the latency run)
-                idle = 0
-            elif not paid_left() or idle > 20:
-                return minted
-            time.sleep(0.05)
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
+        try:
+            while True:
+                n = mint_some(minter)
+                minted += n
+                if n:
+                    idle = 0
+                    continue
+                # an empty round ends the run only when nothing paid is left (a round can also
+                # come back empty after a retried batch: once, on Anvil, the whole baseline
+                # stopped there)
+                idle += 1
+                if feeding():  # payments are still arriving (the latency run)
+                    idle = 0
+                elif not paid_left() or idle > 20:
+                    return minted
+                time.sleep(0.05)
+        finally:
+            if profiler and profile:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}-{i}.prof")
 
     start = time.perf_counter()
     with ThreadPoolExecutor(len(chains)) as pool:
-        minted = sum(pool.map(run, chains))
+        minted = sum(pool.map(run, range(len(chains))))
     return minted, time.perf_counter() - start
 
 
@@ -871,6 +883,11 @@ def main() -> None:
         default=None,
         help="batches in flight per worker (default: settings; 4 in the block-time run)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="cProfile each minting worker of the batched run: PREFIX-<node>-<i>.prof",
+    )
     parser.add_argument("--lb-replicas", type=int, default=2)
     parser.add_argument("--lb-concurrency", type=int, default=192)
     parser.add_argument("--lb-orders", type=int, default=8000)
@@ -1144,7 +1161,8 @@ def run(
             own_cpu = time.process_time()
             calls_before = rpc.snapshot()
             began = time.perf_counter()
-            minted, elapsed = mint_all(sessions, chains, engine, settings)
+            profile = args.profile and args.profile.parent / f"{args.profile.name}-{node}"
+            minted, elapsed = mint_all(sessions, chains, engine, settings, profile=profile)
             calls = rpc.since(calls_before)
             sending = rpc.sending_fraction(began, began + elapsed)
             own_cpu = time.process_time() - own_cpu

@@ -52,6 +52,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from web3.types import TxReceipt
 
 from api.accounts import BridgeAccounts
 from api.metrics import MINT_BATCH_ORDERS, MINT_BATCH_SECONDS, MINT_BATCH_TICKETS, MINT_BATCHES
@@ -95,6 +96,9 @@ _TICKETS = cast(Table, Ticket.__table__)
 _BATCHES = cast(Table, MintBatch.__table__)
 BASE_GAS = 120_000
 RUN_GAS = 40_000
+#: mint_some on an automining node: how often a worker with batches in flight and nothing paid
+#: looks for paid orders (claim_tick)
+CLAIM_TICK_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,12 @@ class InFlight:
     claimed: ClaimedBatch
     runs: list[MintRun]
     handle: TxHandle
+    next_look: float = 0.0  # time.monotonic() before which Minter.landed does not ask the node
+    look_interval: float = 0.0
+
+
+class _FinishNow(Exception):
+    """Minter.landed: the look failed; finish the batch now (it handles the failure)."""
 
 
 class _SendLock:
@@ -366,13 +376,34 @@ class Minter:
             if done:
                 self.locks.release(BATCH_NS, claimed.batch_id)
 
-    def finish(self, flight: InFlight) -> int:
-        """Wait for a batch's receipt and record its tickets; returns the tickets minted."""
+    def landed(self, flight: InFlight) -> TxReceipt | None:
+        """A batch's receipt if it is mined and confirmed now, without waiting (None: not yet;
+        a look that fails raises :class:`_FinishNow`: :meth:`finish` meets the same answer
+        and handles it). Looks at
+        the node at most as often as :meth:`TransactionSender.wait` would (its poll interval,
+        growing to its cap: a quarter block on a chain with a block time)."""
+        now = time.monotonic()
+        if now < flight.next_look:
+            return None
+        sender = self.chain.minter_sender
+        flight.look_interval = min(
+            max(flight.look_interval * 1.5, sender.poll_interval_s), sender.max_poll_interval_s
+        )
+        flight.next_look = now + flight.look_interval
+        try:
+            return sender.poll(flight.handle)
+        except Exception:  # a revert, a conflict, a node error: finish() meets it and handles it
+            raise _FinishNow from None
+
+    def finish(self, flight: InFlight, receipt: TxReceipt | None = None) -> int:
+        """Wait for a batch's receipt (unless given, from :meth:`landed`) and record its
+        tickets; returns the tickets minted."""
         claimed = flight.claimed
         try:
             sender = self.chain.minter_sender
             try:
-                receipt = sender.wait(flight.handle)
+                if receipt is None:
+                    receipt = sender.wait(flight.handle)
                 if flight.handle.replacements:  # keep every hash the batch was sent under
                     self._mark_sent(claimed.batch_id, flight.handle.hashes)
             except ContractRevert as exc:
@@ -691,30 +722,62 @@ def _insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
 
 
 def mint_some(minter: Minter) -> int:
-    """One round: recover orphans, then claim, send and finalize batches, up to
-    ``mint_in_flight`` in flight at once, until nothing is left to claim or
-    ``mint_round_batches`` were claimed. Returns the tickets minted."""
+    """One round: recover orphans, then claim, send and finalize batches until nothing is left
+    to claim and nothing is in flight, or the round's budget is spent (``mint_round_batches``
+    full batches' worth of orders, or ``mint_round_max_s``). Returns the tickets minted.
+
+    In flight: batches sent and not yet finalized; the worker claims while they hold fewer than
+    ``mint_in_flight`` full batches' worth of orders (``mint_batch_max_orders`` each: with full
+    batches, ``mint_in_flight`` batches). With paid orders waiting, the worker claims
+    until that room is full, then waits for its oldest receipt (as before: on an automining
+    node, the next batch is signed while the node mines the last). With nothing paid and
+    batches in flight it does not sit on the oldest receipt: it looks for paid orders again
+    every :func:`claim_tick` (an eighth of a block) and at the oldest receipt at the sender's
+    poll interval, so orders paid while a block is being made go into the next block, not the
+    one after; small batches, which fill a block together, take little of the room."""
+    settings = minter.settings
     minted = minter.recover_orphans()
     flights: deque[InFlight] = deque()
     started: dict[int, float] = {}  # batch id -> when it was claimed (fairgate_mint_batch_seconds)
-    depth = minter.settings.mint_in_flight
+    room = settings.mint_in_flight * settings.mint_batch_max_orders  # orders in flight
+    budget = settings.mint_round_batches * settings.mint_batch_max_orders  # orders this round
+    ends = time.monotonic() + settings.mint_round_max_s
+    tick = claim_tick(settings)
     with ExitStack() as stack:
         send_lock = _SendLock(minter.locks, stack)
         try:
-            for _ in range(minter.settings.mint_round_batches):
-                claimed = minter.claim()
-                if claimed is None:
+            while True:
+                flying = sum(len(f.claimed.order_ids) for f in flights)
+                can_claim = budget > 0 and time.monotonic() < ends
+                if can_claim and flying < room:
+                    claimed = minter.claim()
+                    if claimed is not None:
+                        budget -= len(claimed.order_ids)
+                        started[claimed.batch_id] = time.perf_counter()
+                        sent = minter.send(claimed, send_lock)
+                        if isinstance(sent, int):
+                            minted += _observed(minter, claimed, sent, started)
+                        else:
+                            flights.append(sent)
+                        continue
+                    if not flights:
+                        break
+                    # nothing paid: the oldest receipt if it is there, else look again soon
+                    try:
+                        receipt = minter.landed(flights[0])
+                    except _FinishNow:
+                        receipt = None
+                    else:
+                        if receipt is None:
+                            time.sleep(tick)
+                            continue
+                elif not flights:
                     break
-                started[claimed.batch_id] = time.perf_counter()
-                sent = minter.send(claimed, send_lock)
-                if isinstance(sent, int):
-                    minted += _observed(minter, claimed, sent, started)
-                    continue
-                flights.append(sent)
-                while len(flights) >= depth:
-                    flight = flights.popleft()
-                    tickets = minter.finish(flight)
-                    minted += _observed(minter, flight.claimed, tickets, started)
+                else:
+                    receipt = None  # no room (or the round is over): wait for the oldest
+                flight = flights.popleft()
+                tickets = minter.finish(flight, receipt)
+                minted += _observed(minter, flight.claimed, tickets, started)
         finally:  # every batch sent is finalized (or left to reconciliation) before returning
             while flights:
                 flight = flights.popleft()
@@ -724,6 +787,13 @@ def mint_some(minter: Minter) -> int:
                 except Exception:  # its lock is released: the next round reconciles it
                     log.exception("batch %d not finalized", flight.claimed.batch_id)
     return minted
+
+
+def claim_tick(settings: Settings) -> float:
+    """How long a worker with batches in flight and nothing paid waits before it looks for paid
+    orders again: an eighth of a block on a chain with a block time (a block takes a few
+    batches, not one per look), :data:`CLAIM_TICK_S` on an automining node."""
+    return max(CLAIM_TICK_S, settings.block_time_s / 8)
 
 
 def _observed(

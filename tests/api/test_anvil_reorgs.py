@@ -209,6 +209,63 @@ def test_the_worker_mints_and_the_indexer_counts_only_after_confirmations(
         node.set_automine(True)
 
 
+def test_an_order_paid_while_a_mint_waits_for_its_block_goes_into_that_block(
+    app_client: TestClient,
+    organizer_key: str,
+    db: sessionmaker[Session],
+    engine: Engine,
+    settings: Settings,
+    bridge_chain: BridgeAccounts,
+    node: DevNode,
+    w3: Web3,
+) -> None:
+    """With a batch in flight and nothing paid, the worker looks for paid orders again instead of
+    sitting on the batch's receipt: an order paid before the block is made is sent into it."""
+    with Miner(node) as miner:
+        event = create_event(app_client, organizer_key, supply=50)
+        early, late = place_order(app_client, event, 2), place_order(app_client, event, 2)
+        miner.running.clear()  # no block until both are sent (or the test gives up)
+        pay(app_client, early)
+
+        def state(order: dict[str, Any]) -> str:
+            with db() as session:
+                return str(session.get(Order, order["id"]).state)
+
+        wait_for("the early order to be paid", lambda: state(early) == "paid")
+        minter = Minter(db, bridge_chain, WorkerLocks(engine), settings)
+        result: list[int] = []
+        worker = threading.Thread(
+            target=lambda: result.append(minting.mint_some(minter)), daemon=True
+        )
+        worker.start()
+
+        def sent() -> list[list[str]]:  # each batch's hashes (a replacement adds one)
+            with db() as session:
+                batches = session.scalars(
+                    select(MintBatch).where(MintBatch.event_id == event["id"])
+                ).all()
+                return [list(b.tx_hashes) for b in batches if b.tx_hashes]
+
+        wait_for("the early order's mint to be sent", sent)
+        time.sleep(0.5)  # the worker found nothing more to claim meanwhile
+        pay(app_client, late)
+        wait_for("the late order's mint, before any block", lambda: len(sent()) == 2, timeout=15)
+        miner.running.set()
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+
+    assert result == [4]
+    blocks = set()
+    for hashes in sent():
+        for h in hashes:
+            try:
+                blocks.add(w3.eth.get_transaction_receipt(h)["blockNumber"])  # type: ignore[arg-type]
+            except TransactionNotFound:
+                continue  # replaced
+    assert len(blocks) == 1  # both mints in the first block after the pause
+    assert [read_order(app_client, o)["state"] for o in (early, late)] == ["minted"] * 2
+
+
 # ------------------------------------------------------------------------------ reorgs: the worker
 
 
