@@ -33,7 +33,8 @@ class BridgeError(TicketError, RuntimeError):
 
 
 class BridgeClient:
-    """The bridge's fan endpoints."""
+    """The bridge's HTTP API as the command line uses it: the fan's endpoints, and the
+    organizer's (each call takes the organizer or admin key it acts with)."""
 
     def __init__(self, base_url: str, *, timeout_s: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -93,6 +94,37 @@ class BridgeClient:
             json={"wallet": signer.address, "signature": "0x" + bytes(signature).hex()},
             headers=headers,
         )
+        return result
+
+    # ------------------------------------------------------------------ organizer
+
+    def create_organizer(self, admin_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /admin/organizers``: the organizer and its key (shown once)."""
+        return self._keyed("POST", "/admin/organizers", admin_key, json=body)
+
+    def create_event(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /organizer/events``: the bridge deploys it; its EventOut."""
+        return self._keyed("POST", "/organizer/events", key, json=body)
+
+    def my_events(self, key: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request(
+            "GET", "/organizer/events", headers={"X-API-Key": key}
+        )
+        return result
+
+    def create_gate_key(
+        self, key: str, event_id: int, gate_name: str | None = None
+    ) -> dict[str, Any]:
+        """A gate device's key for the organizer's event, named for its gate."""
+        body = {"gate_name": gate_name} if gate_name else {}
+        return self._keyed("POST", f"/organizer/events/{event_id}/gate-keys", key, json=body)
+
+    def gate_entries(self, key: str, address: str) -> dict[str, Any]:
+        """Each gate's check-ins of the event at ``address``, as the hub knows them."""
+        return self._keyed("GET", f"/gate/events/{address}/entries", key)
+
+    def _keyed(self, method: str, path: str, key: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(method, path, headers={"X-API-Key": key}, **kwargs)
         return result
 
 

@@ -407,9 +407,7 @@ def _hub_entries(session: Session, address: str) -> dict[str, list[int]] | None:
     if key is None:
         return None
     try:
-        data = client_from_settings(session.settings)._request(
-            "GET", f"/gate/events/{address}/entries", headers={"X-API-Key": key}
-        )
+        data = client_from_settings(session.settings).gate_entries(key, address)
     except TicketError:
         return None
     return {str(g["gate_id"]): [int(n, 16) for n in g["nullifiers"]] for g in data.get("gates", [])}

@@ -84,15 +84,11 @@ def admin_key(settings: Settings) -> str:
     )
 
 
-def _request(bridge: BridgeClient, method: str, path: str, key: str, **kwargs: Any) -> Any:
-    return bridge._request(method, path, headers={"X-API-Key": key}, **kwargs)
-
-
 def signup(settings: Settings, bridge: BridgeClient, name: str, payout: str | None) -> str:
     body: dict[str, Any] = {"name": name}
     if payout:
         body["payout_address"] = payout
-    created = _request(bridge, "POST", "/admin/organizers", admin_key(settings), json=body)
+    created = bridge.create_organizer(admin_key(settings), body)
     return str(created["api_key"])
 
 
@@ -144,14 +140,13 @@ def create_through_bridge(
     }
     if gate:
         body["gate_address"] = gate
-    created: dict[str, Any] = _request(bridge, "POST", "/organizer/events", key, json=body)
-    return created
+    return bridge.create_event(key, body)
 
 
 def find_my_event(bridge: BridgeClient, key: str, address: str) -> dict[str, Any]:
     """The organizer's bridge event whose contract is ``address``."""
     try:
-        mine: list[dict[str, Any]] = _request(bridge, "GET", "/organizer/events", key)
+        mine = bridge.my_events(key)
     except BridgeError as exc:
         if "(401)" in exc.message:
             raise ConfigError(
@@ -183,8 +178,5 @@ def gate_key(
     bridge: BridgeClient, key: str, bridge_event_id: int, gate_name: str | None = None
 ) -> IssuedGateKey:
     """A new gate key of the organizer's bridge event, for a device at gate ``gate_name``."""
-    body = {"gate_name": gate_name} if gate_name else {}
-    created = _request(
-        bridge, "POST", f"/organizer/events/{bridge_event_id}/gate-keys", key, json=body
-    )
+    created = bridge.create_gate_key(key, bridge_event_id, gate_name)
     return IssuedGateKey(str(created["api_key"]), str(created["gate_name"]))

@@ -76,3 +76,14 @@ def test_the_check_reads_lazy_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from api.models import Event\n    import cli.fan\n")
     assert {"api.models", "api.models.Event", "cli.fan"} <= imports_of(module)
+
+
+def test_the_command_line_reaches_the_bridge_through_its_client_methods() -> None:
+    """cli.bridge_client.BridgeClient names each bridge call it makes (fan and organizer); no
+    other module builds requests through its private ``_request``."""
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "cli").rglob("*.py"))
+        if path.name != "bridge_client.py" and "._request(" in path.read_text(encoding="utf-8")
+    ]
+    assert wrong == []

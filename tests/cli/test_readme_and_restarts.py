@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from fairgate.settings import PROJECT_ROOT
-from tests.cli.conftest import PASSWORD, Cli, base_env
+from tests.cli.conftest import PASSWORD, Cli, base_env, write_event_file
 
 pytestmark = pytest.mark.slow
 
@@ -110,10 +110,43 @@ def test_the_cli_event_is_the_bridges_event(stack: tuple[Cli, str]) -> None:
     assert re.search(r"1\s+│\s+VIP\s+│\s+0.2 ETH\s+│\s+200.00 USD", shown), shown
 
 
+def test_a_token_event_is_created_through_the_bridge(stack: tuple[Cli, str], tmp_path) -> None:
+    """The README's event file in the dev chain's FUSD: the bridge creates it (organizer key on
+    this device), checks the token, prices it in FUSD, and sells it by card as any other."""
+    cli, _ = stack
+    body = (
+        (PROJECT_ROOT / "examples" / "night-one.toml")
+        .read_text(encoding="utf-8")
+        .replace('symbol = "NIGHT1"', 'symbol = "COIN1"')
+        .replace('"Fairgate Live: Night One"', '"Coin Night"')
+        .replace('image = "poster.png"', 'image = "poster.png"\ncurrency = "FUSD"')
+        .replace('\nprice = "0.05"', '\nprice = "50"')
+        .replace('\nprice = "0.2"', '\nprice = "120.5"')
+    )
+    created = cli("organizer", "create", str(write_event_file(tmp_path, body)), "-w", "dev:3")
+    assert "through the bridge (its event" in created.stdout, created.output
+    assert re.search(r"General\s+│\s+50 FUSD\s+│\s+50.00 USD", created.stdout), created.stdout
+    assert "120.5 FUSD" in created.stdout
+    url = cli.env["FAIRGATE_PUBLIC_URL"]
+    (event,) = [e for e in httpx.get(f"{url}/events").json() if e["symbol"] == "COIN1"]
+    assert event["chain_currency"]["symbol"] == "FUSD" and event["chain_currency"]["decimals"] == 6
+    assert [t["face_value"] for t in event["tiers"]] == ["50", "120.5"]
+    shown = cli("fan", "events", "COIN1").stdout
+    assert "paid in FUSD" in shown
+    assert re.search(r"General\s+│\s+50 FUSD\s+│\s+50.00 USD", shown), shown
+    # a currency the bridge could not settle in is refused before anything is uploaded
+    nobody = body.replace('"COIN1"', '"COIN2"').replace('"FUSD"', '"0x' + "5a" * 20 + '"')
+    refused = cli(
+        "organizer", "create", str(write_event_file(tmp_path, nobody)), "-w", "dev:3", ok=False
+    )
+    assert "no contract at this address on this chain" in refused.stderr, refused.output
+
+
 def _gate_env(cli: Cli) -> dict[str, str]:
-    issued = cli("organizer", "gate-key", "NIGHT1").stdout
+    issued = cli("organizer", "gate-key", "NIGHT1", "--gate", "north").stdout
     exports = dict(re.findall(r"export (FAIRGATE_\w+)=(\S+)", issued))
     assert exports["FAIRGATE_GATE_API_KEY"].startswith("fg_")
+    assert exports["FAIRGATE_GATE_ID"] == "north"  # the key's gate, as the bridge named it
     return exports
 
 
