@@ -13,7 +13,13 @@ pytest puts the project root on ``sys.path``) runs around brownie's load and:
 * gives every build but shanghai its own brownie build folder (``build/brownie-<evm>``; shanghai
   keeps brownie's ``build``): brownie decides whether to recompile from the source hashes, the
   compiler version and the optimizer only, not the EVM version, so one folder for both would
-  hand the Ganache leg the cancun build, and two legs running at once would overwrite each other.
+  hand the Ganache leg the cancun build, and two legs running at once would overwrite each other;
+* has brownie recompile when a lock in ``contracts/_hardfork/<evm>/`` changed: brownie only
+  notices changes to the files under ``contracts/`` it compiles itself, and it skips ``_``
+  folders, so a stamp of the lock's hash (``<build>/hardfork.sha256``) tells, and a differing one
+  removes the build's contract artifacts;
+* loads one session at a time per build folder (a file lock): xdist workers of one leg would
+  otherwise compile into the same folder at once.
 
 ``tests/conftest.py`` checks, once brownie's chain runs, that the node can run the build
 (:func:`chain.evm.resolve_evm_version`: cancun on Ganache is refused with a clear error).
@@ -21,9 +27,12 @@ pytest puts the project root on ``sys.path``) runs around brownie's load and:
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import sys
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,9 +43,10 @@ from fairgate.settings import PROJECT_ROOT, Settings, get_settings
 
 # imported by every pytest run (pyproject addopts): chain.evm and the settings import no web3
 
-__all__ = ["brownie_build_dir", "compiled_evm_version", "session_evm_version"]
+__all__ = ["brownie_build_dir", "compiled_evm_version", "hardfork_hash", "session_evm_version"]
 
 ENV = "FAIRGATE_EVM_VERSION"
+STAMP = "hardfork.sha256"
 BROWNIE_PLUGIN = "pytest-brownie"
 
 
@@ -64,19 +74,45 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
     from brownie._config import CONFIG
 
     build = brownie_build_dir(evm)
-    (PROJECT_ROOT / build).mkdir(parents=True, exist_ok=True)  # brownie makes one level only
+    folder = PROJECT_ROOT / build
+    folder.mkdir(parents=True, exist_ok=True)  # brownie makes one level only
     CONFIG.settings._unlock()
     CONFIG.settings["project_structure"]["build"] = build
     CONFIG.settings._lock()
     saved = os.environ.get(ENV)
     os.environ[ENV] = evm
+    with (folder / ".load.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        stamp = folder / STAMP
+        lock_hash = hardfork_hash(evm)
+        if _read(stamp) != lock_hash:
+            for artifact in (folder / "contracts").glob("*.json"):
+                artifact.unlink(missing_ok=True)  # brownie compiles the project anew
+        try:
+            result = yield
+            stamp.write_text(lock_hash + "\n")
+            return result
+        finally:
+            if saved is None:
+                os.environ.pop(ENV, None)
+            else:
+                os.environ[ENV] = saved
+
+
+def hardfork_hash(evm_version: str) -> str:
+    """SHA-256 over the files of one build's lock folder (``contracts/_hardfork/<evm>/``)."""
+    digest = hashlib.sha256()
+    root = get_settings().contracts_dir / "_hardfork" / evm_version
+    for path in sorted(root.rglob("*.sol")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> str | None:
     try:
-        return (yield)
-    finally:
-        if saved is None:
-            os.environ.pop(ENV, None)
-        else:
-            os.environ[ENV] = saved
+        return path.read_text().strip()
+    except OSError:
+        return None
 
 
 def compiled_evm_version() -> str | None:

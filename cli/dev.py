@@ -247,6 +247,7 @@ def up(
             deployment = ensure_platform(sender, platform_settings)
             state["stablecoin"] = ensure_test_stablecoin(sender, platform_settings)
         state["factory"] = deployment.factory
+        state["evm_version"] = deployment.evm_version
         if ipfs == "jsipfs":
             ipfs_node = _spawn("ipfs", ["-m", "metadata.jsipfs"], env, logs)
             components["ipfs"] = ipfs_node
@@ -446,7 +447,8 @@ def _print_status(settings: Settings, state: dict[str, Any]) -> None:
     if node:
         console.print(f"node {node}")
     if state.get("factory"):
-        console.print(f"factory {state['factory']}")
+        build = f" ({state['evm_version']} build)" if state.get("evm_version") else ""
+        console.print(f"factory {state['factory']}{build}")
     if state.get("stablecoin"):
         console.print(f"test stablecoin FUSD {state['stablecoin']} (fairgate dev faucet NAME)")
 

@@ -37,6 +37,19 @@ contract HostileHolder is IERC721Receiver {
         return ret;
     }
 
+    /// @notice Several calls to the target in one transaction, one after the other: a lock that a
+    /// call failed to release would refuse the next (transient storage lasts the transaction).
+    function actAll(bytes[] calldata calls) external payable {
+        for (uint256 i; i < calls.length; ++i) {
+            (bool ok, bytes memory ret) = target.call(calls[i]);
+            if (!ok) {
+                assembly {
+                    revert(add(ret, 0x20), mload(ret))
+                }
+            }
+        }
+    }
+
     /// @notice Call another contract as this one (e.g. approve the event's settlement token).
     function actOn(address to, bytes calldata data) external {
         (bool ok, bytes memory ret) = to.call(data);

@@ -109,9 +109,10 @@ def test_the_package_data_carries_every_build() -> None:
         assert abi.artifact(name, evm_version="shanghai") == default
 
 
-def test_a_changed_lock_recompiles_and_makes_the_package_data_stale(tmp_path: Path) -> None:
-    """The locks are compiled only through the remapping, yet are part of the cache key (as an
-    imported file) and of the package data's freshness."""
+def test_a_lock_is_a_dependency_of_its_build_and_of_the_package_data(tmp_path: Path) -> None:
+    """The locks are compiled only through the remapping, yet a changed lock recompiles its build
+    (the manifest's dependency hashes are checked on every cache hit) and makes the package data
+    stale."""
     settings = get_settings()
     contracts = tmp_path / "contracts"
     shutil.copytree(settings.contracts_dir, contracts)

@@ -165,6 +165,24 @@ def test_refund_claimant_reentering_claim_refund_is_paid_once(
     assert ticket.balance() == 0
 
 
+def test_the_lock_is_released_between_calls_in_one_transaction(
+    ticket, hostile_holder, organizer, deployer
+):
+    """Two locked calls in one transaction both run: each releases the lock on its way out (on the
+    cancun build the lock is transient storage, which only the transaction's end would clear)."""
+    hostile_holder.act(
+        ticket.purchase.encode_input(GA, commitments(2)), {"from": deployer, "value": 2 * GA_FACE}
+    )
+    ticket.cancel({"from": organizer})
+    tx = hostile_holder.actAll(
+        [ticket.claimRefund.encode_input([token], hostile_holder) for token in (0, 1)],
+        {"from": deployer},
+    )
+    assert [e["tokenId"] for e in tx.events["RefundClaimed"]] == [0, 1]
+    assert hostile_holder.balance() == 2 * GA_FACE
+    assert ticket.escrowBalance() == 0
+
+
 def test_refund_claimant_rejecting_eth_cannot_burn_without_payment(
     ticket, hostile_holder, organizer, deployer
 ):
