@@ -52,11 +52,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import zkpy
 
-from fairgate.errors import ToolchainError
+from fairgate.errors import ConfigError, ToolchainError
 from fairgate.settings import PROJECT_ROOT, get_settings
 from zk import cache
 from zk.toolchain import CIRCOM_EXTRA_FLAGS, run_tool, tools_on_path
@@ -543,6 +543,61 @@ def _zkpy_contribute(compiled: CompiledCircuit, zkey_in: Path, zkey_out: Path) -
 def current_artifacts() -> Artifacts:
     """The installed setup for the current circuit and phase-1 file; runs the dev setup if none."""
     return local_setup()
+
+
+SETUP_COMMAND = "make setup (or: .venv/bin/python -m zk.setup local)"
+
+
+class SetupNotInstalled(ConfigError):
+    """The gate circuit's set-up is not built on this machine (a server never builds it)."""
+
+    code = "zk_setup_missing"
+
+
+def installed_setup() -> Artifacts:
+    """The set-up :func:`current_artifacts` would return, only if it is already built: never a
+    compile or a ceremony step (minutes of CPU), so a server may call it from a request.
+
+    Raises :class:`SetupNotInstalled` naming the first missing step and the command that builds
+    it. Every file found is hash-checked (:func:`zk.cache.open_entry`)."""
+    settings = get_settings()
+    try:
+        circuit = circuit_key()
+    except ToolchainError as exc:  # circom2/snarkjs/circomlib not installed: nothing to key by
+        _not_installed(f"the circuit toolchain ({exc})")
+    compiled_entry = cache.open_entry("circuit", circuit)
+    if compiled_entry is None:
+        _not_installed("the compiled gate circuit")
+    if settings.zk_ptau_file is not None:
+        sha = (settings.zk_ptau_sha256 or "").lower()
+        ptau_entry = cache.open_entry("ptau", cache.key_of("ptau-file", sha)) if sha else None
+        what = f"the phase-1 file {settings.zk_ptau_file.name}, checked and cached"
+    else:
+        key = cache.key_of(SETUP_VERSION, "ptau-local", str(settings.zk_ptau_power), DEV_BEACON)
+        ptau_entry = cache.open_entry("ptau", key)
+        what = "phase 1 (powers of tau)"
+    if ptau_entry is None:
+        _not_installed(what)
+    name = CIRCUIT_NAME
+    compiled = CompiledCircuit(
+        key=compiled_entry.folder.name,
+        r1cs=compiled_entry.path(f"{name}.r1cs"),
+        wasm=compiled_entry.path(f"{name}.wasm"),
+        sym=compiled_entry.path(f"{name}.sym"),
+        constraints=int(compiled_entry.meta["constraints"]),
+    )
+    # the manifest's hash of final.ptau: open_entry has just checked the file against it
+    found = _installed(_pointer(compiled, ptau_entry.files["final.ptau"]), compiled)
+    if found is None:
+        _not_installed("phase 2 (the circuit's zkey and verification key)")
+    return found
+
+
+def _not_installed(what: str) -> NoReturn:
+    raise SetupNotInstalled(
+        f"the gate circuit's trusted set-up is not built on this machine (missing: {what}); "
+        f"build it once with {SETUP_COMMAND}"
+    )
 
 
 def solidity_verifier_path() -> Path:

@@ -151,9 +151,10 @@ def _file_out(f: circuit.CircuitFile) -> CircuitFileOut:
     return CircuitFileOut(sha256=f.sha256, bytes=f.size, url=f"/zk/files/{f.sha256}")
 
 
-@router.get("/zk/gate-circuit", response_model=GateCircuitOut)
+@router.get("/zk/gate-circuit", response_model=GateCircuitOut, responses=errors(503))
 def get_gate_circuit() -> Any:
-    """The wasm and zkey of the setup whose verification key the gates hold, by content hash."""
+    """The wasm and zkey of the setup whose verification key the gates hold, by content hash
+    (503 naming the set-up step to run when this machine's set-up has not built them)."""
     files = circuit.gate_circuit()
     body = GateCircuitOut(
         wasm=_file_out(files.wasm), zkey=_file_out(files.zkey), vkey=_file_out(files.vkey)
@@ -172,7 +173,7 @@ _CIRCUIT_FILE_TYPES = ("application/wasm", "application/octet-stream", "applicat
             "description": "The file's bytes: the circuit's wasm, the zkey or the vkey",
             "content": {media: {} for media in _CIRCUIT_FILE_TYPES},
         },
-        **errors(404),
+        **errors(404, 503),
     },
 )
 def get_circuit_file(sha256: str = Path(pattern=r"^[0-9a-f]{64}$")) -> FileResponse:

@@ -5,6 +5,12 @@ prove with the zkey of that same setup (the development ceremony uses fresh rand
 other zkey makes proofs every gate refuses). The bridge therefore serves the files of that one
 cache entry, named by their SHA-256: the page fetches ``/zk/gate-circuit`` (the hashes), then
 ``/zk/files/<sha256>`` once, checks the hash itself, and caches the bytes (an immutable URL).
+
+A request never builds the set-up (a compile and a ceremony take minutes of CPU): the bridge
+serves what the set-up (``make setup``) built, through :func:`zk.setup.installed_setup`, and
+answers 503 naming the missing step until then. The files are found and hashed once per process;
+a set-up rebuilt while the bridge runs is served after its restart (the gates, which verify with
+its key, are restarted with it).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 
 from fairgate.errors import NotFound
 from zk.cache import sha256_file
-from zk.setup import current_artifacts
+from zk.setup import installed_setup
 
 __all__ = ["CircuitFile", "GateCircuit", "file_by_hash", "gate_circuit"]
 
@@ -40,7 +46,7 @@ class GateCircuit:
 
 
 _lock = threading.Lock()
-_cached: dict[str, GateCircuit] = {}
+_served: list[GateCircuit] = []  # at most one: what this process serves
 
 
 def _file(kind: str, path: Path, media_type: str) -> CircuitFile:
@@ -48,19 +54,19 @@ def _file(kind: str, path: Path, media_type: str) -> CircuitFile:
 
 
 def gate_circuit() -> GateCircuit:
-    """The installed setup's files with their hashes (hashed once per process and setup)."""
-    artifacts = current_artifacts()
+    """The installed set-up's files with their hashes; :class:`zk.setup.SetupNotInstalled`
+    (503, naming the step to run) when the set-up has not built them."""
     with _lock:
-        found = _cached.get(artifacts.key)
-        if found is None:
-            found = GateCircuit(
-                wasm=_file("wasm", artifacts.circuit.wasm, "application/wasm"),
-                zkey=_file("zkey", artifacts.zkey, "application/octet-stream"),
-                vkey=_file("vkey", artifacts.vkey, "application/json"),
+        if not _served:
+            artifacts = installed_setup()
+            _served.append(
+                GateCircuit(
+                    wasm=_file("wasm", artifacts.circuit.wasm, "application/wasm"),
+                    zkey=_file("zkey", artifacts.zkey, "application/octet-stream"),
+                    vkey=_file("vkey", artifacts.vkey, "application/json"),
+                )
             )
-            _cached.clear()
-            _cached[artifacts.key] = found
-    return found
+        return _served[0]
 
 
 def file_by_hash(sha256: str) -> CircuitFile:
