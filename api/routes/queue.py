@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -266,11 +266,23 @@ def _wait_words(seconds: float) -> str:
     return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _status_words(out: PlaceOut, now: float) -> str:
+def event_clock(when: datetime, offset_min: int, *, date: bool = False) -> str:
+    """A time as the fan's page shows it everywhere: in the event's own time zone, labelled with
+    its offset (``18:00:00 (UTC+01:00)``), never the browser's zone or a 12-hour clock.
+    ``web/src/queue.js`` writes the same form."""
+    local = when.astimezone(timezone(timedelta(minutes=offset_min)))
+    sign = "-" if offset_min < 0 else "+"
+    hours, minutes = divmod(abs(offset_min), 60)
+    shown = local.strftime("%a %d %b %Y, %H:%M:%S" if date else "%H:%M:%S")
+    return f"{shown} (UTC{sign}{hours:02d}:{minutes:02d})"
+
+
+def _status_words(out: PlaceOut, now: float, offset_min: int) -> str:
     if out.admitted:
         return "It is your turn: you may buy your tickets now."
     if out.opens_at.timestamp() > now:
-        return f"You are number {out.place}. The sale opens soon; you will be let in in turn."
+        opens = event_clock(out.opens_at, offset_min)
+        return f"You are number {out.place}. The sale opens at {opens}; you will be let in in turn."
     if out.ahead == 0:
         return f"You are next (number {out.place})."
     return (
@@ -292,13 +304,17 @@ async def queue_page(request: Request, event_id: int = EventId) -> HTMLResponse:
             out = place_out(await room.status(token, event_id, client_binding(request, room)))
         except QueueRefused:
             out = None  # a token of another browser or a damaged one: join again
+    offset = event.starts_at_offset_min  # the page's times are the event's local times
+    room_out = _room_out(event_id, state)
     page = render(
         request,
         "queue.html",
         event=event,
-        room=_room_out(event_id, state),
+        room=room_out,
         place=out,
-        status_text=_status_words(out, state.now) if out and state else "",
+        status_text=_status_words(out, state.now, offset) if out and state else "",
+        offset_min=offset,
+        opens_text=event_clock(room_out.opens_at, offset, date=True) if room_out.opens_at else "",
         estimate_text=("none" if out.admitted else _wait_words(out.estimate_s)) if out else "",
     )
     page.headers["Cache-Control"] = "no-store"

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -129,15 +129,17 @@ def poster() -> bytes:
     return out.getvalue()
 
 
-def create_event(bridge: Bridge, *, gate: str, name: str = "Night One") -> dict[str, Any]:
+def create_event(
+    bridge: Bridge, *, gate: str, name: str = "Night One", utc_offset_min: int = 0
+) -> dict[str, Any]:
     """An organizer and an event with one tier (0.001 ETH, cap 110%, royalty 5%), its metadata
-    pinned to the bridge's IPFS store."""
+    pinned to the bridge's IPFS store; its times given in a zone ``utc_offset_min`` from UTC."""
     headers = {"X-API-Key": ADMIN_KEY}
     r = bridge.post("/admin/organizers", json={"name": "Hall Org"}, headers=headers)
     assert r.status_code == 201, r.text
     key = r.json()["api_key"]
     now = datetime.now(UTC)
-    starts = now + timedelta(days=30)
+    starts = (now + timedelta(days=30)).astimezone(timezone(timedelta(minutes=utc_offset_min)))
     bundle = erc721.build_event_bundle(
         erc721.Event(
             name=name,
@@ -174,6 +176,7 @@ def create_event(bridge: Bridge, *, gate: str, name: str = "Night One") -> dict[
     r = bridge.post("/organizer/events", json=body, headers={"X-API-Key": key})
     assert r.status_code == 201, r.text
     event: dict[str, Any] = r.json()
+    event["organizer_key"] = key  # for the organizer's own calls (cancel, waiting room)
     return event
 
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -55,13 +56,17 @@ def bridge(
         yield b
 
 
-def open_room(prefix: str, event_id: int, *, in_s: float, rate: float) -> None:
+def open_room(prefix: str, event_id: int, *, in_s: float, rate: float) -> float:
+    """Open the event's room, the sale ``in_s`` from now; returns the opening time."""
+    opens_at = time.time() + in_s
+
     async def go() -> None:
         room = WaitingRoom(SharedState(REDIS, prefix), b"unused")
-        await room.open(event_id, opens_at=time.time() + in_s, rate_per_s=rate)
+        await room.open(event_id, opens_at=opens_at, rate_per_s=rate)
 
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs a loop in this thread
         pool.submit(asyncio.run, go()).result()
+    return opens_at
 
 
 def test_a_fan_waits_in_line_and_is_taken_to_the_tickets_when_admitted(
@@ -122,3 +127,46 @@ def test_a_fan_waits_in_line_and_is_taken_to_the_tickets_when_admitted(
     assert_accessible(page)
     screenshot(page, "queue-waiting-phone")
     phone.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_queue_page_shows_one_labelled_time_in_the_event_s_zone(
+    browser: Browser, bridge: Bridge, prefix: str, size: str
+) -> None:
+    """The status line and the opening time are one clock: the event's (here UTC+01:00), with
+    its label, in 24-hour form, in a browser set to another zone and a 12-hour locale."""
+    event: dict[str, Any] = create_event(
+        bridge, gate=GATE, name=f"Night Tram {size}", utc_offset_min=60
+    )
+    opens_at = open_room(prefix, event["id"], in_s=900.0, rate=1.0)
+    local = datetime.fromtimestamp(opens_at, timezone(timedelta(hours=1)))
+    viewport = PHONE if size == "phone" else DESKTOP
+    context = browser.new_context(
+        viewport=viewport, is_mobile=size == "phone", has_touch=size == "phone",
+        timezone_id="America/Los_Angeles", locale="en-US",
+    )  # fmt: skip
+    page = context.new_page()
+    try:
+        page.goto(f"{bridge.url}/event/{event['id']}/queue")
+        expect(page.locator("section[aria-labelledby=join-title] time")).to_have_text(
+            f"{local:%a %d %b %Y, %H:%M:%S} (UTC+01:00)"
+        )
+        page.get_by_role("button", name="Join the queue").click()
+        expect(page.locator("#queue")).to_have_attribute("data-polled", re.compile(r"^\d+$"))
+        status = page.get_by_role("status")
+        expect(status).to_have_text(
+            f"You are number 1. The sale opens at {local:%H:%M:%S} (UTC+01:00); "
+            "you will be let in in turn."
+        )
+        expect(page.locator("#place-title ~ dl time")).to_have_text(
+            f"{local:%a %d %b %Y, %H:%M:%S} (UTC+01:00)"
+        )
+        text = page.locator("#queue").inner_text()
+        assert not re.search(r"\b(AM|PM)\b", text), text  # no 12-hour clock anywhere
+        assert "UTC+01:00" in text and " UTC<" not in page.content()
+        if size == "phone":
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(page)
+        screenshot(page, f"queue-event-time-{size}")
+    finally:
+        context.close()

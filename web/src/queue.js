@@ -12,11 +12,22 @@ function minutes(seconds) {
   return `about ${m} minute${m === 1 ? "" : "s"}`;
 }
 
+// Times as the page shows them (api.routes.queue.event_clock): the event's local time with its
+// offset, "18:00:00 (UTC+01:00)", whatever the browser's time zone or clock habit.
+const offsetMin = Number(root?.dataset.offsetMin || 0);
+function eventClock(iso) {
+  const local = new Date(Date.parse(iso) + offsetMin * 60_000);
+  const two = (n) => String(n).padStart(2, "0");
+  const off = Math.abs(offsetMin);
+  const sign = offsetMin < 0 ? "-" : "+";
+  return `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())} (UTC${sign}${two(Math.floor(off / 60))}:${two(off % 60)})`;
+}
+
 function describe(p) {
   if (p.admitted) return "It is your turn: you may buy your tickets now.";
   const opens = Date.parse(p.opens_at);
   if (opens > Date.now()) {
-    return `You are number ${p.place}. The sale opens at ${new Date(opens).toLocaleTimeString()}; you will be let in in turn.`;
+    return `You are number ${p.place}. The sale opens at ${eventClock(p.opens_at)}; you will be let in in turn.`;
   }
   return p.ahead === 0
     ? `You are next (number ${p.place}).`
@@ -45,6 +56,7 @@ function render(p) {
   }
   const go = document.getElementById("go");
   if (go) go.hidden = !p.admitted;
+  root.dataset.polled = String(Date.now()); // for people reading the DOM, and for tests
 }
 
 async function follow() {
