@@ -29,6 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "FAIRGATE_"
 DEV_WEBHOOK_SECRET = "whsec_fairgate_local_development_only"  # noqa: S105 - documented dev default
 DEV_QUEUE_SECRET = "fairgate-queue-local-development-only"  # noqa: S105 - documented dev default
+DEV_CLAIM_LINK_SECRET = "fairgate-claim-link-local-development-only"  # noqa: S105 - dev default
 # Ganache's deterministic mnemonic: its accounts are public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 #: Chain ids of local development nodes (Ganache and Anvil here run 1337; Anvil's and Hardhat's
@@ -184,6 +185,9 @@ class Settings(BaseModel):
     redis_room_timeout_s: float = Field(default=5.0, gt=0)
     # on-sale waiting rooms (api.waiting_room, in Redis): the HMAC key of queue tokens
     queue_secret: SecretStr = SecretStr(DEV_QUEUE_SECRET)
+    # the HMAC key of the claim links in ticket e-mails (api.security.claim_link_token): the
+    # worker writes them, the bridge checks them; both need the same key
+    claim_link_secret: SecretStr = SecretStr(DEV_CLAIM_LINK_SECRET)
     catalog_cache_ttl_s: float = Field(default=2.0, ge=0)  # 0: no catalog cache
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # structured logs (fairgate.logs): one JSON line per record (false: plain text)
@@ -293,6 +297,11 @@ class Settings(BaseModel):
             raise ValueError("FAIRGATE_WEBHOOK_SECRET must be set outside development")
         if self.env == "prod" and self.queue_secret.get_secret_value() == DEV_QUEUE_SECRET:
             raise ValueError("FAIRGATE_QUEUE_SECRET must be set outside development")
+        if (
+            self.env == "prod"
+            and self.claim_link_secret.get_secret_value() == DEV_CLAIM_LINK_SECRET
+        ):
+            raise ValueError("FAIRGATE_CLAIM_LINK_SECRET must be set outside development")
         if self.network != "dev" and self.chain_id in DEV_CHAIN_IDS:
             raise ValueError(
                 f"FAIRGATE_NETWORK={self.network} needs the chain's own id in FAIRGATE_CHAIN_ID, "

@@ -237,7 +237,15 @@ async def buy_by_card(request: Request, event_id: int = EventId) -> HTMLResponse
 
 
 @router.get("/me", response_class=HTMLResponse)
-def me_page(request: Request, session: SessionDep, event: int | None = None) -> HTMLResponse:
+def me_page(
+    request: Request,
+    session: SessionDep,
+    event: int | None = None,
+    order: str | None = None,
+) -> HTMLResponse:
+    """The wallet page; ``order`` (the link in a ticket e-mail) fills in the order to claim or,
+    on a cancelled event, whose refund to show. The claim token of that link comes after ``#``
+    and never reaches the server: the page's script fills it in."""
     events = list(
         session.scalars(
             select(Event)
@@ -253,5 +261,8 @@ def me_page(request: Request, session: SessionDep, event: int | None = None) -> 
         nav="me",
         events=events,
         chosen=chosen,
+        cancelled=chosen is not None
+        and (chosen.state == EventState.CANCELLED or chosen.chain_cancelled),
+        order_id=order if order and re.fullmatch(r"[0-9a-f]{32}", order) else "",
         chain_id=request.app.state.settings.chain_id,
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import OrderTokenDep, SessionDep
+from api.deps import OrderTokenDep, SessionDep, SettingsDep
 from api.errors import QueueRefused
 from api.metrics import RESERVATION_FAILURES
 from api.models import Order, OrderState
@@ -31,6 +31,7 @@ from api.schemas import (
 from api.security import claim_message
 from api.services import claims, orders
 from fairgate.errors import TicketError
+from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -136,19 +137,29 @@ async def create_order(body: OrderCreate, request: Request) -> OrderCreated:
     return created_out(created)
 
 
+def _link_secret(settings: Settings) -> bytes:
+    """The key of the claim links in ticket e-mails: they open an order as its token does."""
+    return settings.claim_link_secret.get_secret_value().encode()
+
+
 @router.get("/{order_id}", response_model=OrderOut, responses=errors(401, 404))
-def get_order(session: SessionDep, token: OrderTokenDep, order_id: str = OrderId) -> OrderOut:
-    return order_out(orders.order_for_token(session, order_id, token))
+def get_order(
+    session: SessionDep, settings: SettingsDep, token: OrderTokenDep, order_id: str = OrderId
+) -> OrderOut:
+    return order_out(
+        orders.order_for_token(session, order_id, token, link_secret=_link_secret(settings))
+    )
 
 
 @router.get("/{order_id}/claim-message", response_model=ClaimMessage, responses=errors(401, 404))
 def get_claim_message(
     session: SessionDep,
+    settings: SettingsDep,
     token: OrderTokenDep,
     wallet: Annotated[str, Query(pattern=ADDRESS_PATTERN)],
     order_id: str = OrderId,
 ) -> ClaimMessage:
-    order = orders.order_for_token(session, order_id, token)
+    order = orders.order_for_token(session, order_id, token, link_secret=_link_secret(settings))
     return ClaimMessage(message=claim_message(order.id, wallet))
 
 
@@ -159,9 +170,13 @@ def get_claim_message(
     responses=errors(401, 403, 404, 409),
 )
 def claim_tickets(
-    body: ClaimCreate, session: SessionDep, token: OrderTokenDep, order_id: str = OrderId
+    body: ClaimCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: OrderTokenDep,
+    order_id: str = OrderId,
 ) -> ClaimOut:
-    order = orders.order_for_token(session, order_id, token)
+    order = orders.order_for_token(session, order_id, token, link_secret=_link_secret(settings))
     return claims.request_claim(session, order, body)
 
 

@@ -51,6 +51,7 @@ from api.models import (
     local_time,
     utcnow,
 )
+from api.security import claim_link_token
 from fairgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,8 @@ def compose(session: Session, settings: Settings, message: OutboxMessage) -> Ema
     name = " ".join(event.name.split())  # one line: a header cannot carry a line break
     if message.kind == MailKind.MINTED:
         subject = f"Your tickets for {name}"
-        body = _minted(order, event, tier, tickets, base, name)
+        secret = settings.claim_link_secret.get_secret_value().encode()
+        body = _minted(order, event, tier, tickets, base, name, secret)
     elif message.kind == MailKind.REFUNDED:
         subject = f"Your order for {name} was refunded"
         body = _refunded(order, name, settings)
@@ -281,8 +283,20 @@ def compose(session: Session, settings: Settings, message: OutboxMessage) -> Ema
     return email
 
 
+def claim_link(base: str, event_id: int, order_id: str, secret: bytes) -> str:
+    """The custody claim link of an order: ``/me`` with the order and, after ``#`` (never sent
+    to a server, so never in its logs or a Referer), the claim token the page fills in."""
+    return f"{base}/me?event={event_id}&order={order_id}#claim={claim_link_token(secret, order_id)}"
+
+
 def _minted(
-    order: Order, event: Event, tier: Tier, tickets: list[Ticket], base: str, name: str
+    order: Order,
+    event: Event,
+    tier: Tier,
+    tickets: list[Ticket],
+    base: str,
+    name: str,
+    link_secret: bytes,
 ) -> str:
     starts = local_time(event.starts_at, event.starts_at_offset_min)
     lines = [
@@ -298,10 +312,11 @@ def _minted(
     if order.wallet is None:
         lines += [
             "Fairgate holds these tickets for you until you move them into a wallet of your own,",
-            "which also gives each ticket its own key for the gate. Claim them here:",
-            f"  {base}/me?event={event.id}",
-            f"with your order number {order.id} and the order token you saved when you ordered",
-            "(we do not keep the token, so we cannot send it).",
+            "which also gives each ticket its own key for the gate. Open this link in the browser",
+            'that has your wallet, connect it, and choose "Claim into my wallet":',
+            f"  {claim_link(base, event.id, order.id, link_secret)}",
+            "Keep this e-mail to yourself: whoever has the link can claim the tickets. It fills in",
+            f"your order number ({order.id}) and a claim token that works like your order token.",
         ]
     else:
         lines.append(f"They are in your wallet {order.wallet}.")

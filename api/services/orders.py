@@ -26,7 +26,7 @@ from api.models import Event, EventState, Order, OrderEvent, OrderState, Tier, u
 from api.payments.base import PaymentIntent, PaymentProvider
 from api.payments.local import PENDING
 from api.schemas import OrderCreate
-from api.security import new_order_token, same_hash
+from api.security import new_order_token, opens_order
 from api.services.notifications import MAIL_OF_STATE, enqueue
 from api.services.reservations import expire_reservations, release_seats, take_seats
 from fairgate.errors import NotFound
@@ -603,9 +603,16 @@ class GroupCommit:
             return exc
 
 
-def order_for_token(session: Session, order_id: str, token: str | None) -> Order:
-    """The order if ``token`` is its order token; NotFound otherwise (no hint which was wrong)."""
+def order_for_token(
+    session: Session, order_id: str, token: str | None, *, link_secret: bytes | None = None
+) -> Order:
+    """The order if ``token`` is its order token, or with ``link_secret`` its claim link's
+    (:func:`api.security.claim_link_token`); NotFound otherwise (no hint which was wrong)."""
     order = session.get(Order, order_id)
-    if order is None or token is None or not same_hash(token, order.token_hash):
+    if (
+        order is None
+        or token is None
+        or not opens_order(token, order.token_hash, order_id, link_secret)
+    ):
         raise NotFound("no such order, or the order token does not match")
     return order

@@ -7,6 +7,7 @@ failure, never lost when the worker dies between the server's acceptance and its
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from api_helpers import create_event, free_port, pay, place_order, read_order
+from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_e2e import make_worker
@@ -108,7 +110,29 @@ def test_a_paid_custody_order_gets_one_e_mail_with_tickets_claim_link_and_event_
     assert mail["Message-ID"] == f"<minted.{custody['id']}@fairgate.orders>"
     assert all(f"ticket {t}" in body for t in tokens)
     assert f"{settings.public_url}/me?event={event['id']}" in body  # the custody claim link
-    assert f"order number {custody['id']}" in body
+    # the link works on its own (the bridge keeps no order token to send): its claim token
+    # opens the order as the order token does, and releases the tickets to a proven wallet
+    (token,) = re.findall(rf"/me\?event={event['id']}&order={custody['id']}#claim=(\S+)", body)
+    assert custody["order_token"] not in body
+    opened = {"X-Order-Token": token}
+    assert app_client.get(f"/orders/{custody['id']}", headers=opened).json()["state"] == "minted"
+    forged = {"X-Order-Token": token[:-2] + ("AA" if not token.endswith("AA") else "BB")}
+    assert app_client.get(f"/orders/{custody['id']}", headers=forged).status_code == 404
+    other_order = {"X-Order-Token": token}
+    assert app_client.get(f"/orders/{wallet['id']}", headers=other_order).status_code == 404
+    message = app_client.get(
+        f"/orders/{custody['id']}/claim-message",
+        params={"wallet": fans[1].address},
+        headers=opened,
+    ).json()["message"]
+    signature = fans[1].sign_message(encode_defunct(text=message)).signature.hex()
+    claimed = app_client.post(
+        f"/orders/{custody['id']}/claims",
+        json={"wallet": fans[1].address, "signature": "0x" + signature.removeprefix("0x")},
+        headers=opened,
+    )
+    assert claimed.status_code == 202, claimed.text
+    assert sorted(claimed.json()["tickets"]) == sorted(tokens)
     assert f"{settings.public_url}/event/{event['id']}" in body
     (other,) = [m for m in inbox.messages if wallet["id"] in m.get_content()]
     assert "/me?event=" not in other.get_content()  # in the fan's wallet: nothing to claim

@@ -488,6 +488,78 @@ function bindClaimForm() {
   });
 }
 
+// The link in a ticket e-mail: /me?event=<id>&order=<order>#claim=<claim token>. The token comes
+// after "#" (never sent to a server, so never in its logs or a Referer); it is filled into the
+// claim (or, on a cancelled event, the refund) form and taken out of the address bar at once.
+function fillFromLink() {
+  const token = new URLSearchParams(window.location.hash.slice(1)).get("claim");
+  if (!token) return;
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+  const field = $("#claim-token") || $("#refund-token");
+  if (field) field.value = token;
+  const filled = $("#claim-filled");
+  if (filled) filled.hidden = false;
+  if ($("#refund-form") && $("#refund-order")?.value) showRefund();
+}
+
+// ------------------------------------------------------------------ a card order's refund
+
+const cardMoney = (cents, currency) => `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
+const GIVEN = new Set(["given_away", "refund_funded"]);
+const TICKET_REFUND = {
+  revoked: "revoked; its price is refunded to your card",
+  not_revocable: "stays with the buyer you sold it to, who is refunded on-chain",
+  given_away: "you gave it away: its holder is refunded on-chain, not your card",
+  refund_funded: "you gave it away: its holder can now claim its face value on-chain",
+  issued: "being revoked",
+};
+
+// Where a card order's refund is, in the words of the refund e-mails (api.services.notifications).
+function refundLines(o) {
+  const head = `Order ${o.id} (${o.quantity} ticket${o.quantity === 1 ? "" : "s"}, ${cardMoney(o.amount_cents, o.currency)})`;
+  switch (o.state) {
+    case "refund_pending":
+      return [`${head}: your refund of ${cardMoney(o.amount_cents, o.currency)} to your card is under way.`];
+    case "refunded":
+      return [`${head}: refunded, ${cardMoney(o.amount_cents, o.currency)} back to your card. No tickets were issued.`];
+    case "revoking":
+    case "revoked": {
+      const gone = o.tickets.filter((t) => GIVEN.has(t.state)).length;
+      const back = o.quantity ? Math.floor((o.amount_cents * (o.quantity - gone)) / o.quantity) : 0;
+      const verb = o.state === "revoked" ? "refunded" : "being refunded";
+      return [`${head}: ${cardMoney(back, o.currency)} ${verb} to your card.`, ...o.tickets.map((t) => `Ticket #${t.token_id}: ${TICKET_REFUND[t.state] || t.state}.`)];
+    }
+    case "cancelled":
+    case "expired":
+    case "declined":
+      return [`${head}: it was never paid, so there is nothing to refund.`];
+    default:
+      return [`${head}: paid; its refund has not started yet. It starts when the bridge processes the cancellation: look again in a few minutes.`];
+  }
+}
+
+async function showRefund() {
+  const form = $("#refund-form");
+  const out = $("#refund-state");
+  const order = form.elements.order.value.trim();
+  const token = form.elements.token.value.trim();
+  try {
+    const o = await json(`/orders/${encodeURIComponent(order)}`, { headers: { "X-Order-Token": token } });
+    out.replaceChildren(...refundLines(o).map((line, i) => el("p", { class: i ? "" : `notice ${o.state === "refunded" || o.state === "revoked" ? "ok" : "warn"}` }, line)));
+    out.dataset.state = o.state;
+  } catch (error) {
+    out.replaceChildren(el("p", { class: "notice bad", role: "alert" }, plainError(error, [])));
+    out.dataset.state = "error";
+  }
+}
+
+function bindRefundForm() {
+  $("#refund-form")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    showRefund();
+  });
+}
+
 // ------------------------------------------------------------------ show at the gate
 
 async function showAtGate(t) {
@@ -532,6 +604,12 @@ async function showAtGate(t) {
 
 async function main() {
   if (!root) return;
+  // the order forms first, before anything is awaited: a form submitted before its handler is
+  // bound would be sent by the browser itself, with its order token in the address
+  bindClaimForm();
+  bindRefundForm();
+  fillFromLink();
+  window.addEventListener("hashchange", fillFromLink); // the link opened again in this tab
   if (state.eventId) {
     [state.event, state.abi] = await Promise.all([json(`/events/${state.eventId}/chain`), json("/abi/TicketEvent")]);
   }
@@ -540,7 +618,6 @@ async function main() {
   });
   renderWallet();
   bindBuyButtons();
-  bindClaimForm();
   $("#gate-close")?.addEventListener("click", () => {
     state.gate?.stop();
     $("#gate").hidden = true;
