@@ -6,8 +6,9 @@
     .venv/bin/python scripts/bench_orders.py --only queue --json reports/bench_queue.json
 
 ``--only queue`` (also part of a full run): the on-sale waiting room under 10,000 fans arriving
-within one second, ``queue_admit_p99_ms`` beside ``redis_roundtrip_p99_ms`` measured in the same
-run (scripts/bench_queue.py says how).
+within one second through the bridge over HTTP (the arrival tests/api/test_waiting_room_http.py
+checks), ``queue_admit_p99_ms`` beside ``trivial_p99_ms`` (GET /health/live, same arrival, same
+run) and the Redis floor (scripts/bench_queue.py says how).
 
 For each node of ``--nodes`` (default ``ganache``; chain.nodes: Ganache or Anvil) it starts the
 node (free port), a fresh PostgreSQL schema in database ``test``, deploys the platform, creates an
