@@ -7,6 +7,7 @@ given-away card ticket is paid into escrow in the token, with the minter's appro
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 import pytest
@@ -19,10 +20,12 @@ from test_e2e import make_worker
 from web3 import Web3
 
 from api.models import Event, Ticket, TicketState
+from api.schemas import FIELD_MODULUS
+from api.services import activity, analytics
 from chain import abi
 from chain.deploy import TEST_STABLECOIN, deploy_contract
 from chain.erc20 import Erc20Client
-from chain.keys import dev_signer
+from chain.keys import Signer, dev_signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 
@@ -63,7 +66,15 @@ def _create(client: TestClient, key: str, body: dict[str, Any]) -> Any:
 
 
 def test_an_event_in_the_stablecoin_prices_everything_in_it(
-    app_client: TestClient, organizer_key: str, fusd: str, w3: Web3
+    app_client: TestClient,
+    organizer_key: str,
+    fusd: str,
+    w3: Web3,
+    fans: list[LocalAccount],
+    db,
+    settings,
+    bridge_chain,
+    provider,
 ) -> None:
     r = _create(app_client, organizer_key, _body(fusd))
     assert r.status_code == 201, r.text
@@ -83,6 +94,24 @@ def test_an_event_in_the_stablecoin_prices_everything_in_it(
     page = app_client.get(f"/event/{event['id']}").text
     assert "12.5 FUSD" in page and "13.75 FUSD (110%" in page  # face value, resale cap
     assert "Buy with FUSD" in page and " ETH" not in page.replace("ETH buyers", "")
+
+    # a fan buys two on-chain with FUSD (a permit signed by the typed client): the bridge's
+    # indexer counts them as on-chain sales, and the dashboard's revenue is in FUSD
+    fan = fans[3]
+    _faucet(w3, fusd, fan.address, 2 * UNITS)
+    buyer = TicketEventClient(
+        w3, event["contract_address"], TransactionSender(w3, Signer.from_account(fan, "fan"))
+    )
+    buyer.purchase(0, [secrets.randbelow(FIELD_MODULUS - 1) + 1 for _ in range(2)])
+    make_worker(settings, db, bridge_chain, provider).run(until_idle=True)  # the indexer
+    with db() as session:
+        activity.follow(session, bridge_chain, event["id"])  # as the dashboard's live page does
+        row = session.get(Event, event["id"])
+        assert row is not None and row.settlement.symbol == "FUSD"
+        figures = analytics.stats(session, row)
+    assert figures["currency"] == "FUSD" and figures["revenue"]["eth_primary"] == 25.0
+    assert figures["sales"]["eth"][-1] == 2
+    assert app_client.get(f"/events/{event['id']}").json()["tiers"][0]["remaining"] == 8
 
     # an ETH event says ETH, as before; face_value_wei still works for it
     eth = _create(app_client, organizer_key, event_body(10)).json()
