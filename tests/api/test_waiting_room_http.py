@@ -210,8 +210,9 @@ def test_ten_thousand_fans_joining_within_one_second_over_http_are_admitted_in_o
                 over_s=0.5,
             )
             # -- 2. the sale opens at T0; fans ask for their place and order -------------------
-            t0 = time.time() + 1.0
+            t0 = time.time() + 2.0  # the organizer's PUT returns after 1 s (WaitingRoom.open)
             opened = open_room(peak, datetime.fromtimestamp(t0, UTC))
+            opened["read"] = time.time()
             for fan, reply in zip(fans, joins, strict=True):
                 if reply.status == 200:
                     body = json.loads(reply.body)
@@ -269,7 +270,9 @@ def test_ten_thousand_fans_joining_within_one_second_over_http_are_admitted_in_o
         assert reply.cookies()[f"fg_qt_{event_id}"] == body["token"]  # its cookie carries it
         assert (body["admitted"], body["ahead"]) == (False, fan.place - 1)
     assert len({f.cookie for f in fans}) == FANS  # every fan its own client
-    assert run["opened"]["waiting"] == FANS and run["opened"]["admitted"] == 0
+    opened = run["opened"]
+    assert opened["waiting"] + opened["admitted"] == FANS
+    assert opened["admitted"] <= max(0.0, RATE * (opened["read"] - t0)) + EPS
 
     def admitted_between(reply: Reply) -> tuple[float, float]:
         """Bounds of ``admitted`` while the request was at the bridge (exact on one clock)."""
