@@ -160,6 +160,15 @@ class IssuedRun:
     commitments: tuple[int, ...]
 
 
+def compact_signature(signature: bytes) -> tuple[bytes, bytes]:
+    """A 65-byte ECDSA signature (r | s | v, v 27 or 28, as wallets sign) as EIP-2098's
+    (r, vs): vs = (v - 27) << 255 | s, the form ``buyWithOrder`` takes."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("not a 65-byte signature with v 27 or 28")
+    vs = int.from_bytes(signature[32:64], "big") | ((signature[64] - 27) << 255)
+    return signature[:32], vs.to_bytes(32, "big")
+
+
 class TicketEventClient(ContractClient):
     """One event's ticket contract.
 
@@ -510,11 +519,13 @@ class TicketEventClient(ContractClient):
         )
 
     def buy_with_order(self, signed: SignedOrder, commitment: int) -> TxResult:
+        """Buy through a signed order: its terms and compact signature (the contract supplies the
+        move count and nonce the order was signed for; a stale order reverts InvalidOrder)."""
         return self._pay(
             signed.order.price,
             "buyWithOrder",
-            signed.order.as_abi(),
-            signed.signature,
+            signed.order.as_terms(),
+            *compact_signature(signed.signature),
             commitment_bytes(commitment),
         )
 

@@ -251,8 +251,9 @@ def encode_mint_batch(tier_id: int, runs: Sequence[MintRun | bytes]) -> bytes:
 
 @dataclass(frozen=True)
 class HeldSale:
-    """The held first sale of a card ticket on the market (its price waits in the contract
-    until the event happens, a chargeback or a cancellation); price 0: none held."""
+    """The held first sale of a card ticket on the market: ``price`` is the amount held, the
+    ticket's face value (it waits in the contract until the event happens, a chargeback or a
+    cancellation; the rest of the sale's proceeds went to the seller's pull balance); 0: none."""
 
     seller: ChecksumAddress
     price: int
@@ -292,6 +293,10 @@ class SellOrder:
             self.nonce,
             self.deadline,
         )
+
+    def as_terms(self) -> tuple[Any, ...]:
+        """The OrderTerms a buyer sends (``buyWithOrder``): the chain supplies moves and nonce."""
+        return (self.token_id, self.price, to_checksum_address(self.reserved_for), self.deadline)
 
     def as_message(self) -> dict[str, Any]:
         return {

@@ -27,7 +27,7 @@ contract TicketEvent is TicketEventBase, ITicketEvent, IERC721Metadata, IERC2981
 
     /// @param ticketGate_ The gate contract of the platform (roots, anchoring, on-chain check-in).
     /// @param admin_ The TicketEventAdmin implementation.
-    constructor(address ticketGate_, address admin_) EIP712("Fairgate Ticket", "1") {
+    constructor(address ticketGate_, address admin_) EIP712(EIP712_NAME, EIP712_VERSION) {
         _ticketGate = ticketGate_;
         _admin = admin_;
     }
@@ -60,8 +60,8 @@ contract TicketEvent is TicketEventBase, ITicketEvent, IERC721Metadata, IERC2981
     }
 
     /// @inheritdoc ITicketEvent
-    function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable {
-        _buyWithOrder(order, _hashTypedDataV4(_orderHash(order)), signature, commitment);
+    function buyWithOrder(OrderTerms calldata terms, bytes32 r, bytes32 vs, bytes32 commitment) external payable {
+        _buyWithOrder(terms, r, vs, commitment);
     }
 
     /// @inheritdoc ITicketEvent
@@ -171,7 +171,7 @@ contract TicketEvent is TicketEventBase, ITicketEvent, IERC721Metadata, IERC2981
 
     /// @inheritdoc ITicketEvent
     function orderDigest(SellOrder calldata order) external view returns (bytes32) {
-        return _hashTypedDataV4(_orderHash(order));
+        return _orderDigest(order.tokenId, order.price, order.reservedFor, order.moves, order.nonce, order.deadline);
     }
 
     // ================================================================ forwarded to TicketEventAdmin

@@ -3,8 +3,6 @@ pragma solidity ^0.8.24;
 
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 import {ITicketEventViews} from "./interfaces/ITicketEvent.sol";
@@ -41,7 +39,11 @@ import {ReentrancyLock} from "hardfork/ReentrancyLock.sol";
 ///   writes it so that the buyer's transaction, the one with a budget, never pays for a new slot.
 /// - Token approvals are bound to the move count, so a move never has to clear them.
 /// - Royalties are not stored: they are the contract's balance less escrow, pull balances and
-///   held first-sale prices (`_heldTotal`, packed with the counters).
+///   held first-sale money (`_heldTotal`, packed with the counters).
+/// - A card ticket's first sale for a price holds its face value with a record flag (FLAG_HELD);
+///   the seller is its mint record's owner (or, for a ticket that moved before, `_held[id]`), and
+///   the rest of the seller's proceeds is credited to the seller's `_holders` word, which the sale
+///   writes anyway: the buyer pays for no slot of its own for it.
 abstract contract TicketEventBase is ITicketEventViews {
     using Strings for uint256;
 
@@ -56,10 +58,14 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev bytes4(keccak256("InvalidCommitment(bytes32)"))
     uint256 private constant INVALID_COMMITMENT_SELECTOR = 0x537fbfab;
     /// @dev keccak256("TicketsIssued(address,uint256,bytes32,uint256,bytes32[])"), for assembly.
+    /// @dev keccak256("Resold(uint256,address,address,uint256,uint256,bytes32)")
+    bytes32 private constant RESOLD_EVENT = 0x828ea77c1305e6f7c15649dfd4b86f92291cc5aea449099b4578e46e5e57ca42;
     bytes32 private constant TICKETS_ISSUED_EVENT = 0x1aedd1ac5c4e0db1f6d1695ee00cbf080642a09582de7231e776f33e0e8c3adc;
-    bytes32 private constant SELL_ORDER_TYPEHASH = keccak256(
-        "SellOrder(uint256 tokenId,uint256 price,address reservedFor,uint256 moves,uint256 nonce,uint256 deadline)"
-    );
+    /// @dev The EIP-712 domain of every event's orders (TicketEvent's EIP712 and `_orderDigest`).
+    string internal constant EIP712_NAME = "Fairgate Ticket";
+    string internal constant EIP712_VERSION = "1";
+    /// @dev keccak256("SellOrder(uint256 tokenId,uint256 price,address reservedFor,uint256 moves,uint256 nonce,uint256 deadline)")
+    bytes32 internal constant SELL_ORDER_TYPEHASH = 0xb2272cc13bc4ce3d6e022372126ab90b31334515cea1d22169d1c3abc1d1a69a;
     uint256 private constant ROLE_MINTER = 1;
     uint256 private constant ROLE_GATE = 2;
 
@@ -72,12 +78,25 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev The ticket was sold for a price at least once (a card ticket's first such sale is held).
     uint256 private constant FLAG_SOLD = 1 << 210;
     uint256 private constant BALANCE_MASK = (1 << 64) - 1;
+    /// @dev `_holders`: the signed-order nonce is bits [64, 160), what the holder is owed by its
+    /// first sales of card tickets (see _settleResale) bits [160, 256).
+    uint256 private constant NONCE_MASK = (1 << 96) - 1;
+    uint256 private constant OWED_SHIFT = 160;
     uint256 private constant PRICE_BITS = 96;
+    /// @dev Fields of a Tier's storage word (`_tierWord`), in Solidity's packing order: faceValue
+    /// 96 bits, supply 24, minted 24, resaleCapBps 16, royaltyBps 16, resaleOpensAt 40, resaleClosesAt 40.
+    uint256 private constant CAP_BPS_SHIFT = 144;
+    uint256 private constant ROYALTY_BPS_SHIFT = 160;
+    uint256 private constant OPENS_SHIFT = 176;
+    uint256 private constant CLOSES_SHIFT = 216;
     /// @dev No bitmap word loaded yet (a word index is at most 2**248 - 1).
     uint256 private constant NO_WORD = type(uint256).max;
     /// @dev The ticket may have a listing (set by `list`, cleared by its next move): only such a
     /// ticket's move reads `_listings`, so a signed-order sale pays no cold slot for it.
     uint256 private constant FLAG_LISTED = 1 << 211;
+    /// @dev The face value of this card ticket's first sale for a price is held (see _settleHeld):
+    /// a flag in the record the sale writes anyway, instead of a slot of its own.
+    uint256 private constant FLAG_HELD = 1 << 212;
     /// @dev In `_runs` records only: a dense segment of one-ticket runs. The record holds the
     /// first ticket's owner; the owners of the others are packed in `_packedOwners`.
     uint256 private constant FLAG_DENSE = 1 << 213;
@@ -102,7 +121,8 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint256 private constant VIA_TRANSFER = 1;
     uint256 private constant VIA_CUSTODY = 2;
     uint256 private constant VIA_BURN = 3;
-    /// @dev A `_held` word reserved by `list` (no seller): the buyer then writes a warm slot.
+    /// @dev A `_held` word reserved by `list` for a ticket that moved before (no seller yet): its
+    /// buyer then writes a warm slot.
     uint256 private constant HELD_RESERVED = 1 << 160;
     /// @dev How long after the scheduled end of a cancelled event its holders can claim refunds.
     uint256 private constant REFUND_PERIOD = 180 days;
@@ -121,8 +141,9 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// flag is here, in the slot every money path reads anyway, so an ETH event pays no cold
     /// storage read to learn its currency.
     uint8 private _flags;
-    /// @dev Sum of the held first-sale prices of card tickets (in this slot: the signed-order path
-    /// has it warm).
+    /// @dev The money held for the first sales of card tickets: their face values (FLAG_HELD) and
+    /// what their sellers are owed and have not withdrawn (see _settleResale). In this slot: the
+    /// signed-order path has it warm.
     uint96 private _heldTotal;
     /// @dev When holders last changed (resale, gift, transfer, rotation, burn): the TicketGate
     /// refuses a replaced root published at or before it. 32 bits (until 2106) to share this slot.
@@ -140,7 +161,9 @@ abstract contract TicketEventBase is ITicketEventViews {
     mapping(uint256 word => uint256) private _runStarts;
     /// @dev Ownership record of each ticket that has moved at least once.
     mapping(uint256 tokenId => uint256) private _tickets;
-    /// @dev balance (low 64 bits) | signed-order nonce << 64
+    /// @dev balance (low 64 bits) | signed-order nonce << 64 (96 bits) | owed << OWED_SHIFT: what
+    /// the holder's first sales of card tickets left it beyond their held face values, paid by
+    /// `withdrawPending`
     mapping(address holder => uint256) private _holders;
     /// @dev price (low 96 bits) | reservedFor << 96; zero when not listed
     mapping(uint256 tokenId => uint256) private _listings;
@@ -153,8 +176,9 @@ abstract contract TicketEventBase is ITicketEventViews {
     uint256 private _escrow;
     uint256 private _pendingTotal;
     mapping(address account => uint256) private _pending;
-    /// @dev seller | price << 160: the held price of a card ticket's first sale for a price, until
-    /// `_settleHeld` (HELD_RESERVED or zero when nothing is held).
+    /// @dev The seller of a card ticket's held first sale when it was not the ticket's first
+    /// owner (the ticket had moved before: a gift, a transfer, a custody release), until
+    /// `_settleHeld`; zero (or HELD_RESERVED) otherwise: the seller is the mint record's owner.
     mapping(uint256 tokenId => uint256) private _held;
     /// @dev The organizer proposed by the current one (or named at creation by someone else),
     /// until it accepts: an event becomes an organizer's only with its consent.
@@ -394,7 +418,7 @@ abstract contract TicketEventBase is ITicketEventViews {
             // Sold for a price: its buyer keeps it. After a cancellation its holder claims the
             // face value on-chain, so the bridge only refunds the card. On a chargeback, the held
             // price of its first sale makes the organizer whole instead of the seller.
-            if (cancelled_ || _held[tokenId] <= HELD_RESERVED) revert NotAuthorized(tokenId, msg.sender);
+            if (cancelled_ || record & FLAG_HELD == 0) revert NotAuthorized(tokenId, msg.sender);
             _settleHeld(tokenId, record, true);
         }
     }
@@ -403,9 +427,9 @@ abstract contract TicketEventBase is ITicketEventViews {
         uint256 record = _record(tokenId);
         if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
         if (_policy() == TransferPolicy.Locked) revert TicketLocked(tokenId);
-        Tier memory t = _tiers[_tierIdOf(record)];
+        uint256 t = _tierWord(_tierIdOf(record));
         if (!_resaleOpen(t)) revert ResaleClosed(tokenId);
-        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
+        uint256 cap = ResaleMath.cap(_faceOf(t), (t >> CAP_BPS_SHIFT) & 0xffff);
         if (price > cap) revert PriceAboveCap(price, cap);
         if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
         if (price == 0 && reservedFor == address(0)) revert GiftNeedsRecipient();
@@ -414,8 +438,11 @@ abstract contract TicketEventBase is ITicketEventViews {
         // transaction then updates a warm non-zero slot and skips the run lookup (~21,000 gas).
         // FLAG_LISTED tells the ticket's next move to clear the listing.
         if (record & FLAG_LISTED == 0) _tickets[tokenId] = record | FLAG_LISTED;
-        // The same for the held price of a card ticket's first sale (see _settleResale).
-        if (record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0 && _held[tokenId] == 0) _held[tokenId] = HELD_RESERVED;
+        // The same for the seller of a card ticket's held first sale, when it is not the mint
+        // record's owner (see _settleResale).
+        if (record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0 && _movesOf(record) != 0 && _held[tokenId] == 0) {
+            _held[tokenId] = HELD_RESERVED;
+        }
         _listings[tokenId] = price | (uint256(uint160(reservedFor)) << PRICE_BITS);
         emit Listed(tokenId, msg.sender, price, reservedFor);
     }
@@ -435,35 +462,40 @@ abstract contract TicketEventBase is ITicketEventViews {
         _settleResale(tokenId, _record(tokenId), packedListing & ((1 << PRICE_BITS) - 1), commitment);
     }
 
-    /// @dev `digest` is the order's EIP-712 digest (TicketEvent holds the domain).
-    function _buyWithOrder(SellOrder calldata order, bytes32 digest, bytes calldata signature, bytes32 commitment)
-        internal
-    {
-        uint256 tokenId = order.tokenId;
+    /// @dev The order the holder signed is `terms` with the ticket's current move count and the
+    /// seller's current nonce: the signature (`r`, `vs`, EIP-2098) must be the holder's over it.
+    function _buyWithOrder(OrderTerms calldata terms, bytes32 r, bytes32 vs, bytes32 commitment) internal {
+        uint256 tokenId = terms.tokenId;
         uint256 record = _record(tokenId);
         address seller = address(uint160(record));
-        if (
-            block.timestamp > order.deadline || order.moves != _movesOf(record)
-                || order.nonce != _holders[seller] >> 64
-        ) revert InvalidOrder(tokenId);
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != seller) revert InvalidOrder(tokenId);
-        if (order.price == 0 && order.reservedFor == address(0)) revert GiftNeedsRecipient();
-        _requireTaker(tokenId, order.reservedFor);
-        _settleResale(tokenId, record, order.price, commitment);
+        uint256 price = terms.price;
+        address reservedFor;
+        assembly ("memory-safe") {
+            // its low 160 bits, as hashed into the digest (no ABI re-validation to pay for)
+            reservedFor := and(calldataload(add(terms, 0x40)), OWNER_MASK)
+        }
+        {
+            bytes32 digest = _orderDigest(
+                tokenId, price, reservedFor, _movesOf(record), (_holders[seller] >> 64) & NONCE_MASK, terms.deadline
+            );
+            if (block.timestamp > terms.deadline || _recover(digest, r, vs) != seller) revert InvalidOrder(tokenId);
+        }
+        if (price == 0 && reservedFor == address(0)) revert GiftNeedsRecipient();
+        _requireTaker(tokenId, reservedFor);
+        _settleResale(tokenId, record, price, commitment);
     }
 
     function _cancelAllOrders() internal {
         uint256 h = _holders[msg.sender];
-        uint256 nonce = (h >> 64) + 1;
-        _holders[msg.sender] = (h & BALANCE_MASK) | (nonce << 64);
+        uint256 nonce = ((h >> 64) + 1) & NONCE_MASK; // 2**96 cancellations never happen
+        _holders[msg.sender] = (h & ~(NONCE_MASK << 64)) | (nonce << 64);
         emit OrdersCancelled(msg.sender, nonce);
     }
 
     function _rotateCommitment(uint256 tokenId, bytes32 commitment) internal {
         uint256 record = _record(tokenId);
         if (address(uint160(record)) != msg.sender) revert NotTicketHolder(tokenId, msg.sender);
-        if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert ResaleClosed(tokenId);
+        if (!_resaleOpen(_tierWord(_tierIdOf(record)))) revert ResaleClosed(tokenId);
         _requireCommitment(commitment);
         _holdersChanged();
         emit CommitmentRotated(tokenId, commitment);
@@ -472,11 +504,19 @@ abstract contract TicketEventBase is ITicketEventViews {
     function _withdrawPending() internal {
         _enter();
         uint256 amount = _pending[msg.sender];
-        if (amount == 0) revert NothingToWithdraw();
-        _pending[msg.sender] = 0;
-        _pendingTotal -= amount;
-        emit PendingWithdrawn(msg.sender, amount);
-        _sendValue(msg.sender, amount);
+        uint256 h = _holders[msg.sender];
+        uint256 owed = h >> OWED_SHIFT;
+        if (amount + owed == 0) revert NothingToWithdraw();
+        if (amount != 0) {
+            _pending[msg.sender] = 0;
+            _pendingTotal -= amount;
+        }
+        if (owed != 0) {
+            _holders[msg.sender] = h & ~(NONCE_MASK << OWED_SHIFT);
+            _heldTotal -= uint96(owed);
+        }
+        emit PendingWithdrawn(msg.sender, amount + owed);
+        _sendValue(msg.sender, amount + owed);
         _exit();
     }
 
@@ -532,11 +572,13 @@ abstract contract TicketEventBase is ITicketEventViews {
         _enter();
         for (uint256 i; i < tokenIds.length; ++i) {
             uint256 tokenId = tokenIds[i];
-            if (_held[tokenId] <= HELD_RESERVED) revert NothingToWithdraw();
+            // a held ticket has its own record (its sale wrote it), and is live: a burn settles first
+            uint256 record = _tickets[tokenId];
+            if (record & FLAG_HELD == 0) revert NothingToWithdraw();
             // Held until the card payment can no longer cost the organizer: the event happened,
             // or it was cancelled (then the face value goes to escrow for the holder's refund).
             if (!_cancelled && block.timestamp < _endsAt) revert StillHeld(tokenId);
-            _settleHeld(tokenId, _record(tokenId), false);
+            _settleHeld(tokenId, record, false);
         }
         _exit();
     }
@@ -625,7 +667,7 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// MarketOnly and Locked, and under Free outside the tier's resale window.
     function _locked(uint256 tokenId) internal view returns (bool) {
         uint256 record = _record(tokenId);
-        return _policy() != TransferPolicy.Free || !_resaleOpen(_tiers[_tierIdOf(record)]);
+        return _policy() != TransferPolicy.Free || !_resaleOpen(_tierWord(_tierIdOf(record)));
     }
 
     /// @inheritdoc ITicketEventViews
@@ -702,7 +744,7 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @inheritdoc ITicketEventViews
     function orderNonce(address seller) external view returns (uint256) {
-        return _holders[seller] >> 64;
+        return (_holders[seller] >> 64) & NONCE_MASK;
     }
 
     /// @inheritdoc ITicketEventViews
@@ -727,8 +769,8 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @inheritdoc ITicketEventViews
     function heldSale(uint256 tokenId) external view returns (address seller, uint256 price) {
-        uint256 held = _held[tokenId];
-        if (held > HELD_RESERVED) (seller, price) = (address(uint160(held)), held >> 160);
+        uint256 record = _tickets[tokenId];
+        if (record & FLAG_HELD != 0) (seller, price) = (_heldSeller(tokenId), _tiers[_tierIdOf(record)].faceValue);
     }
 
     /// @inheritdoc ITicketEventViews
@@ -738,7 +780,7 @@ abstract contract TicketEventBase is ITicketEventViews {
 
     /// @inheritdoc ITicketEventViews
     function pendingOf(address account) external view returns (uint256) {
-        return _pending[account];
+        return _pending[account] + (_holders[account] >> OWED_SHIFT);
     }
 
     /// @inheritdoc ITicketEventViews
@@ -876,16 +918,26 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev The ownership record of a live ticket: its own record once it has moved, else its run's.
     function _record(uint256 tokenId) private view returns (uint256 record) {
         record = _tickets[tokenId];
-        if (record == 0) {
-            if (tokenId >= _nextTokenId) revert NonexistentTicket(tokenId);
-            uint256 start = _runStart(tokenId);
-            record = _runs[start];
-            if (record & FLAG_DENSE != 0) {
-                record ^= FLAG_DENSE;
-                if (tokenId != start) record = (record & ~OWNER_MASK) | _packedOwner(tokenId);
-            }
-        }
+        if (record == 0) record = _mintRecord(tokenId);
         if (record & FLAG_BURNED != 0) revert NonexistentTicket(tokenId);
+    }
+
+    /// @dev The record a ticket was minted with (its first owner, tier and flags), from its run.
+    function _mintRecord(uint256 tokenId) private view returns (uint256 record) {
+        if (tokenId >= _nextTokenId) revert NonexistentTicket(tokenId);
+        uint256 start = _runStart(tokenId);
+        record = _runs[start];
+        if (record & FLAG_DENSE != 0) {
+            record ^= FLAG_DENSE;
+            if (tokenId != start) record = (record & ~OWNER_MASK) | _packedOwner(tokenId);
+        }
+    }
+
+    /// @dev The seller of a held first sale (FLAG_HELD): the ticket's first owner, unless the
+    /// ticket had moved before that sale (then `_held` names the seller).
+    function _heldSeller(uint256 tokenId) private view returns (address seller) {
+        seller = address(uint160(_held[tokenId]));
+        if (seller == address(0)) seller = address(uint160(_mintRecord(tokenId)));
     }
 
     /// @dev Put `owner` into ticket `id`'s 160 bits of `_packedOwners`, through `packer`: a word is
@@ -921,14 +973,28 @@ abstract contract TicketEventBase is ITicketEventViews {
     /// @dev The first id of the run holding `tokenId`: the highest set bit at or below it.
     function _runStart(uint256 tokenId) private view returns (uint256) {
         uint256 word = tokenId >> 8;
-        uint256 bits = _runStarts[word] & (type(uint256).max >> (255 - (tokenId & 0xff)));
+        uint256 bits = _runStarts[word] & (type(uint256).max >> (~tokenId & 0xff));
         while (bits == 0) {
             unchecked {
                 --word;
             }
             bits = _runStarts[word];
         }
-        return (word << 8) | Math.log2(bits);
+        return (word << 8) | _log2(bits);
+    }
+
+    /// @dev The index of the highest set bit of `x` (non-zero): OpenZeppelin's Math.log2, inlined
+    /// in assembly (every lookup of a never-moved ticket's run runs it).
+    function _log2(uint256 x) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := shl(7, gt(x, 0xffffffffffffffffffffffffffffffff))
+            r := or(r, shl(6, gt(shr(r, x), 0xffffffffffffffff)))
+            r := or(r, shl(5, gt(shr(r, x), 0xffffffff)))
+            r := or(r, shl(4, gt(shr(r, x), 0xffff)))
+            r := or(r, shl(3, gt(shr(r, x), 0xff)))
+            r := or(r, shl(2, gt(shr(r, x), 0xf)))
+            r := or(r, byte(shr(r, x), 0x0000010102020202030303030303030300000000000000000000000000000000))
+        }
     }
 
     function _tierIdOf(uint256 record) private pure returns (uint256) {
@@ -944,8 +1010,23 @@ abstract contract TicketEventBase is ITicketEventViews {
         return address(uint160(approval)) == spender && (approval >> 160) == _movesOf(record);
     }
 
-    function _resaleOpen(Tier memory t) private view returns (bool) {
-        return block.timestamp >= t.resaleOpensAt && block.timestamp < t.resaleClosesAt;
+    /// @dev The storage word of tier `tierId` (a Tier fits one slot): the market reads the fields
+    /// it needs with shifts, instead of copying the whole struct to memory (twice per sale).
+    function _tierWord(uint256 tierId) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            mstore(0x00, tierId)
+            mstore(0x20, _tiers.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    function _faceOf(uint256 tierWord) private pure returns (uint256) {
+        return tierWord & ((1 << 96) - 1);
+    }
+
+    /// @dev `tierWord`'s resale window is open now.
+    function _resaleOpen(uint256 tierWord) private view returns (bool) {
+        return block.timestamp >= (tierWord >> OPENS_SHIFT) & ((1 << 40) - 1) && block.timestamp < tierWord >> CLOSES_SHIFT;
     }
 
     function _requireSalesOpen() private view {
@@ -963,55 +1044,93 @@ abstract contract TicketEventBase is ITicketEventViews {
         _requireCommitment(commitment);
         address seller = address(uint160(record));
         if (seller == msg.sender) revert SelfPurchase();
-        Tier memory t = _tiers[_tierIdOf(record)];
-        uint256 cap = ResaleMath.cap(t.faceValue, t.resaleCapBps);
-        if (price > cap) revert PriceAboveCap(price, cap);
-        (uint256 royalty, uint256 proceeds) = ResaleMath.split(price, t.royaltyBps);
+        uint256 t = _tierWord(_tierIdOf(record));
+        {
+            uint256 cap = ResaleMath.cap(_faceOf(t), (t >> CAP_BPS_SHIFT) & 0xffff);
+            if (price > cap) revert PriceAboveCap(price, cap);
+        }
+        // a price at most a cap (below 2**97): splitBounded cannot overflow
+        (uint256 royalty, uint256 proceeds) = ResaleMath.splitBounded(price, (t >> ROYALTY_BPS_SHIFT) & 0xffff);
         // Only a paid sale protects its buyer from a chargeback revocation; a gift does not (its
         // receiver paid nothing), or a card buyer could shield a ticket by gifting it to himself.
-        // The first paid sale of a card ticket is held whole (see _settleHeld) and at least at
-        // face value: a chargeback of the card then costs its payer the price, not the organizer.
-        bool held = price != 0 && record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0;
-        if (held) {
-            if (price < t.faceValue) revert PriceBelowFace(price, t.faceValue);
-            if (price >> PRICE_BITS != 0) revert InvalidParameter("price");
+        // The first paid sale of a card ticket is at least at face value, and its face value is
+        // held (see _hold).
+        uint256 flags = price == 0 ? 0 : FLAG_SOLD;
+        if (price != 0 && record & (FLAG_PAID_IN_ETH | FLAG_SOLD) == 0) {
+            if (price < _faceOf(t)) revert PriceBelowFace(price, _faceOf(t));
+            flags = FLAG_SOLD | FLAG_HELD;
         }
-        _update(msg.sender, tokenId, 1, price == 0 ? record : record | FLAG_SOLD, VIA_MARKET);
-        emit Resold(tokenId, seller, msg.sender, price, royalty, commitment);
-        if (held) {
-            _held[tokenId] = uint256(uint160(seller)) | (price << 160);
-            _heldTotal += uint96(price);
-        } else {
-            _push(seller, proceeds);
+        _update(msg.sender, tokenId, 1, record | flags, VIA_MARKET);
+        assembly ("memory-safe") {
+            // Resold(tokenId, seller, buyer, price, royalty, commitment), in the free memory
+            let m := mload(0x40)
+            mstore(m, price)
+            mstore(add(m, 0x20), royalty)
+            mstore(add(m, 0x40), commitment)
+            log4(m, 0x60, RESOLD_EVENT, tokenId, and(seller, OWNER_MASK), caller())
         }
+        if (flags & FLAG_HELD == 0) _push(seller, proceeds);
+        else _hold(tokenId, record, t, proceeds);
     }
 
-    /// @dev The one road out of a held first-sale price (`price`, paid by the ticket's buyer to
-    /// `seller`). A chargeback of the card (`chargeback`): the face value goes to the ticket's
-    /// escrow (the ticket is then refundable and irrevocable like an ETH ticket) and the rest to
-    /// the organizer, who is made whole; the seller gets nothing. A cancellation: the face value
-    /// goes to escrow for the holder's refund, the royalty (at most what is left) to the
-    /// organizer, the rest to the seller, whose card payment the bridge refunds. After the event:
-    /// an ordinary sale (royalty to the organizer, proceeds to the seller). Returns the record.
+    /// @dev The first paid sale of card ticket `tokenId` (`record` before it, `tierWord` its tier,
+    /// `proceeds` the seller's share of the price): its face value is held (FLAG_HELD, set by the
+    /// sale; see _settleHeld), so a chargeback of the card costs its payer the face value, not the
+    /// organizer. The rest of the proceeds (the price above face, less its royalty) is the
+    /// seller's at once, credited to its pull balance in its `_holders` word, which the sale has
+    /// just written: the buyer pays for no slot of its own and no payment.
+    function _hold(uint256 tokenId, uint256 record, uint256 tierWord, uint256 proceeds) private {
+        uint256 face = _faceOf(tierWord);
+        // the face value's own royalty is paid with it, by _settleHeld
+        (, uint256 faceProceeds) = ResaleMath.splitBounded(face, (tierWord >> ROYALTY_BPS_SHIFT) & 0xffff);
+        uint256 owed;
+        unchecked {
+            // proceeds >= faceProceeds: the price is at least face, and a royalty rounds down
+            owed = proceeds - faceProceeds;
+        }
+        address seller = address(uint160(record));
+        // the seller is the mint record's owner, unless the ticket moved before
+        if (_movesOf(record) != 0) _held[tokenId] = uint256(uint160(seller));
+        if (owed != 0) _holders[seller] += owed << OWED_SHIFT; // checked: the sum never wraps
+        // _heldTotal += face + owed, reading its (warm, packed) slot once; every term is below
+        // 2**97, so the sum cannot wrap and is checked against the field's 96 bits
+        bool overflow;
+        assembly ("memory-safe") {
+            let shift := mul(8, _heldTotal.offset) // .offset is in bytes
+            let word := sload(_heldTotal.slot)
+            let total := add(add(and(shr(shift, word), 0xffffffffffffffffffffffff), face), owed)
+            overflow := shr(96, total)
+            word := and(word, not(shl(shift, 0xffffffffffffffffffffffff)))
+            sstore(_heldTotal.slot, or(word, shl(shift, total)))
+        }
+        if (overflow) revert InvalidParameter("price");
+    }
+
+    /// @dev The one road out of the held face value of a card ticket's first sale for a price
+    /// (FLAG_HELD in `record`; the seller had the rest of its proceeds at the sale). A chargeback
+    /// of the card (`chargeback`) or a cancellation: the face value goes to the ticket's escrow
+    /// (the ticket is then refundable and irrevocable like an ETH ticket; after a chargeback the
+    /// organizer, who lost the card's face value, is made whole by it; after a cancellation it is
+    /// the holder's refund, and the bridge refunds the card); the seller gets nothing more. After
+    /// the event: an ordinary sale of the face value (its royalty to the organizer, the rest to
+    /// the seller). Returns the record.
     function _settleHeld(uint256 tokenId, uint256 record, bool chargeback) private returns (uint256) {
-        uint256 held = _held[tokenId];
-        if (held <= HELD_RESERVED) return record;
-        address seller = address(uint160(held));
-        uint256 price = held >> 160;
+        if (record & FLAG_HELD == 0) return record;
+        record ^= FLAG_HELD;
+        address seller = _heldSeller(tokenId);
+        if (_held[tokenId] != 0) delete _held[tokenId];
         Tier storage t = _tiers[_tierIdOf(record)];
-        (uint256 royalty, uint256 toSeller) = ResaleMath.split(price, t.royaltyBps);
+        uint256 face = t.faceValue;
+        (uint256 toOrganizer, uint256 toSeller) = ResaleMath.split(face, t.royaltyBps);
         uint256 toEscrow;
         if (chargeback || _cancelled) {
-            toEscrow = t.faceValue;
-            uint256 rest = price - toEscrow;
-            toSeller = chargeback || rest < royalty ? 0 : rest - royalty;
+            (toOrganizer, toSeller, toEscrow) = (0, 0, face);
             record |= FLAG_PAID_IN_ETH;
-            _tickets[tokenId] = record;
-            _escrow += toEscrow;
+            _escrow += face;
         }
-        delete _held[tokenId];
-        _heldTotal -= uint96(price);
-        emit HeldSaleSettled(tokenId, seller, toSeller, price - toSeller - toEscrow, toEscrow);
+        _tickets[tokenId] = record;
+        _heldTotal -= uint96(face);
+        emit HeldSaleSettled(tokenId, seller, toSeller, toOrganizer, toEscrow);
         _push(seller, toSeller);
         return record;
     }
@@ -1061,21 +1180,26 @@ abstract contract TicketEventBase is ITicketEventViews {
         if (via != VIA_BURN) {
             if (to == address(0)) revert InvalidReceiver(to);
             if (via != VIA_CUSTODY) {
-                TransferPolicy policy = _policy();
-                if (policy == TransferPolicy.Locked) revert TicketLocked(tokenId);
+                // the policy's number (no enum conversion: `_initialize` stored a valid one)
+                uint256 policy = (_flags >> POLICY_SHIFT) & 3;
+                if (policy == uint256(TransferPolicy.Locked)) revert TicketLocked(tokenId);
                 if (via == VIA_TRANSFER) {
-                    if (policy == TransferPolicy.MarketOnly) revert TransferOutsideMarket();
-                    if (!_resaleOpen(_tiers[_tierIdOf(record)])) revert TicketLocked(tokenId);
+                    if (policy == uint256(TransferPolicy.MarketOnly)) revert TransferOutsideMarket();
+                    if (!_resaleOpen(_tierWord(_tierIdOf(record)))) revert TicketLocked(tokenId);
                     if (
                         msg.sender != from && !_operatorApprovals[from][msg.sender]
                             && !_isApproved(tokenId, record, msg.sender)
                     ) revert NotAuthorized(tokenId, msg.sender);
-                } else if (!_resaleOpen(_tiers[_tierIdOf(record)])) {
+                } else if (!_resaleOpen(_tierWord(_tierIdOf(record)))) {
                     revert ResaleClosed(tokenId);
                 }
             }
-            _tickets[tokenId] = ((record & ~(OWNER_MASK | FLAG_LISTED)) + ONE_MOVE) | uint256(uint160(to));
-            _holders[to] += 1;
+            unchecked {
+                // the move count is 32 bits: 2**32 moves never happen
+                _tickets[tokenId] = ((record & ~(OWNER_MASK | FLAG_LISTED)) + ONE_MOVE) | uint256(uint160(to));
+                // a balance is at most 2**20 (MAX_TICKETS): it never carries into the nonce
+                _holders[to] += 1;
+            }
         } else {
             _tickets[tokenId] = (record & ~FLAG_LISTED) | FLAG_BURNED;
         }
@@ -1084,7 +1208,10 @@ abstract contract TicketEventBase is ITicketEventViews {
         }
         if (record & FLAG_LISTED != 0 && _listings[tokenId] != 0) delete _listings[tokenId];
         _holdersChanged();
-        emit IERC721.Transfer(from, to, tokenId);
+        assembly ("memory-safe") {
+            // Transfer(from, to, tokenId); an address variable's high bits are not cleaned here
+            log4(0, 0, TRANSFER_EVENT, and(from, OWNER_MASK), and(to, OWNER_MASK), tokenId)
+        }
     }
 
     function _policy() private view returns (TransferPolicy) {
@@ -1129,12 +1256,57 @@ abstract contract TicketEventBase is ITicketEventViews {
         Settlement.send(_currencyOf(), to, amount);
     }
 
-    function _orderHash(SellOrder calldata order) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                SELL_ORDER_TYPEHASH, order.tokenId, order.price, order.reservedFor, order.moves, order.nonce, order.deadline
-            )
-        );
+    /// @dev The EIP-712 digest of a SellOrder in this event's domain (EIP712_NAME, EIP712_VERSION,
+    /// this chain, this clone; TicketEvent's EIP712 announces it): `_hashTypedDataV4(hashStruct)`,
+    /// in assembly, as every signed-order buy pays for it (a clone rebuilds the domain separator).
+    function _orderDigest(
+        uint256 tokenId,
+        uint256 price,
+        address reservedFor,
+        uint256 moves,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes32 digest) {
+        bytes32 typeHash = SELL_ORDER_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f) // EIP712Domain typehash
+            mstore(add(m, 0x20), 0x1e78d53a3b75086ede80726b5016974c13df9c4d4c46ec74598bd34bdc462f65) // keccak256(EIP712_NAME)
+            mstore(add(m, 0x40), 0xc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc6) // keccak256(EIP712_VERSION)
+            mstore(add(m, 0x60), chainid())
+            mstore(add(m, 0x80), address())
+            let domain := keccak256(m, 0xa0)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), tokenId)
+            mstore(add(m, 0x40), price)
+            mstore(add(m, 0x60), and(reservedFor, OWNER_MASK)) // an address variable may carry high bits
+            mstore(add(m, 0x80), moves)
+            mstore(add(m, 0xa0), nonce)
+            mstore(add(m, 0xc0), deadline)
+            let structHash := keccak256(m, 0xe0)
+            mstore(m, 0x1901)
+            mstore(add(m, 0x20), domain)
+            mstore(add(m, 0x40), structHash)
+            digest := keccak256(add(m, 0x1e), 0x42)
+        }
+    }
+
+    /// @dev Who signed `digest`, from an EIP-2098 compact signature (`vs` = (v - 27) << 255 | s);
+    /// zero when s is in the upper half of the curve order (EIP-2: no malleable twin) or the
+    /// signature is invalid, which no seller matches.
+    function _recover(bytes32 digest, bytes32 r, bytes32 vs) internal view returns (address signer) {
+        assembly ("memory-safe") {
+            let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
+                let m := mload(0x40)
+                mstore(m, digest)
+                mstore(add(m, 0x20), add(27, shr(255, vs)))
+                mstore(add(m, 0x40), r)
+                mstore(add(m, 0x60), s)
+                // the precompile returns nothing for an invalid signature
+                if staticcall(gas(), 1, m, 0x80, 0x00, 0x20) { signer := mul(mload(0x00), eq(returndatasize(), 0x20)) }
+            }
+        }
     }
 
     function _onlyOrganizer() private view {

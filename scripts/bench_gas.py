@@ -20,7 +20,9 @@ they always were:
 - ``resale_buy_worst``: the most expensive resale buy over the 1st, 50th and 100th ticket of a
   batch of 100, bought by a holder with no tickets yet, royalty paid, commitment rotated.
   Target <= 100,000.
-- ``resale_buy_signed_order_worst``: the same through an EIP-712 signed order (never listed).
+- ``resale_buy_signed_order_worst``: the same through an EIP-712 signed order (never listed), the
+  buyer sending the order's terms and its EIP-2098 compact signature as the typed client does.
+  Target <= 100,000 (issue 14). A card ticket's first sale: its face value is held.
 - ``purchase_single``, ``list``, ``cancel_listing``, ``refund_claim``, ``publish_root``,
   ``deploy_event`` (the factory clone) - each beside the baseline's nearest operation.
 - The same money paths in an event that settles in the 6-decimal test stablecoin

@@ -280,11 +280,13 @@ def play(home: Path) -> GasLog:
     royalty = sale.first("Resold").args["royalty"]
     paid_now = w3.eth.get_balance(to_checksum_address(alice.address)) - alice_balance
     held = show.held_sale(alice_tokens[0]).price
+    owed = show.pending_of(alice.address)
     detail(
-        f"Alice paid by card, so the contract holds the {eth(held)} until the show has happened "
-        f"({eth(paid_now)} to her now): a chargeback of her card would pay the organizer, not "
-        f"her. Then the royalty {eth(royalty)} goes to the organizer and the rest to Alice. "
-        "The ticket's commitment is now Carol's"
+        f"Alice paid by card, so the contract holds the face value {eth(held)} until the show "
+        f"has happened ({eth(paid_now)} pushed to her now, {eth(owed)} above face hers to "
+        "withdraw): a chargeback of her card would give the face value to the organizer, not "
+        f"her. Of the royalty {eth(royalty)}, the part on the face value goes to the organizer "
+        "with it. The ticket's commitment is now Carol's"
     )
 
     # ---------------------------------------------------------------- 5. gift

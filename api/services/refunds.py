@@ -12,10 +12,10 @@ however it was paid. For a card ticket, read on-chain:
 
 * still held where the bridge delivered it (the payer's wallet, custody, or the wallet custody was
   claimed to): the card is refunded and the ticket revoked;
-* sold for a price on the market: the held price of its first sale pays the face value to its
-  holder on-chain (``claimRefund``), and the card is refunded (the card payment no longer backs the
-  ticket; also when the payer gave the ticket away before that sale: its seller then keeps the
-  price less the face value and the royalty); the ticket is ``not_revocable``;
+* sold for a price on the market: the face value held from its first sale pays its holder
+  on-chain (``claimRefund``), and the card is refunded (the card payment no longer backs the
+  ticket; also when the payer gave the ticket away before that sale: its seller then keeps what
+  the sale paid it beyond the face value); the ticket is ``not_revocable``;
 * given away (a gift or a plain transfer, never sold): the payer is not refunded; the ticket is
   ``given_away`` and :func:`fund_given_away_tickets` pays its face value into the contract's
   escrow (``fundGiftRefunds``) for its holder to claim, once the card payment can no longer be

@@ -5,11 +5,12 @@ already burned, by us before a crash or otherwise, and is recorded as revoked. A
 price on the market is never taken from its buyer (issue 9, items 1 and 2); it is recorded
 ``not_revocable`` and the order still ends ``revoked``:
 
-* after a chargeback, while the price of its first sale is still held by the contract, ``revoke``
-  does not burn it but pays that held price to the organizer instead of the seller (the organizer
-  is made whole for the charged-back card); the bridge sends it for exactly that;
+* after a chargeback, while the face value of its first sale is still held by the contract,
+  ``revoke`` does not burn it but pays that held face value into the ticket's escrow instead of to
+  the seller (the organizer is made whole for the charged-back card); the bridge sends it for
+  exactly that;
 * otherwise (the event was cancelled: its holder claims the face value on-chain, while the bridge
-  refunds the card; or the held price was already paid out) the contract refuses with
+  refunds the card; or the held face value was already paid out) the contract refuses with
   ``NotAuthorized`` or ``PaidInEth``, and nothing is sent.
 
 Only ``issued`` tickets are revoked: a cancelled event's ticket its payer gave away
@@ -107,8 +108,8 @@ def _revoke(
             ticket.state = TicketState.REVOKED
         for ticket in kept:
             log.info(
-                "ticket %d of %s stays with its market buyer; its held sale price went to the "
-                "organizer",
+                "ticket %d of %s stays with its market buyer; the face value held from its sale "
+                "went to the organizer's escrow",
                 ticket.token_id,
                 contract,
             )

@@ -70,6 +70,17 @@ interface ITicketEventTypes is ITicketErrors {
         Tier[] tiers;
     }
 
+    /// @notice What a buyer sends of a signed `SellOrder`: the terms the seller chose. The ticket's
+    /// move count and the seller's nonce, which the signature also covers, are the chain's own
+    /// (`movesOf`, `orderNonce`): the contract hashes its current values, so an order signed for
+    /// others fails as `InvalidOrder`, and the buyer does not pay calldata for them.
+    struct OrderTerms {
+        uint256 tokenId;
+        uint256 price;
+        address reservedFor;
+        uint256 deadline;
+    }
+
     /// @notice An EIP-712 signed listing: costs the seller no gas, binds to the ticket's move count
     /// (so it dies when the ticket moves) and to the seller's order nonce (so the seller can cancel
     /// all open orders at once with `cancelAllOrders`).
@@ -130,8 +141,9 @@ interface ITicketEventTypes is ITicketErrors {
     /// @notice A listing was cancelled by its seller.
     event ListingCancelled(uint256 indexed tokenId);
     /// @notice A ticket was resold (or gifted); `commitment` is the new holder commitment. For the
-    /// first sale for a price of a card-paid ticket, `price` (royalty included) is held: see
-    /// `heldSale` and `HeldSaleSettled`.
+    /// first sale for a price of a card-paid ticket, the tier's face value of `price` is held (see
+    /// `heldSale` and `HeldSaleSettled`: its royalty, part of `royalty`, is paid with it), and the
+    /// rest of the seller's proceeds is credited to the seller's pull balance (`pendingOf`).
     event Resold(uint256 indexed tokenId, address indexed seller, address indexed buyer, uint256 price, uint256 royalty, bytes32 commitment);
     /// @notice A holder replaced the ticket's commitment (zero: cleared by a plain transfer).
     event CommitmentRotated(uint256 indexed tokenId, bytes32 commitment);
@@ -148,9 +160,10 @@ interface ITicketEventTypes is ITicketErrors {
     /// @notice A ticket was burned after a cancellation and its face value refunded to `to`, named
     /// by its holder.
     event RefundClaimed(uint256 indexed tokenId, address indexed holder, address to, uint256 amount);
-    /// @notice The held first-sale price of a card ticket was paid out: `toSeller` to its seller,
-    /// `toOrganizer` to the organizer's royalties, `toEscrow` into escrow as the ticket's face
-    /// value (after a chargeback or a cancellation; the ticket is then refundable like an ETH one).
+    /// @notice The held face value of a card ticket's first sale was paid out (the three amounts
+    /// add up to it): after the event, `toSeller` to its seller and `toOrganizer` (its royalty) to
+    /// the organizer's royalties; after a chargeback or a cancellation, all of it `toEscrow` as the
+    /// ticket's face value (the ticket is then refundable like an ETH one).
     event HeldSaleSettled(
         uint256 indexed tokenId, address indexed seller, uint256 toSeller, uint256 toOrganizer, uint256 toEscrow
     );
@@ -222,7 +235,8 @@ interface ITicketEventViews is ITicketEventTypes {
     /// @notice Royalties the organizer can withdraw now.
     function royaltyBalance() external view returns (uint256);
 
-    /// @notice A pull balance left by a failed push payment.
+    /// @notice A pull balance: left by a failed push payment, or by a first sale of a card ticket
+    /// (the seller's proceeds beyond the held face value).
     function pendingOf(address account) external view returns (uint256);
 
     /// @notice The organizer proposed and not yet accepted (zero when none).
@@ -234,7 +248,8 @@ interface ITicketEventViews is ITicketEventTypes {
     /// @notice Seconds a replaced gate root stays acceptable on the TicketGate.
     function rootGracePeriod() external view returns (uint256);
 
-    /// @notice The held first sale of a card ticket (zero when none is held).
+    /// @notice The held first sale of a card ticket (zero when none is held): its seller and the
+    /// amount held, the ticket's face value.
     function heldSale(uint256 tokenId) external view returns (address seller, uint256 price);
 
     /// @notice Last moment (unix seconds) a cancelled event's holders can claim refunds: 180 days
@@ -297,9 +312,9 @@ interface ITicketEventAdmin is ITicketEventTypes {
 
     /// @notice After a refund or chargeback of the card payment: burn card-paid tickets never sold
     /// for a price (a gift or a plain transfer protects nothing). A ticket sold for a price stays
-    /// with its buyer: before the cancellation, the held price of its first sale goes to the
-    /// organizer instead of the seller (the face value into the ticket's escrow, see
-    /// `HeldSaleSettled`); after a cancellation it is refused, its holder claims the face value on-chain.
+    /// with its buyer: before the cancellation, the held face value of its first sale goes into the
+    /// ticket's escrow instead of to the seller (see `HeldSaleSettled`), which makes the organizer
+    /// whole; after a cancellation it is refused, its holder claims the face value on-chain.
     /// Refused for ETH-paid tickets. Minter or organizer.
     function revoke(uint256[] calldata tokenIds) external;
 
@@ -310,7 +325,7 @@ interface ITicketEventAdmin is ITicketEventTypes {
     /// while the resale window is open: after it closes commitments are frozen for the gate.
     function rotateCommitment(uint256 tokenId, bytes32 commitment) external;
 
-    /// @notice Withdraw a pull balance left by a failed push payment.
+    /// @notice Withdraw the caller's pull balance (`pendingOf`).
     function withdrawPending() external;
 
     /// @notice After a cancellation and until `refundDeadline`, pay the face value of card tickets
@@ -323,8 +338,8 @@ interface ITicketEventAdmin is ITicketEventTypes {
     /// organizer.
     function fundGiftRefunds(uint256[] calldata tokenIds) external payable;
 
-    /// @notice Pay out the held first-sale prices of card tickets (see `HeldSaleSettled`), once the
-    /// event has ended or was cancelled. Anyone may call it.
+    /// @notice Pay out the held face values of card tickets' first sales (see `HeldSaleSettled`),
+    /// once the event has ended or was cancelled. Anyone may call it.
     function settleHeld(uint256[] calldata tokenIds) external;
 }
 
@@ -341,8 +356,10 @@ interface ITicketEventAdmin is ITicketEventTypes {
 /// cancellation, until `refundDeadline`; what nobody claimed then goes to the organizer); resale
 /// royalties are withdrawable by the organizer at any time; sellers are paid in the same
 /// transaction (a push with bounded gas that falls back to a pull balance), except for the first
-/// sale for a price of a card-paid ticket, whose whole price is held until the event has happened
-/// (`settleHeld`), so that a chargeback of the card never pays its payer.
+/// sale for a price of a card-paid ticket: at least its face value, which is held until the event
+/// has happened (`settleHeld`), so that a chargeback of the card never returns the face value to
+/// its payer twice; the rest of the seller's proceeds (the markup above face, less its royalty,
+/// which the cap bounds) goes to the seller's pull balance at once (`withdrawPending`).
 interface ITicketEvent is ITicketEventViews, ITicketEventAdmin {
     /// @notice Mint runs of tickets for paid orders, many orders in one transaction. Minter only.
     /// A run holds at most 1024 tickets (so finding a ticket's owner stays cheap).
@@ -366,12 +383,16 @@ interface ITicketEvent is ITicketEventViews, ITicketEventAdmin {
 
     /// @notice Buy a listed ticket, paying exactly its price; royalty and seller are paid in this
     /// transaction and the holder commitment becomes `commitment`. The first sale for a price of
-    /// a card-paid ticket is at least at face value and its price is held (see `settleHeld`).
+    /// a card-paid ticket is at least at face value and its face value is held (see `settleHeld`;
+    /// the rest of the seller's proceeds goes to its pull balance).
     /// A reserved listing is taken by its externally owned account itself, never by a contract.
     function buy(uint256 tokenId, bytes32 commitment) external payable;
 
-    /// @notice Buy a ticket through an EIP-712 `SellOrder` signed by its holder.
-    function buyWithOrder(SellOrder calldata order, bytes calldata signature, bytes32 commitment) external payable;
+    /// @notice Buy a ticket through an EIP-712 `SellOrder` signed by its holder: `terms` are the
+    /// order's own, with the ticket's current move count and the seller's current nonce; `r` and
+    /// `vs` its signature in EIP-2098's compact form (`vs` = (v - 27) << 255 | s, s in the lower
+    /// half of the curve order). Paid as `buy` pays.
+    function buyWithOrder(OrderTerms calldata terms, bytes32 r, bytes32 vs, bytes32 commitment) external payable;
 
     /// @notice After a cancellation and until `refundDeadline`, burn the caller's tickets and pay
     /// their face value to `to`: ETH-paid tickets, and card tickets bought on the market (from the

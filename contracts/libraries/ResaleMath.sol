@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ITicketErrors} from "../interfaces/ITicketErrors.sol";
+
 /// @title Pure price-cap and payout arithmetic of the resale market
 /// @notice Kept apart so its properties are tested alone: for every price and rates,
 /// royalty + proceeds == price, royalty <= price, and a price is allowed iff price <= cap.
@@ -13,8 +15,12 @@ library ResaleMath {
     uint256 internal constant MAX_CAP_BPS = 20_000;
 
     /// @notice The highest resale price of a ticket with `faceValue` and a cap of `capBps`.
+    /// @dev Defined for a Tier's fields, a 96-bit face value and 16-bit basis points (every caller
+    /// passes them): the product fits in 112 bits, so no overflow check is paid for on each sale.
     function cap(uint256 faceValue, uint256 capBps) internal pure returns (uint256) {
-        return (faceValue * capBps) / BPS;
+        unchecked {
+            return (faceValue * capBps) / BPS;
+        }
     }
 
     /// @notice Split a sale price into the organizer's royalty and the seller's proceeds.
@@ -23,4 +29,15 @@ library ResaleMath {
         royalty = (price * royaltyBps) / BPS;
         proceeds = price - royalty;
     }
+
+    /// @notice `split` of a price below 2**128 with a rate of at most BPS (every price the market
+    /// accepts is at most a cap, below 2**97), without overflow checks: nothing can overflow.
+    function splitBounded(uint256 price, uint256 royaltyBps) internal pure returns (uint256 royalty, uint256 proceeds) {
+        if (price >> 128 != 0 || royaltyBps > BPS) revert ITicketErrors.InvalidParameter("price");
+        unchecked {
+            royalty = (price * royaltyBps) / BPS;
+            proceeds = price - royalty;
+        }
+    }
+
 }

@@ -23,13 +23,14 @@ contract CapBypassHelper {
     /// @notice Take a signed order reserved for this contract and pay the seller the rest.
     function takeOrder(
         ITicketEvent ticket,
-        ITicketEvent.SellOrder calldata order,
-        bytes calldata signature,
+        ITicketEvent.OrderTerms calldata terms,
+        bytes32 r,
+        bytes32 vs,
         bytes32 commitment,
         address payable seller
     ) external payable {
-        ticket.buyWithOrder{value: order.price}(order, signature, commitment);
-        _paySeller(seller, msg.value - order.price);
+        ticket.buyWithOrder{value: terms.price}(terms, r, vs, commitment);
+        _paySeller(seller, msg.value - terms.price);
     }
 
     function _paySeller(address payable seller, uint256 amount) private {

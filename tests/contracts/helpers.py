@@ -188,6 +188,19 @@ def order_tuple(order: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(order[k] for k in SELL_ORDER_FIELDS)
 
 
+def order_terms(order: dict[str, Any]) -> tuple[Any, ...]:
+    """The OrderTerms a buyer sends to ``buyWithOrder`` (the chain supplies moves and nonce)."""
+    return (order["tokenId"], order["price"], order["reservedFor"], order["deadline"])
+
+
+def compact(signature: str | bytes) -> tuple[str, str]:
+    """A 65-byte signature (0x-hex or bytes) as EIP-2098's (r, vs), as ``buyWithOrder`` takes it."""
+    raw = bytes.fromhex(signature[2:]) if isinstance(signature, str) else bytes(signature)
+    assert len(raw) == 65 and raw[64] in (27, 28), "a 65-byte signature with v 27 or 28"
+    vs = int.from_bytes(raw[32:64], "big") | ((raw[64] - 27) << 255)
+    return "0x" + raw[:32].hex(), "0x" + vs.to_bytes(32, "big").hex()
+
+
 def order_digest(ticket: Any, order: dict[str, Any]) -> str:
     """The EIP-712 digest computed off-chain with eth-account."""
     signable = encode_typed_data(order_domain(ticket), SELL_ORDER_TYPES, dict(order))

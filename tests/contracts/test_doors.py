@@ -18,7 +18,8 @@ from .helpers import (
     ZERO_ADDRESS,
     bytes32,
     commitment,
-    order_tuple,
+    compact,
+    order_terms,
     reverts,
     sign_order,
     warp,
@@ -82,7 +83,7 @@ def test_enter_then_rotate_resell_gift_or_transfer_then_enter_again_fails_on_eve
             ticket.buy(token, commitment(), {"from": bob, "value": GA_FACE})
     with reverts(closed, token):  # the signed order made before doors
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_FACE}
+            order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_FACE}
         )
     transfer_error = {
         MARKET_ONLY: "TransferOutsideMarket",

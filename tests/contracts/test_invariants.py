@@ -9,25 +9,28 @@ test_policies. After every step:
 
 * supply is never exceeded, per tier (minted == model, <= supply);
 * no sale above the cap (every Resold event is checked against its tier's cap);
-* every wei is accounted for: balance == escrow + pending + royalties + held first-sale prices,
-  each equal to the model, and paid in == paid out + royalties + escrow + pending + held;
+* every wei is accounted for: balance == escrow + pull balances + royalties + held face values,
+  each equal to the model, and paid in == paid out + royalties + escrow + pull balances + held
+  (a pull balance is the hostile holder's failed pushes, or what a seller's first sale of a card
+  ticket left it beyond the held face value);
 * only the holder or the market moves a ticket: ownerOf and balanceOf equal the model;
 * a refund is paid once (RefundClaimed never repeats a ticket; its amount is the face value);
 * no party gains value at another's expense (issue 9, items 1 and 2): a chargeback never leaves
-  its card payer the ticket or any of its sale's price, and leaves the organizer at least the
+  its card payer the ticket or the face value held from its sale (the payer keeps at most the
+  price above face less its royalty, which the cap bounds), and gives the organizer back the
   face value it lost; a ticket sold for a price is never taken from its buyer; after a
   cancellation each ticket's face value goes back once to one party: the card payer (by the
   bridge: card tickets their payer still holds, which are revoked) or the current holder
-  (on-chain: ETH tickets, card tickets bought on the market, whose held price pays it, and card
-  tickets given away, which the bridge funds); the organizer returns a card payment's face value
-  at most once (a card refund, a chargeback or a funding);
+  (on-chain: ETH tickets, card tickets bought on the market, whose held face value pays it, and
+  card tickets given away, which the bridge funds); the organizer returns a card payment's face
+  value at most once (a card refund, a chargeback or a funding);
 * a replaced root published at or before the last change of holders (the model's own clock of
   sales, gifts, transfers and revocations) is never accepted (item 6);
 * no resale window closes after doors, whatever the organizer asks (item 7);
 * ``locked()`` is true exactly when a plain transfer by the holder fails (item 11).
 
 At the end of every example the event is cancelled (if it was not), the bridge settles every card
-ticket and every holder claims: then every ticket is burned, escrow and held prices are empty,
+ticket and every holder claims: then every ticket is burned, escrow and held face values are empty,
 each holder at the cancellation was paid its face value once, and the contract keeps only the
 royalties and the pull balances. In every other example one holder claims too late (after
 ``refundDeadline``, item 5): refused, and the organizer's withdrawal sweeps exactly its face values.
@@ -122,7 +125,7 @@ class Ticket:
     paid_in_eth: bool  # escrow holds its face value (ETH purchase, or a settled card sale)
     payer: int | None = None  # the card payer (the holder it was minted to); None: ETH
     sold: bool = False  # sold for a price at least once
-    held: tuple[int, int] | None = None  # a card ticket's first paid sale: (seller, price)
+    held: tuple[int, int] | None = None  # a card ticket's first paid sale: (seller, face held)
     charged_back: bool = False
     listing: tuple[int, int | None] | None = None  # (price, reserved holder index)
 
@@ -135,10 +138,13 @@ class Model:
     cancelled: bool = False
     escrow: int = 0
     royalties: int = 0
-    pending: int = 0  # the hostile seller's pull balance
+    pending: int = 0  # the hostile seller's pull balance from failed pushes
+    # per holder: the pull balance its first sales of card tickets left it (price less royalty,
+    # less the held face value's own proceeds)
+    owed: list[int] = field(default_factory=lambda: [0] * (HOSTILE + 1))
     paid_in: int = 0
     paid_out: int = 0
-    held: int = 0  # sum of held first-sale prices
+    held: int = 0  # sum of held face values
     settled_checked: int = 0
     refunded: set[int] = field(default_factory=set)
     revoked: set[int] = field(default_factory=set)  # burned by revoke
@@ -225,20 +231,17 @@ class TicketLedger(RuleBasedStateMachine):
             self.model.paid_out += amount
 
     def _settle_held(self, tx, token, chargeback):
-        """Model _settleHeld: the one road out of a held first-sale price; checks the event."""
+        """Model _settleHeld: the one road out of a held face value; checks the event."""
         m = self.model
         t = m.tickets[token]
-        seller, price = t.held
-        face, _, _, royalty_bps = TIERS[t.tier]
-        royalty, to_seller = model_split(price, royalty_bps)
+        seller, face = t.held
+        assert face == TIERS[t.tier][0]
+        to_organizer, to_seller = model_split(face, TIERS[t.tier][3])
         to_escrow = 0
         if chargeback or m.cancelled:
-            to_escrow = face
-            rest = price - face
-            to_seller = 0 if chargeback or rest < royalty else rest - royalty
+            to_organizer, to_seller, to_escrow = 0, 0, face
             t.paid_in_eth = True
             m.escrow += face
-        to_organizer = price - to_seller - to_escrow
         (event,) = [e for e in tx.events["HeldSaleSettled"] if e["tokenId"] == token]
         assert event["seller"] == self.holders[seller]
         assert (event["toSeller"], event["toOrganizer"], event["toEscrow"]) == (
@@ -247,7 +250,7 @@ class TicketLedger(RuleBasedStateMachine):
             to_escrow,
         )
         self.settle_events.append((event, chargeback, t.payer))
-        m.held -= price
+        m.held -= face
         m.royalties += to_organizer
         self._pay(seller, to_seller)
         t.held = None
@@ -379,10 +382,15 @@ class TicketLedger(RuleBasedStateMachine):
         assert tx.events["Resold"]["royalty"] == royalty
         self.stats["sale" if price else "gift"] += 1
         m.paid_in += price
-        if held:  # the first paid sale of a card ticket: the whole price is held
+        if held:  # the first paid sale of a card ticket: its face value is held
             self.stats["held"] += 1
-            t.held = (t.holder, price)
-            m.held += price
+            face_royalty, face_proceeds = model_split(face, TIERS[t.tier][3])
+            t.held = (t.holder, face)
+            m.held += face
+            # the rest is the seller's now, as a pull balance; the organizer has the royalty of
+            # the price above face now, the face value's own royalty when it is paid out
+            m.owed[t.holder] += proceeds - face_proceeds
+            m.royalties += royalty - face_royalty
             assert "PaymentDeferred" not in tx.events
         else:
             m.royalties += royalty
@@ -745,8 +753,10 @@ class TicketLedger(RuleBasedStateMachine):
         _, _, pending, _, (escrow, royalties, balance, _) = chain
         assert balance == escrow + sum(pending) + royalties + m.held
         assert (escrow, royalties) == (m.escrow, m.royalties)
-        assert list(pending) == [0, 0, 0, 0, m.pending]  # fans are EOAs: pushes to them land
-        assert m.paid_in == m.paid_out + m.royalties + m.escrow + m.pending + m.held
+        # fans are EOAs: pushes to them land; their pull balances are what first sales left them
+        assert list(pending) == [*m.owed[:HOSTILE], m.owed[HOSTILE] + m.pending]
+        owed = sum(m.owed)
+        assert m.paid_in == m.paid_out + m.royalties + m.escrow + m.pending + owed + m.held
         assert m.paid_in == m.paid_out + balance
 
     def _only_holder_or_market_moves_tickets(self, chain):
@@ -764,21 +774,20 @@ class TicketLedger(RuleBasedStateMachine):
         for event, chargeback, payer in self.settle_events[m.settled_checked :]:
             t = m.tickets[event["tokenId"]]
             face = TIERS[t.tier][0]
-            price = event["toSeller"] + event["toOrganizer"] + event["toEscrow"]
-            assert price >= face  # a card ticket's first paid sale was at least at face value
+            # what a card ticket's first paid sale held is its face value
+            assert event["toSeller"] + event["toOrganizer"] + event["toEscrow"] == face
             assert event["toEscrow"] == face  # the face value backs the holder (never twice)
             if chargeback:
-                # the chargeback's payer gets none of the price; the organizer, who lost the
-                # card's face value, gets all of it
+                # the chargeback's payer gets none of the held face value; the organizer, who
+                # lost the card's face value, has it back in the ticket's escrow
                 assert event["toSeller"] == 0
-                assert event["toOrganizer"] + event["toEscrow"] >= face
                 assert payer is not None  # a card ticket
         m.settled_checked = len(self.settle_events)
         for token, t in enumerate(m.tickets):
             # a ticket sold for a price is never taken from its buyer
             assert not (t.sold and token in m.revoked)
             # after a cancellation a face value goes back once per payment: an on-chain refund
-            # only for a ticket whose escrow or held price pays it
+            # only for a ticket whose escrow or held face value pays it
             assert not (token in m.refunded and token in m.revoked)
             if token in m.refunded and token in m.card_refunded:
                 assert t.sold  # the holder's refund comes from its market buyer's price
@@ -851,7 +860,7 @@ class TicketLedger(RuleBasedStateMachine):
             elif token in m.revoked:
                 # a chargeback, or the payer held it: the payer got the face value, once
                 assert t.charged_back != (token in m.card_refunded)
-            else:  # sold: its holder from the held price (or the escrow a chargeback left)
+            else:  # sold: its holder from the held face value (or the escrow a chargeback left)
                 assert t.sold and token in m.refunded
         self.stats["teardown"] += 1
 

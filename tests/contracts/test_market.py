@@ -244,7 +244,7 @@ def test_buyer_resells_and_old_seller_has_no_say(ticket, token, alice, bob, caro
     ticket.buy(token, commitment(), {"from": carol, "value": GA_CAP})
     assert ticket.ownerOf(token) == carol
     assert ticket.movesOf(token) == 2
-    # The first sale of the card ticket is held whole (royalty included) until the event happened.
+    # The first sale of the card ticket (at face) is held, royalty included, until the event.
     assert ticket.royaltyBalance() == model_split(GA_CAP, 500)[0]
     assert tuple(ticket.heldSale(token)) == (alice, GA_FACE)
 

@@ -13,8 +13,10 @@ from .helpers import (
     ZERO_ADDRESS,
     as_bytes32_hex,
     commitment,
+    compact,
     model_split,
     order_digest,
+    order_terms,
     order_tuple,
     reverts,
     sign_order,
@@ -70,7 +72,7 @@ def test_buy_with_order_pays_like_a_listing(ticket, buy_primary, make_order, ali
     new_commitment = commitment()
 
     tx = ticket.buyWithOrder(
-        order_tuple(order), signature, new_commitment, {"from": bob, "value": GA_CAP}
+        order_terms(order), *compact(signature), new_commitment, {"from": bob, "value": GA_CAP}
     )
 
     royalty, proceeds = model_split(GA_CAP, 500)
@@ -92,11 +94,11 @@ def test_a_used_order_cannot_be_replayed(ticket, token, make_order, alice, bob, 
     order = make_order(token, price=GA_FACE)
     signature = sign_order(alice.private_key, ticket, order)
     ticket.buyWithOrder(
-        order_tuple(order), signature, commitment(), {"from": bob, "value": GA_FACE}
+        order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_FACE}
     )
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": carol, "value": GA_FACE}
+            order_terms(order), *compact(signature), commitment(), {"from": carol, "value": GA_FACE}
         )
 
 
@@ -113,7 +115,7 @@ def test_order_is_stale_once_the_ticket_moved_even_if_it_came_back(
     assert ticket.ownerOf(token) == alice
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": carol, "value": GA_FACE}
+            order_terms(order), *compact(signature), commitment(), {"from": carol, "value": GA_FACE}
         )
 
 
@@ -131,13 +133,16 @@ def test_cancel_all_orders_kills_every_open_order(ticket, mint, make_order, alic
     for order, signature in zip(orders, signatures, strict=True):
         with reverts("InvalidOrder", order["tokenId"]):
             ticket.buyWithOrder(
-                order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP}
+                order_terms(order),
+                *compact(signature),
+                commitment(),
+                {"from": bob, "value": GA_CAP},
             )
     fresh = make_order(first)
     assert fresh["nonce"] == 1
     ticket.buyWithOrder(
-        order_tuple(fresh),
-        sign_order(alice.private_key, ticket, fresh),
+        order_terms(fresh),
+        *compact(sign_order(alice.private_key, ticket, fresh)),
         commitment(),
         {"from": bob, "value": GA_CAP},
     )
@@ -150,7 +155,7 @@ def test_expired_order_is_refused(ticket, token, make_order, alice, bob, chain):
     warp(order["deadline"] + 1)
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_CAP}
         )
 
 
@@ -158,8 +163,8 @@ def test_order_signed_by_a_non_holder_is_refused(ticket, token, make_order, bob,
     order = make_order(token)
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order),
-            sign_order(bob.private_key, ticket, order),
+            order_terms(order),
+            *compact(sign_order(bob.private_key, ticket, order)),
             commitment(),
             {"from": carol, "value": GA_CAP},
         )
@@ -171,12 +176,15 @@ def test_tampered_terms_invalidate_the_signature(ticket, token, make_order, alic
     cheaper = dict(order, price=GA_FACE)
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(cheaper), signature, commitment(), {"from": bob, "value": GA_FACE}
+            order_terms(cheaper), *compact(signature), commitment(), {"from": bob, "value": GA_FACE}
         )
     unreserved = dict(order, reservedFor=ZERO_ADDRESS)
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(unreserved), signature, commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(unreserved),
+            *compact(signature),
+            commitment(),
+            {"from": bob, "value": GA_CAP},
         )
 
 
@@ -187,18 +195,25 @@ def test_order_signed_for_another_event_is_refused(
     order = make_order(token)
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order),
-            sign_order(alice.private_key, other, order),
+            order_terms(order),
+            *compact(sign_order(alice.private_key, other, order)),
             commitment(),
             {"from": bob, "value": GA_CAP},
         )
 
 
-@pytest.mark.parametrize("signature", ["0x", "0x" + "00" * 65, "0x" + "11" * 64])
-def test_malformed_signature_is_refused(ticket, token, make_order, bob, signature):
+@pytest.mark.parametrize(
+    "r, vs",
+    [
+        ("0x" + "00" * 32, "0x" + "00" * 32),
+        ("0x" + "11" * 32, "0x" + "11" * 32),
+        ("0x" + "ff" * 32, "0x" + "7f" + "ff" * 31),  # s above the curve order
+    ],
+)
+def test_malformed_signature_is_refused(ticket, token, make_order, bob, r, vs):
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(make_order(token)), signature, commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(make_order(token)), r, vs, commitment(), {"from": bob, "value": GA_CAP}
         )
 
 
@@ -207,7 +222,10 @@ def test_order_above_the_cap_is_refused(ticket, token, make_order, alice, bob):
     signature = sign_order(alice.private_key, ticket, order)
     with reverts("PriceAboveCap", GA_CAP + 1, GA_CAP):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP + 1}
+            order_terms(order),
+            *compact(signature),
+            commitment(),
+            {"from": bob, "value": GA_CAP + 1},
         )
     assert ticket.ownerOf(token) == alice
 
@@ -217,9 +235,11 @@ def test_reserved_order_is_refused_to_anyone_else(ticket, token, make_order, ali
     signature = sign_order(alice.private_key, ticket, order)
     with reverts("ReservedForAnother", token, bob):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": carol, "value": GA_CAP}
+            order_terms(order), *compact(signature), commitment(), {"from": carol, "value": GA_CAP}
         )
-    ticket.buyWithOrder(order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP})
+    ticket.buyWithOrder(
+        order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_CAP}
+    )
     assert ticket.ownerOf(token) == bob
 
 
@@ -227,15 +247,15 @@ def test_gift_order_and_unreserved_free_order(ticket, token, make_order, alice, 
     free_for_all = make_order(token, price=0)
     with reverts("GiftNeedsRecipient"):
         ticket.buyWithOrder(
-            order_tuple(free_for_all),
-            sign_order(alice.private_key, ticket, free_for_all),
+            order_terms(free_for_all),
+            *compact(sign_order(alice.private_key, ticket, free_for_all)),
             commitment(),
             {"from": bob, "value": 0},
         )
     gift = make_order(token, price=0, reserved_for=bob)
     tx = ticket.buyWithOrder(
-        order_tuple(gift),
-        sign_order(alice.private_key, ticket, gift),
+        order_terms(gift),
+        *compact(sign_order(alice.private_key, ticket, gift)),
         commitment(),
         {"from": bob, "value": 0},
     )
@@ -248,15 +268,21 @@ def test_order_needs_exact_payment_and_a_valid_commitment(ticket, token, make_or
     signature = sign_order(alice.private_key, ticket, order)
     with reverts("WrongPayment", GA_CAP - 1, GA_CAP):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP - 1}
+            order_terms(order),
+            *compact(signature),
+            commitment(),
+            {"from": bob, "value": GA_CAP - 1},
         )
     with reverts("InvalidCommitment"):
         ticket.buyWithOrder(
-            order_tuple(order), signature, "0x" + "00" * 32, {"from": bob, "value": GA_CAP}
+            order_terms(order),
+            *compact(signature),
+            "0x" + "00" * 32,
+            {"from": bob, "value": GA_CAP},
         )
     with reverts("SelfPurchase"):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": alice, "value": GA_CAP}
+            order_terms(order), *compact(signature), commitment(), {"from": alice, "value": GA_CAP}
         )
 
 
@@ -266,7 +292,7 @@ def test_order_is_refused_once_resale_closes(ticket, token, make_order, alice, b
     warp(schedule.resale_closes)
     with reverts("ResaleClosed", token):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_CAP}
         )
 
 
@@ -274,8 +300,8 @@ def test_buying_by_order_clears_an_on_chain_listing(ticket, token, make_order, a
     ticket.list(token, GA_FACE, ZERO_ADDRESS, {"from": alice})
     order = make_order(token)
     ticket.buyWithOrder(
-        order_tuple(order),
-        sign_order(alice.private_key, ticket, order),
+        order_terms(order),
+        *compact(sign_order(alice.private_key, ticket, order)),
         commitment(),
         {"from": bob, "value": GA_CAP},
     )
@@ -290,7 +316,7 @@ def test_order_for_a_burned_ticket_is_refused(ticket, token, make_order, alice, 
     ticket.revoke([token], {"from": minter})
     with reverts("NonexistentTicket", token):
         ticket.buyWithOrder(
-            order_tuple(order), signature, commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_CAP}
         )
 
 
@@ -304,7 +330,10 @@ def test_malleable_high_s_signature_is_refused(ticket, token, make_order, alice,
     twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
     with reverts("InvalidOrder", token):
         ticket.buyWithOrder(
-            order_tuple(order), "0x" + twin.hex(), commitment(), {"from": bob, "value": GA_CAP}
+            order_terms(order),
+            *compact("0x" + twin.hex()),
+            commitment(),
+            {"from": bob, "value": GA_CAP},
         )
 
 

@@ -16,8 +16,9 @@ from .helpers import (
     as_bytes32_hex,
     commitment,
     commitments,
+    compact,
     order_ref,
-    order_tuple,
+    order_terms,
     reverts,
     sign_order,
     warp,
@@ -86,7 +87,7 @@ def test_signed_order_works_unless_locked(ticket, token, alice, bob, policy):
     }
     signature = sign_order(alice.private_key, ticket, order)
     call = lambda: ticket.buyWithOrder(  # noqa: E731
-        order_tuple(order), signature, commitment(), {"from": bob, "value": GA_FACE}
+        order_terms(order), *compact(signature), commitment(), {"from": bob, "value": GA_FACE}
     )
     if policy == LOCKED:
         with reverts("TicketLocked", token):

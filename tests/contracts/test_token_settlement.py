@@ -23,9 +23,10 @@ from .helpers import (
     ZERO_ADDRESS,
     commitment,
     commitments,
+    compact,
     model_split,
     order_ref,
-    order_tuple,
+    order_terms,
     reverts,
     sign_order,
     warp,
@@ -166,7 +167,7 @@ def test_the_cap_holds_on_every_path(ticket: Any, alice: Any, bob: Any, chain: A
     }
     signature = sign_order(alice.private_key, ticket, order)
     with reverts("PriceAboveCap", GA_CAP + 1, GA_CAP):
-        ticket.buyWithOrder(order_tuple(order), signature, commitment(), {"from": bob})
+        ticket.buyWithOrder(order_terms(order), *compact(signature), commitment(), {"from": bob})
 
 
 def test_a_signed_order_with_a_permit_in_one_transaction(
@@ -183,7 +184,7 @@ def test_a_signed_order_with_a_permit_in_one_transaction(
         "deadline": chain.time() + DAY,
     }
     signature = sign_order(alice.private_key, ticket, order)
-    data = ticket.buyWithOrder.encode_input(order_tuple(order), signature, commitment())
+    data = ticket.buyWithOrder.encode_input(order_terms(order), *compact(signature), commitment())
     seller_before = usd.balanceOf(alice)
     ticket.permitAndCall((GA_CAP, *_permit(usd, bob, ticket, GA_CAP)), data, {"from": bob})
     assert ticket.ownerOf(token) == bob
@@ -245,14 +246,19 @@ def test_a_card_tickets_first_sale_is_held_in_the_token(
     ticket.list(token, GA_CAP, ZERO_ADDRESS, {"from": alice})
     seller_before = usd.balanceOf(alice)
     ticket.buy(token, commitment(), {"from": bob})
-    assert usd.balanceOf(alice) == seller_before  # held until the event has happened
-    assert tuple(ticket.heldSale(token)) == (alice, GA_CAP)
+    assert usd.balanceOf(alice) == seller_before  # nothing pushed
+    assert tuple(ticket.heldSale(token)) == (alice, GA_FACE)  # held until the event has happened
     assert usd.balanceOf(ticket) == GA_CAP
+    royalty, proceeds = model_split(GA_CAP, 500)
+    _, face_proceeds = model_split(GA_FACE, 500)
+    # the rest of her proceeds is Alice's at once, as a pull balance
+    assert ticket.pendingOf(alice) == proceeds - face_proceeds
     with reverts("StillHeld", token):
         ticket.settleHeld([token], {"from": alice})
     warp(schedule.ends)
     ticket.settleHeld([token], {"from": alice})
-    royalty, proceeds = model_split(GA_CAP, 500)
+    assert usd.balanceOf(alice) == seller_before + face_proceeds
+    ticket.withdrawPending({"from": alice})
     assert usd.balanceOf(alice) == seller_before + proceeds
     tx = ticket.withdrawProceeds(organizer, {"from": organizer})
     assert tx.events["ProceedsWithdrawn"]["royalties"] == royalty

@@ -2,9 +2,11 @@
 failing to profit:
 
 1. a card buyer shields a ticket from the chargeback (a 1-wei sale to a second wallet, a gift, a
-   plain transfer): the first paid sale of a card ticket is at least at face value and its price
-   is held until the event has happened; a chargeback sends it to the organizer, never to the
-   payer, and the good-faith buyer keeps the ticket;
+   plain transfer): the first paid sale of a card ticket is at least at face value and its face
+   value is held until the event has happened; a chargeback sends it into the ticket's escrow
+   (the organizer's), never to the payer, and the good-faith buyer keeps the ticket. The seller
+   has the rest of its proceeds at the sale (the markup above face, less its royalty: at most
+   what the cap allows), as a pull balance;
 2. cancellation with a resold card ticket: the market buyer (the current holder) claims the face
    value on-chain, the bridge can only refund the card, never also revoke the ticket; a card
    ticket given away (never sold) is funded on-chain by the bridge (``fundGiftRefunds``) and claimed
@@ -27,9 +29,10 @@ from .helpers import (
     FREE,
     ZERO_ADDRESS,
     commitment,
+    compact,
     gas_cost,
     model_split,
-    order_tuple,
+    order_terms,
     reverts,
     sign_order,
     warp,
@@ -48,6 +51,15 @@ def helper(CapBypassHelper, deployer):
 def _sell(ticket, token, seller, buyer, price):
     ticket.list(token, price, ZERO_ADDRESS, {"from": seller})
     return ticket.buy(token, commitment(), {"from": buyer, "value": price})
+
+
+def _first_sale(price):
+    """A card ticket's first paid sale at `price` (royalty ROYALTY_BPS): (the organizer's
+    royalty at the sale, the seller's pull balance at the sale). The held face value's own
+    royalty and proceeds are paid when it is released."""
+    royalty, proceeds = model_split(price, ROYALTY_BPS)
+    face_royalty, face_proceeds = model_split(GA_FACE, ROYALTY_BPS)
+    return royalty - face_royalty, proceeds - face_proceeds
 
 
 def _organizer_value(ticket):
@@ -105,13 +117,19 @@ def test_a_self_sale_at_face_then_a_chargeback_leaves_the_payer_nothing(
 def test_a_good_faith_buyer_keeps_the_ticket_and_the_organizer_is_made_whole(
     ticket, mint, minter, alice, carol
 ):
+    """The organizer gets the lost face value back (into the ticket's escrow); the seller kept
+    what the sale paid it beyond face, which the cap bounds."""
     (token,) = mint(alice)
     _sell(ticket, token, alice, carol, GA_CAP)
+    royalty_now, owed = _first_sale(GA_CAP)
+    assert ticket.pendingOf(alice) == owed > 0
     tx = ticket.revoke([token], {"from": minter})
     assert ticket.ownerOf(token) == carol
-    assert tx.events["HeldSaleSettled"]["toOrganizer"] == GA_CAP - GA_FACE
-    assert _organizer_value(ticket) == GA_CAP  # the whole price: at least the lost face value
-    assert ticket.balance() == GA_CAP
+    settled = tx.events["HeldSaleSettled"]
+    assert (settled["toSeller"], settled["toOrganizer"], settled["toEscrow"]) == (0, 0, GA_FACE)
+    assert _organizer_value(ticket) == GA_FACE + royalty_now
+    assert ticket.balance() == GA_CAP  # Alice has not withdrawn her pull balance yet
+    assert ticket.pendingOf(alice) == owed
 
 
 @pytest.mark.parametrize("how", ["gift", "free-transfer"])
@@ -132,14 +150,15 @@ def test_a_gift_or_plain_transfer_never_protects_a_card_ticket(
     assert ticket.balanceOf(bob) == 0
 
 
-def test_the_giftee_who_sells_forfeits_the_price_on_the_chargeback(
+def test_the_giftee_who_sells_forfeits_the_held_face_value_on_the_chargeback(
     ticket, mint, minter, alice, bob, carol
 ):
     (token,) = mint(alice)
     ticket.list(token, 0, bob, {"from": alice})
     ticket.buy(token, commitment(), {"from": bob, "value": 0})
     _sell(ticket, token, bob, carol, GA_CAP)
-    assert tuple(ticket.heldSale(token)) == (bob, GA_CAP)
+    assert tuple(ticket.heldSale(token)) == (bob, GA_FACE)
+    assert ticket.pendingOf(bob) == _first_sale(GA_CAP)[1]
     tx = ticket.revoke([token], {"from": minter})
     assert (tx.events["HeldSaleSettled"]["seller"], tx.events["HeldSaleSettled"]["toSeller"]) == (
         bob,
@@ -148,22 +167,28 @@ def test_the_giftee_who_sells_forfeits_the_price_on_the_chargeback(
     assert ticket.ownerOf(token) == carol
 
 
-def test_without_a_chargeback_the_held_price_is_paid_once_the_event_has_happened(
+def test_without_a_chargeback_the_held_face_value_is_paid_once_the_event_has_happened(
     ticket, mint, minter, alice, bob, carol, schedule
 ):
     (token,) = mint(alice)
     _sell(ticket, token, alice, bob, GA_CAP)
     _sell(ticket, token, bob, carol, GA_CAP)  # later sales are paid at once, never held
-    assert tuple(ticket.heldSale(token)) == (alice, GA_CAP)
+    assert tuple(ticket.heldSale(token)) == (alice, GA_FACE)
+    _, owed = _first_sale(GA_CAP)
+    before = alice.balance()
+    withdrawn = ticket.withdrawPending({"from": alice})  # the rest of her proceeds, at once
+    assert alice.balance() - before == owed - gas_cost(withdrawn)
+    assert ticket.pendingOf(alice) == 0
     with reverts("StillHeld", token):
         ticket.settleHeld([token], {"from": alice})
     warp(schedule.ends)
     before = alice.balance()
     tx = ticket.settleHeld([token], {"from": carol})  # anyone may settle
-    royalty, proceeds = model_split(GA_CAP, ROYALTY_BPS)
-    assert alice.balance() - before == proceeds
-    assert tx.events["HeldSaleSettled"]["toOrganizer"] == royalty
-    assert ticket.royaltyBalance() == 2 * royalty
+    face_royalty, face_proceeds = model_split(GA_FACE, ROYALTY_BPS)
+    assert alice.balance() - before == face_proceeds
+    assert tx.events["HeldSaleSettled"]["toOrganizer"] == face_royalty
+    royalty, _ = model_split(GA_CAP, ROYALTY_BPS)
+    assert ticket.royaltyBalance() == 2 * royalty  # in all, both sales paid their royalty
     assert tuple(ticket.heldSale(token)) == (ZERO_ADDRESS, 0)
     with reverts("NotAuthorized", token, minter):  # a late chargeback takes nothing back
         ticket.revoke([token], {"from": minter})
@@ -186,8 +211,9 @@ def test_cancellation_refunds_the_market_buyer_and_the_bridge_cannot_also_revoke
     ticket, mint, minter, organizer, alice, carol
 ):
     """The attack: the bridge refunded Alice's card and revoked the ticket from Carol, who paid
-    up to the cap and got nothing. Now the revocation is refused, Carol claims the face value,
-    and Alice gets her proceeds less the face value (the bridge refunds her card)."""
+    up to the cap and got nothing. Now the revocation is refused, Carol claims the face value
+    (held from her purchase), and Alice keeps the proceeds beyond face value that the sale gave
+    her (the bridge refunds her card)."""
     (token,) = mint(alice)
     _sell(ticket, token, alice, carol, GA_CAP)
     ticket.cancel({"from": organizer})
@@ -198,10 +224,13 @@ def test_cancellation_refunds_the_market_buyer_and_the_bridge_cannot_also_revoke
     tx = ticket.claimRefund([token], carol, {"from": carol})
 
     assert carol.balance() - carol_before == GA_FACE - gas_cost(tx)
-    royalty, _ = model_split(GA_CAP, ROYALTY_BPS)
-    assert alice.balance() - alice_before == GA_CAP - GA_FACE - royalty
-    assert tx.events["HeldSaleSettled"]["toOrganizer"] == royalty
-    assert ticket.royaltyBalance() == royalty == ticket.balance()
+    royalty_now, owed = _first_sale(GA_CAP)
+    assert alice.balance() == alice_before
+    assert ticket.pendingOf(alice) == owed
+    settled = tx.events["HeldSaleSettled"]
+    assert (settled["toSeller"], settled["toOrganizer"], settled["toEscrow"]) == (0, 0, GA_FACE)
+    assert ticket.royaltyBalance() == royalty_now
+    assert ticket.balance() == royalty_now + owed
     assert ticket.escrowBalance() == 0
     with reverts("NonexistentTicket", token):  # exactly once
         ticket.claimRefund([token], carol, {"from": carol})
@@ -231,7 +260,7 @@ def test_a_ticket_resold_twice_refunds_its_last_buyer(
         ticket.claimRefund([token], bob, {"from": bob})
     ticket.claimRefund([token], carol, {"from": carol})
     assert ticket.escrowBalance() == 0
-    assert ticket.balance() == ticket.royaltyBalance()
+    assert ticket.balance() == ticket.royaltyBalance() + ticket.pendingOf(alice)
 
 
 def test_after_a_chargeback_and_a_cancellation_the_holder_is_refunded_from_escrow(
@@ -246,7 +275,11 @@ def test_after_a_chargeback_and_a_cancellation_the_holder_is_refunded_from_escro
     before = carol.balance()
     tx = ticket.claimRefund([token], carol, {"from": carol})
     assert carol.balance() - before == GA_FACE - gas_cost(tx)
-    assert ticket.balance() == ticket.royaltyBalance() == GA_CAP - GA_FACE
+    royalty_now, owed = _first_sale(GA_CAP)
+    assert ticket.royaltyBalance() == royalty_now
+    assert (
+        ticket.balance() == royalty_now + owed == ticket.royaltyBalance() + ticket.pendingOf(alice)
+    )
 
 
 def test_cancellation_still_revokes_unsold_card_tickets(ticket, mint, minter, organizer, alice):
@@ -323,7 +356,7 @@ def test_funding_refunds_is_refused_outside_its_one_case(
     assert ticket.escrowBalance() == GA_FACE  # Alice's ETH ticket only
 
 
-def test_a_resold_then_gifted_card_ticket_is_refunded_to_its_holder_from_the_held_price(
+def test_a_resold_then_gifted_card_ticket_is_refunded_to_its_holder_from_the_held_face_value(
     ticket, mint, minter, organizer, alice, bob, carol
 ):
     (token,) = mint(alice)
@@ -336,7 +369,11 @@ def test_a_resold_then_gifted_card_ticket_is_refunded_to_its_holder_from_the_hel
     tx = ticket.claimRefund([token], bob, {"from": bob})
     assert bob.balance() - before == GA_FACE - gas_cost(tx)
     assert tx.events["HeldSaleSettled"]["toEscrow"] == GA_FACE
-    assert ticket.balance() == ticket.royaltyBalance() == model_split(GA_CAP, ROYALTY_BPS)[0]
+    royalty_now, owed = _first_sale(GA_CAP)
+    assert ticket.royaltyBalance() == royalty_now
+    assert (
+        ticket.balance() == royalty_now + owed == ticket.royaltyBalance() + ticket.pendingOf(alice)
+    )
 
 
 # ----------------------------------------------------------------------------- 3. cap bypass
@@ -383,8 +420,8 @@ def test_a_helper_contract_cannot_take_a_signed_gift_order(ticket, mint, helper,
     with reverts("TakerNotExternallyOwned", helper):
         helper.takeOrder(
             ticket,
-            order_tuple(order),
-            signature,
+            order_terms(order),
+            *compact(signature),
             commitment(),
             alice,
             {"from": bob, "value": 10**18},
@@ -434,7 +471,16 @@ def test_refunds_close_at_the_deadline_and_the_rest_is_swept_to_the_organizer(
     assert deadline == schedule.ends + REFUND_PERIOD
     warp(deadline - 60)
     ticket.claimRefund([claimed], alice, {"from": alice})
-    with reverts("NothingToWithdraw"):  # no sweep before the deadline
+    royalty_now, owed = _first_sale(GA_CAP)
+    early = ticket.withdrawProceeds(organizer, {"from": organizer})  # royalties only: no sweep
+    assert (
+        early.events["ProceedsWithdrawn"]["royalties"],
+        early.events["ProceedsWithdrawn"]["escrow"],
+    ) == (
+        royalty_now,
+        0,
+    )
+    with reverts("NothingToWithdraw"):
         ticket.withdrawProceeds(organizer, {"from": organizer})
     warp(deadline + 1)
     with reverts("RefundDeadlinePassed", deadline):
@@ -443,11 +489,13 @@ def test_refunds_close_at_the_deadline_and_the_rest_is_swept_to_the_organizer(
     tx = ticket.withdrawProceeds(organizer, {"from": organizer})
 
     assert tx.events["ProceedsWithdrawn"]["escrow"] == GA_FACE
-    # The held sale still settles: its seller is paid, its face value goes to the organizer.
+    # The held sale still settles: its face value goes to escrow, swept to the organizer; its
+    # seller had the rest of its proceeds at the sale.
+    settled = ticket.settleHeld([card], {"from": bob}).events["HeldSaleSettled"]
+    assert (settled["toSeller"], settled["toEscrow"]) == (0, GA_FACE)
     bob_before = bob.balance()
-    ticket.settleHeld([card], {"from": bob})
-    royalty, _ = model_split(GA_CAP, ROYALTY_BPS)
-    assert bob.balance() - bob_before > GA_CAP - GA_FACE - royalty - 10**16
+    withdrawn = ticket.withdrawPending({"from": bob})
+    assert bob.balance() - bob_before == owed - gas_cost(withdrawn)
     swept = ticket.withdrawProceeds(organizer, {"from": organizer})
     assert swept.events["ProceedsWithdrawn"]["escrow"] == GA_FACE
     assert ticket.balance() == 0
