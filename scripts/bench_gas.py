@@ -63,7 +63,7 @@ from chain.evm import DEFAULT_EVM_VERSION, EVM_VERSIONS
 from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
 from chain.nodes import dev_node
-from chain.sender import TransactionSender
+from chain.sender import NonceManager, TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
 from chain.types import FIELD_MODULUS, EventParams, MintRun, Tier
@@ -105,6 +105,13 @@ def _new_account() -> Any:
     return Account.from_key(_rng.randbytes(32))
 
 
+def _today(w3: Web3) -> int:
+    """The start of the node's current day (UTC): the times the measurements put in calldata (the
+    schedule, order deadlines) are the same in every run of a day, so their zero bytes are too."""
+    timestamp = int(w3.eth.get_block("latest")["timestamp"])
+    return timestamp - timestamp % 86_400
+
+
 def _next_second(w3: Web3) -> None:
     """Move the clock one second on: a refund claim's burn writes ``_holdersChangedAt``, in the slot
     of the shanghai build's lock bit, and when the last holder change fell in the same second (a
@@ -117,7 +124,22 @@ def _fresh_sender(w3: Web3, funder: TransactionSender) -> TransactionSender:
     """A brand-new account (no tickets, cold storage), funded for gas."""
     account = _new_account()
     funder.send_and_wait({"to": account.address, "value": ETH})
+    _SENDERS.add(account.address)
     return TransactionSender(w3, Signer.from_account(account, "bench"))
+
+
+_SENDERS: set[str] = set()  # every account the measurements sent from (see _rewind)
+
+
+def _rewind(w3: Web3, snapshot: str, signers: list[Signer]) -> str:
+    """Take the chain back to ``snapshot`` (a new snapshot of it is returned) and have every
+    account the measurements sent from read its nonce from the node again."""
+    node = dev_node(w3)
+    node.revert(snapshot)
+    chain = TransactionSender(w3, signers[0]).chain
+    for address in _SENDERS | {s.address for s in signers}:
+        NonceManager.reset(chain, address)
+    return node.snapshot()
 
 
 def measure(
@@ -142,7 +164,7 @@ def _measure(
     deployment = deploy_platform(platform, settings)
     assert deployment.evm_version == settings.evm_version
     factory = deployment.factory_client(w3, organizer)
-    now = int(w3.eth.get_block("latest")["timestamp"])
+    now = _today(w3)
     tier = Tier(ETH // 20, 100_000, 11_000, 500, now, now + 30 * 86_400)
     params = EventParams(
         name="Bench",
@@ -266,7 +288,7 @@ def _measure_token_paths(
         buys.append(buyer(approve=True).buy(token, _commitment(), price=cap).gas_used)
     out["resale_buy_worst_token"] = max(buys)
     order_buys = []
-    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 86_400
+    deadline = _today(w3) + 86_400
     for token in (batch[20], batch[70], batch[98]):
         signed = seller.sign_order(holder, token, cap, deadline=deadline)
         order_buys.append(buyer(approve=True).buy_with_order(signed, _commitment()).gas_used)
@@ -323,9 +345,12 @@ def measure_builds(
     on Anvil (the same keys + ``_cancun``), "baseline": OpenZeppelin on Ganache, "control": the
     shanghai build on Anvil (equal to Ganache's figures when the two nodes price alike)}."""
     figures = measure(*ganache, evm_version=DEFAULT_EVM_VERSION)
+    # each build from the same Anvil state: the same addresses, so the same signed bytes
+    start = dev_node(anvil[0]).snapshot()
     control = measure(*anvil, evm_version=DEFAULT_EVM_VERSION, baseline=False)["ours"]
     for evm in EVM_VERSIONS[1:]:
         assert evm == CANCUN[1:], "one suffix per build: add it here"
+        start = _rewind(anvil[0], start, anvil[1])
         cancun = measure(*anvil, evm_version=evm, baseline=False)["ours"]
         figures["ours"].update({cancun_key(m): v for m, v in cancun.items()})
     figures["control"] = control

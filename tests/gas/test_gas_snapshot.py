@@ -70,7 +70,9 @@ def test_the_cancun_build_never_costs_more(figures: dict[str, dict[str, int]]) -
     (issue 13: the newest hardfork the node runs, when that saves gas): both on the same Anvil."""
     control = figures["control"]
     dearer = {m: (figures["ours"][m + "_cancun"], v) for m, v in control.items()}
-    assert {m: pair for m, pair in dearer.items() if pair[0] > pair[1]} == {}
+    # slack: the permit purchase signs a deadline of the current second (chain/ticket_event.py),
+    # whose signature's zero bytes (4 gas instead of 16) vary between the two measurements
+    assert {m: pair for m, pair in dearer.items() if pair[0] > pair[1] + 24} == {}
     # and the reentrancy lock in transient storage is what a refund claim saves
     assert figures["ours"]["refund_claim_cancun"] < control["refund_claim"]
 
