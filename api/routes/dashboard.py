@@ -438,9 +438,13 @@ def create_gate_key(
     client: ClientDep,
     event_id: EventIdParam,
     label: Annotated[str, Form(max_length=100)] = "",
+    gate_name: Annotated[str, Form(max_length=64)] = "",
     totp_code: TotpCode = None,
 ) -> HTMLResponse:
     event = my_event(session, who, event_id)
+    gate = gate_name.strip() or None
+    if gate is not None and not auth.GATE_NAME.fullmatch(gate):
+        raise InvalidRequest(f"gate {gate!r}: a gate name is 1-64 letters, digits, '_', '.' or '-'")
     used = second_factor.require_fresh(session, who.organizer_id, totp_code)
     key = auth.issue_key(
         session,
@@ -448,7 +452,9 @@ def create_gate_key(
         event_id=event.id,
         organizer_id=event.organizer_id,
         label=label or f"gate of event {event.id}",
+        gate_name=gate,
     )
+    gate = gate or f"gate-{key.split('_')[1]}"
     audit.record(
         session,
         actor=who.actor,
@@ -456,7 +462,12 @@ def create_gate_key(
         client=client,
         action="gate_key_create",
         target=f"event {event.id}",
-        after={"key_id": key.split("_")[1], "label": label, "second_factor": used},
+        after={
+            "key_id": key.split("_")[1],
+            "label": label,
+            "gate_name": gate,
+            "second_factor": used,
+        },
     )
     session.commit()
     return render(
@@ -466,6 +477,7 @@ def create_gate_key(
         who=who,
         key=key,
         event=event,
+        gate_name=gate,
         pairing=pairing_link(settings, key),
     )
 

@@ -161,22 +161,42 @@ def test_second_factor_and_a_paired_gate_key(
     expect(page.locator("#error-message")).to_contain_text("wrong or expired")
     page.goto(f"{bridge.url}/dashboard/events/{event['id']}")
     form = page.locator("#new-gate-key")
+    form.get_by_label("Gate", exact=True).fill("north")
     form.get_by_label("Device label").fill("North door")
     form.get_by_label("Authenticator code").fill(codes[0])  # a recovery code, once
     form.get_by_role("button", name="Create gate key").click()
     key = page.locator("#new-key").inner_text()
     assert key.startswith("fg_")
+    expect(page.locator("#gate-name")).to_have_text("north")
     link = page.locator("#pairing-link")
     expect(link).to_have_attribute("href", f"{GATE_DEVICE}/scanner#key={key}")
     assert_accessible(page)
     screenshot(page, "dashboard-gate-key-desktop")
-    # the key works at the hub; the audit log has the story
+    # the key works at the hub, for gate north; the audit log has the story
+    hub = f"/gate/events/{event['contract_address'].lower()}"
+    use = {"nullifier": "0x" + "77" * 32, "checked_at": 5.0, "root": "0x" + "ab" * 32}
     r = bridge.post(
-        f"/gate/events/{event['contract_address'].lower()}/checkins",
-        json={"checkins": []},
+        f"{hub}/checkins",
+        json={"checkins": [{**use, "challenge": "0x" + "cd" * 32}]},
         headers={"X-API-Key": key},
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    gates = bridge.get(f"{hub}/entries", headers={"X-API-Key": org["api_key"]}).json()["gates"]
+    assert [g["gate_id"] for g in gates] == ["north"]
+    page.goto(f"{bridge.url}/dashboard/events/{event['id']}")
+    expect(page.locator("#gate-keys .gate-name")).to_have_text(["north"])
+    page.locator("#gates-h").scroll_into_view_if_needed()
+    assert_accessible(page)
+    screenshot(page, "dashboard-gate-keys-desktop")
+    phone = wallet_context(
+        browser, [wallet("Test Wallet", org["address"], ganache)], phone=True
+    ).new_page()
+    sign_in(phone, bridge, "Harbour Nights", f"/dashboard/events/{event['id']}")
+    expect(phone.locator("#gate-keys .gate-name")).to_have_text(["north"])
+    expect(phone.get_by_label("Gate", exact=True)).to_be_visible()
+    assert_accessible(phone)
+    screenshot(phone, "dashboard-gate-keys-phone")
+    phone.context.close()
     page.goto(bridge.url + "/dashboard/audit")
     for action in ("second_factor_enrol", "gate_key_create", "event_create", "sign_in"):
         expect(page.locator("#audit")).to_contain_text(action)
