@@ -120,7 +120,9 @@ def deploy_platform(sender: TransactionSender, settings: Settings | None = None)
     admin, _, _ = deploy_contract(sender, code("TicketEventAdmin"))
     implementation, _, _ = deploy_contract(sender, code("TicketEvent"), gate, admin)
     factory, _, block = deploy_contract(sender, code("TicketFactory"), implementation)
-    deployment = Deployment(sender.chain_id, factory, implementation, block, gate, admin, None, evm)
+    deployment = Deployment(
+        sender.chain_id, factory, implementation, block, gate, admin, evm_version=evm
+    )
     _write_record(settings, deployment)
     return deployment
 

@@ -16,6 +16,7 @@ import pytest
 from web3 import Web3
 
 from chain import abi
+from chain.anvil import AnvilRunner
 from chain.compiler import compile_builds, compile_contracts, load_artifact
 from chain.deploy import deploy_platform
 from chain.evm import (
@@ -172,3 +173,16 @@ def test_deploying_cancun_to_ganache_is_refused_before_sending(
         deploy_platform(TransactionSender(w3, signer, settings=settings), settings)
     assert w3.eth.get_transaction_count(signer.address) == nonce  # nothing was sent
     assert w3.eth.block_number == block
+
+
+@pytest.mark.ganache  # starts an Anvil of its own
+def test_the_probe_reads_the_hardfork_not_the_node_kind() -> None:
+    """An Anvil held at shanghai gets the shanghai build: the probe executes cancun code, it does
+    not guess from the client's name (so a public chain is judged the same way)."""
+    with AnvilRunner(free_port(), hardfork="shanghai") as node:
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+        assert node_kind(w3) == "anvil"
+        assert node_evm_version(w3) == "shanghai"
+        assert deploy_evm_version(w3, Settings(evm_version="auto")) == "shanghai"
+        with pytest.raises(ConfigError, match="nothing newer than shanghai"):
+            deploy_evm_version(w3, Settings(evm_version="cancun"))
