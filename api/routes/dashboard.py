@@ -882,6 +882,10 @@ def event_request(form: dict[str, str], address: str) -> tuple[EventCreate, list
     return body, names
 
 
+def _tier_label(match: re.Match[str]) -> str:
+    return f"Tier {int(match.group(1)) + 1} face value:"
+
+
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
@@ -911,8 +915,14 @@ async def create_event(
         image = await upload.read(MAX_FORM_IMAGE + 1)
         if len(image) > MAX_FORM_IMAGE:
             raise InvalidRequest("the image is larger than 5 MB")
-        # the currency and face values, checked on the chain before anything is pinned
-        await run_in_threadpool(catalog.priced_tiers, chain, body)
+        # the currency and face values, checked on the chain before anything is pinned; the
+        # API's field names become the form's labels
+        try:
+            await run_in_threadpool(catalog.priced_tiers, chain, body)
+        except InvalidRequest as exc:
+            words = exc.message.replace("chain_currency:", "Paid on-chain in:")
+            words = re.sub(r"^tiers\.(\d+)\.face_value:", _tier_label, words)
+            raise InvalidRequest(words) from None
         bundle = erc721.build_event_bundle(
             erc721.Event(
                 name=body.name,

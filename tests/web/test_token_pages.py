@@ -112,14 +112,27 @@ def test_the_organizer_creates_an_event_in_fusd_on_the_dashboard(
         # an address without a contract: refused in plain words, the form keeps what was typed
         field.fill("0x" + "5a" * 20)
         page.get_by_role("button", name="Create the event").click()
-        expect(page.locator("#form-error")).to_contain_text("no contract at this address")
+        expect(page.locator("#form-error")).to_contain_text(
+            "Paid on-chain in: 0x5a5A5a5a5A5a5a5a5a5A5a5A5A5a5a5A5A5A5A5A: no contract at this "
+            "address on this chain"
+        )
         expect(page.get_by_label("Venue")).to_have_value("Mint Hall")
         expect(page.locator("#tier_face_0")).to_have_value("12.5")
         assert_accessible(page)
         screenshot(page, f"dashboard-new-token-event-refused-{size}")
 
+        # FUSD has 6 decimals: a finer face value is refused, in the form's words
         page.get_by_label("Paid on-chain in").fill(fusd)
+        page.locator("#tier_face_0").fill("12.5000001")
         page.get_by_label("Image").set_input_files(str(image))  # a file input is never kept
+        page.get_by_role("button", name="Create the event").click()
+        expect(page.locator("#form-error")).to_contain_text(
+            "Tier 1 face value: '12.5000001' is not an amount of FUSD (non-negative, at most 6 "
+            "decimals)"
+        )
+        expect(page.get_by_label("Paid on-chain in")).to_have_value(fusd)
+        page.locator("#tier_face_0").fill("12.5")
+        page.get_by_label("Image").set_input_files(str(image))
         assert_accessible(page)
         screenshot(page, f"dashboard-new-token-event-{size}")
         page.get_by_role("button", name="Create the event").click()
