@@ -51,3 +51,28 @@ def test_the_check_sees_an_app_import(tmp_path: Path) -> None:
     revision = tmp_path / "0099_bad.py"
     revision.write_text("from gate.hub import metadata\nimport api.models\nfrom . import x\n")
     assert _imported_roots(revision) == {"gate", "api", "."}
+
+
+def test_gate_keys_made_before_gate_names_keep_the_gate_id_they_had(tmp_path: Path) -> None:
+    """0014 names every existing gate key's gate as the hub called it (gate-<key id>), so a
+    device's check-ins keep their gate across the upgrade; other keys get no gate."""
+    from sqlalchemy import create_engine, text
+
+    from api.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
+    upgrade(engine, "0013_drop_hub_device_keys")
+    with engine.begin() as conn:
+        for key_id, role in (("aa11", "gate"), ("bb22", "organizer")):
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (key_id, secret_hash, role, label, created_at) "
+                    "VALUES (:k, 'h', :r, '', '2026-12-01 00:00:00')"
+                ),
+                {"k": key_id, "r": role},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        named = dict(conn.execute(text("SELECT key_id, gate_name FROM api_keys")).all())
+    assert named == {"aa11": "gate-aa11", "bb22": None}
+    engine.dispose()
