@@ -97,8 +97,7 @@ def test_a_burst_asks_redis_once_and_a_steady_sale_asks_ahead(
 ) -> None:
     async def scenario() -> None:
         replica = WaitingRoom(shared, SECRET, no_room_ttl_s=1.0)
-        client = shared.async_client()
-        assert client is not None
+        client = replica._client()  # the room's own client (api.shared: the patient one)
         asked: list[float] = []
         exists = client.exists
 
