@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ITicketErrors} from "../interfaces/ITicketErrors.sol";
-
 /// @title Pure price-cap and payout arithmetic of the resale market
 /// @notice Kept apart so its properties are tested alone: for every price and rates,
 /// royalty + proceeds == price, royalty <= price, and a price is allowed iff price <= cap.
@@ -30,10 +28,11 @@ library ResaleMath {
         proceeds = price - royalty;
     }
 
-    /// @notice `split` of a price below 2**128 with a rate of at most BPS (every price the market
-    /// accepts is at most a cap, below 2**97), without overflow checks: nothing can overflow.
+    /// @notice `split` without overflow checks, defined for a price below 2**128 and a rate of at
+    /// most BPS: every price the market accepts (at most a cap, below 2**97) and a tier's royalty
+    /// (at most BPS, checked when the tier is stored), the only values the market passes. There
+    /// nothing can overflow, and a sale pays for no check.
     function splitBounded(uint256 price, uint256 royaltyBps) internal pure returns (uint256 royalty, uint256 proceeds) {
-        if (price >> 128 != 0 || royaltyBps > BPS) revert ITicketErrors.InvalidParameter("price");
         unchecked {
             royalty = (price * royaltyBps) / BPS;
             proceeds = price - royalty;

@@ -15,6 +15,11 @@ contract ResaleMathHarness {
         return ResaleMath.split(price, royaltyBps);
     }
 
+    /// @notice ResaleMath.splitBounded.
+    function splitBounded(uint256 price, uint256 royaltyBps) external pure returns (uint256 royalty, uint256 proceeds) {
+        return ResaleMath.splitBounded(price, royaltyBps);
+    }
+
     /// @notice Whether the market would accept `price` for a tier of `faceValue` and `capBps`.
     function allowed(uint256 price, uint256 faceValue, uint256 capBps) external pure returns (bool) {
         return price <= ResaleMath.cap(faceValue, capBps);

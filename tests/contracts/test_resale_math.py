@@ -33,6 +33,8 @@ def test_fuzz_split_sums_to_price(harness, price, royalty_bps):
     assert royalty + proceeds == price
     assert royalty <= price
     assert (royalty, proceeds) == model_split(price, royalty_bps)
+    # the market's unchecked split agrees wherever it is defined (a price below 2**128)
+    assert tuple(harness.splitBounded(price, royalty_bps)) == (royalty, proceeds)
 
 
 @EXAMPLES
