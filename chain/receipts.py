@@ -120,13 +120,22 @@ def _convert(
     return AttributeDict(out)
 
 
-def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
-    """A node's JSON receipt as web3.py's ``TxReceipt``."""
+def format_receipt(raw: Mapping[str, Any], topics: frozenset[str] | None = None) -> TxReceipt:
+    """A node's JSON receipt as web3.py's ``TxReceipt``. ``topics``: keep only the logs whose
+    first topic is one of these (lowercase 0x hex); the others are dropped unread."""
+    if topics is not None and raw.get("logs"):
+        kept = [g for g in raw["logs"] if g.get("topics") and g["topics"][0].lower() in topics]
+        raw = {**raw, "logs": kept}
     return cast(TxReceipt, _convert(raw, _RECEIPT_FIELDS, {}))
 
 
-def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt:
-    """The receipt of ``tx_hash``; ``TransactionNotFound`` while it is not mined (as web3)."""
+def fetch_receipt(
+    w3: Web3, tx_hash: str | bytes, topics: frozenset[str] | None = None
+) -> TxReceipt:
+    """The receipt of ``tx_hash``; ``TransactionNotFound`` while it is not mined (as web3).
+    ``topics``: only the logs of these events (:func:`format_receipt`): a 200-order mint batch
+    has 600 logs, and the bridge reads the 200 ``TicketsIssued`` (converting the other 400
+    was two thirds of the ~6 ms it took to format one such receipt)."""
     hex_hash = HexBytes(tx_hash).to_0x_hex()
     response = w3.provider.make_request(RPCEndpoint("eth_getTransactionReceipt"), [hex_hash])
     if "error" in response:
@@ -136,4 +145,4 @@ def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt:
     result = response.get("result")
     if result is None:
         raise TransactionNotFound(f"Transaction with hash: '{hex_hash}' not found.")
-    return format_receipt(result)
+    return format_receipt(result, topics)

@@ -260,6 +260,9 @@ class TxHandle:
     hashes: list[str]
     sent_at: float  # time.monotonic() of the last broadcast
     replacements: int = 0
+    # the receipt keeps only the logs whose first topic is one of these (0x hex, lowercase);
+    # None: every log (chain.receipts.fetch_receipt)
+    log_topics: frozenset[str] | None = None
     taken: int = 0  # consecutive looks that saw the nonce used but none of our receipts
 
     @property
@@ -626,7 +629,7 @@ class TransactionSender:
     def _find_receipt(self, handle: TxHandle) -> TxReceipt | None:
         for tx_hash in reversed(handle.hashes):
             try:
-                return fetch_receipt(self.w3, tx_hash)
+                return fetch_receipt(self.w3, tx_hash, handle.log_topics)
             except TransactionNotFound:
                 continue
         return None

@@ -75,7 +75,7 @@ from api.services.notifications import enqueue
 from api.services.orders import transition
 from chain.errors import UnknownRevert
 from chain.sender import NonceManager, TransactionSender, TxHandle
-from chain.ticket_event import Issued
+from chain.ticket_event import TICKETS_ISSUED, Issued
 from chain.types import MintRun, encode_run
 from fairgate.errors import ChainError, ContractRevert, TicketError
 from fairgate.logs import bound_request_id
@@ -96,6 +96,7 @@ _TICKETS = cast(Table, Ticket.__table__)
 _BATCHES = cast(Table, MintBatch.__table__)
 BASE_GAS = 120_000
 RUN_GAS = 40_000
+_ISSUED_ONLY = frozenset({"0x" + TICKETS_ISSUED.hex()})
 #: mint_some on an automining node: how often a worker with batches in flight and nothing paid
 #: looks for paid orders (claim_tick)
 CLAIM_TICK_S = 0.02
@@ -139,6 +140,7 @@ class InFlight:
     handle: TxHandle
     next_look: float = 0.0  # time.monotonic() before which Minter.landed does not ask the node
     look_interval: float = 0.0
+    seen_head: int = -1  # with a block time: the head at Minter.landed's last look
 
 
 class _FinishNow(Exception):
@@ -362,6 +364,7 @@ class Minter:
                 gas = sender.estimate_gas(tx) if self.estimate else self.gas_for(len(runs), tickets)
                 send_lock.hold(sender)
                 handle = sender.send(tx, gas=gas)
+                handle.log_topics = _ISSUED_ONLY  # the Transfer logs are not read
                 _hook("sent")
                 self._mark_sent(claimed.batch_id, handle.hashes)
                 _hook("recorded")
@@ -379,18 +382,27 @@ class Minter:
     def landed(self, flight: InFlight) -> TxReceipt | None:
         """A batch's receipt if it is mined and confirmed now, without waiting (None: not yet;
         a look that fails raises :class:`_FinishNow`: :meth:`finish` meets the same answer
-        and handles it). Looks at
-        the node at most as often as :meth:`TransactionSender.wait` would (its poll interval,
-        growing to its cap: a quarter block on a chain with a block time)."""
-        now = time.monotonic()
-        if now < flight.next_look:
-            return None
+        and handles it). On a chain with a block time it reads the head (``eth_blockNumber``)
+        and looks at the receipt only when a block came since its last look: a mined batch is
+        seen within a claim tick of its block (the sender's poll interval grows to a second
+        there); on an automining node it looks at the sender's poll interval."""
         sender = self.chain.minter_sender
-        flight.look_interval = min(
-            max(flight.look_interval * 1.5, sender.poll_interval_s), sender.max_poll_interval_s
-        )
-        flight.next_look = now + flight.look_interval
         try:
+            if self.settings.block_time_s > 0:
+                # a chain with a block time: look when a block came (one cheap read per look)
+                head = int(sender.w3.eth.block_number)
+                if head == flight.seen_head:
+                    return None
+                flight.seen_head = head
+            else:
+                now = time.monotonic()
+                if now < flight.next_look:
+                    return None
+                flight.look_interval = min(
+                    max(flight.look_interval * 1.5, sender.poll_interval_s),
+                    sender.max_poll_interval_s,
+                )
+                flight.next_look = now + flight.look_interval
             return sender.poll(flight.handle)
         except Exception:  # a revert, a conflict, a node error: finish() meets it and handles it
             raise _FinishNow from None
@@ -732,9 +744,9 @@ def mint_some(minter: Minter) -> int:
     until that room is full, then waits for its oldest receipt (as before: on an automining
     node, the next batch is signed while the node mines the last). With nothing paid and
     batches in flight it does not sit on the oldest receipt: it looks for paid orders again
-    every :func:`claim_tick` (an eighth of a block) and at the oldest receipt at the sender's
-    poll interval, so orders paid while a block is being made go into the next block, not the
-    one after; small batches, which fill a block together, take little of the room."""
+    every :func:`claim_tick` (an eighth of a block) and at the oldest receipt when a block came
+    (:meth:`Minter.landed`), so orders paid while a block is being made go into the next block,
+    not the one after; small batches, which fill a block together, take little of the room."""
     settings = minter.settings
     minted = minter.recover_orphans()
     flights: deque[InFlight] = deque()

@@ -19,7 +19,7 @@ from chain.ganache import dev_accounts as derive_dev_accounts
 from chain.keys import Signer
 from chain.receipts import fetch_receipt
 from chain.sender import TransactionSender
-from chain.ticket_event import TicketEventClient, issued_from_logs
+from chain.ticket_event import TICKETS_ISSUED, TicketEventClient, issued_from_logs
 from chain.types import FIELD_MODULUS, EventParams, MintRun, Tier, encode_mint_batch
 from fairgate.settings import Settings
 
@@ -94,6 +94,22 @@ def test_receipts_are_web3s(minted: tuple[Web3, list[str]]) -> None:
         assert [dict(log) for log in ours["logs"]] == [dict(log) for log in theirs["logs"]]
         assert {k: type(v) for k, v in ours.items()} == {k: type(v) for k, v in theirs.items()}
     assert len(fetch_receipt(w3, hashes[-2])["logs"]) == 6 + 3
+
+
+def test_a_receipt_can_keep_one_event_only(minted: tuple[Web3, list[str]]) -> None:
+    """The minting worker reads only TicketsIssued from its receipts: the same logs, the same
+    decoded tickets, nothing else."""
+    w3, hashes = minted
+    full = fetch_receipt(w3, hashes[-2])
+    issued = fetch_receipt(w3, hashes[-2], frozenset({"0x" + TICKETS_ISSUED.hex()}))
+    wanted = [log for log in full["logs"] if bytes(log["topics"][0]) == TICKETS_ISSUED]
+    assert len(wanted) == 3 < len(full["logs"])
+    assert [dict(log) for log in issued["logs"]] == [dict(log) for log in wanted]
+    assert {k: v for k, v in issued.items() if k != "logs"} == {
+        k: v for k, v in full.items() if k != "logs"
+    }
+    address = full["logs"][0]["address"]
+    assert issued_from_logs(address, issued["logs"]) == issued_from_logs(address, full["logs"])
 
 
 def test_unknown_transaction_is_not_found(minted: tuple[Web3, list[str]]) -> None:
