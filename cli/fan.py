@@ -411,6 +411,34 @@ def refund(
     console.print(f"[green]refunded[/] {format_amount(total)} for {len(parsed)} ticket(s)")
 
 
+@app.command(
+    epilog="Example: fairgate fan proceeds CARD1 -w dana   (then: --withdraw to take them)"
+)
+def proceeds(
+    event: EventArg,
+    withdraw: Annotated[
+        bool, typer.Option("--withdraw", help="Send the whole balance to the wallet now.")
+    ] = False,
+    wallet: WalletOpt = "default",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Show (and with --withdraw, take) the wallet's pull balance on one event: a first resale of
+    a card ticket pays its seller the price above face value (less royalty) here at once, the
+    held face value after the event; a payment that could not be pushed waits here too."""
+    session, signer = _signed_in(wallet, password_file)
+    client = session.event(session.resolve_event(event), signer)
+    use_currency(client.currency())
+    owed = client.pending_of(signer.address)
+    if not withdraw:
+        hint = ": take them with --withdraw" if owed else ""
+        console.print(f"proceeds waiting for {signer.address}: {format_amount(owed)}{hint}")
+        return
+    if owed == 0:
+        raise NotFound(f"nothing to withdraw for {signer.address} on this event")
+    client.withdraw_pending()
+    console.print(f"[green]withdrew[/] {format_amount(owed)} to {signer.address}")
+
+
 # ---------------------------------------------------------------------------------- proofs
 
 

@@ -60,7 +60,16 @@ def _bridge_event(url: str, home: Path) -> dict[str, object]:
         "venue": "Hall",
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=5)).isoformat(),
-        "tiers": [{"name": "GA", "price_cents": 5000, "face_value_wei": 10**16, "supply": 50}],
+        "tiers": [
+            {
+                "name": "GA",
+                "price_cents": 5000,
+                "face_value_wei": 10**16,
+                "supply": 50,
+                "resale_cap_bps": 11_000,
+                "resale_closes_at": int(start.timestamp()),  # open until doors
+            }
+        ],
     }
     created = httpx.post(
         f"{url}/organizer/events",
@@ -144,6 +153,30 @@ def test_card_purchase_wallet_and_custody(stack: tuple[Cli, dict[str, str]]) -> 
         time.sleep(1)
         tickets = cli("fan", "tickets", "CARD1", "-w", "dana")
     assert tickets.stdout.count("CARD1:") == 3, tickets
+
+
+def test_card_ticket_first_resale_pays_its_seller_the_markup_to_withdraw(
+    stack: tuple[Cli, dict[str, str]],
+) -> None:
+    """A card ticket's first resale holds its face value; the seller withdraws the rest."""
+    cli, _ = stack
+    cli.as_("erin", "fan", "wallet", "create")
+    for name in ("dana", "erin"):
+        cli("dev", "fund", name, "--eth", "1")
+    nothing = cli.as_("dana", "fan", "proceeds", "CARD1")
+    assert "proceeds waiting for" in nothing.stdout and ": 0 ETH" in nothing.stdout, nothing
+    refused = cli.as_("dana", "fan", "proceeds", "CARD1", "--withdraw", ok=False)
+    assert "error: nothing to withdraw" in refused.stderr, refused
+
+    cli.as_("dana", "fan", "list", "CARD1:1", "0.011")  # the cap: 110 % of the 0.01 ETH face
+    cli.as_("erin", "fan", "buy-resale", "CARD1:1", "--yes")
+    # 0.011 paid: the 0.01 face is held until the event (its 5 % royalty then), the 0.001
+    # above face goes to the seller's pull balance at once, less its 5 % royalty
+    waiting = cli.as_("dana", "fan", "proceeds", "CARD1")
+    assert ": 0.00095 ETH: take them with --withdraw" in waiting.stdout, waiting
+    taken = cli.as_("dana", "fan", "proceeds", "CARD1", "--withdraw")
+    assert "withdrew 0.00095 ETH" in taken.stdout, taken
+    assert ": 0 ETH" in cli.as_("dana", "fan", "proceeds", "CARD1").stdout
 
 
 def test_card_ticket_enters_at_the_gate(stack: tuple[Cli, dict[str, str]]) -> None:
