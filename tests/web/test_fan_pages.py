@@ -15,7 +15,7 @@ from web3 import Web3
 from api.services import fan as fan_service
 from chain.compiler import load_artifact
 from chain.ganache import GanacheRunner
-from chain.keys import dev_signer
+from chain.keys import Signer, dev_signer
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from tests.web.browser import assert_accessible, screenshot
@@ -311,6 +311,89 @@ def test_a_card_buyer_claims_custody_tickets_into_a_wallet(
     assert tree_from_events(_tree_events(bridge, event)).leaf(token) == dave_secret.commitment()
     context.close()
     STORY["card"] = (dave, token)  # a card ticket in its buyer's wallet, for the cancellation
+
+
+def test_a_card_tickets_seller_withdraws_the_proceeds_above_face(
+    browser: Browser,
+    bridge: Bridge,
+    event: dict[str, Any],
+    ganache: GanacheRunner,
+    dev_accounts: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    """A card ticket's first resale holds its face value in the contract and leaves the price
+    above it, less royalty, as the seller's pull balance: /me shows it and withdraws it."""
+    erin, frank = dev_accounts[-9], dev_accounts[-10]
+    r = bridge.post(
+        "/orders",
+        json={
+            "event_id": event["id"],
+            "tier_id": event["tiers"][0]["id"],
+            "quantity": 1,
+            "email": "erin@example.com",
+            "wallet": erin.address,
+            "commitments": [str(TicketSecret.generate().commitment())],
+        },
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    paid = bridge.post(
+        f"/checkout/{order['payment_ref']}", json={"card_number": "4242424242424242"}
+    )
+    assert paid.status_code == 200, paid.text
+    bridge.worker().run(until_idle=True)
+    minted = bridge.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
+    token = minted.json()["tickets"][0]["token_id"]
+    client = TicketEventClient(w3, event["contract_address"])
+    assert client.pending_of(erin.address) == 0
+
+    for size in ("desktop", "phone"):
+        context = wallet_context(
+            browser, [wallet("Erin Wallet", erin.address, ganache)], phone=size == "phone"
+        )
+        page = context.new_page()
+        page.goto(f"{bridge.url}/me?event={event['id']}")
+        _pick(page)
+        card = page.locator(f"#my-tickets li[data-token='{token}']")
+        if size == "desktop":
+            expect(card).to_contain_text("Yours")
+            expect(page.locator("#my-proceeds")).to_be_hidden()  # nothing owed: no button
+            card.locator(".sell").click()
+            card.locator("input[name=price]").fill("0.0011")  # the cap: 110 % of face
+            card.locator("button[type=submit]").click()
+            expect(card).to_contain_text("For sale at 0.0011 ETH")
+            buyer = TicketEventClient(
+                w3,
+                event["contract_address"],
+                TransactionSender(w3, Signer.from_account(frank), settings=bridge.settings),
+            )
+            buyer.buy(token, TicketSecret.generate().commitment())
+            page.reload()
+            _pick(page)
+            # 0.0001 above the 0.001 face, less its 5 % royalty; the face stays held to the event
+            expect(page.locator("#my-proceeds")).to_contain_text(
+                "Proceeds of your sales waiting for you: 0.000095 ETH"
+            )
+            expect(page.locator(f"#my-tickets li[data-token='{token}']")).to_have_count(0)
+            screenshot(page, "fan-me-proceeds-desktop")
+            assert_accessible(page)
+        else:  # the same wallet on a phone: the proceeds, then the withdrawal
+            expect(page.locator("#my-tickets")).to_contain_text("No tickets of this event")
+            expect(page.locator("#my-proceeds")).to_contain_text("0.000095 ETH")
+            screenshot(page, "fan-me-proceeds-phone")
+            before = w3.eth.get_balance(erin.address)
+            page.locator("#my-proceeds .withdraw-proceeds").click()
+            expect(page.locator(".tx[data-state=confirmed]").first).to_contain_text(
+                "Withdrawing 0.000095 ETH of proceeds: confirmed"
+            )
+            expect(page.locator("#my-proceeds")).to_be_hidden()
+            screenshot(page, "fan-me-proceeds-withdrawn-phone")
+            assert_accessible(page)
+            assert client.pending_of(erin.address) == 0
+            assert client.held_sale(token).price == 10**15  # the face value, held
+            gas_paid = before + 95 * 10**12 - w3.eth.get_balance(erin.address)
+            assert 0 < gas_paid < 10**15, gas_paid  # the proceeds arrived, less the gas
+        context.close()
 
 
 def test_story_change_price_cancel_gift_accept_and_refund_after_cancellation(

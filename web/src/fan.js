@@ -445,12 +445,39 @@ async function refreshMe() {
   }
   const note = $("#me-cancelled");
   if (note) note.hidden = !state.event.cancelled;
+  await showProceeds();
   mine.replaceChildren(...(holder.tickets.length ? holder.tickets.map(ticketCard) : [el("li", { class: "hint" }, "No tickets of this event in this wallet.")]));
   const forMe = listings.filter(
     (l) => getAddress(l.seller) !== state.account && (!l.reserved_for || getAddress(l.reserved_for) === state.account),
   );
   market.replaceChildren(...(forMe.length ? forMe.map(listingRow) : [el("li", { class: "hint" }, "Nothing on resale right now.")]));
   $("#me-state")?.setAttribute("data-loaded", String(Date.now()));
+}
+
+/** The wallet's pull balance on this event (`pendingOf`): a card ticket's first resale pays its
+ * seller the price above face value (less royalty) there at once, and a payment the contract could
+ * not push waits there. Shown with a button that withdraws all of it. */
+async function showProceeds() {
+  const box = $("#my-proceeds");
+  if (!box) return;
+  const owed = await readContract(client(), {
+    address: state.event.address,
+    abi: state.abi,
+    functionName: "pendingOf",
+    args: [state.account],
+  });
+  box.hidden = owed === 0n;
+  if (owed === 0n) return box.replaceChildren();
+  box.replaceChildren(
+    el("span", {}, `Proceeds of your sales waiting for you: ${money(owed)}. `),
+    el("button", {
+      type: "button",
+      class: "withdraw-proceeds",
+      onclick: async () => {
+        if (await transact(`Withdrawing ${money(owed)} of proceeds`, "withdrawPending", [])) refresh();
+      },
+    }, `Withdraw ${money(owed)}`),
+  );
 }
 
 async function refresh() {
