@@ -1,7 +1,7 @@
 """Fixtures of the gate tests: a chain of their own, real events, real proofs, a real hub.
 
-* ``gate_chain``: a Ganache of this package (the tests move its clock to pass grace windows,
-  which must not disturb the session's shared chain);
+* ``gate_chain``: a chain of this package, the node ``FAIRGATE_NODE`` names like the session's
+  (the tests move its clock to pass grace windows, which must not disturb the session's chain);
 * ``platform``: the deployed factory and the cast of accounts (organizer, bridge, gate, fans);
 * ``prover`` / ``verifier``: one warm groth16py prover and verifier for the whole session, over
   zk's cached ceremony (proofs take ~0.5 s each: tests make only the ones they need);
@@ -36,6 +36,7 @@ from chain.devchain import latest_timestamp
 from chain.factory import TicketFactoryClient
 from chain.ganache import GanacheRunner, free_port
 from chain.keys import Signer
+from chain.nodes import node_runner
 from chain.sender import TransactionSender
 from chain.ticket_event import TicketEventClient
 from chain.ticket_gate import TicketGateClient
@@ -61,7 +62,7 @@ def gate_chain() -> Iterator[GanacheRunner]:
     runner = None
     for attempt in range(3):
         try:
-            runner = GanacheRunner(free_port()).start()
+            runner = node_runner(None, free_port()).start()
             break
         except ToolchainError:
             if attempt == 2:
