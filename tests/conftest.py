@@ -189,6 +189,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _brownie_chain.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    """Hide the session's Playwright event loop from the tests that do not use it.
+
+    Playwright's sync API runs its loop in a greenlet that is suspended between calls, and leaves
+    that loop marked as running in this thread for as long as the session's ``playwright`` lives:
+    ``asyncio.run()`` in any later test of the same process then fails ("cannot be called from a
+    running event loop"). Which tests come after a browser test depends on the order the files
+    run in (pytest-xdist hands whole files to whichever worker is free). The session's last test
+    keeps it: its tear-down stops Playwright, which needs its loop."""
+    import asyncio.events
+
+    loop = asyncio.events._get_running_loop()
+    if loop is None or nextitem is None or "playwright" in getattr(item, "fixturenames", ()):
+        return (yield)
+    asyncio.events._set_running_loop(None)
+    try:
+        return (yield)
+    finally:
+        if asyncio.events._get_running_loop() is None and not loop.is_closed():
+            asyncio.events._set_running_loop(loop)
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     """The session's one Playwright: its sync API runs an event loop in this thread, so a second

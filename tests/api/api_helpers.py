@@ -36,7 +36,8 @@ def event_body(
                 "supply": supply,
                 "resale_cap_bps": 11000,
                 "royalty_bps": 500,
-                "resale_opens_at": int(now.timestamp()),
+                # a day back: a reverted Anvil snapshot leaves the chain's clock behind
+                "resale_opens_at": int((now - timedelta(days=1)).timestamp()),
                 "resale_closes_at": int((now + timedelta(days=29)).timestamp()),
             }
             for i in range(tiers)
