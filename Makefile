@@ -27,18 +27,22 @@ demo: setup
 	.venv/bin/python scripts/demo.py
 
 # Both nodes (issue 13): CI runs the contract suite's core, the chain layer and the end-to-end
-# story on both nodes (BOTH_NODES); every other suite runs once, on Anvil, the faster node. The two
-# legs run at the same time: the Anvil leg (every suite, FAIRGATE_NODE=anvil: the session chain,
-# brownie's chain and the chain layer's private chains follow it) on TEST_WORKERS xdist workers,
-# the Ganache leg (BOTH_NODES, FAIRGATE_NODE=ganache) in one more process, its output kept in
-# GANACHE_LOG and printed when both are done. Tests that start a Ganache of their own (the dev
-# stack's default node, the gate's chain, slow blocks) start it in either leg.
+# story on both nodes (BOTH_NODES); every other suite runs once: on Anvil, the faster node, except
+# GANACHE_ONLY. The two legs run at the same time: the Anvil leg (every suite but GANACHE_ONLY,
+# FAIRGATE_NODE=anvil: the session chain, brownie's chain, the gate's chain and the chain layer's
+# private chains follow it) on TEST_WORKERS xdist workers; the Ganache leg (BOTH_NODES and
+# GANACHE_ONLY, FAIRGATE_NODE=ganache) in one more process, its output kept in GANACHE_LOG and
+# printed when both are done. Tests that start a Ganache of their own (the dev stack's default
+# node, slow blocks in test_stuck_tx) start it in either leg.
 # NODES=ganache (or anvil) runs one leg. JUNIT=PREFIX writes PREFIX-ganache.xml and
 # PREFIX-anvil.xml (.ci/run). PYTEST_ARGS go to both legs.
 BOTH_NODES ?= tests/chain tests/contracts/test_mint.py tests/contracts/test_market.py \
 	tests/contracts/test_orders.py tests/contracts/test_refunds.py \
 	tests/contracts/test_reentrancy.py tests/contracts/test_factory_admin.py \
 	tests/cli/test_story.py tests/api/test_e2e.py
+# the gas snapshot's figures are Ganache's (its fixture measures the shanghai build on the
+# session's Ganache and the cancun build on a second, Anvil, chain): Ganache leg only
+GANACHE_ONLY ?= tests/gas
 NODES ?= ganache anvil
 JUNIT ?=
 GANACHE_LOG ?= reports/make-test-ganache.log
@@ -48,13 +52,14 @@ test: setup
 	@rc=0; gpid=; \
 	if [ -n "$(filter ganache,$(NODES))" ]; then \
 	  mkdir -p $(dir $(GANACHE_LOG)); \
-	  echo "== make test: Ganache leg ($(words $(BOTH_NODES)) suites) in the background: $(GANACHE_LOG) =="; \
-	  FAIRGATE_NODE=ganache $(PYTEST) $(BOTH_NODES) \
+	  echo "== make test: Ganache leg ($(words $(BOTH_NODES) $(GANACHE_ONLY)) suites) in the background: $(GANACHE_LOG) =="; \
+	  FAIRGATE_NODE=ganache $(PYTEST) $(BOTH_NODES) $(GANACHE_ONLY) \
 	    $(if $(JUNIT),--junitxml=$(JUNIT)-ganache.xml) $(PYTEST_ARGS) > $(GANACHE_LOG) 2>&1 & gpid=$$!; \
 	fi; \
 	if [ -n "$(filter anvil,$(NODES))" ]; then \
-	  echo "== make test: Anvil leg (every suite, $(TEST_WORKERS) workers) =="; \
+	  echo "== make test: Anvil leg (every suite but GANACHE_ONLY, $(TEST_WORKERS) workers) =="; \
 	  FAIRGATE_NODE=anvil $(PYTEST) $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) \
+	    $(addprefix --ignore=,$(GANACHE_ONLY)) \
 	    $(if $(JUNIT),--junitxml=$(JUNIT)-anvil.xml) $(PYTEST_ARGS) || rc=$$?; \
 	fi; \
 	if [ -n "$$gpid" ]; then \
