@@ -559,5 +559,17 @@ class TicketEventClient(ContractClient):
         seller, price = self.call("heldSale", token_id)
         return HeldSale(to_checksum_address(seller), int(price))
 
+    def held_sales_of(self, seller: str, from_block: int = 0) -> dict[TokenId, HeldSale]:
+        """The card tickets whose first sale by ``seller`` is still held (``settle_held`` pays
+        them out once the event has ended), found from the ``Resold`` logs since ``from_block``."""
+        seller = to_checksum_address(seller)
+        sold = {
+            TokenId(int(e.args["tokenId"]))
+            for e in self.events(from_block, names=["Resold"])
+            if to_checksum_address(e.args["seller"]) == seller
+        }
+        held = {token_id: self.held_sale(token_id) for token_id in sorted(sold)}
+        return {t: h for t, h in held.items() if h.price and h.seller == seller}
+
     def refund_deadline(self) -> int:
         return int(self.call("refundDeadline"))

@@ -417,26 +417,51 @@ def refund(
 def proceeds(
     event: EventArg,
     withdraw: Annotated[
-        bool, typer.Option("--withdraw", help="Send the whole balance to the wallet now.")
+        bool,
+        typer.Option(
+            "--withdraw",
+            help="Take everything due now: settle held sales (once the event has ended) and "
+            "withdraw the pull balance.",
+        ),
     ] = False,
     wallet: WalletOpt = "default",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Show (and with --withdraw, take) the wallet's pull balance on one event: a first resale of
-    a card ticket pays its seller the price above face value (less royalty) here at once, the
-    held face value after the event; a payment that could not be pushed waits here too."""
+    """Show (and with --withdraw, take) what one event owes the wallet. A first resale of a card
+    ticket pays its seller the price above face value (less royalty) at once, into a pull
+    balance, and holds the face value until the event has ended; a payment the contract could
+    not push waits in the pull balance too."""
     session, signer = _signed_in(wallet, password_file)
     client = session.event(session.resolve_event(event), signer)
     use_currency(client.currency())
-    owed = client.pending_of(signer.address)
+    me = signer.address
+    owed = client.pending_of(me)
+    held = client.held_sales_of(me)
+    held_total = sum(h.price for h in held.values())
+    ends_at = client.schedule()[1]
+    due = client.cancelled() or session.w3.eth.get_block("latest")["timestamp"] >= ends_at
     if not withdraw:
         hint = ": take them with --withdraw" if owed else ""
-        console.print(f"proceeds waiting for {signer.address}: {format_amount(owed)}{hint}")
+        console.print(f"proceeds waiting for {me}: {format_amount(owed)}{hint}")
+        if held:
+            when = "due now: take it with --withdraw" if due else "held until the event ends"
+            console.print(
+                f"face value of {len(held)} sold card ticket(s) (tickets "
+                f"{', '.join(map(str, held))}): {format_amount(held_total)}, paid less its "
+                f"royalty; {when}"
+            )
         return
-    if owed == 0:
-        raise NotFound(f"nothing to withdraw for {signer.address} on this event")
-    client.withdraw_pending()
-    console.print(f"[green]withdrew[/] {format_amount(owed)} to {signer.address}")
+    if held and due:
+        result = client.settle_held(list(held))
+        paid = sum(int(e.args["toSeller"]) for e in result.named("HeldSaleSettled"))
+        console.print(f"[green]settled[/] {len(held)} held sale(s): {format_amount(paid)} to {me}")
+    elif held:
+        console.print(f"{len(held)} sold card ticket(s) stay held until the event ends")
+    if owed:
+        client.withdraw_pending()
+        console.print(f"[green]withdrew[/] {format_amount(owed)} to {me}")
+    elif not (held and due):
+        raise NotFound(f"nothing to withdraw for {me} on this event")
 
 
 # ---------------------------------------------------------------------------------- proofs

@@ -174,6 +174,9 @@ def test_card_ticket_first_resale_pays_its_seller_the_markup_to_withdraw(
     # above face goes to the seller's pull balance at once, less its 5 % royalty
     waiting = cli.as_("dana", "fan", "proceeds", "CARD1")
     assert ": 0.00095 ETH: take them with --withdraw" in waiting.stdout, waiting
+    assert "(tickets 1): 0.01 ETH, paid less its royalty; held until the event ends" in (
+        waiting.stdout
+    ), waiting
     taken = cli.as_("dana", "fan", "proceeds", "CARD1", "--withdraw")
     assert "withdrew 0.00095 ETH" in taken.stdout, taken
     assert ": 0 ETH" in cli.as_("dana", "fan", "proceeds", "CARD1").stdout
@@ -199,6 +202,26 @@ def test_card_ticket_enters_at_the_gate(stack: tuple[Cli, dict[str, str]]) -> No
     )
     admitted = cli("gate", "verify", "CARD1", str(payload_file))
     assert "ADMITTED valid ticket of Card Night" in admitted.stdout
+
+
+def test_after_the_event_the_seller_takes_the_held_face_value(
+    stack: tuple[Cli, dict[str, str]],
+) -> None:
+    """The held face value of the card ticket dana sold above is hers, less royalty, once the
+    event has ended (the dev chain's clock moved past its end)."""
+    cli, exports = stack
+    rpc = exports["FAIRGATE_RPC_URL"]
+    for method, params in (("evm_increaseTime", [40 * 24 * 3600]), ("evm_mine", [])):
+        moved = httpx.post(
+            rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        )
+        assert "error" not in moved.json(), moved.text
+    due = cli.as_("dana", "fan", "proceeds", "CARD1")
+    assert "(tickets 1): 0.01 ETH, paid less its royalty; due now" in due.stdout, due
+    taken = cli.as_("dana", "fan", "proceeds", "CARD1", "--withdraw")
+    assert "settled 1 held sale(s): 0.0095 ETH" in taken.stdout, taken  # 5 % royalty kept
+    after = cli.as_("dana", "fan", "proceeds", "CARD1")
+    assert ": 0 ETH" in after.stdout and "sold card ticket" not in after.stdout, after
 
 
 def test_down_stops_everything(stack: tuple[Cli, dict[str, str]]) -> None:
