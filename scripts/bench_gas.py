@@ -55,8 +55,8 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from chain.abi import artifact as load_artifact
 from chain.anvil import AnvilRunner
-from chain.compiler import load_artifact
 from chain.deploy import TEST_STABLECOIN, deploy_contract, deploy_platform
 from chain.erc20 import Erc20Client
 from chain.evm import DEFAULT_EVM_VERSION, EVM_VERSIONS

@@ -306,7 +306,7 @@ def chain_floor(w3: Web3, pid: int, quantity: int) -> dict[str, float | None]:
     a transaction, a fresh storage slot, a log. An order to a new holder needs at least two fresh
     slots (owner record, balance: any ERC-721) and quantity + 1 logs (a Transfer per ticket, one
     TicketsIssued), whatever the contract: that is the chain's floor under tickets/s."""
-    from chain.compiler import load_artifact
+    from chain.abi import artifact as load_artifact
     from chain.deploy import deploy_contract
 
     sender = TransactionSender(w3, dev_signer(9))
