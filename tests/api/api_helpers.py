@@ -167,3 +167,47 @@ class LiveServer:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def seed_peak_event(engine: Any, supply: int, *, other_organizer: bool = False) -> dict[str, Any]:
+    """An empty bridge schema (migrated, orders/events truncated) with one active event "Peak"
+    (one tier of ``supply`` seats) of organizer "Peak Org": ``{"event", "tier", "key"}``, and
+    ``"other_key"`` of a second organizer when asked. For the waiting-room tests, whose events
+    need no contract (the address is a placeholder)."""
+    from sqlalchemy import text
+
+    from api.db import session_factory
+    from api.migrate import upgrade
+    from api.models import Event, Tier
+    from api.services.auth import create_organizer
+
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE orders, order_events, local_payments, tiers, events, organizers"
+                " RESTART IDENTITY CASCADE"
+            )
+        )
+    now = datetime.now(UTC)
+    with session_factory(engine)() as s:
+        organizer, key = create_organizer(s, "Peak Org", None)
+        ids: dict[str, Any] = {"key": key}
+        if other_organizer:
+            ids["other_key"] = create_organizer(s, "Other Org", None)[1]
+        s.flush()
+        event = Event(
+            organizer_id=organizer.id, name="Peak", symbol="PK", starts_at=now + timedelta(days=1),
+            ends_at=now + timedelta(days=2), state="active", contract_address="0x" + "22" * 20,
+        )  # fmt: skip
+        s.add(event)
+        s.flush()
+        tier = Tier(
+            event_id=event.id, tier_index=0, name="GA", price_cents=1000, face_value_wei="1",
+            supply=supply, resale_cap_bps=10000, royalty_bps=0, resale_opens_at=0,
+            resale_closes_at=0,
+        )  # fmt: skip
+        s.add(tier)
+        s.commit()
+        ids |= {"event": event.id, "tier": tier.id}
+    return ids

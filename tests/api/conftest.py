@@ -29,6 +29,7 @@ from api.migrate import upgrade
 from api.models import Base
 from api.payments.local import LocalProvider
 from api.services.auth import create_organizer
+from api.shared import SharedState
 from chain.deploy import deploy_platform
 from chain.ganache import GanacheRunner
 from chain.keys import dev_signer
@@ -150,3 +151,12 @@ def fans(dev_accounts: list[LocalAccount]) -> list[LocalAccount]:
 
 
 HERE = Path(__file__).parent
+
+
+@pytest.fixture()
+def shared(redis_url: str, redis_prefix: str) -> Iterator[SharedState]:
+    """The bridge's SharedState on the machine's Redis, under this test's own key prefix
+    (deleted after), patient (5 s) as the room's own client is."""
+    state = SharedState(redis_url, redis_prefix, timeout_s=5.0)
+    yield state
+    state.close()

@@ -8,16 +8,14 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from api_helpers import order_body
+from api_helpers import order_body, seed_peak_event
 from fastapi.testclient import TestClient
-from lanes import uses
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.db import make_engine, session_factory
@@ -41,19 +39,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture()
-@uses("redis")
-def shared() -> Iterator[SharedState]:
-    state = SharedState(REDIS, f"test-ops-{uuid.uuid4().hex[:12]}:", timeout_s=5.0)
-    yield state
-    client = state.sync_client()
-    assert client is not None
-    keys = list(client.scan_iter(match=state.prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    state.close()
 
 
 def run(coro: Any) -> Any:
@@ -245,34 +230,10 @@ def bridge(database_url: str, shared: SharedState, tmp_path) -> Iterator[dict[st
         redis_timeout_s=5.0,
     )
     engine = make_engine(settings)
-    upgrade(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE orders, order_events, local_payments, tiers, events, organizers"
-                " RESTART IDENTITY CASCADE"
-            )
-        )
+    ids = seed_peak_event(engine, 40, other_organizer=True)
     sessions = session_factory(engine)
-    now = datetime.now(UTC)
-    with sessions() as s:
-        organizer, key = create_organizer(s, "Peak Org", None)
-        _, other_key = create_organizer(s, "Other Org", None)
-        s.flush()
-        event = Event(
-            organizer_id=organizer.id, name="Peak", symbol="PK", starts_at=now + timedelta(days=1),
-            ends_at=now + timedelta(days=2), state="active", contract_address="0x" + "22" * 20,
-        )  # fmt: skip
-        s.add(event)
-        s.flush()
-        tier = Tier(
-            event_id=event.id, tier_index=0, name="GA", price_cents=1000, face_value_wei="1",
-            supply=40, resale_cap_bps=10000, royalty_bps=0, resale_opens_at=0, resale_closes_at=0,
-        )  # fmt: skip
-        s.add(tier)
-        s.commit()
-        info = {"id": event.id, "tiers": [{"id": tier.id}], "tier": tier.id, "key": key}
-        info["other_key"] = other_key
+    info = {"id": ids["event"], "tiers": [{"id": ids["tier"]}], "tier": ids["tier"]}
+    info |= {"key": ids["key"], "other_key": ids["other_key"]}
     app = create_app(settings, engine=engine, with_chain=False)
     clock = Clock(OPENS - 5)
     app.state.waiting_room.clock = clock

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from lanes import uses
 
 from api.errors import QueueRefused
 from api.shared import SharedState
@@ -22,19 +19,6 @@ from api.waiting_room import WaitingRoom
 REDIS = "redis://127.0.0.1:6379/0"
 SECRET = b"k" * 32
 TTL = 0.5
-
-
-@pytest.fixture()
-@uses("redis")
-def shared() -> Iterator[SharedState]:
-    state = SharedState(REDIS, f"test-norm-{uuid.uuid4().hex[:12]}:", timeout_s=5.0)
-    yield state
-    client = state.sync_client()
-    assert client is not None
-    keys = list(client.scan_iter(match=state.prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    state.close()
 
 
 def test_no_room_is_remembered_for_its_ttl_then_asked_again(shared: SharedState) -> None:

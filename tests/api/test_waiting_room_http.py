@@ -39,13 +39,11 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import commitments, free_port
-from sqlalchemy import func, select, text
+from api_helpers import commitments, free_port, seed_peak_event
+from sqlalchemy import func, select
 
 from api.db import make_engine, session_factory
-from api.migrate import upgrade
-from api.models import Event, Order, Tier
-from api.services.auth import create_organizer
+from api.models import Order, Tier
 from fairgate.settings import PROJECT_ROOT, Settings
 from scripts.fan_crowd import Crowd, Reply, request
 
@@ -81,33 +79,8 @@ def peak(
     """A 25-seat event in PostgreSQL and the bridge serving it from a subprocess."""
     settings = Settings(env="test", home=tmp_path, database_url=database_url)
     engine = make_engine(settings)
-    upgrade(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE orders, order_events, local_payments, tiers, events, organizers"
-                " RESTART IDENTITY CASCADE"
-            )
-        )
+    ids = seed_peak_event(engine, SEATS)
     sessions = session_factory(engine)
-    now = datetime.now(UTC)
-    with sessions() as s:
-        organizer, key = create_organizer(s, "Peak Org", None)
-        s.flush()
-        event = Event(
-            organizer_id=organizer.id, name="Peak", symbol="PK", starts_at=now + timedelta(days=1),
-            ends_at=now + timedelta(days=2), state="active", contract_address="0x" + "44" * 20,
-        )  # fmt: skip
-        s.add(event)
-        s.flush()
-        tier = Tier(
-            event_id=event.id, tier_index=0, name="GA", price_cents=1000, face_value_wei="1",
-            supply=SEATS, resale_cap_bps=10000, royalty_bps=0, resale_opens_at=0,
-            resale_closes_at=0,
-        )  # fmt: skip
-        s.add(tier)
-        s.commit()
-        ids = {"event": event.id, "tier": tier.id}
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGATE_")}
     env |= {
@@ -136,7 +109,7 @@ def peak(
                 pass
             assert time.monotonic() < deadline, "the bridge did not start"
             time.sleep(0.1)
-        yield {"url": url, "port": port, "key": key, **ids, "sessions": sessions,
+        yield {"url": url, "port": port, **ids, "sessions": sessions,
                "log": tmp_path / "bridge.log"}  # fmt: skip
     finally:
         proc.terminate()

@@ -150,6 +150,33 @@ def test_the_wallet_picker_lists_every_wallet_and_switches_chain(
 STORY: dict[str, Any] = {}
 
 
+def _paid_card_order(
+    bridge: Bridge, event: dict[str, Any], email: str, wallet_or_custody: str
+) -> tuple[dict[str, Any], int]:
+    """A one-ticket order paid by card through the local provider and minted by the worker: the
+    order as created, and its ticket's id."""
+    r = bridge.post(
+        "/orders",
+        json={
+            "event_id": event["id"],
+            "tier_id": event["tiers"][0]["id"],
+            "quantity": 1,
+            "email": email,
+            "wallet": wallet_or_custody,
+            "commitments": [str(TicketSecret.generate().commitment())],
+        },
+    )
+    assert r.status_code == 201, r.text
+    order: dict[str, Any] = r.json()
+    paid = bridge.post(
+        f"/checkout/{order['payment_ref']}", json={"card_number": "4242424242424242"}
+    )
+    assert paid.status_code == 200, paid.text
+    bridge.worker().run(until_idle=True)
+    minted = bridge.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
+    return order, int(minted.json()["tickets"][0]["token_id"])
+
+
 def _pick(page: Any) -> None:
     page.locator(".pick-wallet").first.click()
     expect(page.locator(".chain-ok")).to_be_visible()
@@ -254,28 +281,8 @@ def test_a_card_buyer_claims_custody_tickets_into_a_wallet(
     w3: Web3,
 ) -> None:
     dave = dev_accounts[-6]
-    commitment = TicketSecret.generate().commitment()
-    r = bridge.post(
-        "/orders",
-        json={
-            "event_id": event["id"],
-            "tier_id": event["tiers"][0]["id"],
-            "quantity": 1,
-            "email": "dave@example.com",
-            "wallet": "custody",
-            "commitments": [str(commitment)],
-        },
-    )
-    assert r.status_code == 201, r.text
-    order = r.json()
-    paid = bridge.post(
-        f"/checkout/{order['payment_ref']}", json={"card_number": "4242424242424242"}
-    )
-    assert paid.status_code == 200, paid.text
+    order, token = _paid_card_order(bridge, event, "dave@example.com", "custody")
     worker = bridge.worker()
-    worker.run(until_idle=True)
-    minted = bridge.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
-    token = minted.json()["tickets"][0]["token_id"]
 
     context = wallet_context(browser, [wallet("Dave Wallet", dave.address, ganache)])
     page = context.new_page()
@@ -324,26 +331,7 @@ def test_a_card_tickets_seller_withdraws_the_proceeds_above_face(
     """A card ticket's first resale holds its face value in the contract and leaves the price
     above it, less royalty, as the seller's pull balance: /me shows it and withdraws it."""
     erin, frank = dev_accounts[-9], dev_accounts[-10]
-    r = bridge.post(
-        "/orders",
-        json={
-            "event_id": event["id"],
-            "tier_id": event["tiers"][0]["id"],
-            "quantity": 1,
-            "email": "erin@example.com",
-            "wallet": erin.address,
-            "commitments": [str(TicketSecret.generate().commitment())],
-        },
-    )
-    assert r.status_code == 201, r.text
-    order = r.json()
-    paid = bridge.post(
-        f"/checkout/{order['payment_ref']}", json={"card_number": "4242424242424242"}
-    )
-    assert paid.status_code == 200, paid.text
-    bridge.worker().run(until_idle=True)
-    minted = bridge.get(f"/orders/{order['id']}", headers={"X-Order-Token": order["order_token"]})
-    token = minted.json()["tickets"][0]["token_id"]
+    _, token = _paid_card_order(bridge, event, "erin@example.com", erin.address)
     client = TicketEventClient(w3, event["contract_address"])
     assert client.pending_of(erin.address) == 0
 
