@@ -130,6 +130,33 @@ def commitments(n: int) -> list[str]:
     return [str(secrets.randbelow(FIELD - 1) + 1) for _ in range(n)]
 
 
+def _http_request(method: str, host: str, path: str, body: dict[str, Any] | None) -> bytes:
+    """One HTTP/1.1 request of the bench's drivers (a JSON body when given)."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+    if body is None:
+        return (head + "\r\n").encode()
+    data = json.dumps(body).encode()
+    head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    return head.encode() + data
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one response (head, then its Content-Length body) off a keep-alive connection; its
+    status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return int(head.split(b" ", 2)[1])
+
+
+def _p99(ordered: list[float]) -> float:
+    """The 99th percentile of sorted milliseconds, rounded as the bench reports it."""
+    return round(ordered[int(len(ordered) * 0.99) - 1], 2)
+
+
 async def load(
     url: str, path: str, bodies: list[dict[str, Any]] | None, total: int, concurrency: int
 ) -> dict[str, Any]:
@@ -145,12 +172,7 @@ async def load(
     method = "GET" if bodies is None else "POST"
 
     def request(i: int) -> bytes:
-        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
-        if bodies is None:
-            return (head + "\r\n").encode()
-        body = json.dumps(bodies[i]).encode()
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        return head.encode() + body
+        return _http_request(method, host, path, None if bodies is None else bodies[i])
 
     async def one_connection() -> None:
         reader, writer = await asyncio.open_connection(host, int(port))
@@ -159,13 +181,7 @@ async def load(
                 t0 = time.perf_counter()
                 writer.write(request(i))
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    status = int(head.split(b" ", 2)[1])
-                    length = 0
-                    for line in head.split(b"\r\n"):
-                        if line.lower().startswith(b"content-length:"):
-                            length = int(line.split(b":", 1)[1])
-                    await reader.readexactly(length)
+                    status = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):  # counted, never hidden
                     status = -1
                     writer.close()
@@ -183,7 +199,7 @@ async def load(
         "requests": total,
         "per_s": round(total / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "p99_ms": _p99(latencies),
         "statuses": statuses,
     }
 
@@ -217,12 +233,7 @@ async def load_open(
     opened = 0
 
     def request(i: int) -> bytes:
-        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
-        if bodies is None:
-            return (head + "\r\n").encode()
-        body = json.dumps(bodies[i]).encode()
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        return head.encode() + body
+        return _http_request(method, host, path, None if bodies is None else bodies[i])
 
     async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         nonlocal opened
@@ -236,13 +247,7 @@ async def load_open(
             reader, writer = conn
             writer.write(request(i))
             try:
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head.split(b" ", 2)[1])
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
+                status = await _read_response(reader)
                 idle.append(conn)
             except (asyncio.IncompleteReadError, ConnectionError):  # counted, never hidden
                 status = -1
@@ -270,9 +275,9 @@ async def load_open(
         "offered_per_s": rate,
         "per_s": round(total / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "p99_ms": _p99(latencies),
         "max_ms": round(latencies[-1], 2),
-        "client_lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 2),
+        "client_lag_p99_ms": _p99(lags),
         "connections": opened,
         "statuses": statuses,
     }
