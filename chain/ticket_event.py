@@ -58,6 +58,8 @@ __all__ = [
 #: topic 0 of ``TicketsIssued(holder indexed, tierId indexed, orderRef indexed, firstTokenId,
 #: commitments)``
 TICKETS_ISSUED = bytes(Web3.keccak(text="TicketsIssued(address,uint256,bytes32,uint256,bytes32[])"))
+#: topic 0 of ``Resold(tokenId indexed, seller indexed, buyer indexed, price, royalty, commitment)``
+RESOLD = bytes(Web3.keccak(text="Resold(uint256,address,address,uint256,uint256,bytes32)"))
 
 
 @dataclass(frozen=True)
@@ -561,14 +563,20 @@ class TicketEventClient(ContractClient):
 
     def held_sales_of(self, seller: str, from_block: int = 0) -> dict[TokenId, HeldSale]:
         """The card tickets whose first sale by ``seller`` is still held (``settle_held`` pays
-        them out once the event has ended), found from the ``Resold`` logs since ``from_block``."""
+        them out once the event has ended), found from ``seller``'s ``Resold`` logs since
+        ``from_block`` (filtered by the node on the indexed seller)."""
         seller = to_checksum_address(seller)
-        sold = {
-            TokenId(int(e.args["tokenId"]))
-            for e in self.events(from_block, names=["Resold"])
-            if to_checksum_address(e.args["seller"]) == seller
-        }
-        held = {token_id: self.held_sale(token_id) for token_id in sorted(sold)}
+        logs = get_logs_paged(
+            self.w3,
+            {
+                "address": self.address,
+                "fromBlock": from_block,
+                "topics": [HexBytes(RESOLD), None, HexBytes(bytes(12) + bytes.fromhex(seller[2:]))],
+            },
+            settings=self.sender.settings if self.sender else None,
+        )
+        sold = sorted({TokenId(int.from_bytes(bytes(log["topics"][1]), "big")) for log in logs})
+        held = {token_id: self.held_sale(token_id) for token_id in sold}
         return {t: h for t, h in held.items() if h.price and h.seller == seller}
 
     def refund_deadline(self) -> int:
